@@ -1,0 +1,41 @@
+"""eniops: safe Elastic IP, ENI and secondary-IP moves on EC2.
+
+Every operation validates its preconditions first, calls EC2 with deliberate retries,
+verifies the result and returns a `Result` saying what it did.
+"""
+
+from ._eip import remap_eip
+from ._errors import (
+    REASONS,
+    AwsError,
+    Conflict,
+    EniopsError,
+    InvalidInput,
+    NotFound,
+    OperationTimeout,
+    PartialFailure,
+    PermissionDenied,
+    PreconditionFailed,
+)
+from ._ids import UNASSOCIATED
+from ._result import Result, Step
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "REASONS",
+    "UNASSOCIATED",
+    "AwsError",
+    "Conflict",
+    "EniopsError",
+    "InvalidInput",
+    "NotFound",
+    "OperationTimeout",
+    "PartialFailure",
+    "PermissionDenied",
+    "PreconditionFailed",
+    "Result",
+    "Step",
+    "__version__",
+    "remap_eip",
+]

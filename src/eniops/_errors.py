@@ -1,0 +1,170 @@
+"""The eniops exception tree and the reason codes of failed preconditions.
+
+One root (`EniopsError`) and shallow families. Context lives in attributes (`reason`,
+`details`, `code`, ...), never only in the message, so that scripts can act on it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+Reason = Literal[
+    "not-found",
+    "expect-mismatch",
+    "in-use",
+    "primary-eni",
+    "requester-managed",
+    "az-mismatch",
+    "vpc-mismatch",
+    "instance-state",
+    "attachment-limit",
+    "device-index-in-use",
+    "same-subnet",
+    "ip-limit",
+    "ip-outside-subnet",
+    "ip-reserved",
+    "ip-in-use",
+    "ip-is-primary",
+    "ip-has-eip",
+    "private-ip-not-on-eni",
+    "tag-guard",
+]
+
+#: Every reason code of `PreconditionFailed`, in the contract's order.
+REASONS: tuple[Reason, ...] = Reason.__args__  # type: ignore[attr-defined]
+
+CONFLICT_REASONS: frozenset[Reason] = frozenset({"expect-mismatch", "in-use", "ip-in-use"})
+
+
+class EniopsError(Exception):
+    """Root of every error eniops raises."""
+
+    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details: dict[str, Any] = dict(details or {})
+
+    @property
+    def reason(self) -> str | None:
+        """The reason code, for errors that have one."""
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON output: type, reason, message and details."""
+        return {
+            "type": type(self).__name__,
+            "reason": self.reason,
+            "message": self.message,
+            "details": self.details,
+        }
+
+
+class InvalidInput(EniopsError, ValueError):
+    """A malformed id, IP address or argument mix. Raised before any AWS call."""
+
+
+class PreconditionFailed(EniopsError):
+    """A check failed before any change was made. `.reason` says which check."""
+
+    def __init__(self, reason: Reason, message: str, *, details: dict[str, Any] | None = None):
+        if reason not in REASONS:
+            raise ValueError(f"unknown reason code {reason!r}")
+        super().__init__(message, details=details)
+        self._reason: Reason = reason
+
+    @property
+    def reason(self) -> Reason:
+        """The reason code (one of `REASONS`)."""
+        return self._reason
+
+
+class NotFound(PreconditionFailed):
+    """A named resource does not exist (reason ``not-found``)."""
+
+    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
+        super().__init__("not-found", message, details=details)
+
+
+class Conflict(PreconditionFailed):
+    """Someone else holds the resource (``expect-mismatch``, ``in-use``, ``ip-in-use``)."""
+
+    def __init__(
+        self, reason: Reason, message: str, *, details: dict[str, Any] | None = None
+    ) -> None:
+        if reason not in CONFLICT_REASONS:
+            raise ValueError(f"{reason!r} is not a conflict reason")
+        super().__init__(reason, message, details=details)
+
+
+class AwsError(EniopsError):
+    """EC2 refused a call, or retries ran out. `.code` is EC2's error code."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str,
+        operation: str,
+        request_id: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message, details=details)
+        self.code = code
+        self.operation = operation
+        self.request_id = request_id
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data, with the EC2 code, operation and request id in `details`."""
+        data = super().to_dict()
+        data["details"] = {
+            **self.details,
+            "code": self.code,
+            "operation": self.operation,
+            "request_id": self.request_id,
+        }
+        return data
+
+
+class PermissionDenied(AwsError):
+    """The caller lacks an IAM permission (UnauthorizedOperation, AccessDenied, AuthFailure)."""
+
+
+class OperationTimeout(EniopsError):
+    """The operation's `timeout` passed. `.details` says where things stand."""
+
+
+class PartialFailure(EniopsError):
+    """A change was made and a later step failed.
+
+    `.rolled_back` tells whether the earlier change was undone; `.details` says where every
+    resource is now.
+    """
+
+    def __init__(
+        self, message: str, *, rolled_back: bool, details: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(message, details=details)
+        self.rolled_back = rolled_back
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data, with `rolled_back` in `details`."""
+        data = super().to_dict()
+        data["details"] = {**self.details, "rolled_back": self.rolled_back}
+        return data
+
+
+def exit_code_for(error: BaseException) -> int:
+    """The command line's exit code for an error (see the contract's table)."""
+    if isinstance(error, InvalidInput):
+        return 2
+    if isinstance(error, Conflict):
+        return 4
+    if isinstance(error, PreconditionFailed):
+        return 3
+    if isinstance(error, AwsError):
+        return 5
+    if isinstance(error, OperationTimeout):
+        return 6
+    if isinstance(error, PartialFailure):
+        return 7 if error.rolled_back else 8
+    return 1

@@ -1,0 +1,204 @@
+"""Parsing of resource ids, IPv4 addresses and guard arguments. Pure: no AWS here.
+
+Everything malformed raises `InvalidInput` before any AWS call is made.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from ._errors import InvalidInput
+
+#: `expect_current` value meaning "only if nobody holds it".
+UNASSOCIATED = "unassociated"
+
+ResourceKind = Literal["instance", "eni", "eip"]
+
+_HEX = r"(?:[0-9a-f]{8}|[0-9a-f]{17})"
+_PATTERNS = {
+    "i": re.compile(rf"i-{_HEX}"),
+    "eni": re.compile(rf"eni-{_HEX}"),
+    "eipalloc": re.compile(rf"eipalloc-{_HEX}"),
+    "eni-attach": re.compile(rf"eni-attach-{_HEX}"),
+}
+_DESCRIPTIONS = {
+    "i": "an instance id (i- and 8 or 17 hex digits)",
+    "eni": "an ENI id (eni- and 8 or 17 hex digits)",
+    "eipalloc": "an allocation id (eipalloc- and 8 or 17 hex digits)",
+    "eni-attach": "an attachment id (eni-attach- and 8 or 17 hex digits)",
+}
+
+
+def _parse(prefix: str, value: object, argument: str) -> str:
+    if not isinstance(value, str) or not _PATTERNS[prefix].fullmatch(value):
+        raise InvalidInput(
+            f"{argument}: {value!r} is not {_DESCRIPTIONS[prefix]}",
+            details={"argument": argument, "value": repr(value)},
+        )
+    return value
+
+
+def instance_id(value: object, argument: str = "instance") -> str:
+    """Return `value` if it is an instance id, else raise `InvalidInput`."""
+    return _parse("i", value, argument)
+
+
+def eni_id(value: object, argument: str = "eni") -> str:
+    """Return `value` if it is an ENI id, else raise `InvalidInput`."""
+    return _parse("eni", value, argument)
+
+
+def allocation_id(value: object, argument: str = "eip") -> str:
+    """Return `value` if it is an Elastic IP allocation id, else raise `InvalidInput`."""
+    return _parse("eipalloc", value, argument)
+
+
+def attachment_id(value: object, argument: str = "attachment") -> str:
+    """Return `value` if it is an ENI attachment id, else raise `InvalidInput`."""
+    return _parse("eni-attach", value, argument)
+
+
+def ipv4(value: object, argument: str = "ip") -> str:
+    """Return the canonical text of an IPv4 address, else raise `InvalidInput`."""
+    if isinstance(value, str):
+        try:
+            return str(ipaddress.IPv4Address(value))
+        except ValueError:
+            pass
+    raise InvalidInput(
+        f"{argument}: {value!r} is not an IPv4 address",
+        details={"argument": argument, "value": repr(value)},
+    )
+
+
+def ipv4_list(values: object, argument: str = "ips") -> tuple[str, ...]:
+    """Parse a sequence of IPv4 addresses, dropping repeats but keeping order."""
+    if isinstance(values, str) or not isinstance(values, (list, tuple, set, frozenset)):
+        raise InvalidInput(
+            f"{argument}: expected a list of IPv4 addresses, got {type(values).__name__}",
+            details={"argument": argument},
+        )
+    parsed = [ipv4(value, argument) for value in values]
+    return tuple(dict.fromkeys(parsed))
+
+
+@dataclass(frozen=True)
+class EipRef:
+    """An Elastic IP named by allocation id or by public address."""
+
+    allocation_id: str | None = None
+    public_ip: str | None = None
+
+    def __str__(self) -> str:
+        return self.allocation_id or self.public_ip or ""
+
+
+def eip(value: object, argument: str = "eip") -> EipRef:
+    """Parse an allocation id or a public IPv4 address."""
+    if isinstance(value, str) and value.startswith("eipalloc-"):
+        return EipRef(allocation_id=allocation_id(value, argument))
+    if isinstance(value, str) and value[:1].isdigit():
+        return EipRef(public_ip=ipv4(value, argument))
+    raise InvalidInput(
+        f"{argument}: {value!r} is neither an allocation id nor a public IPv4 address",
+        details={"argument": argument, "value": repr(value)},
+    )
+
+
+def eni_or_instance(value: object, argument: str) -> tuple[Literal["instance", "eni"], str]:
+    """Parse an id that may name an instance or an ENI."""
+    if isinstance(value, str) and value.startswith("i-"):
+        return "instance", instance_id(value, argument)
+    if isinstance(value, str) and value.startswith("eni-"):
+        return "eni", eni_id(value, argument)
+    raise InvalidInput(
+        f"{argument}: {value!r} is neither an instance id nor an ENI id",
+        details={"argument": argument, "value": repr(value)},
+    )
+
+
+def resource(value: object, argument: str = "resource_id") -> tuple[ResourceKind, str]:
+    """Parse the id `describe` and `show` take: an instance, an ENI or an Elastic IP."""
+    if isinstance(value, str) and (value.startswith("eipalloc-") or value[:1].isdigit()):
+        ref = eip(value, argument)
+        return "eip", str(ref)
+    return eni_or_instance(value, argument)
+
+
+def expect_current(value: object, argument: str = "expect_current") -> str | None:
+    """Parse `expect_current`: None, an instance id, an ENI id or `UNASSOCIATED`."""
+    if value is None or value == UNASSOCIATED:
+        return value
+    return eni_or_instance(value, argument)[1]
+
+
+@dataclass(frozen=True)
+class TagGuard:
+    """`require_tag`: a tag key, optionally with the value it must have."""
+
+    key: str
+    value: str | None = None
+
+    def matches(self, tags: dict[str, str]) -> bool:
+        """True when `tags` carry the key (and the value, if one is required)."""
+        if self.key not in tags:
+            return False
+        return self.value is None or tags[self.key] == self.value
+
+    def __str__(self) -> str:
+        return self.key if self.value is None else f"{self.key}={self.value}"
+
+
+def tag_guard(value: object, argument: str = "require_tag") -> TagGuard | None:
+    """Parse `"key"` or `"key=value"`; None means no guard."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value or value.startswith("="):
+        raise InvalidInput(
+            f"{argument}: {value!r} is not 'key' or 'key=value'",
+            details={"argument": argument, "value": repr(value)},
+        )
+    key, sep, tag_value = value.partition("=")
+    if len(key) > 128 or len(tag_value) > 256:
+        raise InvalidInput(f"{argument}: tag key or value too long", details={"argument": argument})
+    return TagGuard(key, tag_value if sep else None)
+
+
+def timeout(value: object, argument: str = "timeout") -> float:
+    """Parse a timeout in seconds: a positive finite number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidInput(f"{argument}: {value!r} is not a number of seconds")
+    seconds = float(value)
+    if not 0 < seconds < 86_400:
+        raise InvalidInput(f"{argument}: {value!r} must be more than 0 and less than a day")
+    return seconds
+
+
+def device_index(value: object, argument: str = "device_index") -> int | None:
+    """Parse an optional device index (0 to 31)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 31:
+        raise InvalidInput(f"{argument}: {value!r} is not a device index from 0 to 31")
+    return value
+
+
+def count(value: object, argument: str = "count") -> int:
+    """Parse a count of addresses to pick (0 to 50)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 50:
+        raise InvalidInput(f"{argument}: {value!r} is not a whole number from 0 to 50")
+    return value
+
+
+def mode(value: object) -> Literal["apply", "plan", "dry-run"]:
+    """Parse the `mode` keyword."""
+    if value == "apply":
+        return "apply"
+    if value == "plan":
+        return "plan"
+    if value == "dry-run":
+        return "dry-run"
+    raise InvalidInput(f"mode: {value!r} is not 'apply', 'plan' or 'dry-run'")

@@ -1,0 +1,262 @@
+"""Frozen snapshots of the EC2 state eniops reasons about, parsed from describe output.
+
+Pure: these take the dictionaries boto3 returns and never call AWS themselves.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def _tags(raw: Any) -> dict[str, str]:
+    return {str(tag["Key"]): str(tag.get("Value", "")) for tag in raw or ()}
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """An ENI's attachment to an instance."""
+
+    attachment_id: str
+    instance_id: str
+    device_index: int
+    network_card_index: int
+    status: str
+    delete_on_termination: bool
+
+    @property
+    def is_primary(self) -> bool:
+        """Device index 0 on network card 0: the interface an instance cannot lose."""
+        return self.device_index == 0 and self.network_card_index == 0
+
+
+@dataclass(frozen=True)
+class Eni:
+    """A network interface and what is attached to it."""
+
+    eni_id: str
+    subnet_id: str
+    vpc_id: str
+    availability_zone: str
+    status: str
+    interface_type: str
+    requester_managed: bool
+    primary_ip: str
+    private_ips: tuple[str, ...]
+    public_ips: Mapping[str, str] = field(default_factory=dict)  # private IP -> public IP
+    attachment: Attachment | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def instance_id(self) -> str | None:
+        """The instance it is attached to, if any."""
+        return self.attachment.instance_id if self.attachment else None
+
+    @property
+    def secondary_ips(self) -> tuple[str, ...]:
+        """Private IPs other than the primary."""
+        return tuple(ip for ip in self.private_ips if ip != self.primary_ip)
+
+    @classmethod
+    def from_api(
+        cls, raw: Mapping[str, Any], *, instance_id: str | None = None, az: str | None = None
+    ) -> Eni:
+        """Parse a `NetworkInterfaces` entry of DescribeNetworkInterfaces or DescribeInstances."""
+        att = raw.get("Attachment") or None
+        attachment = None
+        if att and att.get("AttachmentId"):
+            attachment = Attachment(
+                attachment_id=att["AttachmentId"],
+                instance_id=att.get("InstanceId") or instance_id or "",
+                device_index=int(att.get("DeviceIndex", 0)),
+                network_card_index=int(att.get("NetworkCardIndex", 0)),
+                status=att.get("Status", ""),
+                delete_on_termination=bool(att.get("DeleteOnTermination", False)),
+            )
+        private = raw.get("PrivateIpAddresses") or []
+        primary = raw.get("PrivateIpAddress") or next(
+            (p["PrivateIpAddress"] for p in private if p.get("Primary")), ""
+        )
+        ips = tuple(p["PrivateIpAddress"] for p in private) or ((primary,) if primary else ())
+        public = {
+            p["PrivateIpAddress"]: p["Association"]["PublicIp"]
+            for p in private
+            if (p.get("Association") or {}).get("PublicIp")
+        }
+        return cls(
+            eni_id=raw["NetworkInterfaceId"],
+            subnet_id=raw.get("SubnetId", ""),
+            vpc_id=raw.get("VpcId", ""),
+            availability_zone=raw.get("AvailabilityZone") or az or "",
+            status=raw.get("Status", ""),
+            interface_type=raw.get("InterfaceType") or "interface",
+            requester_managed=bool(raw.get("RequesterManaged", False)),
+            primary_ip=primary,
+            private_ips=ips,
+            public_ips=public,
+            attachment=attachment,
+            tags=_tags(raw.get("TagSet") or raw.get("Tags")),
+        )
+
+    def summary(self) -> dict[str, Any]:
+        """The state that matters for results and `show`."""
+        att = self.attachment
+        return {
+            "eni": self.eni_id,
+            "status": self.status,
+            "instance": att.instance_id if att else None,
+            "attachment_id": att.attachment_id if att else None,
+            "attachment_status": att.status if att else None,
+            "device_index": att.device_index if att else None,
+            "network_card_index": att.network_card_index if att else None,
+            "subnet": self.subnet_id,
+            "availability_zone": self.availability_zone,
+            "primary_ip": self.primary_ip,
+            "secondary_ips": list(self.secondary_ips),
+        }
+
+
+@dataclass(frozen=True)
+class Instance:
+    """An instance with the interfaces attached to it."""
+
+    instance_id: str
+    state: str
+    instance_type: str
+    availability_zone: str
+    vpc_id: str
+    enis: tuple[Eni, ...]
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def primary_eni(self) -> Eni | None:
+        """The device-index-0 interface on network card 0."""
+        return next((e for e in self.enis if e.attachment and e.attachment.is_primary), None)
+
+    def used_device_indexes(self, network_card_index: int = 0) -> frozenset[int]:
+        """Device indexes taken on one network card."""
+        return frozenset(
+            e.attachment.device_index
+            for e in self.enis
+            if e.attachment and e.attachment.network_card_index == network_card_index
+        )
+
+    def enis_on_card(self, network_card_index: int = 0) -> int:
+        """How many interfaces are attached on one network card."""
+        return len(self.used_device_indexes(network_card_index))
+
+    @classmethod
+    def from_api(cls, raw: Mapping[str, Any]) -> Instance:
+        """Parse an `Instances` entry of DescribeInstances."""
+        iid = raw["InstanceId"]
+        az = (raw.get("Placement") or {}).get("AvailabilityZone", "")
+        return cls(
+            instance_id=iid,
+            state=(raw.get("State") or {}).get("Name", ""),
+            instance_type=raw.get("InstanceType", ""),
+            availability_zone=az,
+            vpc_id=raw.get("VpcId", ""),
+            enis=tuple(
+                Eni.from_api(n, instance_id=iid, az=az) for n in raw.get("NetworkInterfaces") or ()
+            ),
+            tags=_tags(raw.get("Tags")),
+        )
+
+
+@dataclass(frozen=True)
+class Address:
+    """An Elastic IP and its association, if any."""
+
+    allocation_id: str
+    public_ip: str
+    association_id: str | None
+    eni_id: str | None
+    instance_id: str | None
+    private_ip: str | None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def associated(self) -> bool:
+        """True when the address is associated with something."""
+        return bool(self.association_id or self.eni_id or self.instance_id)
+
+    @classmethod
+    def from_api(cls, raw: Mapping[str, Any]) -> Address:
+        """Parse an `Addresses` entry of DescribeAddresses."""
+        return cls(
+            allocation_id=raw.get("AllocationId", ""),
+            public_ip=raw.get("PublicIp", ""),
+            association_id=raw.get("AssociationId") or None,
+            eni_id=raw.get("NetworkInterfaceId") or None,
+            instance_id=raw.get("InstanceId") or None,
+            private_ip=raw.get("PrivateIpAddress") or None,
+            tags=_tags(raw.get("Tags")),
+        )
+
+    def summary(self) -> dict[str, Any]:
+        """The state that matters for results and `show`."""
+        return {
+            "allocation_id": self.allocation_id,
+            "public_ip": self.public_ip,
+            "association_id": self.association_id,
+            "eni": self.eni_id,
+            "instance": self.instance_id,
+            "private_ip": self.private_ip,
+        }
+
+
+@dataclass(frozen=True)
+class Limits:
+    """An instance type's network limits (DescribeInstanceTypes → NetworkInfo)."""
+
+    instance_type: str
+    max_enis: int
+    max_enis_per_card: Mapping[int, int]
+    ipv4_per_eni: int
+
+    def max_on_card(self, network_card_index: int = 0) -> int:
+        """The most interfaces network card `network_card_index` takes."""
+        return self.max_enis_per_card.get(network_card_index, self.max_enis)
+
+    @classmethod
+    def from_api(cls, raw: Mapping[str, Any]) -> Limits:
+        """Parse an `InstanceTypes` entry of DescribeInstanceTypes."""
+        net = raw.get("NetworkInfo") or {}
+        cards = {
+            int(card.get("NetworkCardIndex", 0)): int(card["MaximumNetworkInterfaces"])
+            for card in net.get("NetworkCards") or ()
+            if "MaximumNetworkInterfaces" in card
+        }
+        return cls(
+            instance_type=raw.get("InstanceType", ""),
+            max_enis=int(net.get("MaximumNetworkInterfaces", 1)),
+            max_enis_per_card=cards,
+            ipv4_per_eni=int(net.get("Ipv4AddressesPerInterface", 1)),
+        )
+
+
+@dataclass(frozen=True)
+class Subnet:
+    """A subnet's address range and place."""
+
+    subnet_id: str
+    cidr: str
+    availability_zone: str
+    vpc_id: str
+
+    @property
+    def network(self) -> ipaddress.IPv4Network:
+        """The subnet's IPv4 range."""
+        return ipaddress.IPv4Network(self.cidr)
+
+    @classmethod
+    def from_api(cls, raw: Mapping[str, Any]) -> Subnet:
+        """Parse a `Subnets` entry of DescribeSubnets."""
+        return cls(
+            subnet_id=raw["SubnetId"],
+            cidr=raw["CidrBlock"],
+            availability_zone=raw.get("AvailabilityZone", ""),
+            vpc_id=raw.get("VpcId", ""),
+        )

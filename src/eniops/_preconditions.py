@@ -1,0 +1,285 @@
+"""EC2's rules as pure functions of described state.
+
+Each check raises `PreconditionFailed` (or a subclass) with its reason code, or returns what
+the operation needs (a device index, the IPs to add). Nothing here calls AWS, so every rule
+is tested without moto.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Mapping
+
+from ._errors import Conflict, PreconditionFailed
+from ._ids import UNASSOCIATED, TagGuard
+from ._model import Eni, Instance, Limits, Subnet
+
+USABLE_INSTANCE_STATES = frozenset({"running", "stopped"})
+
+
+def tag_guard(guard: TagGuard | None, resource_id: str, tags: Mapping[str, str]) -> None:
+    """`require_tag`: the resource about to change must carry the tag."""
+    if guard is not None and not guard.matches(dict(tags)):
+        raise PreconditionFailed(
+            "tag-guard",
+            f"{resource_id} does not carry the required tag {guard}",
+            details={"resource": resource_id, "require_tag": str(guard), "tags": dict(tags)},
+        )
+
+
+def expect_current(
+    expected: str | None, resource_id: str, holders: Iterable[str | None]
+) -> None:
+    """`expect_current`: the instance or ENI that must hold `resource_id` now.
+
+    `holders` are the ids (instance and ENI) holding it now; empty when nobody does.
+    """
+    if expected is None:
+        return
+    current = [h for h in holders if h]
+    ok = not current if expected == UNASSOCIATED else expected in current
+    if not ok:
+        raise Conflict(
+            "expect-mismatch",
+            f"{resource_id} is held by {', '.join(current) or 'nobody'}, not {expected}",
+            details={"resource": resource_id, "expected": expected, "current": current},
+        )
+
+
+def private_ip_on_eni(private_ip: str, eni: Eni) -> None:
+    """`remap_eip`'s `private_ip` must be one of the target ENI's private IPs."""
+    if private_ip not in eni.private_ips:
+        raise PreconditionFailed(
+            "private-ip-not-on-eni",
+            f"{private_ip} is not a private IP of {eni.eni_id}",
+            details={"eni": eni.eni_id, "private_ip": private_ip, "eni_ips": list(eni.private_ips)},
+        )
+
+
+def instance_state(
+    instance: Instance, allowed: frozenset[str] = USABLE_INSTANCE_STATES
+) -> None:
+    """The instance must be in a state EC2 accepts the change in."""
+    if instance.state not in allowed:
+        raise PreconditionFailed(
+            "instance-state",
+            f"{instance.instance_id} is {instance.state}, not {' or '.join(sorted(allowed))}",
+            details={"instance": instance.instance_id, "state": instance.state},
+        )
+
+
+def not_requester_managed(eni: Eni) -> None:
+    """ENIs owned by an AWS service (NAT gateway, load balancer, ...) are never touched."""
+    if eni.requester_managed or eni.interface_type != "interface":
+        raise PreconditionFailed(
+            "requester-managed",
+            f"{eni.eni_id} is managed by an AWS service ({eni.interface_type}); leave it alone",
+            details={"eni": eni.eni_id, "interface_type": eni.interface_type},
+        )
+
+
+def not_primary(eni: Eni) -> None:
+    """The device-index-0 interface cannot be detached or moved."""
+    if eni.attachment and eni.attachment.is_primary:
+        raise PreconditionFailed(
+            "primary-eni",
+            f"{eni.eni_id} is the primary interface of {eni.attachment.instance_id}",
+            details={"eni": eni.eni_id, "instance": eni.attachment.instance_id},
+        )
+
+
+def same_vpc_and_az(eni: Eni, instance: Instance) -> None:
+    """ENI and instance must share the VPC and the availability zone."""
+    if eni.vpc_id and instance.vpc_id and eni.vpc_id != instance.vpc_id:
+        raise PreconditionFailed(
+            "vpc-mismatch",
+            f"{eni.eni_id} is in {eni.vpc_id}, {instance.instance_id} in {instance.vpc_id}",
+            details={"eni": eni.eni_id, "eni_vpc": eni.vpc_id, "instance_vpc": instance.vpc_id},
+        )
+    if eni.availability_zone != instance.availability_zone:
+        raise PreconditionFailed(
+            "az-mismatch",
+            f"{eni.eni_id} is in {eni.availability_zone}, "
+            f"{instance.instance_id} in {instance.availability_zone}",
+            details={
+                "eni": eni.eni_id,
+                "eni_az": eni.availability_zone,
+                "instance_az": instance.availability_zone,
+            },
+        )
+
+
+def free_for(eni: Eni, instance_id: str) -> None:
+    """Attach: the ENI must not be attached to another instance."""
+    if eni.attachment and eni.attachment.instance_id != instance_id:
+        raise Conflict(
+            "in-use",
+            f"{eni.eni_id} is attached to {eni.attachment.instance_id}; use move_eni",
+            details={"eni": eni.eni_id, "instance": eni.attachment.instance_id},
+        )
+
+
+def choose_device_index(instance: Instance, limits: Limits, requested: int | None) -> int:
+    """A device index on network card 0: `requested` if free, else the lowest free one."""
+    used = instance.used_device_indexes(0)
+    maximum = limits.max_on_card(0)
+    details = {
+        "instance": instance.instance_id,
+        "instance_type": limits.instance_type,
+        "max_enis": maximum,
+        "used_device_indexes": sorted(used),
+    }
+    if len(used) >= maximum or len(instance.enis) >= limits.max_enis:
+        raise PreconditionFailed(
+            "attachment-limit",
+            f"{instance.instance_id} ({limits.instance_type}) already has {len(used)} of "
+            f"{maximum} network interfaces",
+            details=details,
+        )
+    if requested is not None:
+        if requested in used:
+            raise PreconditionFailed(
+                "device-index-in-use",
+                f"device index {requested} is taken on {instance.instance_id}",
+                details={**details, "device_index": requested},
+            )
+        return requested
+    return next(i for i in range(1, 64) if i not in used)
+
+
+def no_same_subnet(eni: Eni, instance: Instance, allow: bool) -> None:
+    """A second ENI of a subnet the instance is already in risks asymmetric routing."""
+    if allow:
+        return
+    clash = [e.eni_id for e in instance.enis if e.subnet_id == eni.subnet_id and e.eni_id != eni.eni_id]
+    if clash:
+        raise PreconditionFailed(
+            "same-subnet",
+            f"{instance.instance_id} already has {', '.join(clash)} in {eni.subnet_id}; "
+            "add a secondary private IP instead (add_secondary_ips), "
+            "or pass allow_same_subnet",
+            details={
+                "eni": eni.eni_id,
+                "instance": instance.instance_id,
+                "subnet": eni.subnet_id,
+                "enis_in_subnet": clash,
+                "suggestion": "add_secondary_ips",
+            },
+        )
+
+
+def reserved_ips(subnet: Subnet) -> frozenset[str]:
+    """The five addresses AWS reserves: network, +1, +2, +3 and broadcast."""
+    net = subnet.network
+    base = int(net.network_address)
+    return frozenset(
+        {str(ipaddress.IPv4Address(base + i)) for i in range(4)} | {str(net.broadcast_address)}
+    )
+
+
+def ip_in_subnet(ip: str, subnet: Subnet) -> None:
+    """The IP must be a usable address of the subnet."""
+    if ipaddress.IPv4Address(ip) not in subnet.network:
+        raise PreconditionFailed(
+            "ip-outside-subnet",
+            f"{ip} is not inside {subnet.subnet_id} ({subnet.cidr})",
+            details={"ip": ip, "subnet": subnet.subnet_id, "cidr": subnet.cidr},
+        )
+    if ip in reserved_ips(subnet):
+        raise PreconditionFailed(
+            "ip-reserved",
+            f"{ip} is one of the five addresses AWS reserves in {subnet.cidr}",
+            details={"ip": ip, "subnet": subnet.subnet_id, "reserved": sorted(reserved_ips(subnet))},
+        )
+
+
+def ip_limit(eni: Eni, limits: Limits | None, adding: int) -> None:
+    """The ENI's IPv4 count (primary included) must stay within the instance type's limit."""
+    if limits is None or adding == 0:
+        return
+    total = len(eni.private_ips) + adding
+    if total > limits.ipv4_per_eni:
+        raise PreconditionFailed(
+            "ip-limit",
+            f"{eni.eni_id} would have {total} IPv4 addresses; {limits.instance_type} allows "
+            f"{limits.ipv4_per_eni} per interface",
+            details={
+                "eni": eni.eni_id,
+                "current": len(eni.private_ips),
+                "adding": adding,
+                "limit": limits.ipv4_per_eni,
+            },
+        )
+
+
+def ips_to_add(
+    eni: Eni,
+    subnet: Subnet,
+    ips: Iterable[str],
+    holders: Mapping[str, tuple[str, ...]],
+    *,
+    allow_reassignment: bool,
+    expected: str | None,
+    limits: Limits | None,
+) -> tuple[str, ...]:
+    """Which of `ips` to assign to `eni`; raises if any may not be.
+
+    `holders` maps private IPs in the subnet to the ids holding each now (the ENI first,
+    then its instance, if attached); `expected` is
+    `expect_current`: the ENI (or instance) that must hold each reassigned IP now.
+    """
+    wanted = [ip for ip in ips if ip not in eni.private_ips]
+    for ip in wanted:
+        ip_in_subnet(ip, subnet)
+        holder_ids = holders.get(ip, ())
+        holder = holder_ids[0] if holder_ids else None
+        if holder and holder != eni.eni_id:
+            if not allow_reassignment:
+                raise Conflict(
+                    "ip-in-use",
+                    f"{ip} belongs to {holder}; pass allow_reassignment to take it",
+                    details={"ip": ip, "holder": holder, "eni": eni.eni_id},
+                )
+            expect_current(expected, ip, holder_ids)
+        elif allow_reassignment and expected not in (None, UNASSOCIATED):
+            # The caller expects someone to hold this IP now; nobody does.
+            expect_current(expected, ip, [])
+    ip_limit(eni, limits, len(wanted))
+    return tuple(wanted)
+
+
+def pick_free_ips(subnet: Subnet, used: Iterable[str], count: int) -> tuple[str, ...]:
+    """`count` free addresses of the subnet, never reserved and never in use."""
+    taken = set(used) | reserved_ips(subnet)
+    picked: list[str] = []
+    for address in subnet.network.hosts():
+        text = str(address)
+        if text not in taken:
+            picked.append(text)
+            if len(picked) == count:
+                return tuple(picked)
+    raise PreconditionFailed(
+        "ip-limit",
+        f"{subnet.subnet_id} has only {len(picked)} free addresses, {count} asked for",
+        details={"subnet": subnet.subnet_id, "free": len(picked), "asked": count},
+    )
+
+
+def ips_to_remove(eni: Eni, ips: Iterable[str], ips_with_eip: Iterable[str]) -> tuple[str, ...]:
+    """Which of `ips` to unassign from `eni`; the primary and EIP-bearing IPs are refused."""
+    with_eip = set(ips_with_eip)
+    present = [ip for ip in ips if ip in eni.private_ips]
+    for ip in present:
+        if ip == eni.primary_ip:
+            raise PreconditionFailed(
+                "ip-is-primary",
+                f"{ip} is the primary private IP of {eni.eni_id}",
+                details={"ip": ip, "eni": eni.eni_id},
+            )
+        if ip in with_eip:
+            raise PreconditionFailed(
+                "ip-has-eip",
+                f"{ip} on {eni.eni_id} has an Elastic IP; move or release it first",
+                details={"ip": ip, "eni": eni.eni_id},
+            )
+    return tuple(present)

@@ -1,0 +1,76 @@
+"""What an operation did: `Result` and its `Step`s."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+StepStatus = Literal["planned", "done", "skipped", "rolled-back", "failed"]
+Mode = Literal["apply", "plan", "dry-run"]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One EC2 call an operation made or would make."""
+
+    action: str  # e.g. "ec2:AssociateAddress"
+    params: Mapping[str, Any]
+    status: StepStatus
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-serialisable data."""
+        data: dict[str, Any] = {
+            "action": self.action,
+            "params": _plain(self.params),
+            "status": self.status,
+        }
+        if self.note:
+            data["note"] = self.note
+        return data
+
+
+@dataclass(frozen=True)
+class Result:
+    """The outcome of an operation.
+
+    `changed` is True only when EC2 state was changed (never in `plan` or `dry-run`).
+    `before` and `after` hold the state that matters; `steps` every mutating call made or
+    planned; `children` one `Result` per sub-operation (`failover_instance`).
+    """
+
+    operation: str
+    mode: Mode
+    changed: bool
+    steps: tuple[Step, ...] = ()
+    before: Mapping[str, Any] = field(default_factory=dict)
+    after: Mapping[str, Any] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+    elapsed_s: float = 0.0
+    children: tuple[Result, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-serialisable data."""
+        return {
+            "operation": self.operation,
+            "mode": self.mode,
+            "changed": self.changed,
+            "steps": [step.to_dict() for step in self.steps],
+            "before": _plain(self.before),
+            "after": _plain(self.after),
+            "warnings": list(self.warnings),
+            "elapsed_s": round(self.elapsed_s, 3),
+            "children": [child.to_dict() for child in self.children],
+        }
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = [_plain(v) for v in value]
+        return sorted(items, key=str) if isinstance(value, (set, frozenset)) else items
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
