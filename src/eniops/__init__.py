@@ -4,7 +4,9 @@ Every operation validates its preconditions first, calls EC2 with deliberate ret
 verifies the result and returns a `Result` saying what it did.
 """
 
+from ._describe import describe
 from ._eip import remap_eip
+from ._eni import attach_eni, detach_eni, move_eni
 from ._errors import (
     REASONS,
     AwsError,
@@ -18,6 +20,7 @@ from ._errors import (
     PreconditionFailed,
 )
 from ._ids import UNASSOCIATED
+from ._ips import add_secondary_ips, remove_secondary_ips
 from ._result import Result, Step
 
 __version__ = "0.1.0"
@@ -37,5 +40,11 @@ __all__ = [
     "Result",
     "Step",
     "__version__",
+    "add_secondary_ips",
+    "attach_eni",
+    "describe",
+    "detach_eni",
+    "move_eni",
     "remap_eip",
+    "remove_secondary_ips",
 ]
