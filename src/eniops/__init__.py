@@ -7,6 +7,7 @@ verifies the result and returns a `Result` saying what it did.
 from ._describe import describe
 from ._eip import remap_eip
 from ._eni import attach_eni, detach_eni, move_eni
+from ._failover import failover_instance
 from ._errors import (
     REASONS,
     AwsError,
@@ -44,6 +45,7 @@ __all__ = [
     "attach_eni",
     "describe",
     "detach_eni",
+    "failover_instance",
     "move_eni",
     "remap_eip",
     "remove_secondary_ips",

@@ -81,17 +81,23 @@ def remap_eip(
     address, (instance, eni) = gw.concurrently(lambda: gw.address(ref), read_target)
     ip = wanted_ip or eni.primary_ip
     check.private_ip_on_eni(ip, eni)
+    before = {"address": address.summary()}
+    if address.eni_id == eni.eni_id and address.private_ip == ip:
+        # Already in place: nothing to guard, nothing to change (a re-run is a no-op).
+        return ctx.result(changed=False, before=before, after=before)
     check.expect_current(expected, str(ref), holders_of(address, expected, gw.eni))
     check.tag_guard(ctx.guard, address.allocation_id, address.tags)
     if instance is not None:
         check.tag_guard(ctx.guard, instance.instance_id, instance.tags)
     else:
         check.tag_guard(ctx.guard, eni.eni_id, eni.tags)
-
-    before = {"address": address.summary()}
-    target = {"eni": eni.eni_id, "instance": eni.instance_id, "private_ip": ip}
-    if address.eni_id == eni.eni_id and address.private_ip == ip:
-        return ctx.result(changed=False, before=before, after=before)
+    target = {
+        **address.summary(),
+        "association_id": None,
+        "eni": eni.eni_id,
+        "instance": eni.instance_id,
+        "private_ip": ip,
+    }
     if address.associated and expected is None:
         ctx.warnings.append(
             f"{address.public_ip} was taken from {address.instance_id or address.eni_id} "

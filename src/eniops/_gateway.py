@@ -126,6 +126,24 @@ def translate(err: Exception, operation: str, details: Mapping[str, Any] | None 
     return AwsError(text, code=code, operation=operation, request_id=request_id, details=details)
 
 
+#: botocore exceptions (by class name) that mean the network failed before EC2 answered.
+TRANSIENT_EXCEPTIONS = frozenset(
+    {"EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "ConnectionClosedError"}
+)
+#: botocore exceptions that mean no credentials could be found.
+CREDENTIAL_EXCEPTIONS = frozenset({"NoCredentialsError", "PartialCredentialsError"})
+
+
+def translate_local(err: Exception, operation: str) -> EniopsError | None:
+    """Translate botocore's client-side errors (no answer from EC2), else None."""
+    name = type(err).__name__
+    if name in CREDENTIAL_EXCEPTIONS:
+        return PermissionDenied(f"{operation}: {err}", code=name, operation=operation)
+    if name in TRANSIENT_EXCEPTIONS or name.endswith("Error") and "botocore" in type(err).__module__:
+        return AwsError(f"{operation}: {err}", code=name, operation=operation)
+    return None
+
+
 def _is_client_error(err: BaseException) -> bool:
     # botocore's ClientError without importing botocore at module level.
     return hasattr(err, "response") and isinstance(getattr(err, "response", None), dict)
@@ -168,6 +186,9 @@ class Gateway:
         except Exception as err:
             if _is_client_error(err):
                 raise translate(err, operation) from err
+            local = translate_local(err, operation)
+            if local is not None:
+                raise local from err
             raise
 
     def _call_raw(
@@ -183,6 +204,8 @@ class Gateway:
 
         def retryable(err: BaseException) -> bool:
             nonlocal not_found_seen
+            if type(err).__name__ in TRANSIENT_EXCEPTIONS:
+                return True
             if not _is_client_error(err):
                 return False
             code, _, _, status = _error_parts(err)  # type: ignore[arg-type]
@@ -274,6 +297,9 @@ class Gateway:
                     return {}
             if _is_client_error(err):
                 raise translate(err, operation) from err
+            local = translate_local(err, operation)
+            if local is not None:
+                raise local from err
             raise
 
     # -- concurrency and polling ------------------------------------------------------------

@@ -1,0 +1,82 @@
+"""IMDSv2: find "self" on an EC2 instance (token first, no IMDSv1 fallback).
+
+The token is requested with a TTL, reused, and renewed on a 401. Connect and read timeouts
+are short and retries bounded. The token is never logged or printed.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+
+from ._errors import EniopsError
+
+DEFAULT_ENDPOINT = "http://169.254.169.254"
+TOKEN_TTL_S = 21600
+
+
+class ImdsError(EniopsError):
+    """Instance metadata could not be read (not on EC2, IMDS off, or hop limit too low)."""
+
+
+@dataclass
+class Imds:
+    """A small IMDSv2 client."""
+
+    endpoint: str = ""
+    timeout_s: float = 1.0
+    attempts: int = 3
+    _token: str | None = None
+
+    def __post_init__(self) -> None:
+        self.endpoint = (
+            self.endpoint or os.environ.get("AWS_EC2_METADATA_SERVICE_ENDPOINT") or DEFAULT_ENDPOINT
+        ).rstrip("/")
+
+    def _request(self, method: str, path: str, headers: dict[str, str]) -> str:
+        request = urllib.request.Request(  # noqa: S310  (the endpoint is IMDS, http by design)
+            f"{self.endpoint}{path}", method=method, headers=headers
+        )
+        with urllib.request.urlopen(request, timeout=self.timeout_s) as response:  # noqa: S310
+            return str(response.read().decode())
+
+    def _fresh_token(self) -> str:
+        self._token = self._request(
+            "PUT", "/latest/api/token", {"X-aws-ec2-metadata-token-ttl-seconds": str(TOKEN_TTL_S)}
+        )
+        return self._token
+
+    def get(self, path: str) -> str:
+        """Read `/latest/meta-data/<path>` with the session token."""
+        last: Exception | None = None
+        for attempt in range(self.attempts):
+            try:
+                token = self._token or self._fresh_token()
+                return self._request(
+                    "GET", f"/latest/meta-data/{path}", {"X-aws-ec2-metadata-token": token}
+                )
+            except urllib.error.HTTPError as err:
+                last = err
+                if err.code == 401:
+                    self._token = None  # expired or revoked: fetch a new one
+                    continue
+                if err.code == 404:
+                    raise ImdsError(f"instance metadata has no {path}") from err
+            except (urllib.error.URLError, OSError) as err:
+                last = err
+            time.sleep(min(0.2 * 2**attempt, 1.0))
+        raise ImdsError(
+            f"could not read instance metadata {path} ({type(last).__name__}): "
+            "is this an EC2 instance with IMDSv2 reachable (hop limit)?"
+        ) from last
+
+    def instance_id(self) -> str:
+        """This instance's id."""
+        return self.get("instance-id").strip()
+
+    def region(self) -> str:
+        """This instance's region."""
+        return self.get("placement/region").strip()
