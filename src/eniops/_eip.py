@@ -54,8 +54,10 @@ def remap_eip(
     ref = _ids.eip(eip)
     if (to_instance is None) == (to_eni is None):
         raise InvalidInput("remap_eip needs exactly one of to_instance and to_eni")
-    target_instance = _ids.instance_id(to_instance, "to_instance") if to_instance else None
-    target_eni = _ids.eni_id(to_eni, "to_eni") if to_eni else None
+    target_instance = (
+        _ids.instance_id(to_instance, "to_instance") if to_instance is not None else None
+    )
+    target_eni = _ids.eni_id(to_eni, "to_eni") if to_eni is not None else None
     wanted_ip = _ids.ipv4(private_ip, "private_ip") if private_ip is not None else None
     expected = _ids.expect_current(expect_current)
     ctx = open_context(

@@ -67,7 +67,6 @@ Holdable = Literal[
     "DetachNetworkInterface",
     "AssignPrivateIpAddresses",
     "UnassignPrivateIpAddresses",
-    "AssociateAddress",
 ]
 
 
@@ -91,6 +90,7 @@ class _Fault:
     times: int
     status: int
     message: str
+    after_success: bool = False
 
 
 @dataclass
@@ -171,6 +171,7 @@ class StrictEc2:
         self._holds: dict[str, _Hold] = {}
         self._transitions: dict[str, _Transition] = {}
         self._eip_private_ip: dict[str, str] = {}
+        self._delete_on_termination: dict[str, bool] = {}
         self._lock = threading.RLock()
         self._local = threading.local()
         events = client.meta.events
@@ -182,13 +183,20 @@ class StrictEc2:
 
     def inject(
         self, operation: str, code: str, *, times: int = 1, status: int | None = None,
-        message: str = "injected by StrictEc2",
+        message: str = "injected by StrictEc2", after_success: bool = False,
     ) -> None:
-        """Answer the next `times` calls of `operation` with error `code` (nothing is sent)."""
+        """Answer the next `times` calls of `operation` with error `code`.
+
+        By default nothing reaches moto (the call had no effect). With `after_success`, moto
+        carries the call out and the answer is replaced by the error: a lost response, as
+        when a retried call had in fact succeeded.
+        """
         if status is None:
             status = 503 if code in _codes.SERVER_CODES | _codes.THROTTLING_CODES else 400
         with self._lock:
-            self._faults.setdefault(operation, []).append(_Fault(code, times, status, message))
+            self._faults.setdefault(operation, []).append(
+                _Fault(code, times, status, message, after_success)
+            )
 
     def hold(self, operation: Holdable, *, polls: int = 0, seconds: float = 0.0) -> None:
         """Keep the effect of `operation` in transition for `polls` describes or `seconds`.
@@ -253,7 +261,10 @@ class StrictEc2:
                 fault.times -= 1
                 if fault.times <= 0:
                     faults.pop(0)
-                return _error(fault.code, fault.message, fault.status)
+                if fault.after_success:
+                    context["strict_lost_response"] = fault
+                else:
+                    return _error(fault.code, fault.message, fault.status)
         if params.get("DryRun"):
             return None
         rule = getattr(self, f"_rule_{operation}", None)
@@ -276,6 +287,11 @@ class StrictEc2:
         if patch is not None:
             with self.internal():
                 patch(params, parsed, context)
+        lost = context.get("strict_lost_response")
+        if lost is not None:
+            http_response.status_code = lost.status
+            parsed.clear()
+            parsed.update(_error(lost.code, lost.message, lost.status)[1])
 
     # -- internal reads ----------------------------------------------------------------
 
@@ -414,6 +430,22 @@ class StrictEc2:
                     "detaching", 0, 0.0, snapshot=eni, instance_id=eni["Attachment"]["InstanceId"]
                 ),
             )
+
+    def _after_ModifyNetworkInterfaceAttribute(  # noqa: N802
+        self, params: dict[str, Any], parsed: dict[str, Any], _: Any
+    ) -> None:
+        attachment = params.get("Attachment") or {}
+        if "AttachmentId" in attachment and "DeleteOnTermination" in attachment:
+            with self._lock:
+                self._delete_on_termination[attachment["AttachmentId"]] = bool(
+                    attachment["DeleteOnTermination"]
+                )
+
+    def _patch_attachment(self, entry: dict[str, Any]) -> None:
+        attachment = entry.get("Attachment") or {}
+        flag = self._delete_on_termination.get(attachment.get("AttachmentId", ""))
+        if flag is not None:
+            attachment["DeleteOnTermination"] = flag
 
     def _rule_AssociateAddress(self, params: dict[str, Any], _: Any) -> Any:  # noqa: N802
         if params.get("InstanceId"):
@@ -556,6 +588,8 @@ class StrictEc2:
         self, params: dict[str, Any], parsed: dict[str, Any], _: Any
     ) -> None:
         shown = {n["NetworkInterfaceId"]: n for n in parsed.get("NetworkInterfaces", [])}
+        for entry in shown.values():
+            self._patch_attachment(entry)
         asked = params.get("NetworkInterfaceIds") or []
         for eni_id in list(shown) + [i for i in asked if i not in shown]:
             transition = self._transition(eni_id)
@@ -592,6 +626,8 @@ class StrictEc2:
             ]
         for reservation in parsed.get("Reservations", []):
             for instance in reservation.get("Instances", []):
+                for entry in instance.get("NetworkInterfaces", []):
+                    self._patch_attachment(entry)
                 for transition in detaching:
                     if transition.instance_id == instance["InstanceId"]:
                         ghost = copy.deepcopy(transition.snapshot)

@@ -1,0 +1,81 @@
+"""Shared fixtures: fake credentials, an in-process moto EC2 under the strict layer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from eniops.testing import Lab, StrictEc2, build_lab, reset_caches, short_waits
+from support import NoCalls
+
+REGION = "us-east-1"
+
+
+@pytest.fixture(autouse=True)
+def _aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No test ever reaches a real account: fake credentials, a fixed region, fresh caches."""
+    for key in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    reset_caches()
+    yield
+    reset_caches()
+
+
+@dataclass
+class World:
+    """A moto EC2 with the lab built and the strict layer recording calls from now on."""
+
+    client: object
+    strict: StrictEc2
+    lab: Lab
+
+    def primary_eni(self, instance_id: str) -> str:
+        with self.strict.internal() as client:
+            raw = client.describe_instances(InstanceIds=[instance_id])
+        enis = raw["Reservations"][0]["Instances"][0]["NetworkInterfaces"]
+        return next(e["NetworkInterfaceId"] for e in enis if e["Attachment"]["DeviceIndex"] == 0)
+
+    def eni(self, eni_id: str) -> dict:
+        with self.strict.internal() as client:
+            return client.describe_network_interfaces(NetworkInterfaceIds=[eni_id])[
+                "NetworkInterfaces"
+            ][0]
+
+    def address(self) -> dict:
+        """The lab's Elastic IP as EC2 (the strict layer) shows it."""
+        return self.client.describe_addresses(AllocationIds=[self.lab.eip])["Addresses"][0]
+
+
+@pytest.fixture
+def world() -> Iterator[World]:
+    """The lab on moto under the strict layer, with short retry and poll waits."""
+    with mock_aws():
+        client = boto3.client("ec2", region_name=REGION)
+        lab = build_lab(client)
+        strict = StrictEc2(client)
+        with short_waits():
+            yield World(client, strict, lab)
+
+
+@pytest.fixture
+def world_real_waits() -> Iterator[World]:
+    """Like `world`, with eniops' production retry and poll waits."""
+    with mock_aws():
+        client = boto3.client("ec2", region_name=REGION)
+        lab = build_lab(client)
+        yield World(client, StrictEc2(client), lab)
+
+
+@pytest.fixture
+def no_calls() -> NoCalls:
+    """A client that proves no AWS call is made."""
+    return NoCalls()

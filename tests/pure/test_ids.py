@@ -1,0 +1,191 @@
+"""Parsing ids, addresses and guards: malformed input fails before any AWS call."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import eniops
+from eniops import _ids
+
+from support import NoCalls
+
+VALID = {
+    "instance": ["i-0123abcd", "i-0123456789abcdef0"],
+    "eni": ["eni-0123abcd", "eni-0123456789abcdef0"],
+    "allocation": ["eipalloc-0123abcd", "eipalloc-0123456789abcdef0"],
+    "attachment": ["eni-attach-0123abcd", "eni-attach-0123456789abcdef0"],
+}
+INVALID = ["", "i-", "i-123", "i-0123ABCD", "i-0123abcdx", "i-0123456789abcdef", "eni-0123abcd ",
+           " i-0123abcd", "i-0123abcd\n", "x-0123abcd", "i_0123abcd", "i-0123456789abcdef01"]
+
+
+@pytest.mark.parametrize("value", VALID["instance"], ids=str)
+def test_instance_ids_of_both_lengths_parse(value):
+    """8- and 17-hex-digit instance ids are accepted as given."""
+    assert _ids.instance_id(value) == value
+
+
+@pytest.mark.parametrize("value", INVALID, ids=repr)
+def test_malformed_instance_ids_are_refused(value):
+    """Wrong prefix, case, length or stray whitespace raises InvalidInput."""
+    with pytest.raises(eniops.InvalidInput):
+        _ids.instance_id(value)
+
+
+@pytest.mark.parametrize(
+    ("parse", "value"),
+    [(_ids.eni_id, v) for v in VALID["eni"]]
+    + [(_ids.allocation_id, v) for v in VALID["allocation"]]
+    + [(_ids.attachment_id, v) for v in VALID["attachment"]],
+    ids=lambda v: v if isinstance(v, str) else v.__name__,
+)
+def test_other_ids_parse(parse, value):
+    """ENI, allocation and attachment ids parse by prefix and shape."""
+    assert parse(value) == value
+
+
+def test_prefixes_are_not_interchangeable():
+    """An ENI id is not an instance id, and an attachment id is not an ENI id."""
+    with pytest.raises(eniops.InvalidInput):
+        _ids.instance_id("eni-0123abcd")
+    with pytest.raises(eniops.InvalidInput):
+        _ids.eni_id("eni-attach-0123abcd")
+
+
+@pytest.mark.parametrize("value", ["10.0.0.1", "203.0.113.9"])
+def test_ipv4_parses(value):
+    """Dotted-quad IPv4 addresses are accepted."""
+    assert _ids.ipv4(value) == value
+
+
+@pytest.mark.parametrize("value", ["10.0.0", "10.0.0.256", "010.0.0.1", "::1", "10.0.0.1/32", 10])
+def test_bad_ipv4_is_refused(value):
+    """Short, out-of-range, zero-padded, IPv6, CIDR or non-string values are refused."""
+    with pytest.raises(eniops.InvalidInput):
+        _ids.ipv4(value)
+
+
+def test_eip_by_allocation_or_public_ip():
+    """An Elastic IP is named by allocation id or by public address."""
+    assert _ids.eip("eipalloc-0123abcd").allocation_id == "eipalloc-0123abcd"
+    assert _ids.eip("198.51.100.7").public_ip == "198.51.100.7"
+
+
+@pytest.mark.parametrize("value", ["key", "key=value", "a=b=c"])
+def test_tag_guard_forms(value):
+    """require_tag takes 'key' or 'key=value' (the value may contain '=')."""
+    guard = _ids.tag_guard(value)
+    assert guard is not None
+    assert str(guard) == value
+
+
+def test_tag_guard_matching():
+    """A key-only guard needs the key; a key=value guard needs the value too."""
+    assert _ids.TagGuard("role").matches({"role": "x"})
+    assert not _ids.TagGuard("role", "db").matches({"role": "web"})
+    assert not _ids.TagGuard("role").matches({})
+
+
+@pytest.mark.parametrize("value", ["", "=x", 3])
+def test_bad_tag_guards(value):
+    """An empty key or a non-string is refused."""
+    with pytest.raises(eniops.InvalidInput):
+        _ids.tag_guard(value)
+
+
+@pytest.mark.parametrize("value", [0, -1, float("nan"), "5", True, 86_400])
+def test_bad_timeouts(value):
+    """Timeouts must be positive numbers under a day."""
+    with pytest.raises(eniops.InvalidInput):
+        _ids.timeout(value)
+
+
+def test_expect_current_accepts_unassociated():
+    """expect_current is an instance id, an ENI id or the UNASSOCIATED sentinel."""
+    assert _ids.expect_current(eniops.UNASSOCIATED) == "unassociated"
+    assert _ids.expect_current("i-0123abcd") == "i-0123abcd"
+    with pytest.raises(eniops.InvalidInput):
+        _ids.expect_current("nobody")
+
+
+OPERATIONS = [
+    lambda v, c: eniops.remap_eip(v, to_instance="i-0123abcd", ec2=c),
+    lambda v, c: eniops.remap_eip("eipalloc-0123abcd", to_instance=v, ec2=c),
+    lambda v, c: eniops.remap_eip("eipalloc-0123abcd", to_eni="eni-0123abcd", private_ip=v, ec2=c),
+    lambda v, c: eniops.remap_eip("eipalloc-0123abcd", to_eni="eni-0123abcd", expect_current=v,
+                                  ec2=c),
+    lambda v, c: eniops.move_eni(v, to_instance="i-0123abcd", ec2=c),
+    lambda v, c: eniops.move_eni("eni-0123abcd", to_instance=v, ec2=c),
+    lambda v, c: eniops.attach_eni(v, instance="i-0123abcd", ec2=c),
+    lambda v, c: eniops.detach_eni(v, ec2=c),
+    lambda v, c: eniops.add_secondary_ips(v, count=1, ec2=c),
+    lambda v, c: eniops.add_secondary_ips("eni-0123abcd", ips=[v], ec2=c),
+    lambda v, c: eniops.remove_secondary_ips("eni-0123abcd", ips=[v], ec2=c),
+    lambda v, c: eniops.failover_instance(v, to_instance="i-0123abcd", ec2=c),
+    lambda v, c: eniops.describe(v, ec2=c),
+]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    value=st.one_of(
+        st.text(max_size=30),
+        st.from_regex(r"(i|eni|eipalloc)-[0-9a-fA-Fxg]{0,20}", fullmatch=True),
+        st.from_regex(r"[0-9]{1,4}(\.[0-9]{1,4}){0,4}", fullmatch=True),
+        st.integers(),
+        st.lists(st.text(max_size=3), max_size=2),
+    ).filter(lambda v: not _well_formed(v)),
+    operation=st.sampled_from(range(len(OPERATIONS))),
+)
+def test_malformed_input_never_reaches_aws(value, operation):
+    """Any malformed id or IP raises InvalidInput and makes zero AWS calls."""
+    client = NoCalls()
+    with pytest.raises(eniops.InvalidInput):
+        OPERATIONS[operation](value, client)
+    assert client.calls == []
+
+
+def _well_formed(value):
+    if not isinstance(value, str):
+        return False
+    if value == eniops.UNASSOCIATED:
+        return True
+    for parse in (_ids.instance_id, _ids.eni_id, _ids.allocation_id, _ids.ipv4):
+        try:
+            parse(value)
+            return True
+        except eniops.InvalidInput:
+            continue
+    return False
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda c: eniops.remap_eip("eipalloc-0123abcd", ec2=c),
+        lambda c: eniops.remap_eip("eipalloc-0123abcd", to_instance="i-0123abcd",
+                                   to_eni="eni-0123abcd", ec2=c),
+        lambda c: eniops.remap_eip("eipalloc-0123abcd", to_instance="i-0123abcd", mode="yolo",
+                                   ec2=c),
+        lambda c: eniops.add_secondary_ips("eni-0123abcd", ec2=c),
+        lambda c: eniops.add_secondary_ips("eni-0123abcd", ips=["10.0.0.9"], count=1, ec2=c),
+        lambda c: eniops.add_secondary_ips("eni-0123abcd", ips=["10.0.0.9"],
+                                           expect_current="i-0123abcd", ec2=c),
+        lambda c: eniops.remove_secondary_ips("eni-0123abcd", ips=[], ec2=c),
+        lambda c: eniops.move_eni("eni-0123abcd", to_instance="i-0123abcd", device_index=40,
+                                  ec2=c),
+        lambda c: eniops.move_eni("eni-0123abcd", to_instance="i-0123abcd", rollback="no", ec2=c),
+        lambda c: eniops.failover_instance("i-0123abcd", to_instance="i-0123abcd", ec2=c),
+        lambda c: eniops.detach_eni("eni-0123abcd", timeout=0, ec2=c),
+    ],
+    ids=["no-target", "two-targets", "bad-mode", "ips-or-count", "ips-and-count",
+         "expect-without-reassignment", "no-ips", "device-index", "bool-flag", "same-instance",
+         "zero-timeout"],
+)
+def test_bad_argument_mixes_fail_before_any_call(call, no_calls):
+    """Argument mixes the contract forbids raise InvalidInput with no AWS call."""
+    with pytest.raises(eniops.InvalidInput):
+        call(no_calls)
+    assert no_calls.calls == []
