@@ -690,8 +690,13 @@ class Lab:
     zone_b: str
 
 
+#: An image id moto knows; on a real account pass `image_id`.
+MOTO_IMAGE_ID = "ami-12c6146b"
+
+
 def build_lab(
-    client: EC2Client, *, instance_type: str = "t3.large", region: str = "us-east-1"
+    client: EC2Client, *, instance_type: str = "t3.large", region: str = "us-east-1",
+    image_id: str = MOTO_IMAGE_ID,
 ) -> Lab:
     """Create a VPC with two zones, three instances, an Elastic IP and a floating ENI.
 
@@ -717,7 +722,7 @@ def build_lab(
     subnet_a, subnet_a2, subnet_b = (
         subnet("10.0.1.0/24", zone_a), subnet("10.0.2.0/24", zone_a), subnet("10.0.3.0/24", zone_b)
     )
-    image = client.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    image = image_id
 
     def instance(subnet_id: str, name: str) -> str:
         made = client.run_instances(

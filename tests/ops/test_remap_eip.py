@@ -1,0 +1,327 @@
+"""remap_eip on the strict layer: checks, modes, retries, call counts."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+import eniops
+from eniops import _codes
+
+
+def remap(world, **kw):
+    kw.setdefault("to_instance", world.lab.standby)
+    return eniops.remap_eip(world.lab.eip, ec2=world.client, **kw)
+
+
+def test_failover_to_instance_moves_the_address(world):
+    """The address ends on the standby's primary ENI and primary IP, verified."""
+    result = remap(world, expect_current=world.lab.active)
+    standby_eni = world.primary_eni(world.lab.standby)
+    address = world.address()
+    assert result.changed
+    assert address["NetworkInterfaceId"] == standby_eni
+    assert address["InstanceId"] == world.lab.standby
+    assert result.after["address"]["eni"] == standby_eni
+    assert result.before["address"]["instance"] == world.lab.active
+
+
+def test_at_most_four_calls_one_mutation_associate_by_eni(world):
+    """Two reads, one AssociateAddress by NetworkInterfaceId with the flag sent, one verify."""
+    remap(world, expect_current=world.lab.active)
+    ops = world.strict.operations()
+    assert len(ops) <= 4
+    assert sorted(ops[:2]) == ["DescribeAddresses", "DescribeInstances"]
+    assert ops[2:] == ["AssociateAddress", "DescribeAddresses"]
+    (call,) = world.strict.mutations
+    assert "InstanceId" not in call.params
+    assert call.params["NetworkInterfaceId"] == world.primary_eni(world.lab.standby)
+    assert call.params["AllowReassociation"] is True
+    assert "DisassociateAddress" not in ops
+
+
+def test_independent_reads_run_concurrently(world):
+    """The address and target reads are in flight together: 3 round trips, not 4."""
+    barrier = threading.Barrier(2, timeout=5)
+    met: list[str] = []
+
+    def rendezvous(model, **_):
+        if model.name in ("DescribeAddresses", "DescribeInstances") and len(met) < 2:
+            met.append(model.name)
+            barrier.wait()  # breaks (and fails the remap) unless both reads are in flight
+
+    world.client.meta.events.register_first("before-call.ec2", rendezvous)
+    assert remap(world).changed
+    assert sorted(met) == ["DescribeAddresses", "DescribeInstances"]
+
+
+def test_to_eni_and_by_public_ip(world):
+    """An ENI target and a public-IP name work the same way."""
+    eni = world.primary_eni(world.lab.standby)
+    result = eniops.remap_eip(world.lab.public_ip, to_eni=eni, ec2=world.client)
+    assert result.changed
+    assert world.address()["NetworkInterfaceId"] == eni
+
+
+def test_multi_eni_source_and_target(world):
+    """The active instance has two ENIs: remapping back to it still uses its primary ENI."""
+    remap(world)
+    result = eniops.remap_eip(world.lab.eip, to_instance=world.lab.active, ec2=world.client)
+    assert result.changed
+    assert world.address()["NetworkInterfaceId"] == world.primary_eni(world.lab.active)
+
+
+def test_strict_layer_refuses_association_by_instance_id_with_several_enis(world):
+    """What eniops avoids: EC2 refuses InstanceId on an instance with two ENIs."""
+    from botocore.exceptions import ClientError
+
+    with pytest.raises(ClientError, match=_codes.INVALID_INSTANCE_ID):
+        world.client.associate_address(AllocationId=world.lab.eip, InstanceId=world.lab.active)
+
+
+def test_already_in_place_is_a_no_op(world):
+    """Same ENI and private IP: changed=False and no mutating call."""
+    result = eniops.remap_eip(world.lab.eip, to_instance=world.lab.active, ec2=world.client)
+    assert not result.changed
+    assert result.steps == ()
+    assert world.strict.mutations == []
+
+
+def test_second_run_is_a_no_op_even_with_expect_current(world):
+    """A re-run of a finished failover changes nothing and does not fail its guard."""
+    remap(world, expect_current=world.lab.active)
+    world.strict.reset_calls()
+    result = remap(world, expect_current=world.lab.active)
+    assert not result.changed
+    assert world.strict.mutations == []
+
+
+def test_plan_makes_no_mutating_call(world):
+    """plan reads and checks, and lists the AssociateAddress it would make."""
+    result = remap(world, mode="plan")
+    assert not result.changed
+    assert [s.status for s in result.steps] == ["planned"]
+    assert result.steps[0].action == "ec2:AssociateAddress"
+    assert world.strict.mutations == []
+    assert world.address()["InstanceId"] == world.lab.active
+
+
+def test_dry_run_asks_ec2_with_dry_run(world):
+    """dry-run sends AssociateAddress with DryRun=True; nothing changes."""
+    result = remap(world, mode="dry-run")
+    (call,) = world.strict.mutations
+    assert call.dry_run
+    assert result.steps[0].status == "planned"
+    assert not result.changed
+    assert world.address()["InstanceId"] == world.lab.active
+
+
+def test_dry_run_permission_denied(world):
+    """UnauthorizedOperation on the dry run raises PermissionDenied."""
+    world.strict.inject("AssociateAddress", _codes.UNAUTHORIZED_OPERATION)
+    with pytest.raises(eniops.PermissionDenied):
+        remap(world, mode="dry-run")
+
+
+def test_expect_current_mismatch_changes_nothing(world):
+    """A wrong holder raises Conflict(expect-mismatch) before any change."""
+    with pytest.raises(eniops.Conflict) as caught:
+        remap(world, expect_current=world.lab.far)
+    assert caught.value.reason == "expect-mismatch"
+    assert world.strict.mutations == []
+
+
+def test_expect_eni_id_as_holder(world):
+    """expect_current may name the ENI that holds the address."""
+    result = remap(world, expect_current=world.primary_eni(world.lab.active))
+    assert result.changed
+
+
+def test_unassociated_guard_sends_allow_reassociation_false(world):
+    """With UNASSOCIATED and a free address, AllowReassociation=False is sent."""
+    world.client.disassociate_address(AssociationId=world.address()["AssociationId"])
+    world.strict.reset_calls()
+    result = remap(world, expect_current=eniops.UNASSOCIATED)
+    assert result.changed
+    assert world.strict.mutations[0].params["AllowReassociation"] is False
+
+
+def test_unassociated_guard_refuses_a_taken_address(world):
+    """UNASSOCIATED with a held address is a conflict, caught before any call."""
+    with pytest.raises(eniops.Conflict):
+        remap(world, expect_current=eniops.UNASSOCIATED)
+    assert world.strict.mutations == []
+
+
+def test_race_lost_to_another_holder_is_a_conflict(world):
+    """Free at read, taken before the call: EC2's Resource.AlreadyAssociated is a Conflict."""
+    world.client.disassociate_address(AssociationId=world.address()["AssociationId"])
+    world.strict.inject("AssociateAddress", _codes.RESOURCE_ALREADY_ASSOCIATED)
+    with pytest.raises(eniops.Conflict) as caught:
+        remap(world, expect_current=eniops.UNASSOCIATED)
+    assert caught.value.reason == "expect-mismatch"
+    assert world.strict.count("AssociateAddress") == 1
+
+
+@pytest.mark.parametrize(
+    ("eip", "target", "missing"),
+    [("eipalloc-0123456789abcdef0", None, "eip"), ("198.51.100.1", None, "eip"),
+     (None, "i-0123456789abcdef0", "instance")],
+    ids=["allocation", "public-ip", "instance"],
+)
+def test_not_found(world, eip, target, missing):
+    """A missing address or target raises NotFound(not-found) and changes nothing."""
+    with pytest.raises(eniops.NotFound) as caught:
+        eniops.remap_eip(eip or world.lab.eip, to_instance=target or world.lab.standby,
+                         ec2=world.client)
+    assert caught.value.reason == "not-found"
+    assert world.strict.mutations == []
+
+
+def test_missing_eni_target(world):
+    """A missing ENI target raises NotFound."""
+    with pytest.raises(eniops.NotFound):
+        eniops.remap_eip(world.lab.eip, to_eni="eni-0123456789abcdef0", ec2=world.client)
+
+
+def test_private_ip_not_on_eni(world):
+    """A private_ip the target ENI does not have is refused."""
+    with pytest.raises(eniops.PreconditionFailed) as caught:
+        remap(world, private_ip="10.0.1.200")
+    assert caught.value.reason == "private-ip-not-on-eni"
+    assert world.strict.mutations == []
+
+
+def test_to_a_secondary_private_ip(world):
+    """An EIP can land on a secondary IP; the strict layer shows that IP."""
+    eni = world.primary_eni(world.lab.standby)
+    world.client.assign_private_ip_addresses(NetworkInterfaceId=eni,
+                                             PrivateIpAddresses=["10.0.1.50"])
+    result = remap(world, private_ip="10.0.1.50")
+    assert result.after["address"]["private_ip"] == "10.0.1.50"
+    assert world.address()["PrivateIpAddress"] == "10.0.1.50"
+    again = remap(world, private_ip="10.0.1.50")
+    assert not again.changed
+
+
+def test_tag_guard(world):
+    """require_tag refuses an untagged address; a matching tag passes."""
+    with pytest.raises(eniops.PreconditionFailed) as caught:
+        remap(world, require_tag="team=payments")
+    assert caught.value.reason == "tag-guard"
+    assert remap(world, require_tag="eniops:lab=true").changed
+
+
+def test_terminated_target_is_refused(world):
+    """A terminated standby is not a usable target (instance-state)."""
+    world.client.terminate_instances(InstanceIds=[world.lab.standby])
+    with pytest.raises(eniops.PreconditionFailed) as caught:
+        remap(world)
+    assert caught.value.reason == "instance-state"
+
+
+def test_stopped_target_is_usable(world):
+    """An EIP may be associated with a stopped instance's primary ENI."""
+    world.client.stop_instances(InstanceIds=[world.lab.standby])
+    assert remap(world).changed
+
+
+def test_throttling_then_success(world):
+    """RequestLimitExceeded twice, then success: three AssociateAddress calls, one change."""
+    world.strict.inject("AssociateAddress", _codes.REQUEST_LIMIT_EXCEEDED, times=2)
+    result = remap(world)
+    assert result.changed
+    assert world.strict.count("AssociateAddress") == 3
+
+
+def test_server_error_on_reads_is_retried(world):
+    """A 5xx on the first read is retried."""
+    world.strict.inject("DescribeInstances", _codes.INTERNAL_ERROR, times=1)
+    assert remap(world).changed
+    assert world.strict.count("DescribeInstances") == 2
+
+
+def test_permanent_throttling_ends_typed_within_deadline(world_real_waits):
+    """Throttling that never ends raises a typed error before the deadline."""
+    world = world_real_waits
+    world.strict.inject("AssociateAddress", _codes.REQUEST_LIMIT_EXCEEDED, times=1000)
+    started = time.monotonic()
+    with pytest.raises((eniops.OperationTimeout, eniops.AwsError)) as caught:
+        remap(world, timeout=1.5)
+    assert time.monotonic() - started < 1.6
+    assert "RequestLimitExceeded" in str(caught.value.to_dict())
+    assert world.address()["InstanceId"] == world.lab.active
+
+
+def test_unauthorized_is_not_retried(world):
+    """UnauthorizedOperation raises PermissionDenied after exactly one call."""
+    world.strict.inject("AssociateAddress", _codes.UNAUTHORIZED_OPERATION, times=5)
+    with pytest.raises(eniops.PermissionDenied) as caught:
+        remap(world)
+    assert caught.value.code == "UnauthorizedOperation"
+    assert world.strict.count("AssociateAddress") == 1
+
+
+@pytest.mark.parametrize("code", [_codes.INVALID_PARAMETER_VALUE, _codes.OPERATION_NOT_PERMITTED])
+def test_refusals_are_not_retried(world, code):
+    """Refusals that retrying cannot help are raised as AwsError after one call."""
+    world.strict.inject("AssociateAddress", code, times=5)
+    with pytest.raises(eniops.AwsError) as caught:
+        remap(world)
+    assert caught.value.code == code
+    assert world.strict.count("AssociateAddress") == 1
+
+
+def test_lost_response_reads_the_real_state(world):
+    """EC2 did it but every answer was an error: the state is read and the remap succeeds."""
+    world.strict.inject("AssociateAddress", _codes.INTERNAL_ERROR, after_success=True, times=99)
+    result = remap(world)
+    assert result.changed
+    assert world.address()["InstanceId"] == world.lab.standby
+    assert any("change is in place" in w for w in result.warnings)
+
+
+def test_lost_response_is_retried_idempotently(world):
+    """A 5xx whose call had in fact succeeded is retried; the repeat is harmless."""
+    world.strict.inject("AssociateAddress", _codes.INTERNAL_ERROR, after_success=True, times=1)
+    assert remap(world).changed
+    assert world.strict.count("AssociateAddress") == 2
+    assert world.address()["InstanceId"] == world.lab.standby
+
+
+def test_eventual_consistency_not_found_is_re_read(world):
+    """A NotFound on a read right away is retried briefly, then the remap proceeds."""
+    world.strict.inject("DescribeAddresses", _codes.INVALID_ALLOCATION_ID_NOT_FOUND, times=1)
+    assert remap(world).changed
+    assert world.strict.count("DescribeAddresses") == 3
+
+
+def test_warns_when_taking_without_guard(world):
+    """Taking a held address without expect_current is done, with a warning."""
+    result = remap(world)
+    assert any("without expect_current" in w for w in result.warnings)
+    assert not remap(world, to_instance=world.lab.active,
+                     expect_current=world.lab.standby).warnings
+
+
+def test_session_and_region_build_a_client(world, monkeypatch):
+    """With no client given, one is built from the session and region (under moto here)."""
+    import boto3
+
+    result = eniops.remap_eip(world.lab.eip, to_instance=world.lab.standby,
+                              session=boto3.session.Session(), region="us-east-1")
+    assert result.changed
+
+
+def test_describe_shows_limits_and_free_slots(world):
+    """describe(instance) lists ENIs, EIPs, limits and free slots; ENI and EIP work too."""
+    view = eniops.describe(world.lab.active, ec2=world.client)
+    assert view["limits"] == {"max_enis": 3, "max_enis_card_0": 3, "ipv4_per_eni": 12}
+    assert view["free"] == {"eni_slots": 1, "device_indexes": [2]}
+    assert [e["device_index"] for e in view["enis"]] == [0, 1]
+    assert view["enis"][0]["elastic_ips"][0]["public_ip"] == world.lab.public_ip
+    assert eniops.describe(world.lab.floating_eni, ec2=world.client)["instance"] == (
+        world.lab.active)
+    assert eniops.describe(world.lab.public_ip, ec2=world.client)["instance"] == world.lab.active
