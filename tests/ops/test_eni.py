@@ -1,0 +1,305 @@
+"""move_eni, attach_eni, detach_eni on the strict layer."""
+
+from __future__ import annotations
+
+import pytest
+
+import eniops
+from eniops import _codes
+
+MUTATIONS = {"DetachNetworkInterface", "AttachNetworkInterface", "ModifyNetworkInterfaceAttribute"}
+
+
+def move(world, **kw):
+    kw.setdefault("to_instance", world.lab.standby)
+    return eniops.move_eni(world.lab.floating_eni, ec2=world.client, **kw)
+
+
+def attachment(world, eni_id=None):
+    return world.eni(eni_id or world.lab.floating_eni).get("Attachment") or {}
+
+
+def test_hot_move_with_held_transitions(world):
+    """Detach, wait out 'detaching', attach, wait out 'attaching': verified attached."""
+    world.strict.hold("DetachNetworkInterface", polls=3)
+    world.strict.hold("AttachNetworkInterface", polls=3)
+    result = move(world, expect_current=world.lab.active)
+    assert result.changed
+    assert attachment(world)["InstanceId"] == world.lab.standby
+    assert result.after["eni"]["attachment_status"] == "attached"
+    assert [s.action for s in result.steps] == ["ec2:DetachNetworkInterface",
+                                                 "ec2:AttachNetworkInterface"]
+    assert any("configured by hand" in w for w in result.warnings)
+    assert any("no bandwidth" in w for w in result.warnings)
+
+
+def test_detach_is_by_attachment_id_and_reads_are_three(world):
+    """At most 3 reads before the first change; the detach names the AttachmentId."""
+    old = attachment(world)["AttachmentId"]
+    move(world)
+    ops = world.strict.operations()
+    first_change = next(i for i, op in enumerate(ops) if op in MUTATIONS)
+    assert first_change <= 3
+    detach = next(c for c in world.strict.calls if c.operation == "DetachNetworkInterface")
+    assert detach.params == {"AttachmentId": old}
+
+
+def test_instance_type_limits_are_cached(world):
+    """The second move reads no instance-type limits again."""
+    move(world)
+    world.strict.reset_calls()
+    eniops.move_eni(world.lab.floating_eni, to_instance=world.lab.active, ec2=world.client)
+    assert world.strict.count("DescribeInstanceTypes") == 0
+
+
+def test_warm_move_to_stopped_instance(world):
+    """A stopped target takes the ENI (warm attach)."""
+    world.client.stop_instances(InstanceIds=[world.lab.standby])
+    assert move(world).changed
+    assert attachment(world)["InstanceId"] == world.lab.standby
+
+
+def test_device_index_lowest_free_or_requested(world):
+    """None picks index 1 on the standby; a requested free index is used."""
+    assert move(world).after["eni"]["device_index"] == 1
+    result = eniops.move_eni(world.lab.floating_eni, to_instance=world.lab.active,
+                             device_index=2, ec2=world.client)
+    assert result.after["eni"]["device_index"] == 2
+
+
+def test_device_index_in_use(world):
+    """A taken device index is refused before any change."""
+    with pytest.raises(eniops.PreconditionFailed) as caught:
+        move(world, device_index=0)
+    assert caught.value.reason == "device-index-in-use"
+    assert world.strict.mutations == []
+
+
+def test_already_on_target_is_a_no_op(world):
+    """Moving an ENI to where it is: changed=False, no mutating call."""
+    result = move(world, to_instance=world.lab.active)
+    assert not result.changed
+    assert world.strict.mutations == []
+
+
+@pytest.mark.parametrize(
+    ("setup", "kwargs", "reason"),
+    [
+        (None, {"to_instance": "far"}, "az-mismatch"),
+        ("primary", {}, "primary-eni"),
+        ("terminate", {}, "instance-state"),
+        (None, {"expect_current": "far"}, "expect-mismatch"),
+        (None, {"require_tag": "team=db"}, "tag-guard"),
+        ("same-subnet", {}, "same-subnet"),
+        ("full", {}, "attachment-limit"),
+    ],
+    ids=["az", "primary", "state", "expect", "tag", "same-subnet", "limit"],
+)
+def test_refusals_change_nothing(world, setup, kwargs, reason):
+    """Each failed precondition raises its reason code and makes no mutating call."""
+    eni = world.lab.floating_eni
+    kwargs = {k: getattr(world.lab, v, v) for k, v in kwargs.items()}
+    if setup == "primary":
+        eni = world.primary_eni(world.lab.active)
+    elif setup == "terminate":
+        world.client.terminate_instances(InstanceIds=[world.lab.standby])
+    elif setup == "same-subnet":
+        eni = world.client.create_network_interface(SubnetId=world.lab.subnet_a)[
+            "NetworkInterface"]["NetworkInterfaceId"]
+        world.client.attach_network_interface(NetworkInterfaceId=eni, InstanceId=world.lab.active,
+                                               DeviceIndex=2)
+    elif setup == "full":
+        for index in (1, 2):
+            extra = world.client.create_network_interface(SubnetId=world.lab.subnet_a2)[
+                "NetworkInterface"]["NetworkInterfaceId"]
+            world.client.attach_network_interface(
+                NetworkInterfaceId=extra, InstanceId=world.lab.standby, DeviceIndex=index)
+    world.strict.reset_calls()
+    with pytest.raises(eniops.PreconditionFailed) as caught:
+        eniops.move_eni(eni, ec2=world.client, **{"to_instance": world.lab.standby, **kwargs})
+    assert caught.value.reason == reason
+    assert world.strict.mutations == []
+    if reason == "same-subnet":
+        assert caught.value.details["suggestion"] == "add_secondary_ips"
+
+
+def test_allow_same_subnet(world):
+    """allow_same_subnet lets a second ENI of a subnet attach."""
+    eni = world.client.create_network_interface(SubnetId=world.lab.subnet_a)[
+        "NetworkInterface"]["NetworkInterfaceId"]
+    assert eniops.attach_eni(eni, instance=world.lab.standby, allow_same_subnet=True,
+                             ec2=world.client).changed
+
+
+def test_requester_managed_is_refused(world):
+    """An ENI of an AWS service (as EC2 shows a NAT gateway's) is never touched."""
+    eni = world.client.create_network_interface(SubnetId=world.lab.subnet_a2)[
+        "NetworkInterface"]["NetworkInterfaceId"]
+
+    def as_nat_gateway(parsed, **_):
+        for entry in parsed.get("NetworkInterfaces", []):
+            if entry["NetworkInterfaceId"] == eni:
+                entry.update(RequesterManaged=True, InterfaceType="nat_gateway")
+
+    world.client.meta.events.register("after-call.ec2.DescribeNetworkInterfaces", as_nat_gateway)
+    with pytest.raises(eniops.PreconditionFailed) as caught:
+        eniops.attach_eni(eni, instance=world.lab.standby, ec2=world.client)
+    assert caught.value.reason == "requester-managed"
+
+
+def test_vpc_mismatch(world):
+    """An ENI of another VPC is refused."""
+    vpc = world.client.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    subnet = world.client.create_subnet(VpcId=vpc, CidrBlock="10.9.1.0/24",
+                                        AvailabilityZone="us-east-1a")["Subnet"]["SubnetId"]
+    eni = world.client.create_network_interface(SubnetId=subnet)["NetworkInterface"][
+        "NetworkInterfaceId"]
+    with pytest.raises(eniops.PreconditionFailed) as caught:
+        eniops.attach_eni(eni, instance=world.lab.standby, ec2=world.client)
+    assert caught.value.reason == "vpc-mismatch"
+
+
+def test_attach_in_use_elsewhere_is_a_conflict(world):
+    """attach_eni refuses an ENI attached to another instance (in-use)."""
+    with pytest.raises(eniops.Conflict) as caught:
+        eniops.attach_eni(world.lab.floating_eni, instance=world.lab.standby, ec2=world.client)
+    assert caught.value.reason == "in-use"
+
+
+def test_detach_and_attach(world):
+    """detach_eni waits until available; attach_eni attaches it again."""
+    world.strict.hold("DetachNetworkInterface", polls=2)
+    result = eniops.detach_eni(world.lab.floating_eni, expect_current=world.lab.active,
+                               ec2=world.client)
+    assert result.changed
+    assert world.eni(world.lab.floating_eni)["Status"] == "available"
+    assert not eniops.detach_eni(world.lab.floating_eni, ec2=world.client).changed
+    assert eniops.attach_eni(world.lab.floating_eni, instance=world.lab.standby,
+                             ec2=world.client).changed
+
+
+def test_detach_refuses_primary_and_force_warns(world):
+    """The primary ENI is refused; force is passed through with a warning."""
+    with pytest.raises(eniops.PreconditionFailed):
+        eniops.detach_eni(world.primary_eni(world.lab.active), ec2=world.client)
+    result = eniops.detach_eni(world.lab.floating_eni, force=True, ec2=world.client)
+    assert world.strict.mutations[-1].params["Force"] is True
+    assert any("forced detach" in w for w in result.warnings)
+
+
+def test_strict_layer_refuses_what_moto_accepts(world):
+    """The raw client meets EC2's rules: cross-AZ attach and primary detach fail."""
+    from botocore.exceptions import ClientError
+
+    eni = world.client.create_network_interface(SubnetId=world.lab.subnet_b)["NetworkInterface"][
+        "NetworkInterfaceId"]
+    with pytest.raises(ClientError, match="availability zones"):
+        world.client.attach_network_interface(NetworkInterfaceId=eni,
+                                              InstanceId=world.lab.standby, DeviceIndex=1)
+    primary = world.eni(world.primary_eni(world.lab.active))["Attachment"]["AttachmentId"]
+    with pytest.raises(ClientError, match=_codes.OPERATION_NOT_PERMITTED):
+        world.client.detach_network_interface(AttachmentId=primary)
+
+
+def test_wait_times_out_saying_where_the_eni_is(world):
+    """A detach that never finishes raises OperationTimeout naming the ENI's state."""
+    world.strict.hold("DetachNetworkInterface", polls=10_000)
+    with pytest.raises(eniops.OperationTimeout) as caught:
+        move(world, timeout=0.5)
+    details = caught.value.details
+    assert details["eni"]["attachment_status"] == "detaching"
+    assert details["source"] == world.lab.active
+
+
+def test_not_found_right_after_a_change_is_re_read(world):
+    """A NotFound while polling after the detach is retried, and the move completes."""
+    world.strict.hold("DetachNetworkInterface", polls=1)
+    world.strict.inject("DescribeNetworkInterfaces", _codes.INVALID_NETWORK_INTERFACE_ID_NOT_FOUND)
+    assert move(world).changed
+
+
+def test_throttled_detach_and_attach(world):
+    """Throttled detach and attach are retried; one change each."""
+    world.strict.inject("DetachNetworkInterface", _codes.REQUEST_LIMIT_EXCEEDED, times=2)
+    world.strict.inject("AttachNetworkInterface", _codes.REQUEST_LIMIT_EXCEEDED, times=2)
+    assert move(world).changed
+    assert world.strict.count("DetachNetworkInterface") == 3
+    assert world.strict.count("AttachNetworkInterface") == 3
+
+
+def test_failed_attach_rolls_back(world):
+    """Attach refused after the detach: the ENI goes back to its source and index."""
+    world.strict.inject("AttachNetworkInterface", _codes.INVALID_PARAMETER_VALUE, times=1)
+    with pytest.raises(eniops.PartialFailure) as caught:
+        move(world)
+    assert caught.value.rolled_back
+    now = attachment(world)
+    assert (now["InstanceId"], now["DeviceIndex"]) == (world.lab.active, 1)
+    statuses = [s["status"] for s in caught.value.details["steps"]]
+    assert statuses == ["rolled-back", "failed", "done"]
+
+
+def test_failed_attach_without_rollback_says_where(world):
+    """rollback=False: PartialFailure(rolled_back=False) naming the ENI, state, both instances."""
+    world.strict.inject("AttachNetworkInterface", _codes.INVALID_PARAMETER_VALUE, times=1)
+    with pytest.raises(eniops.PartialFailure) as caught:
+        move(world, rollback=False)
+    details = caught.value.details
+    assert not caught.value.rolled_back
+    assert details["eni"] == world.lab.floating_eni
+    assert (details["source"], details["target"]) == (world.lab.active, world.lab.standby)
+    assert details["state"]["status"] == "available"
+
+
+def test_failed_rollback_is_reported(world):
+    """Attach and the rollback both refused: rolled_back=False and the rollback error."""
+    world.strict.inject("AttachNetworkInterface", _codes.INVALID_PARAMETER_VALUE, times=2)
+    with pytest.raises(eniops.PartialFailure) as caught:
+        move(world)
+    assert not caught.value.rolled_back
+    assert "rollback_error" in caught.value.details
+    assert world.eni(world.lab.floating_eni)["Status"] == "available"
+
+
+def test_moved_by_someone_else_between_read_and_detach(world):
+    """The stale AttachmentId makes the detach fail safely; the ENI stays where they put it."""
+    hijacked: list[bool] = []
+
+    def someone_else_moves_it(model, **_):
+        if model.name == "DetachNetworkInterface" and not hijacked:
+            hijacked.append(True)
+            with world.strict.internal() as client:
+                old = attachment(world)["AttachmentId"]
+                client.detach_network_interface(AttachmentId=old)
+                client.attach_network_interface(NetworkInterfaceId=world.lab.floating_eni,
+                                                InstanceId=world.lab.standby, DeviceIndex=1)
+
+    world.client.meta.events.register_first("before-call.ec2", someone_else_moves_it)
+    with pytest.raises(eniops.Conflict) as caught:
+        move(world, to_instance=world.lab.standby, expect_current=world.lab.active,
+             device_index=2)
+    assert caught.value.reason == "expect-mismatch"
+    assert attachment(world)["InstanceId"] == world.lab.standby
+    assert world.strict.count("AttachNetworkInterface") == 0
+
+
+def test_delete_on_termination_is_restored(world):
+    """If the source attachment deleted the ENI on termination, the new one does too."""
+    old = attachment(world)["AttachmentId"]
+    world.client.modify_network_interface_attribute(
+        NetworkInterfaceId=world.lab.floating_eni,
+        Attachment={"AttachmentId": old, "DeleteOnTermination": True})
+    result = move(world)
+    assert result.steps[-1].action == "ec2:ModifyNetworkInterfaceAttribute"
+    shown = world.client.describe_network_interfaces(NetworkInterfaceIds=[world.lab.floating_eni])
+    assert shown["NetworkInterfaces"][0]["Attachment"]["DeleteOnTermination"] is True
+
+
+def test_plan_and_dry_run(world):
+    """plan makes no call; dry-run sends detach and attach with DryRun=True."""
+    planned = move(world, mode="plan")
+    assert [s.status for s in planned.steps] == ["planned", "planned"]
+    assert world.strict.mutations == []
+    move(world, mode="dry-run")
+    assert [c.dry_run for c in world.strict.mutations] == [True, True]
+    assert attachment(world)["InstanceId"] == world.lab.active
