@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import boto3
 import pytest
 from moto import mock_aws
+from support import NoCalls
 
 from eniops.testing import Lab, StrictEc2, build_lab, reset_caches, short_waits
-from support import NoCalls
 
 REGION = "us-east-1"
 

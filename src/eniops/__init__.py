@@ -7,7 +7,6 @@ verifies the result and returns a `Result` saying what it did.
 from ._describe import describe
 from ._eip import remap_eip
 from ._eni import attach_eni, detach_eni, move_eni
-from ._failover import failover_instance
 from ._errors import (
     REASONS,
     AwsError,
@@ -20,6 +19,7 @@ from ._errors import (
     PermissionDenied,
     PreconditionFailed,
 )
+from ._failover import failover_instance
 from ._ids import UNASSOCIATED
 from ._ips import add_secondary_ips, remove_secondary_ips
 from ._result import Result, Step

@@ -29,14 +29,23 @@ def describe(
     """
     kind, ident = _ids.resource(resource_id)
     ctx = open_context(
-        "describe", mode="plan", ec2=ec2, session=session, region=region,
-        timeout=timeout, require_tag=None,
+        "describe",
+        mode="plan",
+        ec2=ec2,
+        session=session,
+        region=region,
+        timeout=timeout,
+        require_tag=None,
     )
     gw = ctx.gateway
     if kind == "eip":
         address = gw.address(_ids.eip(ident))
-        return {"kind": "eip", "id": address.allocation_id, **address.summary(),
-                "tags": dict(address.tags)}
+        return {
+            "kind": "eip",
+            "id": address.allocation_id,
+            **address.summary(),
+            "tags": dict(address.tags),
+        }
     if kind == "eni":
         eni = gw.eni(ident)
         instance_id = eni.instance_id
@@ -78,7 +87,9 @@ def _instance_view(gw: Gateway, instance: Instance) -> dict[str, Any]:
         },
         "free": {
             "eni_slots": max(0, maximum - len(used)),
-            "device_indexes": [i for i in range(1, 32) if i not in used][: max(0, maximum - len(used))],
+            "device_indexes": [i for i in range(1, 32) if i not in used][
+                : max(0, maximum - len(used))
+            ],
         },
         "enis": [
             _eni_view(e, addresses, limits)

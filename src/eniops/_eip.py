@@ -61,8 +61,13 @@ def remap_eip(
     wanted_ip = _ids.ipv4(private_ip, "private_ip") if private_ip is not None else None
     expected = _ids.expect_current(expect_current)
     ctx = open_context(
-        "remap_eip", mode=mode, ec2=ec2, session=session, region=region,
-        timeout=timeout, require_tag=require_tag,
+        "remap_eip",
+        mode=mode,
+        ec2=ec2,
+        session=session,
+        region=region,
+        timeout=timeout,
+        require_tag=require_tag,
     )
     gw = ctx.gateway
 

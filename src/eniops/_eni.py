@@ -60,8 +60,13 @@ def attach_eni(
     target_id = _ids.instance_id(instance, "instance")
     index = _ids.device_index(device_index)
     ctx = open_context(
-        "attach_eni", mode=mode, ec2=ec2, session=session, region=region,
-        timeout=timeout, require_tag=require_tag,
+        "attach_eni",
+        mode=mode,
+        ec2=ec2,
+        session=session,
+        region=region,
+        timeout=timeout,
+        require_tag=require_tag,
     )
     gw = ctx.gateway
     current = gw.eni(eni_id)
@@ -78,7 +83,8 @@ def attach_eni(
     attachment = _attach(ctx, current.eni_id, target.instance_id, chosen)
     if ctx.mode != "apply":
         return ctx.result(
-            changed=False, before=before,
+            changed=False,
+            before=before,
             after={"eni": {**current.summary(), "instance": target_id, "device_index": chosen}},
         )
     final = _wait_attached(ctx, current.eni_id, target.instance_id, attachment)
@@ -107,8 +113,13 @@ def detach_eni(
     expected = _ids.expect_current(expect_current)
     _flag(force, "force")
     ctx = open_context(
-        "detach_eni", mode=mode, ec2=ec2, session=session, region=region,
-        timeout=timeout, require_tag=require_tag,
+        "detach_eni",
+        mode=mode,
+        ec2=ec2,
+        session=session,
+        region=region,
+        timeout=timeout,
+        require_tag=require_tag,
     )
     gw = ctx.gateway
     current = gw.eni(eni_id)
@@ -161,12 +172,20 @@ def move_eni(
     target_id = _ids.instance_id(to_instance, "to_instance")
     index = _ids.device_index(device_index)
     expected = _ids.expect_current(expect_current)
-    for name, value in (("force_detach", force_detach), ("allow_same_subnet", allow_same_subnet),
-                        ("rollback", rollback)):
+    for name, value in (
+        ("force_detach", force_detach),
+        ("allow_same_subnet", allow_same_subnet),
+        ("rollback", rollback),
+    ):
         _flag(value, name)
     ctx = open_context(
-        "move_eni", mode=mode, ec2=ec2, session=session, region=region,
-        timeout=timeout, require_tag=require_tag,
+        "move_eni",
+        mode=mode,
+        ec2=ec2,
+        session=session,
+        region=region,
+        timeout=timeout,
+        require_tag=require_tag,
     )
     gw = ctx.gateway
     current = gw.eni(eni_id)
@@ -195,7 +214,8 @@ def move_eni(
         if old is not None and old.delete_on_termination:
             _restore_delete_on_termination(ctx, eni_id, "(new attachment)")
         return ctx.result(
-            changed=False, before=before,
+            changed=False,
+            before=before,
             after={"eni": {**current.summary(), "instance": target_id, "device_index": chosen}},
         )
     if old is not None:
@@ -299,8 +319,12 @@ def _attach(ctx: Context, eni_id: str, instance_id: str, index: int) -> str:
 
     response = ctx.act(
         "AttachNetworkInterface",
-        {"NetworkInterfaceId": eni_id, "InstanceId": instance_id, "DeviceIndex": index,
-         "NetworkCardIndex": 0},
+        {
+            "NetworkInterfaceId": eni_id,
+            "InstanceId": instance_id,
+            "DeviceIndex": index,
+            "NetworkCardIndex": 0,
+        },
         settled=settled,
     )
     return str((response or {}).get("AttachmentId") or found.get("attachment_id", ""))
@@ -329,20 +353,33 @@ def _wait_attached(ctx: Context, eni_id: str, instance_id: str, attachment_id: s
 def _restore_delete_on_termination(ctx: Context, eni_id: str, attachment_id: str) -> None:
     ctx.act(
         "ModifyNetworkInterfaceAttribute",
-        {"NetworkInterfaceId": eni_id,
-         "Attachment": {"AttachmentId": attachment_id, "DeleteOnTermination": True}},
+        {
+            "NetworkInterfaceId": eni_id,
+            "Attachment": {"AttachmentId": attachment_id, "DeleteOnTermination": True},
+        },
         note="restore DeleteOnTermination from the source attachment",
     )
 
 
 def _detached(eni: Eni) -> dict[str, Any]:
-    return {**eni.summary(), "instance": None, "attachment_id": None, "device_index": None,
-            "status": "available"}
+    return {
+        **eni.summary(),
+        "instance": None,
+        "attachment_id": None,
+        "device_index": None,
+        "status": "available",
+    }
 
 
 def _recover(
-    ctx: Context, eni: Eni, old: Attachment, target_id: str, err: EniopsError,
-    *, rollback: bool, detach_step: int,
+    ctx: Context,
+    eni: Eni,
+    old: Attachment,
+    target_id: str,
+    err: EniopsError,
+    *,
+    rollback: bool,
+    detach_step: int,
 ) -> None:
     """After a failed attach: put the ENI back on the source, or say exactly where it is."""
     gw = ctx.gateway
@@ -377,8 +414,7 @@ def _recover(
         state = f"unknown: {read_err.message}"
     raise PartialFailure(
         f"attaching {eni.eni_id} to {target_id} failed ({err.message}) after it was detached "
-        f"from {old.instance_id}; it was NOT put back"
-        + ("" if rollback else " (rollback=False)"),
+        f"from {old.instance_id}; it was NOT put back" + ("" if rollback else " (rollback=False)"),
         rolled_back=False,
         details={**details, "state": state, "steps": _steps(ctx)},
     ) from err

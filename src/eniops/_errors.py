@@ -66,7 +66,9 @@ class InvalidInput(EniopsError, ValueError):
 class PreconditionFailed(EniopsError):
     """A check failed before any change was made. `.reason` says which check."""
 
-    def __init__(self, reason: Reason, message: str, *, details: dict[str, Any] | None = None):
+    def __init__(
+        self, reason: Reason, message: str, *, details: dict[str, Any] | None = None
+    ) -> None:
         if reason not in REASONS:
             raise ValueError(f"unknown reason code {reason!r}")
         super().__init__(message, details=details)

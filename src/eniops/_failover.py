@@ -57,8 +57,13 @@ def failover_instance(
     if source_id == target_id:
         raise InvalidInput("from_instance and to_instance are the same instance")
     ctx = open_context(
-        "failover_instance", mode=mode, ec2=ec2, session=session, region=region,
-        timeout=timeout, require_tag=require_tag,
+        "failover_instance",
+        mode=mode,
+        ec2=ec2,
+        session=session,
+        region=region,
+        timeout=timeout,
+        require_tag=require_tag,
     )
     gw = ctx.gateway
     instances = gw.instances([source_id, target_id])
@@ -69,8 +74,12 @@ def failover_instance(
     for address in sorted(addresses, key=lambda a: a.public_ip):
         if primary is None or address.private_ip in (None, primary.primary_ip):
             steps.append(
-                (f"remap {address.public_ip}", remap_eip, address.allocation_id,
-                 {"to_instance": target_id, "expect_current": source_id})
+                (
+                    f"remap {address.public_ip}",
+                    remap_eip,
+                    address.allocation_id,
+                    {"to_instance": target_id, "expect_current": source_id},
+                )
             )
             continue
         if target_primary is None or target_primary.subnet_id != primary.subnet_id:
@@ -78,13 +87,23 @@ def failover_instance(
                 "vpc-mismatch" if target.vpc_id != source.vpc_id else "same-subnet",
                 f"{address.public_ip} is on secondary IP {address.private_ip}; moving it needs "
                 "both primary ENIs in one subnet",
-                details={"address": address.summary(), "source_subnet": primary.subnet_id,
-                         "target_subnet": target_primary.subnet_id if target_primary else None},
+                details={
+                    "address": address.summary(),
+                    "source_subnet": primary.subnet_id,
+                    "target_subnet": target_primary.subnet_id if target_primary else None,
+                },
             )
         steps.append(
-            (f"secondary IP {address.private_ip} with {address.public_ip}", add_secondary_ips,
-             target_id, {"ips": (address.private_ip,), "allow_reassignment": True,
-                         "expect_current": source_id})
+            (
+                f"secondary IP {address.private_ip} with {address.public_ip}",
+                add_secondary_ips,
+                target_id,
+                {
+                    "ips": (address.private_ip,),
+                    "allow_reassignment": True,
+                    "expect_current": source_id,
+                },
+            )
         )
     movable = sorted(
         (e for e in source.enis if e.attachment and not e.attachment.is_primary),
@@ -94,13 +113,23 @@ def failover_instance(
         free = (i for i in range(1, 32) if i not in target.used_device_indexes(0))
         for eni in movable:
             steps.append(
-                (f"move {eni.eni_id}", move_eni, eni.eni_id,
-                 {"to_instance": target_id, "expect_current": source_id,
-                  "device_index": next(free)})
+                (
+                    f"move {eni.eni_id}",
+                    move_eni,
+                    eni.eni_id,
+                    {
+                        "to_instance": target_id,
+                        "expect_current": source_id,
+                        "device_index": next(free),
+                    },
+                )
             )
-    before = {"from": source_id, "to": target_id,
-              "elastic_ips": [a.summary() for a in addresses],
-              "enis": [e.eni_id for e in movable]}
+    before = {
+        "from": source_id,
+        "to": target_id,
+        "elastic_ips": [a.summary() for a in addresses],
+        "enis": [e.eni_id for e in movable],
+    }
     if not steps:
         return ctx.result(changed=False, before=before, after=before)
 
@@ -110,16 +139,25 @@ def failover_instance(
     if failures:
         raise failures[0]
     if ctx.mode == "plan":
-        return ctx.result(changed=False, before=before, after=before,
-                          children=tuple(o for o in planned if isinstance(o, Result)))
+        return ctx.result(
+            changed=False,
+            before=before,
+            after=before,
+            children=tuple(o for o in planned if isinstance(o, Result)),
+        )
     outcomes = _run_all(steps, ctx.gateway.client, ctx.mode, ctx.deadline.remaining, require_tag)
     children = tuple(o for o in outcomes if isinstance(o, Result))
-    errors = [(name, o) for (name, *_), o in zip(steps, outcomes) if isinstance(o, EniopsError)]
+    errors = [
+        (name, o)
+        for (name, *_), o in zip(steps, outcomes, strict=True)
+        if isinstance(o, EniopsError)
+    ]
     if errors:
         report = [
-            {"step": name, "result": o.to_dict()} if isinstance(o, Result)
+            {"step": name, "result": o.to_dict()}
+            if isinstance(o, Result)
             else {"step": name, "error": o.to_dict()}
-            for (name, *_), o in zip(steps, outcomes)
+            for (name, *_), o in zip(steps, outcomes, strict=True)
         ]
         if not any(child.changed for child in children):
             raise errors[0][1]
@@ -130,15 +168,22 @@ def failover_instance(
             details={"from": source_id, "to": target_id, "steps": report},
         )
     return ctx.result(
-        changed=any(child.changed for child in children), before=before,
-        after={"from": source_id, "to": target_id,
-               "steps": [child.operation for child in children]},
+        changed=any(child.changed for child in children),
+        before=before,
+        after={
+            "from": source_id,
+            "to": target_id,
+            "steps": [child.operation for child in children],
+        },
         children=children,
     )
 
 
 def _run_all(
-    steps: list[Step], client: Any, mode: str, remaining: Callable[[], float],
+    steps: list[Step],
+    client: Any,
+    mode: str,
+    remaining: Callable[[], float],
     require_tag: str | None,
 ) -> list[Result | EniopsError]:
     def run(step: Step) -> Result | EniopsError:
@@ -147,8 +192,9 @@ def _run_all(
         if left <= 0:
             return OperationTimeout("the deadline passed before this step could start")
         try:
-            return operation(resource, ec2=client, mode=mode, timeout=left,
-                             require_tag=require_tag, **kwargs)
+            return operation(
+                resource, ec2=client, mode=mode, timeout=left, require_tag=require_tag, **kwargs
+            )
         except EniopsError as err:
             return err
 

@@ -97,7 +97,7 @@ def build_client(
     return chosen.client("ec2", region_name=region, endpoint_url=endpoint_url, config=config)
 
 
-def _error_parts(err: Exception) -> tuple[str, str, str | None, int | None]:
+def _error_parts(err: BaseException) -> tuple[str, str, str | None, int | None]:
     response = getattr(err, "response", None) or {}
     error = response.get("Error") or {}
     meta = response.get("ResponseMetadata") or {}
@@ -109,7 +109,9 @@ def _error_parts(err: Exception) -> tuple[str, str, str | None, int | None]:
     )
 
 
-def translate(err: Exception, operation: str, details: Mapping[str, Any] | None = None) -> EniopsError:
+def translate(
+    err: Exception, operation: str, details: Mapping[str, Any] | None = None
+) -> EniopsError:
     """Turn a botocore error into the eniops error its code stands for."""
     code, message, request_id, status = _error_parts(err)
     rule = _codes.rule_for(code, status)
@@ -123,7 +125,9 @@ def translate(err: Exception, operation: str, details: Mapping[str, Any] | None 
         return Conflict(rule.reason, text, details=context)  # type: ignore[arg-type]
     if rule.translation == "precondition" and rule.reason:
         return PreconditionFailed(rule.reason, text, details=context)  # type: ignore[arg-type]
-    return AwsError(text, code=code, operation=operation, request_id=request_id, details=details)
+    return AwsError(
+        text, code=code, operation=operation, request_id=request_id, details=dict(details or {})
+    )
 
 
 #: botocore exceptions (by class name) that mean the network failed before EC2 answered.
@@ -139,7 +143,9 @@ def translate_local(err: Exception, operation: str) -> EniopsError | None:
     name = type(err).__name__
     if name in CREDENTIAL_EXCEPTIONS:
         return PermissionDenied(f"{operation}: {err}", code=name, operation=operation)
-    if name in TRANSIENT_EXCEPTIONS or name.endswith("Error") and "botocore" in type(err).__module__:
+    if name in TRANSIENT_EXCEPTIONS or (
+        name.endswith("Error") and "botocore" in type(err).__module__
+    ):
         return AwsError(f"{operation}: {err}", code=name, operation=operation)
     return None
 
@@ -208,7 +214,7 @@ class Gateway:
                 return True
             if not _is_client_error(err):
                 return False
-            code, _, _, status = _error_parts(err)  # type: ignore[arg-type]
+            code, _, _, status = _error_parts(err)
             rule = _codes.rule_for(code, status)
             if rule.translation == "retry":
                 return True
@@ -403,7 +409,9 @@ class Gateway:
                 return enis
             params = {**params, "NextToken": token}
 
-    def instances(self, instance_ids: Sequence[str], *, settle: bool = False) -> dict[str, Instance]:
+    def instances(
+        self, instance_ids: Sequence[str], *, settle: bool = False
+    ) -> dict[str, Instance]:
         """Instances by id (every one must exist), with their attached ENIs."""
         response = self.call(
             "DescribeInstances",

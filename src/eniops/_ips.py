@@ -57,10 +57,17 @@ def add_secondary_ips(
         raise InvalidInput(f"allow_reassignment: {allow_reassignment!r} is not True or False")
     expected = _ids.expect_current(expect_current)
     if expected is not None and not allow_reassignment:
-        raise InvalidInput("expect_current applies to add_secondary_ips only with allow_reassignment")
+        raise InvalidInput(
+            "expect_current applies to add_secondary_ips only with allow_reassignment"
+        )
     ctx = open_context(
-        "add_secondary_ips", mode=mode, ec2=ec2, session=session, region=region,
-        timeout=timeout, require_tag=require_tag,
+        "add_secondary_ips",
+        mode=mode,
+        ec2=ec2,
+        session=session,
+        region=region,
+        timeout=timeout,
+        require_tag=require_tag,
     )
     gw = ctx.gateway
     eni, instance = _read_target(ctx, kind, target_id)
@@ -78,8 +85,13 @@ def add_secondary_ips(
         check.ip_limit(eni, limits, how_many)
         wanted = check.pick_free_ips(subnet, holders, how_many)
     to_add = check.ips_to_add(
-        eni, subnet, wanted, holders,
-        allow_reassignment=allow_reassignment, expected=expected, limits=limits,
+        eni,
+        subnet,
+        wanted,
+        holders,
+        allow_reassignment=allow_reassignment,
+        expected=expected,
+        limits=limits,
     )
     _guard(ctx, kind, eni, instance)
     if limits is None:
@@ -142,8 +154,13 @@ def remove_secondary_ips(
     if not wanted:
         raise InvalidInput("remove_secondary_ips needs at least one IP")
     ctx = open_context(
-        "remove_secondary_ips", mode=mode, ec2=ec2, session=session, region=region,
-        timeout=timeout, require_tag=require_tag,
+        "remove_secondary_ips",
+        mode=mode,
+        ec2=ec2,
+        session=session,
+        region=region,
+        timeout=timeout,
+        require_tag=require_tag,
     )
     gw = ctx.gateway
     eni, instance = _read_target(ctx, kind, target_id, need_instance=False)
@@ -167,8 +184,10 @@ def remove_secondary_ips(
         dry_run_supported=False,
         settled=settled,
     )
-    planned = {**eni.summary(),
-               "secondary_ips": [ip for ip in eni.secondary_ips if ip not in to_remove]}
+    planned = {
+        **eni.summary(),
+        "secondary_ips": [ip for ip in eni.secondary_ips if ip not in to_remove],
+    }
     if ctx.mode != "apply":
         return ctx.result(changed=False, before=before, after={"eni": planned})
     final = gw.poll(
@@ -206,4 +225,3 @@ def _guard(ctx: Context, kind: str, eni: Eni, instance: Instance | None) -> None
         check.tag_guard(ctx.guard, instance.instance_id, instance.tags)
     else:
         check.tag_guard(ctx.guard, eni.eni_id, eni.tags)
-

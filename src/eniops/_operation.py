@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import _ids
 from ._deadline import Deadline
-from ._errors import EniopsError
+from ._errors import EniopsError, InvalidInput
 from ._gateway import DEFAULT_POLICY, Gateway, RetryPolicy, build_client
 from ._ids import TagGuard
 from ._result import Mode, Result, Step
@@ -82,7 +82,9 @@ class Context:
             self.steps.append(Step(action, dict(params), "failed", note))
             raise
         if response == {}:
-            note = (note + "; " if note else "") + "EC2 answered with an error but the change is in place"
+            note = (
+                note + "; " if note else ""
+            ) + "EC2 answered with an error but the change is in place"
             self.warnings.append(f"{operation}: {note}")
         self.steps.append(Step(action, dict(params), "done", note))
         log.info("%s %s done", self.operation, operation)
@@ -130,10 +132,8 @@ def open_context(
     timeout_s = _ids.timeout(timeout)
     guard = _ids.tag_guard(require_tag)
     if region is not None and (not isinstance(region, str) or not region):
-        raise _ids.InvalidInput(f"region: {region!r} is not a region name")
+        raise InvalidInput(f"region: {region!r} is not a region name")
     deadline = Deadline(timeout_s)
     client = build_client(ec2=ec2, session=session, region=region)
-    gateway = Gateway(
-        client, deadline, policy=retry_policy.get(), on_wait=progress_callback.get()
-    )
+    gateway = Gateway(client, deadline, policy=retry_policy.get(), on_wait=progress_callback.get())
     return Context(operation=operation, mode=parsed_mode, gateway=gateway, guard=guard)

@@ -110,7 +110,10 @@ def iam_policy(operations: Iterable[str] = (), *, require_tag: str | None = None
         )
     if writes:
         statement: dict[str, Any] = {
-            "Sid": "EniopsChange", "Effect": "Allow", "Action": writes, "Resource": "*",
+            "Sid": "EniopsChange",
+            "Effect": "Allow",
+            "Action": writes,
+            "Resource": "*",
         }
         if require_tag:
             key, _, value = require_tag.partition("=")

@@ -27,9 +27,7 @@ def tag_guard(guard: TagGuard | None, resource_id: str, tags: Mapping[str, str])
         )
 
 
-def expect_current(
-    expected: str | None, resource_id: str, holders: Iterable[str | None]
-) -> None:
+def expect_current(expected: str | None, resource_id: str, holders: Iterable[str | None]) -> None:
     """`expect_current`: the instance or ENI that must hold `resource_id` now.
 
     `holders` are the ids (instance and ENI) holding it now; empty when nobody does.
@@ -56,9 +54,7 @@ def private_ip_on_eni(private_ip: str, eni: Eni) -> None:
         )
 
 
-def instance_state(
-    instance: Instance, allowed: frozenset[str] = USABLE_INSTANCE_STATES
-) -> None:
+def instance_state(instance: Instance, allowed: frozenset[str] = USABLE_INSTANCE_STATES) -> None:
     """The instance must be in a state EC2 accepts the change in."""
     if instance.state not in allowed:
         raise PreconditionFailed(
@@ -151,7 +147,9 @@ def no_same_subnet(eni: Eni, instance: Instance, allow: bool) -> None:
     """A second ENI of a subnet the instance is already in risks asymmetric routing."""
     if allow:
         return
-    clash = [e.eni_id for e in instance.enis if e.subnet_id == eni.subnet_id and e.eni_id != eni.eni_id]
+    clash = [
+        e.eni_id for e in instance.enis if e.subnet_id == eni.subnet_id and e.eni_id != eni.eni_id
+    ]
     if clash:
         raise PreconditionFailed(
             "same-subnet",
@@ -189,7 +187,11 @@ def ip_in_subnet(ip: str, subnet: Subnet) -> None:
         raise PreconditionFailed(
             "ip-reserved",
             f"{ip} is one of the five addresses AWS reserves in {subnet.cidr}",
-            details={"ip": ip, "subnet": subnet.subnet_id, "reserved": sorted(reserved_ips(subnet))},
+            details={
+                "ip": ip,
+                "subnet": subnet.subnet_id,
+                "reserved": sorted(reserved_ips(subnet)),
+            },
         )
 
 

@@ -31,18 +31,20 @@ class _Parser(argparse.ArgumentParser):
 def _add_change_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--plan", action="store_true", help="read and check only, change nothing")
-    group.add_argument(
-        "--dry-run", action="store_true", help="plan, then ask EC2 with DryRun=True"
-    )
+    group.add_argument("--dry-run", action="store_true", help="plan, then ask EC2 with DryRun=True")
     parser.add_argument("--require-tag", metavar="KEY[=VALUE]", help="refuse untagged resources")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (public for the documentation and the tests)."""
     parser = _Parser(prog="eniops", description="Safe Elastic IP, ENI and secondary-IP moves.")
-    parser.add_argument("--region", help="AWS region (else AWS_REGION / AWS_DEFAULT_REGION / profile)")
+    parser.add_argument(
+        "--region", help="AWS region (else AWS_REGION / AWS_DEFAULT_REGION / profile)"
+    )
     parser.add_argument("--profile", help="AWS named profile (else AWS_PROFILE)")
-    parser.add_argument("--endpoint-url", help="EC2 endpoint URL (e.g. a VPC endpoint or a test server)")
+    parser.add_argument(
+        "--endpoint-url", help="EC2 endpoint URL (e.g. a VPC endpoint or a test server)"
+    )
     parser.add_argument("--output", choices=("json", "text"), default="text")
     parser.add_argument("--timeout", type=float, help="seconds for the whole operation")
     parser.add_argument("-v", "--verbose", action="store_true", help="log calls; tracebacks")
@@ -160,7 +162,7 @@ def _run(args: argparse.Namespace) -> tuple[Any, Callable[[Any], str]]:
 
         run_demo(output=args.output)
         return None, _json_text
-    me = _self_instance(args) if getattr(args, "to_self", False) else None
+    me = _self_instance(args) if getattr(args, "to_self", False) else ""
     common: dict[str, Any] = {"ec2": _client(args)}
     if args.timeout is not None:
         common["timeout"] = args.timeout
@@ -172,19 +174,31 @@ def _run(args: argparse.Namespace) -> tuple[Any, Callable[[Any], str]]:
     result: Result
     if key == ("eip", "remap"):
         result = eniops.remap_eip(
-            args.eip, to_instance=args.to_instance or me, to_eni=args.to_eni,
-            private_ip=args.private_ip, expect_current=args.expect_current, **common,
+            args.eip,
+            to_instance=args.to_instance or me,
+            to_eni=args.to_eni,
+            private_ip=args.private_ip,
+            expect_current=args.expect_current,
+            **common,
         )
     elif key == ("eni", "move"):
         result = eniops.move_eni(
-            args.eni, to_instance=args.to_instance or me, device_index=args.device_index,
-            expect_current=args.expect_current, force_detach=args.force_detach,
-            allow_same_subnet=args.allow_same_subnet, rollback=not args.no_rollback, **common,
+            args.eni,
+            to_instance=args.to_instance or me,
+            device_index=args.device_index,
+            expect_current=args.expect_current,
+            force_detach=args.force_detach,
+            allow_same_subnet=args.allow_same_subnet,
+            rollback=not args.no_rollback,
+            **common,
         )
     elif key == ("eni", "attach"):
         result = eniops.attach_eni(
-            args.eni, instance=args.instance or me, device_index=args.device_index,
-            allow_same_subnet=args.allow_same_subnet, **common,
+            args.eni,
+            instance=args.instance or me,
+            device_index=args.device_index,
+            allow_same_subnet=args.allow_same_subnet,
+            **common,
         )
     elif key == ("eni", "detach"):
         result = eniops.detach_eni(
@@ -192,8 +206,11 @@ def _run(args: argparse.Namespace) -> tuple[Any, Callable[[Any], str]]:
         )
     elif key == ("ip", "add"):
         result = eniops.add_secondary_ips(
-            args.target, ips=tuple(args.ips or ()), count=args.count or 0,
-            allow_reassignment=args.allow_reassignment, expect_current=args.expect_current,
+            args.target,
+            ips=tuple(args.ips or ()),
+            count=args.count or 0,
+            allow_reassignment=args.allow_reassignment,
+            expect_current=args.expect_current,
             **common,
         )
     elif key == ("ip", "remove"):
@@ -213,8 +230,10 @@ def _json_text(value: Any) -> str:
 
 def render_result(data: dict[str, Any], indent: str = "") -> str:
     """A `Result.to_dict()` as text a person can read at 3 a.m."""
-    verdict = "CHANGED" if data["changed"] else (
-        "planned (nothing changed)" if data["mode"] != "apply" else "nothing to do"
+    verdict = (
+        "CHANGED"
+        if data["changed"]
+        else ("planned (nothing changed)" if data["mode"] != "apply" else "nothing to do")
     )
     lines = [f"{indent}{data['operation']}: {verdict} [{data['mode']}] in {data['elapsed_s']:.2f}s"]
     for step in data["steps"]:
@@ -260,7 +279,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("eniops: interrupted\n")
         return 130
-    except Exception as err:  # noqa: BLE001  (one line, not a traceback, unless -v)
+    except Exception as err:
         return _fail(args, err, 1)
     finally:
         if sys.stderr.isatty():

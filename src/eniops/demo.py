@@ -30,15 +30,21 @@ def run_demo(*, output: str = "text", say: Callable[[str], None] = print) -> dic
     from .cli import render_result  # noqa: PLC0415
     from .testing import StrictEc2, build_lab, reset_caches  # noqa: PLC0415
 
-    for key, value in {"AWS_ACCESS_KEY_ID": "demo", "AWS_SECRET_ACCESS_KEY": "demo",
-                       "AWS_SESSION_TOKEN": "demo"}.items():
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "demo",
+        "AWS_SECRET_ACCESS_KEY": "demo",
+        "AWS_SESSION_TOKEN": "demo",
+    }.items():
         os.environ[key] = value
     summary: dict[str, Any] = {"refused": [], "done": []}
 
     def show(title: str, result: eniops.Result) -> None:
         say(f"\n== {title}")
-        say(json.dumps(result.to_dict(), indent=2) if output == "json" else render_result(
-            result.to_dict()))
+        say(
+            json.dumps(result.to_dict(), indent=2)
+            if output == "json"
+            else render_result(result.to_dict())
+        )
         (summary["done"] if result.changed else summary.setdefault("planned", [])).append(title)
 
     def refused(title: str, attempt: Callable[[], Any]) -> None:
@@ -64,34 +70,61 @@ def run_demo(*, output: str = "text", say: Callable[[str], None] = print) -> dic
         say("The strict layer holds each detach and attach for 2 polls, as EC2 takes time.")
 
         ec2: dict[str, Any] = {"ec2": client}
-        show("1. Plan the Elastic IP failover to standby (reads and checks only)",
-             eniops.remap_eip(lab.eip, to_instance=lab.standby, expect_current=lab.active,
-                              mode="plan", **ec2))
-        refused("2. A wrong move: a stale script believes 'far' holds the address",
-                lambda: eniops.remap_eip(lab.eip, to_instance=lab.standby,
-                                         expect_current=lab.far, **ec2))
-        refused("3. 'Only if nobody holds it' (AllowReassociation=False): the address is taken",
-                lambda: eniops.remap_eip(lab.eip, to_instance=lab.standby,
-                                         expect_current=UNASSOCIATED, **ec2))
-        show("4. The failover: one AssociateAddress, verified",
-             eniops.remap_eip(lab.eip, to_instance=lab.standby, expect_current=lab.active, **ec2))
-        show("5. Run it again: already in place, nothing to do",
-             eniops.remap_eip(lab.eip, to_instance=lab.standby, expect_current=lab.active, **ec2))
-        refused("6. Move the floating ENI to 'far': another availability zone",
-                lambda: eniops.move_eni(lab.floating_eni, to_instance=lab.far, **ec2))
+        show(
+            "1. Plan the Elastic IP failover to standby (reads and checks only)",
+            eniops.remap_eip(
+                lab.eip, to_instance=lab.standby, expect_current=lab.active, mode="plan", **ec2
+            ),
+        )
+        refused(
+            "2. A wrong move: a stale script believes 'far' holds the address",
+            lambda: eniops.remap_eip(
+                lab.eip, to_instance=lab.standby, expect_current=lab.far, **ec2
+            ),
+        )
+        refused(
+            "3. 'Only if nobody holds it' (AllowReassociation=False): the address is taken",
+            lambda: eniops.remap_eip(
+                lab.eip, to_instance=lab.standby, expect_current=UNASSOCIATED, **ec2
+            ),
+        )
+        show(
+            "4. The failover: one AssociateAddress, verified",
+            eniops.remap_eip(lab.eip, to_instance=lab.standby, expect_current=lab.active, **ec2),
+        )
+        show(
+            "5. Run it again: already in place, nothing to do",
+            eniops.remap_eip(lab.eip, to_instance=lab.standby, expect_current=lab.active, **ec2),
+        )
+        refused(
+            "6. Move the floating ENI to 'far': another availability zone",
+            lambda: eniops.move_eni(lab.floating_eni, to_instance=lab.far, **ec2),
+        )
         primary = eniops.describe(lab.active, **ec2)["enis"][0]["eni"]
-        refused("7. Move active's primary ENI: it cannot leave its instance",
-                lambda: eniops.move_eni(primary, to_instance=lab.standby, **ec2))
-        show("8. Move the floating ENI to standby: detach, wait, attach, wait, verified",
-             eniops.move_eni(lab.floating_eni, to_instance=lab.standby,
-                             expect_current=lab.active, **ec2))
+        refused(
+            "7. Move active's primary ENI: it cannot leave its instance",
+            lambda: eniops.move_eni(primary, to_instance=lab.standby, **ec2),
+        )
+        show(
+            "8. Move the floating ENI to standby: detach, wait, attach, wait, verified",
+            eniops.move_eni(
+                lab.floating_eni, to_instance=lab.standby, expect_current=lab.active, **ec2
+            ),
+        )
         spare = client.create_network_interface(SubnetId=lab.subnet_a)["NetworkInterface"][
-            "NetworkInterfaceId"]
-        refused("9. A second ENI from standby's own subnet: asymmetric routing",
-                lambda: eniops.attach_eni(spare, instance=lab.standby, **ec2))
-        show("10. Instead: a secondary private IP on standby's primary ENI",
-             eniops.add_secondary_ips(lab.standby, count=1, **ec2))
-        say(f"\nEC2 calls made by eniops in this story: {len(strict.calls)} "
-            f"({len([c for c in strict.mutations if not c.dry_run])} of them changes).")
+            "NetworkInterfaceId"
+        ]
+        refused(
+            "9. A second ENI from standby's own subnet: asymmetric routing",
+            lambda: eniops.attach_eni(spare, instance=lab.standby, **ec2),
+        )
+        show(
+            "10. Instead: a secondary private IP on standby's primary ENI",
+            eniops.add_secondary_ips(lab.standby, count=1, **ec2),
+        )
+        say(
+            f"\nEC2 calls made by eniops in this story: {len(strict.calls)} "
+            f"({len([c for c in strict.mutations if not c.dry_run])} of them changes)."
+        )
     summary["calls"] = len(strict.calls)
     return summary

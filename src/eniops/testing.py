@@ -142,9 +142,9 @@ def reset_caches() -> None:
 
 
 def _error(code: str, message: str, status: int = 400) -> tuple[Any, dict[str, Any]]:
-    from botocore.awsrequest import AWSResponse  # noqa: PLC0415
+    from botocore.awsrequest import AWSResponse, HTTPHeaders  # noqa: PLC0415
 
-    http = AWSResponse("https://ec2.strict.invalid/", status, {}, None)
+    http = AWSResponse("https://ec2.strict.invalid/", status, HTTPHeaders(), None)
     parsed = {
         "Error": {"Code": code, "Message": message},
         "ResponseMetadata": {"HTTPStatusCode": status, "RequestId": "strict-ec2-request"},
@@ -165,7 +165,7 @@ class StrictEc2:
     """
 
     def __init__(self, client: EC2Client) -> None:
-        self.client = client
+        self.client: Any = client
         self.calls: list[Call] = []
         self._faults: dict[str, list[_Fault]] = {}
         self._holds: dict[str, _Hold] = {}
@@ -182,8 +182,14 @@ class StrictEc2:
     # -- public knobs -------------------------------------------------------------------
 
     def inject(
-        self, operation: str, code: str, *, times: int = 1, status: int | None = None,
-        message: str = "injected by StrictEc2", after_success: bool = False,
+        self,
+        operation: str,
+        code: str,
+        *,
+        times: int = 1,
+        status: int | None = None,
+        message: str = "injected by StrictEc2",
+        after_success: bool = False,
     ) -> None:
         """Answer the next `times` calls of `operation` with error `code`.
 
@@ -271,11 +277,14 @@ class StrictEc2:
         if rule is None:
             return None
         with self.internal():
-            refusal = rule(params, context)
-        return refusal
+            return rule(params, context)
 
     def _after_call(
-        self, http_response: Any, parsed: dict[str, Any], model: Any, context: dict[str, Any],
+        self,
+        http_response: Any,
+        parsed: dict[str, Any],
+        model: Any,
+        context: dict[str, Any],
         **_: Any,
     ) -> None:
         if self._is_internal() or getattr(http_response, "status_code", 500) >= 300:
@@ -298,14 +307,14 @@ class StrictEc2:
     def _eni(self, eni_id: str) -> dict[str, Any] | None:
         try:
             found = self.client.describe_network_interfaces(NetworkInterfaceIds=[eni_id])
-        except Exception:  # noqa: BLE001  (moto raises NotFound: let moto answer the call)
+        except Exception:
             return None
         return dict(found["NetworkInterfaces"][0])
 
     def _instance(self, instance_id: str) -> dict[str, Any] | None:
         try:
             found = self.client.describe_instances(InstanceIds=[instance_id])
-        except Exception:  # noqa: BLE001
+        except Exception:
             return None
         return dict(found["Reservations"][0]["Instances"][0])
 
@@ -366,7 +375,9 @@ class StrictEc2:
         card = int(params.get("NetworkCardIndex", 0))
         used = self._used_device_indexes(instance, card)
         limits = self._limits(instance["InstanceType"])
-        cards = {c["NetworkCardIndex"]: c["MaximumNetworkInterfaces"] for c in limits["NetworkCards"]}
+        cards = {
+            c["NetworkCardIndex"]: c["MaximumNetworkInterfaces"] for c in limits["NetworkCards"]
+        }
         if len(used) >= cards.get(card, limits["MaximumNetworkInterfaces"]):
             return _error(
                 _codes.ATTACHMENT_LIMIT_EXCEEDED,
@@ -388,8 +399,10 @@ class StrictEc2:
         }
         with self._lock:
             for transition in list(self._transitions.values()):
-                if transition.kind == "detaching" and transition.active() and (
-                    transition.instance_id == instance["InstanceId"]
+                if (
+                    transition.kind == "detaching"
+                    and transition.active()
+                    and (transition.instance_id == instance["InstanceId"])
                 ):
                     used.add(int(transition.snapshot["Attachment"]["DeviceIndex"]))
         return used
@@ -507,7 +520,9 @@ class StrictEc2:
             Filters=[{"Name": "subnet-id", "Values": [eni["SubnetId"]]}]
         )["NetworkInterfaces"]
         holder_of = {
-            ip: n for n in neighbours if n["NetworkInterfaceId"] != eni["NetworkInterfaceId"]
+            ip: n
+            for n in neighbours
+            if n["NetworkInterfaceId"] != eni["NetworkInterfaceId"]
             for ip in _ips_of(n)
         }
         for ip in new:
@@ -526,7 +541,10 @@ class StrictEc2:
                 )
         count = int(params.get("SecondaryPrivateIpAddressCount", 0))
         limits = self._limits_for_eni(eni)
-        if limits is not None and len(current) + len(new) + count > limits["Ipv4AddressesPerInterface"]:
+        if (
+            limits is not None
+            and len(current) + len(new) + count > limits["Ipv4AddressesPerInterface"]
+        ):
             return _error(
                 _codes.PRIVATE_IP_ADDRESS_LIMIT_EXCEEDED,
                 f"Number of private addresses will exceed limit for {eni['NetworkInterfaceId']}",
@@ -546,25 +564,27 @@ class StrictEc2:
         eni_id = params["NetworkInterfaceId"]
         for ip, old_eni in context.get("strict_moves", []):
             for allocation_id, private_ip in list(self._eip_private_ip.items()):
-                address = self.client.describe_addresses(AllocationIds=[allocation_id])["Addresses"][0]
+                address = self.client.describe_addresses(AllocationIds=[allocation_id])[
+                    "Addresses"
+                ][0]
                 if private_ip == ip and address.get("NetworkInterfaceId") == old_eni:
                     self.client.associate_address(
-                        AllocationId=allocation_id, NetworkInterfaceId=eni_id,
+                        AllocationId=allocation_id,
+                        NetworkInterfaceId=eni_id,
                         AllowReassociation=True,
                     )
                     self._eip_private_ip[allocation_id] = ip
         added = tuple(
             a["PrivateIpAddress"] for a in parsed.get("AssignedPrivateIpAddresses", [])
         ) or tuple(params.get("PrivateIpAddresses") or ())
-        self._start(
-            "AssignPrivateIpAddresses", eni_id, _Transition("assigning", 0, 0.0, ips=added)
-        )
+        self._start("AssignPrivateIpAddresses", eni_id, _Transition("assigning", 0, 0.0, ips=added))
 
     def _rule_UnassignPrivateIpAddresses(self, params: dict[str, Any], _: Any) -> Any:  # noqa: N802
         eni = self._eni(params["NetworkInterfaceId"])
         if eni is not None and eni["PrivateIpAddress"] in (params.get("PrivateIpAddresses") or []):
             return _error(
-                _codes.INVALID_PARAMETER_VALUE, "The primary private IP address cannot be unassigned"
+                _codes.INVALID_PARAMETER_VALUE,
+                "The primary private IP address cannot be unassigned",
             )
         return None
 
@@ -695,7 +715,10 @@ MOTO_IMAGE_ID = "ami-12c6146b"
 
 
 def build_lab(
-    client: EC2Client, *, instance_type: str = "t3.large", region: str = "us-east-1",
+    client: Any,
+    *,
+    instance_type: str = "t3.large",
+    region: str = "us-east-1",
     image_id: str = MOTO_IMAGE_ID,
 ) -> Lab:
     """Create a VPC with two zones, three instances, an Elastic IP and a floating ENI.
@@ -709,48 +732,67 @@ def build_lab(
     def tagged(kind: str) -> list[dict[str, Any]]:
         return [{"ResourceType": kind, "Tags": tags}]
 
-    vpc = client.create_vpc(CidrBlock="10.0.0.0/16", TagSpecifications=tagged("vpc"))  # type: ignore[arg-type]
+    vpc = client.create_vpc(CidrBlock="10.0.0.0/16", TagSpecifications=tagged("vpc"))
     vpc_id = vpc["Vpc"]["VpcId"]
 
     def subnet(cidr: str, zone: str) -> str:
         made = client.create_subnet(
-            VpcId=vpc_id, CidrBlock=cidr, AvailabilityZone=zone,
-            TagSpecifications=tagged("subnet"),  # type: ignore[arg-type]
+            VpcId=vpc_id,
+            CidrBlock=cidr,
+            AvailabilityZone=zone,
+            TagSpecifications=tagged("subnet"),
         )
-        return made["Subnet"]["SubnetId"]
+        return str(made["Subnet"]["SubnetId"])
 
     subnet_a, subnet_a2, subnet_b = (
-        subnet("10.0.1.0/24", zone_a), subnet("10.0.2.0/24", zone_a), subnet("10.0.3.0/24", zone_b)
+        subnet("10.0.1.0/24", zone_a),
+        subnet("10.0.2.0/24", zone_a),
+        subnet("10.0.3.0/24", zone_b),
     )
     image = image_id
 
     def instance(subnet_id: str, name: str) -> str:
         made = client.run_instances(
-            ImageId=image, MinCount=1, MaxCount=1, InstanceType=instance_type,  # type: ignore[arg-type]
+            ImageId=image,
+            MinCount=1,
+            MaxCount=1,
+            InstanceType=instance_type,
             SubnetId=subnet_id,
             TagSpecifications=[
                 {"ResourceType": "instance", "Tags": [*tags, {"Key": "Name", "Value": name}]}
             ],
         )
-        return made["Instances"][0]["InstanceId"]
+        return str(made["Instances"][0]["InstanceId"])
 
     active, standby, far = (
-        instance(subnet_a, "active"), instance(subnet_a, "standby"), instance(subnet_b, "far")
+        instance(subnet_a, "active"),
+        instance(subnet_a, "standby"),
+        instance(subnet_b, "far"),
     )
     primary = client.describe_instances(InstanceIds=[active])["Reservations"][0]["Instances"][0][
         "NetworkInterfaces"
     ][0]["NetworkInterfaceId"]
-    address = client.allocate_address(Domain="vpc", TagSpecifications=tagged("elastic-ip"))  # type: ignore[arg-type]
+    address = client.allocate_address(Domain="vpc", TagSpecifications=tagged("elastic-ip"))
     client.associate_address(
         AllocationId=address["AllocationId"], NetworkInterfaceId=primary, AllowReassociation=False
     )
     floating = client.create_network_interface(
-        SubnetId=subnet_a2, Description="floating service address",
-        TagSpecifications=tagged("network-interface"),  # type: ignore[arg-type]
+        SubnetId=subnet_a2,
+        Description="floating service address",
+        TagSpecifications=tagged("network-interface"),
     )["NetworkInterface"]["NetworkInterfaceId"]
     client.attach_network_interface(NetworkInterfaceId=floating, InstanceId=active, DeviceIndex=1)
     return Lab(
-        vpc_id=vpc_id, subnet_a=subnet_a, subnet_a2=subnet_a2, subnet_b=subnet_b,
-        active=active, standby=standby, far=far, eip=address["AllocationId"],
-        public_ip=address["PublicIp"], floating_eni=floating, zone_a=zone_a, zone_b=zone_b,
+        vpc_id=vpc_id,
+        subnet_a=subnet_a,
+        subnet_a2=subnet_a2,
+        subnet_b=subnet_b,
+        active=active,
+        standby=standby,
+        far=far,
+        eip=address["AllocationId"],
+        public_ip=address["PublicIp"],
+        floating_eni=floating,
+        zone_a=zone_a,
+        zone_b=zone_b,
     )

@@ -27,8 +27,10 @@ def test_hot_move_with_held_transitions(world):
     assert result.changed
     assert attachment(world)["InstanceId"] == world.lab.standby
     assert result.after["eni"]["attachment_status"] == "attached"
-    assert [s.action for s in result.steps] == ["ec2:DetachNetworkInterface",
-                                                 "ec2:AttachNetworkInterface"]
+    assert [s.action for s in result.steps] == [
+        "ec2:DetachNetworkInterface",
+        "ec2:AttachNetworkInterface",
+    ]
     assert any("configured by hand" in w for w in result.warnings)
     assert any("no bandwidth" in w for w in result.warnings)
 
@@ -62,8 +64,9 @@ def test_warm_move_to_stopped_instance(world):
 def test_device_index_lowest_free_or_requested(world):
     """None picks index 1 on the standby; a requested free index is used."""
     assert move(world).after["eni"]["device_index"] == 1
-    result = eniops.move_eni(world.lab.floating_eni, to_instance=world.lab.active,
-                             device_index=2, ec2=world.client)
+    result = eniops.move_eni(
+        world.lab.floating_eni, to_instance=world.lab.active, device_index=2, ec2=world.client
+    )
     assert result.after["eni"]["device_index"] == 2
 
 
@@ -105,15 +108,19 @@ def test_refusals_change_nothing(world, setup, kwargs, reason):
         world.client.terminate_instances(InstanceIds=[world.lab.standby])
     elif setup == "same-subnet":
         eni = world.client.create_network_interface(SubnetId=world.lab.subnet_a)[
-            "NetworkInterface"]["NetworkInterfaceId"]
-        world.client.attach_network_interface(NetworkInterfaceId=eni, InstanceId=world.lab.active,
-                                               DeviceIndex=2)
+            "NetworkInterface"
+        ]["NetworkInterfaceId"]
+        world.client.attach_network_interface(
+            NetworkInterfaceId=eni, InstanceId=world.lab.active, DeviceIndex=2
+        )
     elif setup == "full":
         for index in (1, 2):
             extra = world.client.create_network_interface(SubnetId=world.lab.subnet_a2)[
-                "NetworkInterface"]["NetworkInterfaceId"]
+                "NetworkInterface"
+            ]["NetworkInterfaceId"]
             world.client.attach_network_interface(
-                NetworkInterfaceId=extra, InstanceId=world.lab.standby, DeviceIndex=index)
+                NetworkInterfaceId=extra, InstanceId=world.lab.standby, DeviceIndex=index
+            )
     world.strict.reset_calls()
     with pytest.raises(eniops.PreconditionFailed) as caught:
         eniops.move_eni(eni, ec2=world.client, **{"to_instance": world.lab.standby, **kwargs})
@@ -125,16 +132,19 @@ def test_refusals_change_nothing(world, setup, kwargs, reason):
 
 def test_allow_same_subnet(world):
     """allow_same_subnet lets a second ENI of a subnet attach."""
-    eni = world.client.create_network_interface(SubnetId=world.lab.subnet_a)[
-        "NetworkInterface"]["NetworkInterfaceId"]
-    assert eniops.attach_eni(eni, instance=world.lab.standby, allow_same_subnet=True,
-                             ec2=world.client).changed
+    eni = world.client.create_network_interface(SubnetId=world.lab.subnet_a)["NetworkInterface"][
+        "NetworkInterfaceId"
+    ]
+    assert eniops.attach_eni(
+        eni, instance=world.lab.standby, allow_same_subnet=True, ec2=world.client
+    ).changed
 
 
 def test_requester_managed_is_refused(world):
     """An ENI of an AWS service (as EC2 shows a NAT gateway's) is never touched."""
-    eni = world.client.create_network_interface(SubnetId=world.lab.subnet_a2)[
-        "NetworkInterface"]["NetworkInterfaceId"]
+    eni = world.client.create_network_interface(SubnetId=world.lab.subnet_a2)["NetworkInterface"][
+        "NetworkInterfaceId"
+    ]
 
     def as_nat_gateway(parsed, **_):
         for entry in parsed.get("NetworkInterfaces", []):
@@ -150,10 +160,12 @@ def test_requester_managed_is_refused(world):
 def test_vpc_mismatch(world):
     """An ENI of another VPC is refused."""
     vpc = world.client.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
-    subnet = world.client.create_subnet(VpcId=vpc, CidrBlock="10.9.1.0/24",
-                                        AvailabilityZone="us-east-1a")["Subnet"]["SubnetId"]
+    subnet = world.client.create_subnet(
+        VpcId=vpc, CidrBlock="10.9.1.0/24", AvailabilityZone="us-east-1a"
+    )["Subnet"]["SubnetId"]
     eni = world.client.create_network_interface(SubnetId=subnet)["NetworkInterface"][
-        "NetworkInterfaceId"]
+        "NetworkInterfaceId"
+    ]
     with pytest.raises(eniops.PreconditionFailed) as caught:
         eniops.attach_eni(eni, instance=world.lab.standby, ec2=world.client)
     assert caught.value.reason == "vpc-mismatch"
@@ -169,13 +181,15 @@ def test_attach_in_use_elsewhere_is_a_conflict(world):
 def test_detach_and_attach(world):
     """detach_eni waits until available; attach_eni attaches it again."""
     world.strict.hold("DetachNetworkInterface", polls=2)
-    result = eniops.detach_eni(world.lab.floating_eni, expect_current=world.lab.active,
-                               ec2=world.client)
+    result = eniops.detach_eni(
+        world.lab.floating_eni, expect_current=world.lab.active, ec2=world.client
+    )
     assert result.changed
     assert world.eni(world.lab.floating_eni)["Status"] == "available"
     assert not eniops.detach_eni(world.lab.floating_eni, ec2=world.client).changed
-    assert eniops.attach_eni(world.lab.floating_eni, instance=world.lab.standby,
-                             ec2=world.client).changed
+    assert eniops.attach_eni(
+        world.lab.floating_eni, instance=world.lab.standby, ec2=world.client
+    ).changed
 
 
 def test_detach_refuses_primary_and_force_warns(world):
@@ -192,10 +206,12 @@ def test_strict_layer_refuses_what_moto_accepts(world):
     from botocore.exceptions import ClientError
 
     eni = world.client.create_network_interface(SubnetId=world.lab.subnet_b)["NetworkInterface"][
-        "NetworkInterfaceId"]
+        "NetworkInterfaceId"
+    ]
     with pytest.raises(ClientError, match="availability zones"):
-        world.client.attach_network_interface(NetworkInterfaceId=eni,
-                                              InstanceId=world.lab.standby, DeviceIndex=1)
+        world.client.attach_network_interface(
+            NetworkInterfaceId=eni, InstanceId=world.lab.standby, DeviceIndex=1
+        )
     primary = world.eni(world.primary_eni(world.lab.active))["Attachment"]["AttachmentId"]
     with pytest.raises(ClientError, match=_codes.OPERATION_NOT_PERMITTED):
         world.client.detach_network_interface(AttachmentId=primary)
@@ -271,13 +287,15 @@ def test_moved_by_someone_else_between_read_and_detach(world):
             with world.strict.internal() as client:
                 old = attachment(world)["AttachmentId"]
                 client.detach_network_interface(AttachmentId=old)
-                client.attach_network_interface(NetworkInterfaceId=world.lab.floating_eni,
-                                                InstanceId=world.lab.standby, DeviceIndex=1)
+                client.attach_network_interface(
+                    NetworkInterfaceId=world.lab.floating_eni,
+                    InstanceId=world.lab.standby,
+                    DeviceIndex=1,
+                )
 
     world.client.meta.events.register_first("before-call.ec2", someone_else_moves_it)
     with pytest.raises(eniops.Conflict) as caught:
-        move(world, to_instance=world.lab.standby, expect_current=world.lab.active,
-             device_index=2)
+        move(world, to_instance=world.lab.standby, expect_current=world.lab.active, device_index=2)
     assert caught.value.reason == "expect-mismatch"
     assert attachment(world)["InstanceId"] == world.lab.standby
     assert world.strict.count("AttachNetworkInterface") == 0
@@ -288,7 +306,8 @@ def test_delete_on_termination_is_restored(world):
     old = attachment(world)["AttachmentId"]
     world.client.modify_network_interface_attribute(
         NetworkInterfaceId=world.lab.floating_eni,
-        Attachment={"AttachmentId": old, "DeleteOnTermination": True})
+        Attachment={"AttachmentId": old, "DeleteOnTermination": True},
+    )
     result = move(world)
     assert result.steps[-1].action == "ec2:ModifyNetworkInterfaceAttribute"
     shown = world.client.describe_network_interfaces(NetworkInterfaceIds=[world.lab.floating_eni])

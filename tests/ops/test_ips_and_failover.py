@@ -15,8 +15,11 @@ def ips_of(world, eni_id):
 
 def test_add_by_count_never_reserved_or_used(world):
     """count picks free addresses: not reserved (.0-.3), not the instances' IPs."""
-    used = {ip for i in (world.lab.active, world.lab.standby)
-            for ip in ips_of(world, world.primary_eni(i))}
+    used = {
+        ip
+        for i in (world.lab.active, world.lab.standby)
+        for ip in ips_of(world, world.primary_eni(i))
+    }
     result = eniops.add_secondary_ips(world.lab.standby, count=3, ec2=world.client)
     added = result.after["eni"]["secondary_ips"]
     assert len(added) == 3
@@ -41,8 +44,7 @@ def test_add_is_additive_and_idempotent(world):
 
 @pytest.mark.parametrize(
     ("ip", "reason"),
-    [("10.0.2.9", "ip-outside-subnet"), ("10.0.1.1", "ip-reserved"),
-     ("10.0.1.255", "ip-reserved")],
+    [("10.0.2.9", "ip-outside-subnet"), ("10.0.1.1", "ip-reserved"), ("10.0.1.255", "ip-reserved")],
 )
 def test_add_refusals(world, ip, reason):
     """Outside the subnet or reserved: refused before any change."""
@@ -64,16 +66,27 @@ def test_ip_in_use_needs_reassignment(world):
     """Another ENI's IP is a conflict; with allow_reassignment and expect_current it moves."""
     active_ip = "10.0.1.60"
     world.client.assign_private_ip_addresses(
-        NetworkInterfaceId=world.primary_eni(world.lab.active), PrivateIpAddresses=[active_ip])
+        NetworkInterfaceId=world.primary_eni(world.lab.active), PrivateIpAddresses=[active_ip]
+    )
     with pytest.raises(eniops.Conflict) as caught:
         eniops.add_secondary_ips(world.lab.standby, ips=[active_ip], ec2=world.client)
     assert caught.value.reason == "ip-in-use"
     with pytest.raises(eniops.Conflict) as caught:
-        eniops.add_secondary_ips(world.lab.standby, ips=[active_ip], allow_reassignment=True,
-                                 expect_current=world.lab.far, ec2=world.client)
+        eniops.add_secondary_ips(
+            world.lab.standby,
+            ips=[active_ip],
+            allow_reassignment=True,
+            expect_current=world.lab.far,
+            ec2=world.client,
+        )
     assert caught.value.reason == "expect-mismatch"
-    result = eniops.add_secondary_ips(world.lab.standby, ips=[active_ip], allow_reassignment=True,
-                                      expect_current=world.lab.active, ec2=world.client)
+    result = eniops.add_secondary_ips(
+        world.lab.standby,
+        ips=[active_ip],
+        allow_reassignment=True,
+        expect_current=world.lab.active,
+        ec2=world.client,
+    )
     assert result.changed
     assert active_ip in ips_of(world, world.primary_eni(world.lab.standby))
     assert active_ip not in ips_of(world, world.primary_eni(world.lab.active))
@@ -83,11 +96,13 @@ def test_eip_follows_its_reassigned_ip(world):
     """An Elastic IP on a secondary IP moves with it when the IP is reassigned."""
     vip = "10.0.1.70"
     active_eni = world.primary_eni(world.lab.active)
-    world.client.assign_private_ip_addresses(NetworkInterfaceId=active_eni,
-                                             PrivateIpAddresses=[vip])
+    world.client.assign_private_ip_addresses(
+        NetworkInterfaceId=active_eni, PrivateIpAddresses=[vip]
+    )
     eniops.remap_eip(world.lab.eip, to_eni=active_eni, private_ip=vip, ec2=world.client)
-    eniops.add_secondary_ips(world.lab.standby, ips=[vip], allow_reassignment=True,
-                             ec2=world.client)
+    eniops.add_secondary_ips(
+        world.lab.standby, ips=[vip], allow_reassignment=True, ec2=world.client
+    )
     address = world.address()
     assert address["NetworkInterfaceId"] == world.primary_eni(world.lab.standby)
     assert address["PrivateIpAddress"] == vip
@@ -105,15 +120,15 @@ def test_assign_not_visible_in_time_is_a_timeout(world):
     """Never success unverified: an assignment that never shows raises OperationTimeout."""
     world.strict.hold("AssignPrivateIpAddresses", polls=10_000)
     with pytest.raises(eniops.OperationTimeout) as caught:
-        eniops.add_secondary_ips(world.lab.standby, ips=["10.0.1.81"], timeout=0.5,
-                                 ec2=world.client)
+        eniops.add_secondary_ips(
+            world.lab.standby, ips=["10.0.1.81"], timeout=0.5, ec2=world.client
+        )
     assert caught.value.details["adding"] == ["10.0.1.81"]
 
 
 def test_dry_run_plans_and_warns(world):
     """EC2 has no DryRun for assign: dry-run plans and says so."""
-    result = eniops.add_secondary_ips(world.lab.standby, count=1, mode="dry-run",
-                                      ec2=world.client)
+    result = eniops.add_secondary_ips(world.lab.standby, count=1, mode="dry-run", ec2=world.client)
     assert world.strict.mutations == []
     assert any("no DryRun" in w for w in result.warnings)
 
@@ -121,8 +136,9 @@ def test_dry_run_plans_and_warns(world):
 def test_remove(world):
     """Remove drops a secondary IP; absent IPs are a no-op; primary and EIP IPs are refused."""
     eni = world.primary_eni(world.lab.active)
-    world.client.assign_private_ip_addresses(NetworkInterfaceId=eni,
-                                             PrivateIpAddresses=["10.0.1.90", "10.0.1.91"])
+    world.client.assign_private_ip_addresses(
+        NetworkInterfaceId=eni, PrivateIpAddresses=["10.0.1.90", "10.0.1.91"]
+    )
     world.strict.hold("UnassignPrivateIpAddresses", polls=2)
     assert eniops.remove_secondary_ips(eni, ips=["10.0.1.90"], ec2=world.client).changed
     assert "10.0.1.90" not in ips_of(world, eni)
@@ -139,23 +155,26 @@ def test_remove(world):
 
 def test_failover_moves_everything_and_second_run_is_a_no_op(world):
     """The EIP and the floating ENI go to the standby; a re-run changes nothing."""
-    result = eniops.failover_instance(world.lab.active, to_instance=world.lab.standby,
-                                      ec2=world.client)
+    result = eniops.failover_instance(
+        world.lab.active, to_instance=world.lab.standby, ec2=world.client
+    )
     assert result.changed
     assert {c.operation for c in result.children} == {"remap_eip", "move_eni"}
     assert world.address()["InstanceId"] == world.lab.standby
     assert world.eni(world.lab.floating_eni)["Attachment"]["InstanceId"] == world.lab.standby
     world.strict.reset_calls()
-    again = eniops.failover_instance(world.lab.active, to_instance=world.lab.standby,
-                                     ec2=world.client)
+    again = eniops.failover_instance(
+        world.lab.active, to_instance=world.lab.standby, ec2=world.client
+    )
     assert not again.changed
     assert world.strict.mutations == []
 
 
 def test_failover_plan_changes_nothing(world):
     """plan checks every step and changes nothing."""
-    result = eniops.failover_instance(world.lab.active, to_instance=world.lab.standby,
-                                      mode="plan", ec2=world.client)
+    result = eniops.failover_instance(
+        world.lab.active, to_instance=world.lab.standby, mode="plan", ec2=world.client
+    )
     assert len(result.children) == 2
     assert world.strict.mutations == []
 
@@ -164,8 +183,7 @@ def test_failover_partial_failure_reports_every_step(world):
     """One step fails after another changed: PartialFailure lists each step's outcome."""
     world.strict.inject("AttachNetworkInterface", _codes.INVALID_PARAMETER_VALUE, times=2)
     with pytest.raises(eniops.PartialFailure) as caught:
-        eniops.failover_instance(world.lab.active, to_instance=world.lab.standby,
-                                 ec2=world.client)
+        eniops.failover_instance(world.lab.active, to_instance=world.lab.standby, ec2=world.client)
     steps = caught.value.details["steps"]
     assert {("result" in s) for s in steps} == {True, False}
     assert world.address()["InstanceId"] == world.lab.standby
@@ -173,21 +191,27 @@ def test_failover_partial_failure_reports_every_step(world):
 
 RUNS = {
     "remap_eip": lambda w: eniops.remap_eip(w.lab.eip, to_instance=w.lab.standby, ec2=w.client),
-    "move_eni": lambda w: eniops.move_eni(w.lab.floating_eni, to_instance=w.lab.standby,
-                                          ec2=w.client),
-    "attach_eni": lambda w: (eniops.detach_eni(w.lab.floating_eni, ec2=w.client),
-                             w.strict.reset_calls(),
-                             eniops.attach_eni(w.lab.floating_eni, instance=w.lab.standby,
-                                               ec2=w.client)),
+    "move_eni": lambda w: eniops.move_eni(
+        w.lab.floating_eni, to_instance=w.lab.standby, ec2=w.client
+    ),
+    "attach_eni": lambda w: (
+        eniops.detach_eni(w.lab.floating_eni, ec2=w.client),
+        w.strict.reset_calls(),
+        eniops.attach_eni(w.lab.floating_eni, instance=w.lab.standby, ec2=w.client),
+    ),
     "detach_eni": lambda w: eniops.detach_eni(w.lab.floating_eni, ec2=w.client),
-    "add_secondary_ips": lambda w: eniops.add_secondary_ips(w.lab.floating_eni, count=1,
-                                                            ec2=w.client),
+    "add_secondary_ips": lambda w: eniops.add_secondary_ips(
+        w.lab.floating_eni, count=1, ec2=w.client
+    ),
     "remove_secondary_ips": lambda w: eniops.remove_secondary_ips(
-        w.lab.active, ips=["10.0.1.99"], ec2=w.client),
+        w.lab.active, ips=["10.0.1.99"], ec2=w.client
+    ),
     "failover_instance": lambda w: eniops.failover_instance(
-        w.lab.active, to_instance=w.lab.standby, ec2=w.client),
-    "describe": lambda w: [eniops.describe(x, ec2=w.client)
-                           for x in (w.lab.active, w.lab.floating_eni, w.lab.eip)],
+        w.lab.active, to_instance=w.lab.standby, ec2=w.client
+    ),
+    "describe": lambda w: [
+        eniops.describe(x, ec2=w.client) for x in (w.lab.active, w.lab.floating_eni, w.lab.eip)
+    ],
 }
 
 
@@ -198,7 +222,8 @@ def test_every_call_is_declared(world, operation):
     called = {f"ec2:{c.operation}" for c in world.strict.calls}
     assert called, "the operation made no call"
     assert called <= set(_permissions.PERMISSIONS[operation]), called - set(
-        _permissions.PERMISSIONS[operation])
+        _permissions.PERMISSIONS[operation]
+    )
 
 
 def test_iam_policy_scopes_changes_by_tag():
@@ -219,5 +244,6 @@ def test_strict_layer_refuses_ip_outside_subnet(world):
     with pytest.raises(ClientError, match="not in subnet"):
         world.client.assign_private_ip_addresses(
             NetworkInterfaceId=world.primary_eni(world.lab.standby),
-            PrivateIpAddresses=["10.0.2.50"])
+            PrivateIpAddresses=["10.0.2.50"],
+        )
     assert isinstance(world.strict, StrictEc2)

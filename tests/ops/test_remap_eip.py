@@ -167,15 +167,19 @@ def test_race_lost_to_another_holder_is_a_conflict(world):
 
 @pytest.mark.parametrize(
     ("eip", "target", "missing"),
-    [("eipalloc-0123456789abcdef0", None, "eip"), ("198.51.100.1", None, "eip"),
-     (None, "i-0123456789abcdef0", "instance")],
+    [
+        ("eipalloc-0123456789abcdef0", None, "eip"),
+        ("198.51.100.1", None, "eip"),
+        (None, "i-0123456789abcdef0", "instance"),
+    ],
     ids=["allocation", "public-ip", "instance"],
 )
 def test_not_found(world, eip, target, missing):
     """A missing address or target raises NotFound(not-found) and changes nothing."""
     with pytest.raises(eniops.NotFound) as caught:
-        eniops.remap_eip(eip or world.lab.eip, to_instance=target or world.lab.standby,
-                         ec2=world.client)
+        eniops.remap_eip(
+            eip or world.lab.eip, to_instance=target or world.lab.standby, ec2=world.client
+        )
     assert caught.value.reason == "not-found"
     assert world.strict.mutations == []
 
@@ -197,8 +201,9 @@ def test_private_ip_not_on_eni(world):
 def test_to_a_secondary_private_ip(world):
     """An EIP can land on a secondary IP; the strict layer shows that IP."""
     eni = world.primary_eni(world.lab.standby)
-    world.client.assign_private_ip_addresses(NetworkInterfaceId=eni,
-                                             PrivateIpAddresses=["10.0.1.50"])
+    world.client.assign_private_ip_addresses(
+        NetworkInterfaceId=eni, PrivateIpAddresses=["10.0.1.50"]
+    )
     result = remap(world, private_ip="10.0.1.50")
     assert result.after["address"]["private_ip"] == "10.0.1.50"
     assert world.address()["PrivateIpAddress"] == "10.0.1.50"
@@ -302,16 +307,19 @@ def test_warns_when_taking_without_guard(world):
     """Taking a held address without expect_current is done, with a warning."""
     result = remap(world)
     assert any("without expect_current" in w for w in result.warnings)
-    assert not remap(world, to_instance=world.lab.active,
-                     expect_current=world.lab.standby).warnings
+    assert not remap(world, to_instance=world.lab.active, expect_current=world.lab.standby).warnings
 
 
 def test_session_and_region_build_a_client(world, monkeypatch):
     """With no client given, one is built from the session and region (under moto here)."""
     import boto3
 
-    result = eniops.remap_eip(world.lab.eip, to_instance=world.lab.standby,
-                              session=boto3.session.Session(), region="us-east-1")
+    result = eniops.remap_eip(
+        world.lab.eip,
+        to_instance=world.lab.standby,
+        session=boto3.session.Session(),
+        region="us-east-1",
+    )
     assert result.changed
 
 
@@ -323,5 +331,6 @@ def test_describe_shows_limits_and_free_slots(world):
     assert [e["device_index"] for e in view["enis"]] == [0, 1]
     assert view["enis"][0]["elastic_ips"][0]["public_ip"] == world.lab.public_ip
     assert eniops.describe(world.lab.floating_eni, ec2=world.client)["instance"] == (
-        world.lab.active)
+        world.lab.active
+    )
     assert eniops.describe(world.lab.public_ip, ec2=world.client)["instance"] == world.lab.active

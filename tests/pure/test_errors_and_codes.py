@@ -14,11 +14,27 @@ from eniops._errors import exit_code_for
 from eniops._gateway import translate
 
 API_MD = Path(__file__).resolve().parents[3] / "shared" / "docs" / "api.md"
-CONTRACT_REASONS = (
-    "not-found expect-mismatch in-use primary-eni requester-managed az-mismatch vpc-mismatch "
-    "instance-state attachment-limit device-index-in-use same-subnet ip-limit ip-outside-subnet "
-    "ip-reserved ip-in-use ip-is-primary ip-has-eip private-ip-not-on-eni tag-guard"
-).split()
+CONTRACT_REASONS = [
+    "not-found",
+    "expect-mismatch",
+    "in-use",
+    "primary-eni",
+    "requester-managed",
+    "az-mismatch",
+    "vpc-mismatch",
+    "instance-state",
+    "attachment-limit",
+    "device-index-in-use",
+    "same-subnet",
+    "ip-limit",
+    "ip-outside-subnet",
+    "ip-reserved",
+    "ip-in-use",
+    "ip-is-primary",
+    "ip-has-eip",
+    "private-ip-not-on-eni",
+    "tag-guard",
+]
 
 
 def test_reason_codes_are_the_contracts():
@@ -40,8 +56,13 @@ def test_hierarchy():
     assert issubclass(eniops.NotFound, eniops.PreconditionFailed)
     assert issubclass(eniops.Conflict, eniops.PreconditionFailed)
     assert issubclass(eniops.PermissionDenied, eniops.AwsError)
-    for cls in (eniops.InvalidInput, eniops.PreconditionFailed, eniops.AwsError,
-                eniops.OperationTimeout, eniops.PartialFailure):
+    for cls in (
+        eniops.InvalidInput,
+        eniops.PreconditionFailed,
+        eniops.AwsError,
+        eniops.OperationTimeout,
+        eniops.PartialFailure,
+    ):
         assert issubclass(cls, eniops.EniopsError)
 
 
@@ -79,20 +100,44 @@ def test_errors_serialise():
     """to_dict() is plain JSON with type, reason, message and details."""
     err = eniops.PartialFailure("half", rolled_back=False, details={"eni": "eni-0123abcd"})
     data = json.loads(json.dumps(err.to_dict()))
-    assert data == {"type": "PartialFailure", "reason": None, "message": "half",
-                    "details": {"eni": "eni-0123abcd", "rolled_back": False}}
+    assert data == {
+        "type": "PartialFailure",
+        "reason": None,
+        "message": "half",
+        "details": {"eni": "eni-0123abcd", "rolled_back": False},
+    }
 
 
-BEHAVIOUR_CODES = (
-    "RequestLimitExceeded InternalError ServiceUnavailable Unavailable UnauthorizedOperation "
-    "AuthFailure DryRunOperation InvalidAddress.NotFound InvalidAllocationID.NotFound "
-    "InvalidAssociationID.NotFound InvalidInstanceID.NotFound InvalidInstanceID.Malformed "
-    "InvalidInstanceID InvalidNetworkInterfaceID.NotFound InvalidNetworkInterfaceId.Malformed "
-    "InvalidNetworkInterface.InUse InvalidAttachmentID.NotFound Resource.AlreadyAssociated "
-    "Resource.AlreadyAssigned IncorrectInstanceState IncorrectState AttachmentLimitExceeded "
-    "PrivateIpAddressLimitExceeded InsufficientFreeAddressesInSubnet OperationNotPermitted "
-    "Gateway.NotAttached InvalidParameterValue InvalidParameterCombination"
-).split()
+BEHAVIOUR_CODES = [
+    "RequestLimitExceeded",
+    "InternalError",
+    "ServiceUnavailable",
+    "Unavailable",
+    "UnauthorizedOperation",
+    "AuthFailure",
+    "DryRunOperation",
+    "InvalidAddress.NotFound",
+    "InvalidAllocationID.NotFound",
+    "InvalidAssociationID.NotFound",
+    "InvalidInstanceID.NotFound",
+    "InvalidInstanceID.Malformed",
+    "InvalidInstanceID",
+    "InvalidNetworkInterfaceID.NotFound",
+    "InvalidNetworkInterfaceId.Malformed",
+    "InvalidNetworkInterface.InUse",
+    "InvalidAttachmentID.NotFound",
+    "Resource.AlreadyAssociated",
+    "Resource.AlreadyAssigned",
+    "IncorrectInstanceState",
+    "IncorrectState",
+    "AttachmentLimitExceeded",
+    "PrivateIpAddressLimitExceeded",
+    "InsufficientFreeAddressesInSubnet",
+    "OperationNotPermitted",
+    "Gateway.NotAttached",
+    "InvalidParameterValue",
+    "InvalidParameterCombination",
+]
 
 
 def test_every_documented_code_is_a_constant_defined_once():
@@ -106,8 +151,10 @@ def _client_error(code, status=400):
     from botocore.exceptions import ClientError
 
     return ClientError(
-        {"Error": {"Code": code, "Message": "m"},
-         "ResponseMetadata": {"HTTPStatusCode": status, "RequestId": "req-1"}},
+        {
+            "Error": {"Code": code, "Message": "m"},
+            "ResponseMetadata": {"HTTPStatusCode": status, "RequestId": "req-1"},
+        },
         "AnyOperation",
     )
 
@@ -144,8 +191,9 @@ CODE_TABLE = [
 ]
 
 
-@pytest.mark.parametrize(("code", "translation", "error_type"), CODE_TABLE,
-                         ids=[row[0] for row in CODE_TABLE])
+@pytest.mark.parametrize(
+    ("code", "translation", "error_type"), CODE_TABLE, ids=[row[0] for row in CODE_TABLE]
+)
 def test_code_table(code, translation, error_type):
     """Each EC2 code is retried, or becomes the eniops error its meaning calls for."""
     assert _codes.rule_for(code).translation == translation
@@ -153,7 +201,10 @@ def test_code_table(code, translation, error_type):
         error = translate(_client_error(code), "AnyOperation")
         assert type(error) is error_type
         if isinstance(error, eniops.PreconditionFailed):
-            assert error.reason == _codes.REASON_FOR_CODE.get(code, _codes.CodeRule("", "not-found")).reason
+            assert (
+                error.reason
+                == _codes.REASON_FOR_CODE.get(code, _codes.CodeRule("", "not-found")).reason
+            )
 
 
 def test_unknown_5xx_is_retried_and_unknown_4xx_is_not():
@@ -167,4 +218,7 @@ def test_aws_error_keeps_code_operation_and_request_id():
     error = translate(_client_error(_codes.OPERATION_NOT_PERMITTED), "DetachNetworkInterface")
     assert isinstance(error, eniops.AwsError)
     assert (error.code, error.operation, error.request_id) == (
-        "OperationNotPermitted", "DetachNetworkInterface", "req-1")
+        "OperationNotPermitted",
+        "DetachNetworkInterface",
+        "req-1",
+    )

@@ -5,11 +5,10 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support import NoCalls
 
 import eniops
 from eniops import _ids
-
-from support import NoCalls
 
 VALID = {
     "instance": ["i-0123abcd", "i-0123456789abcdef0"],
@@ -17,8 +16,20 @@ VALID = {
     "allocation": ["eipalloc-0123abcd", "eipalloc-0123456789abcdef0"],
     "attachment": ["eni-attach-0123abcd", "eni-attach-0123456789abcdef0"],
 }
-INVALID = ["", "i-", "i-123", "i-0123ABCD", "i-0123abcdx", "i-0123456789abcdef", "eni-0123abcd ",
-           " i-0123abcd", "i-0123abcd\n", "x-0123abcd", "i_0123abcd", "i-0123456789abcdef01"]
+INVALID = [
+    "",
+    "i-",
+    "i-123",
+    "i-0123ABCD",
+    "i-0123abcdx",
+    "i-0123456789abcdef",
+    "eni-0123abcd ",
+    " i-0123abcd",
+    "i-0123abcd\n",
+    "x-0123abcd",
+    "i_0123abcd",
+    "i-0123456789abcdef01",
+]
 
 
 @pytest.mark.parametrize("value", VALID["instance"], ids=str)
@@ -114,8 +125,9 @@ OPERATIONS = [
     lambda v, c: eniops.remap_eip(v, to_instance="i-0123abcd", ec2=c),
     lambda v, c: eniops.remap_eip("eipalloc-0123abcd", to_instance=v, ec2=c),
     lambda v, c: eniops.remap_eip("eipalloc-0123abcd", to_eni="eni-0123abcd", private_ip=v, ec2=c),
-    lambda v, c: eniops.remap_eip("eipalloc-0123abcd", to_eni="eni-0123abcd", expect_current=v,
-                                  ec2=c),
+    lambda v, c: eniops.remap_eip(
+        "eipalloc-0123abcd", to_eni="eni-0123abcd", expect_current=v, ec2=c
+    ),
     lambda v, c: eniops.move_eni(v, to_instance="i-0123abcd", ec2=c),
     lambda v, c: eniops.move_eni("eni-0123abcd", to_instance=v, ec2=c),
     lambda v, c: eniops.attach_eni(v, instance="i-0123abcd", ec2=c),
@@ -165,24 +177,36 @@ def _well_formed(value):
     "call",
     [
         lambda c: eniops.remap_eip("eipalloc-0123abcd", ec2=c),
-        lambda c: eniops.remap_eip("eipalloc-0123abcd", to_instance="i-0123abcd",
-                                   to_eni="eni-0123abcd", ec2=c),
-        lambda c: eniops.remap_eip("eipalloc-0123abcd", to_instance="i-0123abcd", mode="yolo",
-                                   ec2=c),
+        lambda c: eniops.remap_eip(
+            "eipalloc-0123abcd", to_instance="i-0123abcd", to_eni="eni-0123abcd", ec2=c
+        ),
+        lambda c: eniops.remap_eip(
+            "eipalloc-0123abcd", to_instance="i-0123abcd", mode="yolo", ec2=c
+        ),
         lambda c: eniops.add_secondary_ips("eni-0123abcd", ec2=c),
         lambda c: eniops.add_secondary_ips("eni-0123abcd", ips=["10.0.0.9"], count=1, ec2=c),
-        lambda c: eniops.add_secondary_ips("eni-0123abcd", ips=["10.0.0.9"],
-                                           expect_current="i-0123abcd", ec2=c),
+        lambda c: eniops.add_secondary_ips(
+            "eni-0123abcd", ips=["10.0.0.9"], expect_current="i-0123abcd", ec2=c
+        ),
         lambda c: eniops.remove_secondary_ips("eni-0123abcd", ips=[], ec2=c),
-        lambda c: eniops.move_eni("eni-0123abcd", to_instance="i-0123abcd", device_index=40,
-                                  ec2=c),
+        lambda c: eniops.move_eni("eni-0123abcd", to_instance="i-0123abcd", device_index=40, ec2=c),
         lambda c: eniops.move_eni("eni-0123abcd", to_instance="i-0123abcd", rollback="no", ec2=c),
         lambda c: eniops.failover_instance("i-0123abcd", to_instance="i-0123abcd", ec2=c),
         lambda c: eniops.detach_eni("eni-0123abcd", timeout=0, ec2=c),
     ],
-    ids=["no-target", "two-targets", "bad-mode", "ips-or-count", "ips-and-count",
-         "expect-without-reassignment", "no-ips", "device-index", "bool-flag", "same-instance",
-         "zero-timeout"],
+    ids=[
+        "no-target",
+        "two-targets",
+        "bad-mode",
+        "ips-or-count",
+        "ips-and-count",
+        "expect-without-reassignment",
+        "no-ips",
+        "device-index",
+        "bool-flag",
+        "same-instance",
+        "zero-timeout",
+    ],
 )
 def test_bad_argument_mixes_fail_before_any_call(call, no_calls):
     """Argument mixes the contract forbids raise InvalidInput with no AWS call."""

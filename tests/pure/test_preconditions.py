@@ -16,15 +16,37 @@ SUBNET = Subnet("subnet-0123abcd", "10.0.1.0/24", "us-east-1a", "vpc-0123abcd")
 LIMITS = Limits("t3.large", max_enis=3, max_enis_per_card={0: 3}, ipv4_per_eni=4)
 
 
-def eni(eni_id="eni-0000000a", *, index=None, instance="i-0000000a", subnet="subnet-0123abcd",
-        az="us-east-1a", vpc="vpc-0123abcd", ips=("10.0.1.10",), kind="interface",
-        managed=False, card=0):
+def eni(
+    eni_id="eni-0000000a",
+    *,
+    index=None,
+    instance="i-0000000a",
+    subnet="subnet-0123abcd",
+    az="us-east-1a",
+    vpc="vpc-0123abcd",
+    ips=("10.0.1.10",),
+    kind="interface",
+    managed=False,
+    card=0,
+):
     attachment = None
     if index is not None:
-        attachment = Attachment(f"eni-attach-{eni_id[4:]}", instance, index, card, "attached",
-                                False)
-    return Eni(eni_id, subnet, vpc, az, "in-use" if attachment else "available", kind, managed,
-               ips[0], tuple(ips), {}, attachment)
+        attachment = Attachment(
+            f"eni-attach-{eni_id[4:]}", instance, index, card, "attached", False
+        )
+    return Eni(
+        eni_id,
+        subnet,
+        vpc,
+        az,
+        "in-use" if attachment else "available",
+        kind,
+        managed,
+        ips[0],
+        tuple(ips),
+        {},
+        attachment,
+    )
 
 
 def instance(*enis, state="running", az="us-east-1a", vpc="vpc-0123abcd", iid="i-0000000b"):
@@ -48,14 +70,16 @@ def test_primary_eni_cannot_move():
 def test_requester_managed(kind, managed):
     """Service-owned ENIs are refused by InterfaceType or RequesterManaged."""
     assert reason_of(lambda: check.not_requester_managed(eni(kind=kind, managed=managed))) == (
-        "requester-managed")
+        "requester-managed"
+    )
 
 
 def test_az_and_vpc():
     """Different VPC, then different zone, are refused; same zone other subnet is fine."""
     target = instance()
     assert reason_of(lambda: check.same_vpc_and_az(eni(vpc="vpc-0000000f"), target)) == (
-        "vpc-mismatch")
+        "vpc-mismatch"
+    )
     assert reason_of(lambda: check.same_vpc_and_az(eni(az="us-east-1b"), target)) == "az-mismatch"
     check.same_vpc_and_az(eni(subnet="subnet-0000000f"), target)
 
@@ -78,14 +102,16 @@ def test_device_index_lowest_free_and_requested():
     assert check.choose_device_index(target, LIMITS, None) == 1
     assert check.choose_device_index(target, Limits("x", 4, {0: 4}, 4), 3) == 3
     assert reason_of(lambda: check.choose_device_index(target, Limits("x", 4, {0: 4}, 4), 2)) == (
-        "device-index-in-use")
+        "device-index-in-use"
+    )
 
 
 def test_attachment_limit_per_card():
     """A full network card refuses another interface."""
     target = instance(*(eni(f"eni-0000000{i}", index=i) for i in range(3)))
     assert reason_of(lambda: check.choose_device_index(target, LIMITS, None)) == (
-        "attachment-limit")
+        "attachment-limit"
+    )
 
 
 def test_same_subnet_points_to_secondary_ips():
@@ -111,8 +137,11 @@ def test_expect_current():
     check.expect_current("i-0000000a", "x", ["eni-0000000a", "i-0000000a"])
     check.expect_current(eniops.UNASSOCIATED, "x", [None, ""])
     check.expect_current(None, "x", ["anyone"])
-    for expected, holders in (("i-0000000b", ["i-0000000a"]), ("unassociated", ["i-0000000a"]),
-                              ("i-0000000a", [])):
+    for expected, holders in (
+        ("i-0000000b", ["i-0000000a"]),
+        ("unassociated", ["i-0000000a"]),
+        ("i-0000000a", []),
+    ):
         with pytest.raises(eniops.Conflict) as caught:
             check.expect_current(expected, "x", holders)
         assert caught.value.reason == "expect-mismatch"
@@ -122,25 +151,39 @@ def test_tag_guard():
     """A resource without the required tag is refused."""
     check.tag_guard(TagGuard("env", "prod"), "i-0000000b", {"env": "prod"})
     assert reason_of(lambda: check.tag_guard(TagGuard("env", "prod"), "x", {"env": "dev"})) == (
-        "tag-guard")
+        "tag-guard"
+    )
 
 
 def test_private_ip_on_eni():
     """remap_eip's private_ip must be one of the ENI's IPs."""
     check.private_ip_on_eni("10.0.1.10", eni())
     assert reason_of(lambda: check.private_ip_on_eni("10.0.1.11", eni())) == (
-        "private-ip-not-on-eni")
+        "private-ip-not-on-eni"
+    )
 
 
 @pytest.mark.parametrize(
     ("ip", "reason"),
-    [("10.0.2.5", "ip-outside-subnet"), ("10.0.1.0", "ip-reserved"), ("10.0.1.1", "ip-reserved"),
-     ("10.0.1.2", "ip-reserved"), ("10.0.1.3", "ip-reserved"), ("10.0.1.255", "ip-reserved")],
+    [
+        ("10.0.2.5", "ip-outside-subnet"),
+        ("10.0.1.0", "ip-reserved"),
+        ("10.0.1.1", "ip-reserved"),
+        ("10.0.1.2", "ip-reserved"),
+        ("10.0.1.3", "ip-reserved"),
+        ("10.0.1.255", "ip-reserved"),
+    ],
 )
 def test_ip_rules(ip, reason):
     """IPs outside the subnet and the five reserved addresses are refused."""
-    assert reason_of(lambda: check.ips_to_add(
-        eni(), SUBNET, [ip], {}, allow_reassignment=False, expected=None, limits=LIMITS)) == reason
+    assert (
+        reason_of(
+            lambda: check.ips_to_add(
+                eni(), SUBNET, [ip], {}, allow_reassignment=False, expected=None, limits=LIMITS
+            )
+        )
+        == reason
+    )
 
 
 def test_ip_in_use_and_reassignment():
@@ -164,17 +207,33 @@ def test_ip_in_use_and_reassignment():
 def test_ip_limit_counts_the_primary():
     """Ipv4AddressesPerInterface counts the primary IP."""
     three = eni(ips=("10.0.1.10", "10.0.1.11", "10.0.1.12"))
-    assert check.ips_to_add(three, SUBNET, ["10.0.1.13"], {}, allow_reassignment=False,
-                            expected=None, limits=LIMITS) == ("10.0.1.13",)
-    assert reason_of(lambda: check.ips_to_add(
-        three, SUBNET, ["10.0.1.13", "10.0.1.14"], {}, allow_reassignment=False, expected=None,
-        limits=LIMITS)) == "ip-limit"
+    assert check.ips_to_add(
+        three, SUBNET, ["10.0.1.13"], {}, allow_reassignment=False, expected=None, limits=LIMITS
+    ) == ("10.0.1.13",)
+    assert (
+        reason_of(
+            lambda: check.ips_to_add(
+                three,
+                SUBNET,
+                ["10.0.1.13", "10.0.1.14"],
+                {},
+                allow_reassignment=False,
+                expected=None,
+                limits=LIMITS,
+            )
+        )
+        == "ip-limit"
+    )
 
 
 def test_present_ips_are_skipped():
     """IPs already on the ENI are not added again."""
-    assert check.ips_to_add(eni(), SUBNET, ["10.0.1.10"], {}, allow_reassignment=False,
-                            expected=None, limits=LIMITS) == ()
+    assert (
+        check.ips_to_add(
+            eni(), SUBNET, ["10.0.1.10"], {}, allow_reassignment=False, expected=None, limits=LIMITS
+        )
+        == ()
+    )
 
 
 def test_pick_free_ips_never_reserved_or_used():
@@ -192,16 +251,27 @@ def test_removal_rules():
     assert check.ips_to_remove(two, ["10.0.1.11", "10.0.1.99"], []) == ("10.0.1.11",)
     assert reason_of(lambda: check.ips_to_remove(two, ["10.0.1.10"], [])) == "ip-is-primary"
     assert reason_of(lambda: check.ips_to_remove(two, ["10.0.1.12"], ["10.0.1.12"])) == (
-        "ip-has-eip")
+        "ip-has-eip"
+    )
 
 
 def test_result_to_dict_is_json():
     """Result.to_dict() is plain JSON, children included."""
     child = Result("remap_eip", "apply", True, (Step("ec2:AssociateAddress", {"A": 1}, "done"),))
-    parent = Result("failover_instance", "apply", True, before={"s": {"a", "b"}},
-                    children=(child,), warnings=("w",), elapsed_s=1.23456)
+    parent = Result(
+        "failover_instance",
+        "apply",
+        True,
+        before={"s": {"a", "b"}},
+        children=(child,),
+        warnings=("w",),
+        elapsed_s=1.23456,
+    )
     data = json.loads(json.dumps(parent.to_dict()))
-    assert data["children"][0]["steps"][0] == {"action": "ec2:AssociateAddress",
-                                                "params": {"A": 1}, "status": "done"}
+    assert data["children"][0]["steps"][0] == {
+        "action": "ec2:AssociateAddress",
+        "params": {"A": 1},
+        "status": "done",
+    }
     assert data["before"] == {"s": ["a", "b"]}
     assert data["elapsed_s"] == 1.235
