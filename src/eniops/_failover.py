@@ -44,11 +44,11 @@ def failover_instance(
     """Move every Elastic IP on `from_instance`'s primary ENI and every movable secondary ENI
     to `to_instance`, each step guarded by ``expect_current=from_instance``.
 
-    All steps are checked (planned) before any changes; then independent steps run
-    concurrently. A second run finds nothing to move and changes nothing.
+    Independent steps run concurrently, each checking its own preconditions before it
+    changes anything. A second run finds nothing to move and changes nothing.
 
     Raises:
-        InvalidInput; NotFound; PreconditionFailed (from any step, before any change);
+        InvalidInput; NotFound; PreconditionFailed (when no step changed anything);
         PartialFailure when some steps changed things and others failed (details list every
         step's outcome); AwsError; OperationTimeout.
     """
@@ -133,19 +133,20 @@ def failover_instance(
     if not steps:
         return ctx.result(changed=False, before=before, after=before)
 
-    # Check every step before changing anything: a failed precondition changes nothing.
-    planned = _run_all(steps, ctx.gateway.client, "plan", ctx.deadline.remaining, require_tag)
-    failures = [outcome for outcome in planned if isinstance(outcome, EniopsError)]
-    if failures:
-        raise failures[0]
     if ctx.mode == "plan":
+        planned = _run_all(steps, gw.client, "plan", ctx.deadline.remaining, require_tag)
+        failures = [outcome for outcome in planned if isinstance(outcome, EniopsError)]
+        if failures:
+            raise failures[0]
         return ctx.result(
             changed=False,
             before=before,
             after=before,
             children=tuple(o for o in planned if isinstance(o, Result)),
         )
-    outcomes = _run_all(steps, ctx.gateway.client, ctx.mode, ctx.deadline.remaining, require_tag)
+    # Each step checks its own preconditions before it changes anything; steps are
+    # independent, so they run at once and a failure in one is reported with the others.
+    outcomes = _run_all(steps, gw.client, ctx.mode, ctx.deadline.remaining, require_tag)
     children = tuple(o for o in outcomes if isinstance(o, Result))
     errors = [
         (name, o)
