@@ -26,18 +26,18 @@ def world():
     strict = StrictEc2(client)
 
     def delay(**_):
-        if not strict._is_internal():  # noqa: SLF001  (only the caller's calls pay latency)
+        if not strict._is_internal():
             time.sleep(LATENCY_S)
 
     client.meta.events.register("before-call.ec2", delay)
     spans: list[list[float]] = []
 
     def start(**_):
-        if not strict._is_internal():  # noqa: SLF001
+        if not strict._is_internal():
             spans.append([time.monotonic(), math.inf])
 
     def end(**_):
-        if not strict._is_internal():  # noqa: SLF001
+        if not strict._is_internal():
             open_spans = [s for s in spans if s[1] == math.inf]
             if open_spans:
                 open_spans[0][1] = time.monotonic()
@@ -136,7 +136,7 @@ def bench_failover() -> None:
     for label in ("remap only", "move only", "failover (both)"):
         with mock_aws():
             reset_caches()
-            client, strict, lab = world()
+            client, _, lab = world()
             started = time.monotonic()
             if label == "remap only":
                 eniops.remap_eip(lab.eip, to_instance=lab.standby, ec2=client)
