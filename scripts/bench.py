@@ -130,7 +130,8 @@ def bench_move(hold_s: float = 3.0) -> None:
 
 def bench_failover() -> None:
     print(
-        f"\n== failover_instance: independent steps run concurrently ({LATENCY_S * 1000:.0f} ms per call)"
+        "\n== failover_instance: independent steps run concurrently "
+        f"({LATENCY_S * 1000:.0f} ms per call)"
     )
     timings = {}
     for label in ("remap only", "move only", "failover (both)"):
