@@ -144,7 +144,10 @@ def remap_eip(
         doing=f"verifying {address.public_ip} on {eni.eni_id}",
         where=lambda found: {"address": found.summary(), "wanted": target},
     )
-    return ctx.result(changed=True, before=before, after={"address": final.summary()})
+    after = final.summary()
+    # The ENI's instance is known from the read; some describes leave it out of the address.
+    after["instance"] = after["instance"] or eni.instance_id
+    return ctx.result(changed=True, before=before, after={"address": after})
 
 
 def holders_of(address: Address, expected: str | None, read_eni: Any) -> list[str | None]:

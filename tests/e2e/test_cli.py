@@ -1,0 +1,327 @@
+"""The eniops command end to end: a moto server on 127.0.0.1, real argument parsing."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+import eniops
+from eniops import _codes, cli
+from eniops.testing import StrictEc2, build_lab, short_waits
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = free_port()
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    moto.start()
+    yield f"http://127.0.0.1:{port}"
+    moto.stop()
+
+
+@pytest.fixture
+def lab(server):
+    client = boto3.client("ec2", region_name="us-east-1", endpoint_url=server)
+    return build_lab(client)
+
+
+def run(server, *args, env=None):
+    environment = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        **(env or {}),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "eniops", "--endpoint-url", server, *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_remap_json_then_no_op(server, lab):
+    """eip remap exits 0 with Result JSON; the re-run exits 0 with changed=false."""
+    done = run(
+        server,
+        "--output",
+        "json",
+        "eip",
+        "remap",
+        lab.eip,
+        "--to-instance",
+        lab.standby,
+        "--expect-current",
+        lab.active,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["changed"] is True
+    again = run(server, "--output", "json", "eip", "remap", lab.eip, "--to-instance", lab.standby)
+    assert again.returncode == 0
+    assert json.loads(again.stdout)["changed"] is False
+
+
+def test_text_output_says_what_changed(server, lab):
+    """text output names the change, from where to where."""
+    done = run(server, "eip", "remap", lab.public_ip, "--to-instance", lab.standby)
+    assert done.returncode == 0, done.stderr
+    assert "CHANGED" in done.stdout
+    assert f"-> {lab.standby}" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["eip", "remap", "eipalloc-0123456789abcdef0", "--to-instance", "i-0123456789abcdef0"], 3),
+        (["eip", "remap", "EIP", "--to-instance", "STANDBY", "--expect-current", "FAR"], 4),
+        (["eip", "remap", "not-an-id", "--to-instance", "STANDBY"], 2),
+        (["eip", "remap", "EIP"], 2),
+        (["eni", "move", "ENI", "--to-instance", "FAR"], 3),
+        (["eni", "detach", "ENI", "--expect-current", "FAR"], 4),
+        (["ip", "add", "STANDBY", "--ip", "10.0.9.9"], 3),
+        (["nonsense"], 2),
+        (["eni", "move", "ENI", "--to-instance", "STANDBY", "--device-index", "x"], 2),
+    ],
+    ids=[
+        "not-found",
+        "conflict",
+        "malformed",
+        "usage",
+        "az",
+        "detach-expect",
+        "ip-outside",
+        "unknown-command",
+        "bad-int",
+    ],
+)
+def test_exit_codes_without_traceback(server, lab, args, code):
+    """Each failure class has its exit code and one line on stderr, never a traceback."""
+    names = {"EIP": lab.eip, "STANDBY": lab.standby, "FAR": lab.far, "ENI": lab.floating_eni}
+    done = run(server, *[names.get(a, a) for a in args])
+    assert done.returncode == code, done.stderr
+    assert "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_json_errors_on_stdout(server, lab):
+    """With --output json, an error is also a JSON object on stdout."""
+    done = run(
+        server,
+        "--output",
+        "json",
+        "eip",
+        "remap",
+        lab.eip,
+        "--to-instance",
+        lab.standby,
+        "--expect-current",
+        lab.far,
+    )
+    assert done.returncode == 4
+    error = json.loads(done.stdout)["error"]
+    assert (error["type"], error["reason"]) == ("Conflict", "expect-mismatch")
+
+
+def test_aws_unreachable_is_exit_5():
+    """An endpoint that does not answer ends as an AWS error, exit 5, within the timeout."""
+    done = run(
+        f"http://127.0.0.1:{free_port()}",
+        "--timeout",
+        "2",
+        "eip",
+        "remap",
+        "eipalloc-0123456789abcdef0",
+        "--to-instance",
+        "i-0123456789abcdef0",
+    )
+    assert done.returncode == 5, done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_verbose_shows_traceback(server):
+    """-v shows the traceback for a failure."""
+    done = run(
+        server,
+        "-v",
+        "eip",
+        "remap",
+        "eipalloc-0123456789abcdef0",
+        "--to-instance",
+        "i-0123456789abcdef0",
+    )
+    assert done.returncode == 3
+    assert "Traceback" in done.stderr
+
+
+def test_every_command_runs(server, lab):
+    """eni move/detach/attach, ip add/remove, failover, show and iam-policy all exit 0."""
+    steps = [
+        [
+            "--output",
+            "json",
+            "eni",
+            "move",
+            lab.floating_eni,
+            "--to-instance",
+            lab.standby,
+            "--plan",
+        ],
+        ["--output", "json", "eni", "detach", lab.floating_eni],
+        ["--output", "json", "eni", "attach", lab.floating_eni, "--instance", lab.active],
+        ["--output", "json", "ip", "add", lab.standby, "--ip", "10.0.1.77"],
+        ["--output", "json", "ip", "remove", lab.standby, "--ip", "10.0.1.77"],
+        ["--output", "json", "failover", lab.active, "--to-instance", lab.standby, "--dry-run"],
+        ["--output", "json", "show", lab.active],
+        ["iam-policy", "eip-remap", "--require-tag", "failover"],
+    ]
+    for args in steps:
+        done = run(server, *args)
+        assert done.returncode == 0, (args, done.stderr)
+        json.loads(done.stdout)
+    shown = json.loads(run(server, "--output", "json", "show", lab.active).stdout)
+    assert shown["free"]["eni_slots"] == 1
+
+
+class FakeImds(BaseHTTPRequestHandler):
+    token = "tok-secret-123"
+    tokens_issued = 0
+    reject_first_get = True
+
+    def do_PUT(self):
+        assert self.headers["X-aws-ec2-metadata-token-ttl-seconds"]
+        FakeImds.tokens_issued += 1
+        self._send(200, self.token)
+
+    def do_GET(self):
+        if self.headers.get("X-aws-ec2-metadata-token") != self.token:
+            self._send(401, "")
+            return
+        if FakeImds.reject_first_get:
+            FakeImds.reject_first_get = False
+            self._send(401, "")  # the token expired: the client must fetch a new one
+            return
+        answers = {
+            "/latest/meta-data/instance-id": self.server.instance_id,
+            "/latest/meta-data/placement/region": "us-east-1",
+        }
+        if self.path in answers:
+            self._send(200, answers[self.path])
+        else:
+            self._send(404, "")
+
+    def _send(self, status, body):
+        self.send_response(status)
+        self.end_headers()
+        self.wfile.write(body.encode())
+
+    def log_message(self, *_):
+        pass
+
+
+def test_to_self_via_imdsv2(server, lab):
+    """--to-self reads the instance id with an IMDSv2 token, renewed on 401, never printed."""
+    imds = HTTPServer(("127.0.0.1", 0), FakeImds)
+    imds.instance_id = lab.standby
+    threading.Thread(target=imds.serve_forever, daemon=True).start()
+    try:
+        done = run(
+            server,
+            "-v",
+            "--output",
+            "json",
+            "eip",
+            "remap",
+            lab.eip,
+            "--to-self",
+            env={"AWS_EC2_METADATA_SERVICE_ENDPOINT": f"http://127.0.0.1:{imds.server_address[1]}"},
+        )
+    finally:
+        imds.shutdown()
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["after"]["address"]["instance"] == lab.standby
+    assert FakeImds.token not in done.stdout + done.stderr
+    assert FakeImds.tokens_issued == 2
+
+
+def test_to_self_without_imds_is_a_clear_error(server, lab):
+    """No IMDS reachable: a one-line error, not a hang or a traceback."""
+    done = run(
+        server,
+        "eip",
+        "remap",
+        lab.eip,
+        "--to-self",
+        env={"AWS_EC2_METADATA_SERVICE_ENDPOINT": f"http://127.0.0.1:{free_port()}"},
+    )
+    assert done.returncode == 1
+    assert "instance metadata" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.fixture
+def strict_cli(monkeypatch):
+    """The CLI in-process on a strict in-memory EC2, for faults a server cannot play."""
+    from moto import mock_aws
+
+    with mock_aws():
+        client = boto3.client("ec2", region_name="us-east-1")
+        lab = build_lab(client)
+        strict = StrictEc2(client)
+        monkeypatch.setattr(cli, "_client", lambda args: client)
+        with short_waits():
+            yield strict, lab
+
+
+def test_exit_6_on_timeout(strict_cli, capsys):
+    """A detach that never completes: exit 6."""
+    strict, lab = strict_cli
+    strict.hold("DetachNetworkInterface", polls=10_000)
+    code = cli.main(
+        ["--timeout", "0.5", "eni", "move", lab.floating_eni, "--to-instance", lab.standby]
+    )
+    assert code == 6
+    assert "OperationTimeout" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("flags", "code"), [([], 7), (["--no-rollback"], 8)])
+def test_exit_7_and_8_on_partial_failure(strict_cli, flags, code):
+    """A failed attach after the detach: 7 when rolled back, 8 when not."""
+    strict, lab = strict_cli
+    strict.inject("AttachNetworkInterface", _codes.INVALID_PARAMETER_VALUE)
+    assert cli.main(["eni", "move", lab.floating_eni, "--to-instance", lab.standby, *flags]) == code
+
+
+def test_exit_5_on_permission_denied(strict_cli, capsys):
+    """UnauthorizedOperation: exit 5, and the message says so."""
+    strict, lab = strict_cli
+    strict.inject("AssociateAddress", _codes.UNAUTHORIZED_OPERATION)
+    assert cli.main(["eip", "remap", lab.eip, "--to-instance", lab.standby]) == 5
+    assert "PermissionDenied" in capsys.readouterr().err
+
+
+def test_demo_tells_the_whole_story(capsys):
+    """eniops demo refuses the wrong moves and makes the right ones."""
+    assert cli.main(["demo"]) == 0
+    out = capsys.readouterr().out
+    for reason in ("expect-mismatch", "az-mismatch", "primary-eni", "same-subnet"):
+        assert reason in out
+    assert out.count("CHANGED") == 3
+    assert isinstance(eniops.UNASSOCIATED, str)
