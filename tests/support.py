@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
 
 class NoCalls:
     """An EC2 client stand-in that fails the test if anything is called on it."""
@@ -14,3 +19,64 @@ class NoCalls:
     def __getattr__(self, name: str) -> object:
         self.calls.append(name)
         raise AssertionError(f"an AWS call ({name}) was attempted")
+
+
+class FakeImds(HTTPServer):
+    """An IMDSv2 on 127.0.0.1: token first, 401 without it, optionally expiring the first."""
+
+    token = "tok-secret-123"
+
+    def __init__(self, instance_id: str, *, expire_first_token: bool = False) -> None:
+        super().__init__(("127.0.0.1", 0), _ImdsHandler)
+        self.instance_id = instance_id
+        self.tokens_issued = 0
+        self.token_ttls: set[str] = set()
+        self.expire_next_get = expire_first_token
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _ImdsHandler(BaseHTTPRequestHandler):
+    server: FakeImds
+
+    def do_PUT(self):
+        self.server.token_ttls.add(self.headers.get("X-aws-ec2-metadata-token-ttl-seconds", ""))
+        self.server.tokens_issued += 1
+        self._send(200, self.server.token)
+
+    def do_GET(self):
+        if self.headers.get("X-aws-ec2-metadata-token") != self.server.token:
+            self._send(401, "")
+            return
+        if self.server.expire_next_get:
+            self.server.expire_next_get = False
+            self._send(401, "")  # the token expired: the client must fetch a new one
+            return
+        answers = {
+            "/latest/meta-data/instance-id": self.server.instance_id,
+            "/latest/meta-data/placement/region": "us-east-1",
+        }
+        self._send(200, answers[self.path]) if self.path in answers else self._send(404, "")
+
+    def _send(self, status, body):
+        self.send_response(status)
+        self.end_headers()
+        self.wfile.write(body.encode())
+
+    def log_message(self, *_):
+        pass
+
+
+@contextmanager
+def fake_imds(instance_id: str, *, expire_first_token: bool = False) -> Iterator[FakeImds]:
+    """Serve a fake IMDSv2 for `instance_id` while the block runs."""
+    imds = FakeImds(instance_id, expire_first_token=expire_first_token)
+    thread = threading.Thread(target=imds.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield imds
+    finally:
+        imds.shutdown()
+        imds.server_close()

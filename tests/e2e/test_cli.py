@@ -3,59 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
+from cli_process import free_port, run
+from support import fake_imds
 
 import eniops
 from eniops import _codes, cli
 from eniops.testing import StrictEc2, build_lab, short_waits
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def server():
-    port = free_port()
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    moto.start()
-    yield f"http://127.0.0.1:{port}"
-    moto.stop()
-
-
-@pytest.fixture
-def lab(server):
-    client = boto3.client("ec2", region_name="us-east-1", endpoint_url=server)
-    return build_lab(client)
-
-
-def run(server, *args, env=None):
-    environment = {
-        **os.environ,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        **(env or {}),
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "eniops", "--endpoint-url", server, *args],
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=120,
-        check=False,
-    )
 
 
 def test_remap_json_then_no_op(server, lab):
@@ -200,48 +156,9 @@ def test_every_command_runs(server, lab):
     assert shown["free"]["eni_slots"] == 1
 
 
-class FakeImds(BaseHTTPRequestHandler):
-    token = "tok-secret-123"
-    tokens_issued = 0
-    reject_first_get = True
-
-    def do_PUT(self):
-        assert self.headers["X-aws-ec2-metadata-token-ttl-seconds"]
-        FakeImds.tokens_issued += 1
-        self._send(200, self.token)
-
-    def do_GET(self):
-        if self.headers.get("X-aws-ec2-metadata-token") != self.token:
-            self._send(401, "")
-            return
-        if FakeImds.reject_first_get:
-            FakeImds.reject_first_get = False
-            self._send(401, "")  # the token expired: the client must fetch a new one
-            return
-        answers = {
-            "/latest/meta-data/instance-id": self.server.instance_id,
-            "/latest/meta-data/placement/region": "us-east-1",
-        }
-        if self.path in answers:
-            self._send(200, answers[self.path])
-        else:
-            self._send(404, "")
-
-    def _send(self, status, body):
-        self.send_response(status)
-        self.end_headers()
-        self.wfile.write(body.encode())
-
-    def log_message(self, *_):
-        pass
-
-
 def test_to_self_via_imdsv2(server, lab):
     """--to-self reads the instance id with an IMDSv2 token, renewed on 401, never printed."""
-    imds = HTTPServer(("127.0.0.1", 0), FakeImds)
-    imds.instance_id = lab.standby
-    threading.Thread(target=imds.serve_forever, daemon=True).start()
-    try:
+    with fake_imds(lab.standby, expire_first_token=True) as imds:
         done = run(
             server,
             "-v",
@@ -251,14 +168,13 @@ def test_to_self_via_imdsv2(server, lab):
             "remap",
             lab.eip,
             "--to-self",
-            env={"AWS_EC2_METADATA_SERVICE_ENDPOINT": f"http://127.0.0.1:{imds.server_address[1]}"},
+            env={"AWS_EC2_METADATA_SERVICE_ENDPOINT": imds.endpoint},
         )
-    finally:
-        imds.shutdown()
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["after"]["address"]["instance"] == lab.standby
-    assert FakeImds.token not in done.stdout + done.stderr
-    assert FakeImds.tokens_issued == 2
+    assert imds.token not in done.stdout + done.stderr
+    assert imds.tokens_issued == 2
+    assert imds.token_ttls == {"21600"}
 
 
 def test_to_self_without_imds_is_a_clear_error(server, lab):

@@ -1,0 +1,140 @@
+"""The keepalived notify script and the OCF-style agent in scripts/, against a moto server."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+from support import fake_imds
+
+SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
+
+
+def holder(server, lab):
+    client = boto3.client("ec2", region_name="us-east-1", endpoint_url=server)
+    address = client.describe_addresses(AllocationIds=[lab.eip])["Addresses"][0]
+    eni = address.get("NetworkInterfaceId")
+    if not eni:
+        return None
+    found = client.describe_network_interfaces(NetworkInterfaceIds=[eni])
+    return found["NetworkInterfaces"][0]["Attachment"]["InstanceId"]
+
+
+def move_to(server, lab, instance_id):
+    client = boto3.client("ec2", region_name="us-east-1", endpoint_url=server)
+    if instance_id is None:
+        association = client.describe_addresses(AllocationIds=[lab.eip])["Addresses"][0]
+        client.disassociate_address(AssociationId=association["AssociationId"])
+        return
+    found = client.describe_instances(InstanceIds=[instance_id])["Reservations"][0]
+    eni = found["Instances"][0]["NetworkInterfaces"][0]["NetworkInterfaceId"]
+    client.associate_address(AllocationId=lab.eip, NetworkInterfaceId=eni, AllowReassociation=True)
+
+
+@pytest.fixture
+def sh(server, lab):
+    """Run a script in scripts/ as the standby instance (IMDS says so)."""
+    with fake_imds(lab.standby) as imds:
+
+        def run(script, *args, **env):
+            environment = {
+                **os.environ,
+                "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing",
+                "AWS_DEFAULT_REGION": "us-east-1",
+                "AWS_EC2_METADATA_SERVICE_ENDPOINT": imds.endpoint,
+                "ENIOPS": f"{sys.executable} -m eniops",
+                **env,
+            }
+            return subprocess.run(
+                ["sh", str(SCRIPTS / script), *args],
+                capture_output=True,
+                text=True,
+                env=environment,
+                timeout=120,
+                check=False,
+            )
+
+        yield run
+
+
+def notify(sh, server, lab):
+    return sh(
+        "keepalived-notify-master.sh",
+        ENIOPS_EIP=lab.eip,
+        ENIOPS_PEER=lab.active,
+        ENIOPS_ARGS=f"--endpoint-url {server}",
+    )
+
+
+def test_notify_master_takes_the_address_from_the_peer(sh, server, lab):
+    """On the peer: taken (exit 0); run again: nothing to do (exit 0)."""
+    assert notify(sh, server, lab).returncode == 0
+    assert holder(server, lab) == lab.standby
+    assert notify(sh, server, lab).returncode == 0
+
+
+def test_notify_master_takes_a_free_address(sh, server, lab):
+    """Nobody holds it: taken with the 'unassociated' guard."""
+    move_to(server, lab, None)
+    done = notify(sh, server, lab)
+    assert done.returncode == 0, done.stderr
+    assert holder(server, lab) == lab.standby
+
+
+def test_notify_master_leaves_a_third_partys_address_alone(sh, server, lab):
+    """Held by neither node: exit 4, nothing changed, and it says why."""
+    move_to(server, lab, lab.far)
+    done = notify(sh, server, lab)
+    assert done.returncode == 4
+    assert holder(server, lab) == lab.far
+    assert "left alone" in done.stderr
+
+
+def ocf(sh, server, lab, action, **params):
+    env = {
+        "OCF_RESKEY_allocation_id": lab.eip,
+        "OCF_RESKEY_peer": lab.active,
+        "OCF_RESKEY_eniops_args": f"--endpoint-url {server}",
+    }
+    env.update({f"OCF_RESKEY_{k}": v for k, v in params.items()})
+    return sh("eniops-eip-ocf", action, **env)
+
+
+def test_ocf_lifecycle(sh, server, lab):
+    """monitor: not running (7); start: success (0); monitor: running (0); stop: 0."""
+    assert ocf(sh, server, lab, "monitor").returncode == 7
+    assert ocf(sh, server, lab, "start").returncode == 0
+    assert holder(server, lab) == lab.standby
+    assert ocf(sh, server, lab, "monitor").returncode == 0
+    assert ocf(sh, server, lab, "stop").returncode == 0
+    assert ocf(sh, server, lab, "validate-all").returncode == 0
+
+
+def test_ocf_refusal_is_generic_error(sh, server, lab):
+    """Held by a third party: OCF_ERR_GENERIC (1), nothing changed."""
+    move_to(server, lab, lab.far)
+    assert ocf(sh, server, lab, "start").returncode == 1
+    assert holder(server, lab) == lab.far
+
+
+@pytest.mark.parametrize(
+    ("action", "params", "code"),
+    [
+        ("start", {"allocation_id": "eipalloc-nothex"}, 6),
+        ("start", {"allocation_id": ""}, 6),
+        ("reload", {}, 3),
+        ("meta-data", {}, 0),
+    ],
+    ids=["malformed", "missing", "unimplemented", "meta-data"],
+)
+def test_ocf_codes(sh, server, lab, action, params, code):
+    """Configuration errors are OCF_ERR_CONFIGURED; unknown actions OCF_ERR_UNIMPLEMENTED."""
+    done = ocf(sh, server, lab, action, **params)
+    assert done.returncode == code
+    if action == "meta-data":
+        assert "<resource-agent" in done.stdout
