@@ -156,6 +156,58 @@ def bench_failover() -> None:
     )
 
 
+def bench_process(runs: int = 7) -> None:
+    """A whole `eniops eip remap` process against a bare `aws ec2 associate-address`."""
+    import shutil
+    import socket
+    import statistics
+    import subprocess
+    import sys
+
+    from moto.server import ThreadedMotoServer
+
+    print("\n== a whole process per failover, against the same local endpoint")
+    aws = shutil.which("aws")
+    if aws is None:
+        print("  the AWS CLI is not installed (pip install awscli): skipped")
+        return
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        client = boto3.client("ec2", region_name="us-east-1", endpoint_url=endpoint)
+        lab = build_lab(client)
+        enis = {
+            i: client.describe_instances(InstanceIds=[i])["Reservations"][0]["Instances"][0][
+                "NetworkInterfaces"][0]["NetworkInterfaceId"]
+            for i in (lab.active, lab.standby)
+        }
+
+        def timed(command):
+            started = time.monotonic()
+            subprocess.run(command, check=True, capture_output=True)
+            return time.monotonic() - started
+
+        ours, theirs = [], []
+        for turn in range(runs):
+            target = lab.standby if turn % 2 == 0 else lab.active
+            ours.append(timed([sys.executable, "-m", "eniops", "--endpoint-url", endpoint,
+                               "eip", "remap", lab.eip, "--to-instance", target]))
+            other = lab.active if turn % 2 == 0 else lab.standby
+            theirs.append(timed([aws, "--endpoint-url", endpoint, "ec2", "associate-address",
+                                 "--allocation-id", lab.eip, "--network-interface-id",
+                                 enis[other], "--allow-reassociation"]))
+    finally:
+        server.stop()
+    mine, bare = statistics.median(ours), statistics.median(theirs)
+    print(f"  eniops eip remap (4 calls, all checks, verified): median {mine:.3f}s")
+    print(f"  aws ec2 associate-address (1 call, no checks):     median {bare:.3f}s")
+    print(f"  ratio eniops/aws: {mine / bare:.2f}")
+
+
 if __name__ == "__main__":
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
@@ -163,3 +215,4 @@ if __name__ == "__main__":
     bench_remap()
     bench_move()
     bench_failover()
+    bench_process()

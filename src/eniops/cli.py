@@ -167,7 +167,7 @@ def _run(args: argparse.Namespace) -> tuple[Any, Callable[[Any], str]]:
     if args.timeout is not None:
         common["timeout"] = args.timeout
     if args.command == "show":
-        return eniops.describe(args.id, **common), _json_text
+        return eniops.describe(args.id, **common), render_show
     common["mode"] = "plan" if args.plan else "dry-run" if args.dry_run else "apply"
     common["require_tag"] = args.require_tag
     key = (args.command, getattr(args, "action", None))
@@ -256,6 +256,51 @@ def render_result(data: dict[str, Any], indent: str = "") -> str:
     return "\n".join(lines)
 
 
+def _eni_line(eni: dict[str, Any]) -> str:
+    index = "-" if eni.get("device_index") is None else eni["device_index"]
+    parts = [
+        f"#{index} {eni['eni']} {eni['subnet']} ({eni['status']})",
+        f"primary {eni['primary_ip']}",
+    ]
+    if eni.get("secondary_ips"):
+        parts.append("secondary " + ", ".join(eni["secondary_ips"]))
+    parts.extend(
+        f"EIP {e['public_ip']} ({e['allocation_id']}) -> {e['private_ip']}"
+        for e in eni.get("elastic_ips", [])
+    )
+    if "free_ip_slots" in eni:
+        parts.append(f"{eni['free_ip_slots']} IPs free")
+    return "; ".join(parts)
+
+
+def render_show(view: dict[str, Any]) -> str:
+    """`describe()` output as text: what an operator needs before a move."""
+    if view["kind"] == "eip":
+        where = (
+            f"on {view['eni']} ({view['instance'] or 'no instance'}) at {view['private_ip']}"
+            if view["eni"]
+            else "not associated"
+        )
+        return f"{view['public_ip']} ({view['allocation_id']}) {where}"
+    if view["kind"] == "eni":
+        owner = view["instance"] or "not attached"
+        return (
+            f"{view['id']} in {view['availability_zone']}, {view['vpc']}: {owner}\n  "
+            + _eni_line(view)
+        )
+    limits, free = view["limits"], view["free"]
+    lines = [
+        f"{view['id']} ({view['instance_type']}) {view['state']} in "
+        f"{view['availability_zone']}, {view['vpc']}",
+        f"  limits: {limits['max_enis']} ENIs ({limits['max_enis_card_0']} on card 0), "
+        f"{limits['ipv4_per_eni']} IPv4 per ENI",
+        f"  free: {free['eni_slots']} ENI slot(s), device indexes "
+        f"{', '.join(map(str, free['device_indexes'])) or 'none'}",
+    ]
+    lines.extend("  " + _eni_line(eni) for eni in view["enis"])
+    return "\n".join(lines)
+
+
 def _progress(doing: str, elapsed: float) -> None:
     sys.stderr.write(f"\r... {doing} ({elapsed:.1f}s)\x1b[K")
     sys.stderr.flush()
@@ -270,8 +315,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ._errors import EniopsError, exit_code_for  # noqa: PLC0415
     from ._operation import progress_callback  # noqa: PLC0415
 
-    if sys.stderr.isatty():
-        progress_callback.set(_progress)
+    terminal = sys.stderr.isatty()
+    token = progress_callback.set(_progress if terminal else None)
     try:
         value, render = _run(args)
     except EniopsError as err:
@@ -282,7 +327,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as err:
         return _fail(args, err, 1)
     finally:
-        if sys.stderr.isatty():
+        progress_callback.reset(token)
+        if terminal:
             sys.stderr.write("\r\x1b[K")
     if value is not None:
         print(json.dumps(value, indent=2) if args.output == "json" else render(value))

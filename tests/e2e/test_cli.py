@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 
 import boto3
 import pytest
@@ -241,3 +243,40 @@ def test_demo_tells_the_whole_story(capsys):
         assert reason in out
     assert out.count("CHANGED") == 3
     assert isinstance(eniops.UNASSOCIATED, str)
+
+
+def test_show_text_is_readable(server, lab):
+    """show prints the instance, its limits and free slots, and each ENI with its EIPs."""
+    done = run(server, "show", lab.active)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith(f"{lab.active} (t3.large) running in us-east-1a")
+    assert "free: 1 ENI slot(s), device indexes 2" in done.stdout
+    assert any(line.strip().startswith("#1 ") and lab.floating_eni in line for line in lines)
+    assert lab.public_ip in run(server, "show", lab.eip).stdout
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_long_waits_show_progress_on_a_terminal(strict_cli, monkeypatch):
+    """With stderr a terminal, the detach and attach polls show what is awaited."""
+    strict, lab = strict_cli
+    strict.hold("DetachNetworkInterface", polls=3)
+    strict.hold("AttachNetworkInterface", polls=3)
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert cli.main(["eni", "move", lab.floating_eni, "--to-instance", lab.standby]) == 0
+    shown = terminal.getvalue()
+    assert f"waiting for {lab.floating_eni} to detach" in shown
+    assert f"waiting for {lab.floating_eni} to attach" in shown
+
+
+def test_no_progress_when_not_a_terminal(strict_cli, capsys):
+    """Scripts get no progress noise on stderr."""
+    strict, lab = strict_cli
+    strict.hold("DetachNetworkInterface", polls=3)
+    assert cli.main(["eni", "move", lab.floating_eni, "--to-instance", lab.standby]) == 0
+    assert capsys.readouterr().err == ""

@@ -6,10 +6,14 @@ import subprocess
 import sys
 
 
-def test_import_loads_no_aws_sdk_and_no_moto():
-    """Importing eniops pulls in neither the AWS SDK nor moto (Lambda cold starts)."""
+import pytest
+
+
+@pytest.mark.parametrize("module", ["eniops", "eniops.aws_lambda", "eniops.cli"])
+def test_import_loads_no_aws_sdk_and_no_moto(module):
+    """Importing eniops (or its Lambda or CLI adapter) pulls in no AWS SDK and no moto."""
     code = (
-        "import sys, eniops; "
+        f"import sys, {module}; "
         "print(sorted(m for m in ('boto3', 'botocore', 'tenacity', 'moto') if m in sys.modules))"
     )
     out = subprocess.run(
