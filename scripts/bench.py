@@ -182,7 +182,8 @@ def bench_process(runs: int = 7) -> None:
         lab = build_lab(client)
         enis = {
             i: client.describe_instances(InstanceIds=[i])["Reservations"][0]["Instances"][0][
-                "NetworkInterfaces"][0]["NetworkInterfaceId"]
+                "NetworkInterfaces"
+            ][0]["NetworkInterfaceId"]
             for i in (lab.active, lab.standby)
         }
 
@@ -194,12 +195,39 @@ def bench_process(runs: int = 7) -> None:
         ours, theirs = [], []
         for turn in range(runs):
             target = lab.standby if turn % 2 == 0 else lab.active
-            ours.append(timed([sys.executable, "-m", "eniops", "--endpoint-url", endpoint,
-                               "eip", "remap", lab.eip, "--to-instance", target]))
+            ours.append(
+                timed(
+                    [
+                        sys.executable,
+                        "-m",
+                        "eniops",
+                        "--endpoint-url",
+                        endpoint,
+                        "eip",
+                        "remap",
+                        lab.eip,
+                        "--to-instance",
+                        target,
+                    ]
+                )
+            )
             other = lab.active if turn % 2 == 0 else lab.standby
-            theirs.append(timed([aws, "--endpoint-url", endpoint, "ec2", "associate-address",
-                                 "--allocation-id", lab.eip, "--network-interface-id",
-                                 enis[other], "--allow-reassociation"]))
+            theirs.append(
+                timed(
+                    [
+                        aws,
+                        "--endpoint-url",
+                        endpoint,
+                        "ec2",
+                        "associate-address",
+                        "--allocation-id",
+                        lab.eip,
+                        "--network-interface-id",
+                        enis[other],
+                        "--allow-reassociation",
+                    ]
+                )
+            )
     finally:
         server.stop()
     mine, bare = statistics.median(ours), statistics.median(theirs)
