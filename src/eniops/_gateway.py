@@ -380,6 +380,11 @@ class Gateway:
         )
         return [Address.from_api(a) for a in response.get("Addresses", [])]
 
+    def all_addresses(self) -> list[Address]:
+        """Every Elastic IP of the region (one unfiltered call; accounts hold few)."""
+        response = self.call("DescribeAddresses", {})
+        return [Address.from_api(a) for a in response.get("Addresses", [])]
+
     def enis(self, eni_ids: Sequence[str], *, settle: bool = False) -> dict[str, Eni]:
         """ENIs by id (every one must exist)."""
         response = self.call(

@@ -247,3 +247,32 @@ def test_strict_layer_refuses_ip_outside_subnet(world):
             PrivateIpAddresses=["10.0.2.50"],
         )
     assert isinstance(world.strict, StrictEc2)
+
+
+def test_failover_moves_an_eip_on_a_secondary_ip_with_its_ip(world):
+    """An EIP on a secondary IP moves with that IP to the standby's primary ENI."""
+    vip = "10.0.1.88"
+    active_eni = world.primary_eni(world.lab.active)
+    world.client.assign_private_ip_addresses(
+        NetworkInterfaceId=active_eni, PrivateIpAddresses=[vip]
+    )
+    eniops.remap_eip(world.lab.eip, to_eni=active_eni, private_ip=vip, ec2=world.client)
+    world.strict.reset_calls()
+    result = eniops.failover_instance(
+        world.lab.active, to_instance=world.lab.standby, ec2=world.client
+    )
+    assert "add_secondary_ips" in {c.operation for c in result.children}
+    address = world.address()
+    assert (address["InstanceId"], address["PrivateIpAddress"]) == (world.lab.standby, vip)
+    assign = next(c for c in world.strict.calls if c.operation == "AssignPrivateIpAddresses")
+    assert assign.params["AllowReassignment"] is True
+    assert vip not in ips_of(world, active_eni)
+
+
+def test_failover_reads_in_one_round_trip_before_its_steps(world):
+    """The instances and the addresses are read together, then the steps run."""
+    eniops.failover_instance(world.lab.active, to_instance=world.lab.standby, ec2=world.client)
+    first_two = sorted(world.strict.operations()[:2])
+    assert first_two == ["DescribeAddresses", "DescribeInstances"]
+    instances = next(c for c in world.strict.calls[:2] if c.operation == "DescribeInstances")
+    assert instances.params == {"InstanceIds": [world.lab.active, world.lab.standby]}
