@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import os
+import subprocess
 import sys
 
 import boto3
 import pytest
 from cli_process import free_port, run
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from support import fake_imds
 
 import eniops
@@ -280,3 +285,111 @@ def test_no_progress_when_not_a_terminal(strict_cli, capsys):
     strict.hold("DetachNetworkInterface", polls=3)
     assert cli.main(["eni", "move", lab.floating_eni, "--to-instance", lab.standby]) == 0
     assert capsys.readouterr().err == ""
+
+
+VOCABULARY = [
+    "eip",
+    "remap",
+    "eni",
+    "move",
+    "attach",
+    "detach",
+    "ip",
+    "add",
+    "remove",
+    "show",
+    "failover",
+    "iam-policy",
+    "--to-instance",
+    "--to-eni",
+    "--instance",
+    "--ip",
+    "--count",
+    "--plan",
+    "--dry-run",
+    "--device-index",
+    "--expect-current",
+    "--require-tag",
+    "--output",
+    "json",
+    "--timeout",
+    "x",
+    "-1",
+    "i-123",
+    "eni-zz",
+    "eipalloc-0123",
+    "10.0.0.999",
+    "=",
+    "",
+]
+
+
+@settings(max_examples=80, deadline=None)
+@given(argv=st.lists(st.one_of(st.sampled_from(VOCABULARY), st.text(max_size=6)), max_size=7))
+def test_malformed_arguments_never_produce_a_traceback(argv):
+    """Any argument list ends in an exit code and at most one error line, never a traceback."""
+    err, out = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
+        try:
+            code = cli.main(["--endpoint-url", f"http://127.0.0.1:{free_port()}", *argv])
+        except SystemExit as leaving:
+            code = leaving.code
+    assert code in (0, 1, 2, 3, 4, 5, 6, 7, 8)
+    assert "Traceback" not in err.getvalue()
+    if code != 0:
+        assert err.getvalue().strip()
+
+
+def test_profile_and_config_files_as_the_aws_cli_reads_them(server, lab, tmp_path):
+    """--profile picks credentials and region from the AWS config files; a missing one is exit 2."""
+    (tmp_path / "config").write_text("[profile ops]\nregion = us-east-1\n")
+    (tmp_path / "credentials").write_text(
+        "[ops]\naws_access_key_id = opskey\naws_secret_access_key = opssecret\n"
+    )
+    env = {
+        "AWS_CONFIG_FILE": str(tmp_path / "config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "credentials"),
+    }
+    base = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "eniops",
+            "--profile",
+            "ops",
+            "--endpoint-url",
+            server,
+            "--output",
+            "json",
+            "show",
+            lab.eip,
+        ],
+        capture_output=True,
+        text=True,
+        env={**base, **env},
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["allocation_id"] == lab.eip
+    missing = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "eniops",
+            "--profile",
+            "nope",
+            "--endpoint-url",
+            server,
+            "show",
+            lab.eip,
+        ],
+        capture_output=True,
+        text=True,
+        env={**base, **env},
+        timeout=120,
+        check=False,
+    )
+    assert missing.returncode == 2
+    assert "Traceback" not in missing.stderr
