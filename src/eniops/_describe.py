@@ -8,6 +8,7 @@ from . import _ids
 from ._gateway import Gateway
 from ._model import Address, Eni, Instance, Limits
 from ._operation import open_context
+from ._result import Mode
 
 if TYPE_CHECKING:
     import boto3
@@ -21,8 +22,13 @@ def describe(
     session: boto3.session.Session | None = None,
     region: str | None = None,
     timeout: float = 30.0,
+    mode: Mode = "apply",
+    require_tag: str | None = None,
 ) -> dict[str, Any]:
     """Describe an instance, ENI or Elastic IP: attachments, IPs, Elastic IPs, limits, free slots.
+
+    Reads only: every mode is the same, and there is nothing for `require_tag` to guard
+    (both are accepted, and checked for form, like every operation's common keywords).
 
     Raises:
         InvalidInput; NotFound; AwsError; OperationTimeout.

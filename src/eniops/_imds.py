@@ -12,14 +12,17 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 
-from ._errors import EniopsError
+from ._errors import AwsError
 
 DEFAULT_ENDPOINT = "http://169.254.169.254"
 TOKEN_TTL_S = 21600
 
 
-class ImdsError(EniopsError):
+class ImdsError(AwsError):
     """Instance metadata could not be read (not on EC2, IMDS off, or hop limit too low)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code="ImdsUnavailable", operation="IMDS")
 
 
 @dataclass

@@ -194,7 +194,7 @@ def test_to_self_without_imds_is_a_clear_error(server, lab):
         "--to-self",
         env={"AWS_EC2_METADATA_SERVICE_ENDPOINT": f"http://127.0.0.1:{free_port()}"},
     )
-    assert done.returncode == 1
+    assert done.returncode == 5
     assert "instance metadata" in done.stderr
     assert "Traceback" not in done.stderr
 
