@@ -6,7 +6,7 @@ polls until the ENI shows the new set, and `dry-run` plans and says so in the wa
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import _ids
 from . import _preconditions as check
@@ -105,29 +105,12 @@ def add_secondary_ips(
             "reassigned from another interface (any Elastic IP on them moved too): "
             + ", ".join(f"{ip} from {eni_id}" for ip, eni_id in sorted(taken.items()))
         )
-
-    def has_all(now: Eni) -> bool:
-        return all(ip in now.private_ips for ip in to_add)
-
-    def settled() -> bool:
-        return has_all(gw.eni(eni.eni_id, settle=True))
-
     params = {
         "NetworkInterfaceId": eni.eni_id,
         "PrivateIpAddresses": list(to_add),
         "AllowReassignment": allow_reassignment,
     }
-    ctx.act("AssignPrivateIpAddresses", params, dry_run_supported=False, settled=settled)
-    planned = {**eni.summary(), "secondary_ips": [*eni.secondary_ips, *to_add]}
-    if ctx.mode != "apply":
-        return ctx.result(changed=False, before=before, after={"eni": planned})
-    final = gw.poll(
-        lambda: gw.eni(eni.eni_id, settle=True),
-        has_all,
-        doing=f"waiting for {eni.eni_id} to show {', '.join(to_add)}",
-        where=lambda now: {"eni": now.summary(), "adding": list(to_add)},
-    )
-    return ctx.result(changed=True, before=before, after={"eni": final.summary()})
+    return _change_and_verify(ctx, eni, "AssignPrivateIpAddresses", params, to_add, before=before)
 
 
 def remove_secondary_ips(
@@ -172,29 +155,42 @@ def remove_secondary_ips(
     if not to_remove:
         return ctx.result(changed=False, before=before, after=before)
 
-    def has_none(now: Eni) -> bool:
-        return not any(ip in now.private_ips for ip in to_remove)
+    params = {"NetworkInterfaceId": eni.eni_id, "PrivateIpAddresses": list(to_remove)}
+    return _change_and_verify(
+        ctx, eni, "UnassignPrivateIpAddresses", params, to_remove, before=before
+    )
+
+
+def _change_and_verify(
+    ctx: Context,
+    eni: Eni,
+    operation: str,
+    params: dict[str, Any],
+    ips: tuple[str, ...],
+    *,
+    before: dict[str, Any],
+) -> Result:
+    """Assign or unassign `ips`, then poll until EC2 shows it (EC2 applies these late)."""
+    gw = ctx.gateway
+    adding = operation == "AssignPrivateIpAddresses"
+
+    def in_place(now: Eni) -> bool:
+        return all((ip in now.private_ips) == adding for ip in ips)
 
     def settled() -> bool:
-        return has_none(gw.eni(eni.eni_id, settle=True))
+        return in_place(gw.eni(eni.eni_id, settle=True))
 
-    ctx.act(
-        "UnassignPrivateIpAddresses",
-        {"NetworkInterfaceId": eni.eni_id, "PrivateIpAddresses": list(to_remove)},
-        dry_run_supported=False,
-        settled=settled,
-    )
-    planned = {
-        **eni.summary(),
-        "secondary_ips": [ip for ip in eni.secondary_ips if ip not in to_remove],
-    }
+    ctx.act(operation, params, dry_run_supported=False, settled=settled)
     if ctx.mode != "apply":
+        kept = [ip for ip in eni.secondary_ips if ip not in ips]
+        planned = {**eni.summary(), "secondary_ips": [*kept, *ips] if adding else kept}
         return ctx.result(changed=False, before=before, after={"eni": planned})
+    verb, key = ("show", "adding") if adding else ("drop", "removing")
     final = gw.poll(
         lambda: gw.eni(eni.eni_id, settle=True),
-        has_none,
-        doing=f"waiting for {eni.eni_id} to drop {', '.join(to_remove)}",
-        where=lambda now: {"eni": now.summary(), "removing": list(to_remove)},
+        in_place,
+        doing=f"waiting for {eni.eni_id} to {verb} {', '.join(ips)}",
+        where=lambda now: {"eni": now.summary(), key: list(ips)},
     )
     return ctx.result(changed=True, before=before, after={"eni": final.summary()})
 
