@@ -106,7 +106,17 @@ def run_demo(*, output: str = "text", say: Callable[[str], None] = print) -> dic
             lambda: eniops.move_eni(primary, to_instance=lab.standby, **ec2),
         )
         show(
-            "8. Move the floating ENI to standby: detach, wait, attach, wait, verified",
+            "8. Plan the move of the floating ENI to standby",
+            eniops.move_eni(
+                lab.floating_eni,
+                to_instance=lab.standby,
+                expect_current=lab.active,
+                mode="plan",
+                **ec2,
+            ),
+        )
+        show(
+            "9. Move it: detach, wait, attach, wait, verified",
             eniops.move_eni(
                 lab.floating_eni, to_instance=lab.standby, expect_current=lab.active, **ec2
             ),
@@ -115,12 +125,24 @@ def run_demo(*, output: str = "text", say: Callable[[str], None] = print) -> dic
             "NetworkInterfaceId"
         ]
         refused(
-            "9. A second ENI from standby's own subnet: asymmetric routing",
+            "10. A second ENI from standby's own subnet: asymmetric routing",
             lambda: eniops.attach_eni(spare, instance=lab.standby, **ec2),
         )
         show(
-            "10. Instead: a secondary private IP on standby's primary ENI",
+            "11. Instead, plan a secondary private IP on standby's primary ENI",
+            eniops.add_secondary_ips(lab.standby, count=1, mode="plan", **ec2),
+        )
+        show(
+            "12. Add it: checked against the subnet, reserved and used addresses, the limit",
             eniops.add_secondary_ips(lab.standby, count=1, **ec2),
+        )
+        show(
+            "13. Fail the whole standby back to active: every EIP and ENI, concurrently",
+            eniops.failover_instance(lab.standby, to_instance=lab.active, **ec2),
+        )
+        show(
+            "14. Run it again (EventBridge delivers twice): nothing left to move",
+            eniops.failover_instance(lab.standby, to_instance=lab.active, **ec2),
         )
         say(
             f"\nEC2 calls made by eniops in this story: {len(strict.calls)} "

@@ -246,7 +246,8 @@ def test_demo_tells_the_whole_story(capsys):
     out = capsys.readouterr().out
     for reason in ("expect-mismatch", "az-mismatch", "primary-eni", "same-subnet"):
         assert reason in out
-    assert out.count("CHANGED") == 3
+    assert out.count("CHANGED") == 6  # remap, move, add, failover and its two steps
+    assert "== 14." in out
     assert isinstance(eniops.UNASSOCIATED, str)
 
 
