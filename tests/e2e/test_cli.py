@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import boto3
 import pytest
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 from support import fake_imds
 
 import eniops
-from eniops import _codes, cli
+from eniops import cli
 from eniops.testing import StrictEc2, build_lab, short_waits
 
 
@@ -213,33 +214,6 @@ def strict_cli(monkeypatch):
             yield strict, lab
 
 
-def test_exit_6_on_timeout(strict_cli, capsys):
-    """A detach that never completes: exit 6."""
-    strict, lab = strict_cli
-    strict.hold("DetachNetworkInterface", polls=10_000)
-    code = cli.main(
-        ["--timeout", "0.5", "eni", "move", lab.floating_eni, "--to-instance", lab.standby]
-    )
-    assert code == 6
-    assert "OperationTimeout" in capsys.readouterr().err
-
-
-@pytest.mark.parametrize(("flags", "code"), [([], 7), (["--no-rollback"], 8)])
-def test_exit_7_and_8_on_partial_failure(strict_cli, flags, code):
-    """A failed attach after the detach: 7 when rolled back, 8 when not."""
-    strict, lab = strict_cli
-    strict.inject("AttachNetworkInterface", _codes.INVALID_PARAMETER_VALUE)
-    assert cli.main(["eni", "move", lab.floating_eni, "--to-instance", lab.standby, *flags]) == code
-
-
-def test_exit_5_on_permission_denied(strict_cli, capsys):
-    """UnauthorizedOperation: exit 5, and the message says so."""
-    strict, lab = strict_cli
-    strict.inject("AssociateAddress", _codes.UNAUTHORIZED_OPERATION)
-    assert cli.main(["eip", "remap", lab.eip, "--to-instance", lab.standby]) == 5
-    assert "PermissionDenied" in capsys.readouterr().err
-
-
 def test_demo_tells_the_whole_story(capsys):
     """eniops demo refuses the wrong moves and makes the right ones."""
     assert cli.main(["demo"]) == 0
@@ -394,3 +368,58 @@ def test_profile_and_config_files_as_the_aws_cli_reads_them(server, lab, tmp_pat
     )
     assert missing.returncode == 2
     assert "Traceback" not in missing.stderr
+
+
+FAULTS = Path(__file__).resolve().parent / "faults"
+
+
+@pytest.mark.parametrize(
+    ("faults", "flags", "code", "error"),
+    [
+        (
+            {"inject": [["DetachNetworkInterface", "UnauthorizedOperation", 1]]},
+            [],
+            5,
+            "PermissionDenied",
+        ),
+        ({"hold": [["DetachNetworkInterface", 100000]]}, ["--timeout", "1"], 6, "OperationTimeout"),
+        (
+            {"inject": [["AttachNetworkInterface", "InvalidParameterValue", 1]]},
+            [],
+            7,
+            "PartialFailure",
+        ),
+        (
+            {"inject": [["AttachNetworkInterface", "InvalidParameterValue", 1]]},
+            ["--no-rollback"],
+            8,
+            "PartialFailure",
+        ),
+    ],
+    ids=["permission", "timeout", "rolled-back", "not-rolled-back"],
+)
+def test_fault_exit_codes_through_a_process(server, lab, faults, flags, code, error):
+    """Exit codes 5 to 8 from a real process, with EC2 faults played by the strict layer."""
+    global_flags = [f for f in flags if f in ("--timeout", "1")]
+    move_flags = [f for f in flags if f not in global_flags]
+    done = run(
+        server,
+        "--output",
+        "json",
+        *global_flags,
+        "eni",
+        "move",
+        lab.floating_eni,
+        "--to-instance",
+        lab.standby,
+        *move_flags,
+        env={
+            "ENIOPS_TEST_FAULTS": json.dumps(faults),
+            "PYTHONPATH": os.pathsep.join(
+                filter(None, [str(FAULTS), os.environ.get("PYTHONPATH")])
+            ),
+        },
+    )
+    assert done.returncode == code, done.stderr
+    assert json.loads(done.stdout)["error"]["type"] == error
+    assert "Traceback" not in done.stderr
