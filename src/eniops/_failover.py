@@ -87,7 +87,7 @@ def failover_instance(
             continue
         if target_primary is None or target_primary.subnet_id != primary.subnet_id:
             raise PreconditionFailed(
-                "vpc-mismatch" if target.vpc_id != source.vpc_id else "same-subnet",
+                "vpc-mismatch" if target.vpc_id != source.vpc_id else "ip-outside-subnet",
                 f"{address.public_ip} is on secondary IP {address.private_ip}; moving it needs "
                 "both primary ENIs in one subnet",
                 details={
@@ -108,8 +108,16 @@ def failover_instance(
                 },
             )
         )
+    # Service-owned interfaces (EFA, trunk, ...) stay: they are not ours to move.
     movable = sorted(
-        (e for e in source.enis if e.attachment and not e.attachment.is_primary),
+        (
+            e
+            for e in source.enis
+            if e.attachment
+            and not e.attachment.is_primary
+            and e.interface_type == "interface"
+            and not e.requester_managed
+        ),
         key=lambda e: e.attachment.device_index if e.attachment else 0,
     )
     if movable:

@@ -276,3 +276,37 @@ def test_failover_reads_in_one_round_trip_before_its_steps(world):
     assert first_two == ["DescribeAddresses", "DescribeInstances"]
     instances = next(c for c in world.strict.calls[:2] if c.operation == "DescribeInstances")
     assert instances.params == {"InstanceIds": [world.lab.active, world.lab.standby]}
+
+
+def test_failover_refuses_a_secondary_ip_eip_across_subnets(world):
+    """An EIP on a secondary IP cannot follow to a standby in another subnet: nothing changes."""
+    vip = "10.0.1.89"
+    active_eni = world.primary_eni(world.lab.active)
+    world.client.assign_private_ip_addresses(
+        NetworkInterfaceId=active_eni, PrivateIpAddresses=[vip]
+    )
+    eniops.remap_eip(world.lab.eip, to_eni=active_eni, private_ip=vip, ec2=world.client)
+    world.strict.reset_calls()
+    with pytest.raises(eniops.PreconditionFailed) as caught:
+        eniops.failover_instance(world.lab.active, to_instance=world.lab.far, ec2=world.client)
+    assert caught.value.reason == "ip-outside-subnet"
+    assert world.strict.mutations == []
+
+
+def test_failover_leaves_service_interfaces_alone(world):
+    """An interface of another type on the failed instance is not moved."""
+    eni = world.lab.floating_eni
+
+    def as_efa(parsed, **_):
+        for reservation in parsed.get("Reservations", []):
+            for instance in reservation["Instances"]:
+                for entry in instance.get("NetworkInterfaces", []):
+                    if entry["NetworkInterfaceId"] == eni:
+                        entry["InterfaceType"] = "efa"
+
+    world.client.meta.events.register("after-call.ec2.DescribeInstances", as_efa)
+    result = eniops.failover_instance(
+        world.lab.active, to_instance=world.lab.standby, ec2=world.client
+    )
+    assert [c.operation for c in result.children] == ["remap_eip"]
+    assert world.eni(eni)["Attachment"]["InstanceId"] == world.lab.active
