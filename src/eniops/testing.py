@@ -720,20 +720,26 @@ def build_lab(
     instance_type: str = "t3.large",
     region: str = "us-east-1",
     image_id: str = MOTO_IMAGE_ID,
+    lab_tag: str = "true",
 ) -> Lab:
     """Create a VPC with two zones, three instances, an Elastic IP and a floating ENI.
 
-    Meant for moto (`mock_aws`) or a scratch account; every resource is tagged
-    ``eniops:lab=true``.
+    Meant for moto (`mock_aws`) or a scratch account (pass a real `image_id`); every
+    resource is tagged ``eniops:lab=<lab_tag>`` so that it can be found and removed.
     """
     zone_a, zone_b = f"{region}a", f"{region}b"
-    tags = [{"Key": "eniops:lab", "Value": "true"}]
+    tags = [{"Key": "eniops:lab", "Value": lab_tag}]
 
     def tagged(kind: str) -> list[dict[str, Any]]:
         return [{"ResourceType": kind, "Tags": tags}]
 
     vpc = client.create_vpc(CidrBlock="10.0.0.0/16", TagSpecifications=tagged("vpc"))
     vpc_id = vpc["Vpc"]["VpcId"]
+    # EC2 refuses to associate an Elastic IP in a VPC without an internet gateway.
+    gateway = client.create_internet_gateway(TagSpecifications=tagged("internet-gateway"))
+    client.attach_internet_gateway(
+        InternetGatewayId=gateway["InternetGateway"]["InternetGatewayId"], VpcId=vpc_id
+    )
 
     def subnet(cidr: str, zone: str) -> str:
         made = client.create_subnet(
