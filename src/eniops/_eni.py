@@ -16,7 +16,7 @@ from . import _preconditions as check
 from ._errors import Conflict, EniopsError, InvalidInput, PartialFailure
 from ._model import Attachment, Eni, Instance
 from ._operation import Context, open_context
-from ._result import Mode, Result
+from ._result import Mode, Result, Step
 
 if TYPE_CHECKING:
     import boto3
@@ -212,7 +212,21 @@ def move_eni(
     if ctx.mode != "apply":
         _attach(ctx, eni_id, target_id, chosen)
         if old is not None and old.delete_on_termination:
-            _restore_delete_on_termination(ctx, eni_id, "(new attachment)")
+            # The new attachment's id exists only after the attach: nothing for DryRun to check.
+            ctx.steps.append(
+                Step(
+                    "ec2:ModifyNetworkInterfaceAttribute",
+                    {
+                        "NetworkInterfaceId": eni_id,
+                        "Attachment": {
+                            "AttachmentId": "<new attachment>",
+                            "DeleteOnTermination": True,
+                        },
+                    },
+                    "planned",
+                    "restore DeleteOnTermination; the attachment id is known after the attach",
+                )
+            )
         return ctx.result(
             changed=False,
             before=before,

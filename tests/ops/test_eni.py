@@ -322,3 +322,20 @@ def test_plan_and_dry_run(world):
     move(world, mode="dry-run")
     assert [c.dry_run for c in world.strict.mutations] == [True, True]
     assert attachment(world)["InstanceId"] == world.lab.active
+
+
+def test_dry_run_plans_delete_on_termination_without_a_bogus_call(world):
+    """dry-run lists the DeleteOnTermination restore but sends no DryRun for it."""
+    old = attachment(world)["AttachmentId"]
+    world.client.modify_network_interface_attribute(
+        NetworkInterfaceId=world.lab.floating_eni,
+        Attachment={"AttachmentId": old, "DeleteOnTermination": True},
+    )
+    world.strict.reset_calls()
+    result = move(world, mode="dry-run")
+    assert [s.action for s in result.steps][-1] == "ec2:ModifyNetworkInterfaceAttribute"
+    assert result.steps[-1].status == "planned"
+    assert [c.operation for c in world.strict.mutations] == [
+        "DetachNetworkInterface",
+        "AttachNetworkInterface",
+    ]
