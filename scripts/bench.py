@@ -178,7 +178,11 @@ def bench_process(runs: int = 7) -> None:
     import subprocess
     import sys
 
+    import logging
+
     from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
     print("\n== a whole process per failover, against the same local endpoint")
     aws = shutil.which("aws")
