@@ -172,13 +172,12 @@ def bench_failover() -> None:
 
 def bench_process(runs: int = 7) -> None:
     """A whole `eniops eip remap` process against a bare `aws ec2 associate-address`."""
+    import logging
     import shutil
     import socket
     import statistics
     import subprocess
     import sys
-
-    import logging
 
     from moto.server import ThreadedMotoServer
 
