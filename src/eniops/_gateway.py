@@ -77,10 +77,12 @@ def build_client(
     session: boto3.session.Session | None = None,
     region: str | None = None,
     endpoint_url: str | None = None,
+    timeout_s: float | None = None,
 ) -> EC2Client:
     """Return `ec2` as given, else a client from `session` (or the default session).
 
-    Clients built here have botocore's retries off (eniops retries) and short timeouts.
+    Clients built here have botocore's retries off (eniops retries) and short timeouts: no
+    single call may wait longer than the operation's `timeout_s` (20 s at most).
     """
     if ec2 is not None:
         return ec2
@@ -89,8 +91,8 @@ def build_client(
 
     config = Config(
         retries={"mode": "standard", "total_max_attempts": 1},
-        connect_timeout=3,
-        read_timeout=20,
+        connect_timeout=min(3.0, timeout_s or 3.0),
+        read_timeout=min(20.0, timeout_s or 20.0),
         user_agent_extra=USER_AGENT_EXTRA,
     )
     chosen = session if session is not None else boto3.session.Session()

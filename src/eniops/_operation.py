@@ -134,6 +134,6 @@ def open_context(
     if region is not None and (not isinstance(region, str) or not region):
         raise InvalidInput(f"region: {region!r} is not a region name")
     deadline = Deadline(timeout_s)
-    client = build_client(ec2=ec2, session=session, region=region)
+    client = build_client(ec2=ec2, session=session, region=region, timeout_s=timeout_s)
     gateway = Gateway(client, deadline, policy=retry_policy.get(), on_wait=progress_callback.get())
     return Context(operation=operation, mode=parsed_mode, gateway=gateway, guard=guard)

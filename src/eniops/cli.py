@@ -135,7 +135,12 @@ def _client(args: argparse.Namespace) -> EC2Client:
             import boto3.session  # noqa: PLC0415
 
             session = boto3.session.Session(profile_name=args.profile)
-        return build_client(session=session, region=args.region, endpoint_url=args.endpoint_url)
+        return build_client(
+            session=session,
+            region=args.region,
+            endpoint_url=args.endpoint_url,
+            timeout_s=args.timeout,
+        )
     except BotoCoreError as err:
         raise InvalidInput(f"cannot build an EC2 client: {err}") from err
 
