@@ -22,6 +22,8 @@ ACCESS_DENIED: Final = "AccessDenied"
 
 # DryRun=True succeeded.
 DRY_RUN_OPERATION: Final = "DryRunOperation"
+# eniops' own code: a DryRun=True call was carried out (the endpoint ignored DryRun).
+DRY_RUN_IGNORED: Final = "DryRunIgnored"
 
 # Not found (may also be eventual consistency right after a change).
 INVALID_ADDRESS_NOT_FOUND: Final = "InvalidAddress.NotFound"

@@ -289,15 +289,9 @@ def _detach(ctx: Context, eni: Eni, old: Attachment, force: bool) -> None:
     params: dict[str, Any] = {"AttachmentId": old.attachment_id}
     if force:
         params["Force"] = True
-    try:
-        ctx.act("DetachNetworkInterface", params, settled=settled)
-    except Conflict:
-        raise
-    except EniopsError as err:
-        # The stale-attachment race: re-reading tells a move by someone else from a refusal.
-        if ctx.mode == "apply" and err.details.get("code", "").endswith(".NotFound"):
-            settled()
-        raise
+    # A stale AttachmentId fails in EC2 (the ENI moved since it was read); the re-read in
+    # `settled` then raises Conflict saying where the ENI is, and nothing else is done.
+    ctx.act("DetachNetworkInterface", params, settled=settled)
 
 
 def _wait_available(ctx: Context, eni: Eni, old: Attachment) -> Eni:

@@ -277,7 +277,8 @@ class Gateway:
 
         Returns the response, or None for a passed dry run. After an error, `settled()` reads
         the real state: if the change is in place (a retried call that had succeeded), the
-        error is swallowed and an empty response returned.
+        error is swallowed and an empty response returned; if `settled` raises `Conflict`
+        (someone else changed the resource), that is raised instead of EC2's error.
         """
         if dry_run:
             try:
@@ -290,7 +291,7 @@ class Gateway:
                 raise
             raise AwsError(
                 f"{operation} with DryRun=True made the change",
-                code="DryRunIgnored",
+                code=_codes.DRY_RUN_IGNORED,
                 operation=operation,
             )
         try:
@@ -299,6 +300,8 @@ class Gateway:
             if settled is not None and not self.deadline.expired():
                 try:
                     in_place = settled()
+                except Conflict as found:
+                    raise found from err  # the re-read found someone else's change
                 except EniopsError:
                     in_place = False
                 if in_place:
