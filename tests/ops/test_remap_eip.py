@@ -255,7 +255,10 @@ def test_permanent_throttling_ends_typed_within_deadline(world_real_waits):
     started = time.monotonic()
     with pytest.raises((eniops.OperationTimeout, eniops.AwsError)) as caught:
         remap(world, timeout=1.5)
-    assert time.monotonic() - started < 1.6
+    # The deadline stops the retries before a sleep that would overrun it; the slack is for
+    # the last call's own duration on a loaded machine, not a speed claim.
+    assert time.monotonic() - started < 1.5 + 1.0
+    assert 2 <= world.strict.count("AssociateAddress") <= 8
     assert "RequestLimitExceeded" in str(caught.value.to_dict())
     assert world.address()["InstanceId"] == world.lab.active
 
