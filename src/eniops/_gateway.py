@@ -9,12 +9,11 @@ retries and the two never multiply.
 from __future__ import annotations
 
 import random
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from . import _codes
 from ._deadline import Deadline
@@ -23,7 +22,6 @@ from ._errors import (
     Conflict,
     EniopsError,
     NotFound,
-    OperationTimeout,
     PermissionDenied,
     PreconditionFailed,
 )
@@ -152,6 +150,18 @@ def translate_local(err: Exception, operation: str) -> EniopsError | None:
     return None
 
 
+def _raise_translated(err: Exception, operation: str) -> NoReturn:
+    """Raise the eniops error `err` stands for (eniops' own errors pass through)."""
+    if isinstance(err, EniopsError):
+        raise err
+    translated = (
+        translate(err, operation) if _is_client_error(err) else translate_local(err, operation)
+    )
+    if translated is None:
+        raise err
+    raise translated from err
+
+
 def _is_client_error(err: BaseException) -> bool:
     # botocore's ClientError without importing botocore at module level.
     return hasattr(err, "response") and isinstance(getattr(err, "response", None), dict)
@@ -174,7 +184,6 @@ class Gateway:
         self.policy = policy
         self._sleep = sleep
         self._on_wait = on_wait
-        self._lock = threading.Lock()
 
     # -- the one place a boto3 method is called ---------------------------------------
 
@@ -189,15 +198,8 @@ class Gateway:
         """
         try:
             return self._call_raw(operation, params, not_found_retries=not_found_retries)
-        except OperationTimeout:
-            raise
         except Exception as err:
-            if _is_client_error(err):
-                raise translate(err, operation) from err
-            local = translate_local(err, operation)
-            if local is not None:
-                raise local from err
-            raise
+            _raise_translated(err, operation)
 
     def _call_raw(
         self, operation: str, params: Mapping[str, Any], *, not_found_retries: int = 0
@@ -286,9 +288,7 @@ class Gateway:
             except Exception as err:
                 if _is_client_error(err) and _error_parts(err)[0] == _codes.DRY_RUN_OPERATION:
                     return None
-                if _is_client_error(err):
-                    raise translate(err, operation) from err
-                raise
+                _raise_translated(err, operation)
             raise AwsError(
                 f"{operation} with DryRun=True made the change",
                 code=_codes.DRY_RUN_IGNORED,
@@ -306,12 +306,7 @@ class Gateway:
                     in_place = False
                 if in_place:
                     return {}
-            if _is_client_error(err):
-                raise translate(err, operation) from err
-            local = translate_local(err, operation)
-            if local is not None:
-                raise local from err
-            raise
+            _raise_translated(err, operation)
 
     # -- concurrency and polling ------------------------------------------------------------
 
@@ -337,14 +332,13 @@ class Gateway:
         *,
         doing: str,
         where: Callable[[T], dict[str, Any]],
-        first: T | None = None,
     ) -> T:
         """Re-read until `done`, with a short first delay and capped growth, within the deadline.
 
         Raises `OperationTimeout` whose details (`where`) say where the resource is.
         """
         policy = self.policy
-        current = read() if first is None else first
+        current = read()
         delay = policy.poll_first_s
         while not done(current):
             remaining = self.deadline.remaining()

@@ -143,10 +143,6 @@ class Instance:
             if e.attachment and e.attachment.network_card_index == network_card_index
         )
 
-    def enis_on_card(self, network_card_index: int = 0) -> int:
-        """How many interfaces are attached on one network card."""
-        return len(self.used_device_indexes(network_card_index))
-
     @classmethod
     def from_api(cls, raw: Mapping[str, Any]) -> Instance:
         """Parse an `Instances` entry of DescribeInstances."""

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from . import _codes
 from ._gateway import RetryPolicy, clear_caches
+from ._model import Subnet
 from ._operation import retry_policy
 from ._preconditions import reserved_ips
 
@@ -496,16 +497,6 @@ class StrictEc2:
                 "PrivateIpAddress", eni["PrivateIpAddress"]
             )
 
-    def _after_DisassociateAddress(  # noqa: N802
-        self, params: dict[str, Any], parsed: dict[str, Any], _: Any
-    ) -> None:
-        with self._lock:
-            for allocation_id in [
-                a for a in self._eip_private_ip if params.get("AllocationId") in (a, None)
-            ]:
-                if params.get("AllocationId"):
-                    self._eip_private_ip.pop(allocation_id, None)
-
     def _rule_AssignPrivateIpAddresses(self, params: dict[str, Any], context: Any) -> Any:  # noqa: N802
         eni = self._eni(params["NetworkInterfaceId"])
         if eni is None:
@@ -687,8 +678,6 @@ def _drop_ips(entry: dict[str, Any], ips: tuple[str, ...]) -> None:
 
 def reserved_ips_of(subnet: Mapping[str, Any]) -> frozenset[str]:
     """The five reserved addresses of a DescribeSubnets entry."""
-    from ._model import Subnet  # noqa: PLC0415
-
     return reserved_ips(Subnet.from_api(subnet))
 
 
