@@ -3,8 +3,8 @@
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh" || exit 1
 status=0
-echo "== ruff"; ruff check src tests scripts || status=1
-echo "== ruff format"; ruff format --check src tests scripts || status=1
+echo "== ruff"; ruff check eniops tests scripts || status=1
+echo "== ruff format"; ruff format --check eniops tests scripts || status=1
 echo "== mypy --strict"; mypy || status=1
 if [ -f template.yaml ]; then echo "== cfn-lint"; cfn-lint template.yaml || status=1; fi
 echo "== pytest"
