@@ -20,7 +20,7 @@ from ._errors import (
     PreconditionFailed,
 )
 from ._failover import failover_instance
-from ._ids import UNASSOCIATED
+from ._inputs import UNASSOCIATED
 from ._ips import add_secondary_ips, remove_secondary_ips
 from ._result import Result, Step
 

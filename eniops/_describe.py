@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from . import _ids
+from . import _inputs
 from ._gateway import Gateway
 from ._model import Address, Eni, Instance, Limits
 from ._operation import open_context
@@ -33,7 +33,7 @@ def describe(
     Raises:
         InvalidInput; NotFound; AwsError; OperationTimeout.
     """
-    kind, ident = _ids.resource(resource_id)
+    kind, ident = _inputs.resource(resource_id)
     ctx = open_context(
         "describe",
         mode="plan",
@@ -45,7 +45,7 @@ def describe(
     )
     gw = ctx.gateway
     if kind == "eip":
-        address = gw.address(_ids.eip(ident))
+        address = gw.address(_inputs.eip(ident))
         return {
             "kind": "eip",
             "id": address.allocation_id,

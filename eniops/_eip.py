@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from . import _ids
-from . import _preconditions as check
+from . import _inputs
+from . import _rules as check
 from ._errors import Conflict, InvalidInput, PreconditionFailed
-from ._ids import UNASSOCIATED
+from ._inputs import UNASSOCIATED
 from ._model import Address, Eni, Instance
 from ._operation import open_context
 from ._result import Mode, Result
@@ -51,15 +51,15 @@ def remap_eip(
         AwsError, PermissionDenied: EC2 refused, or retries ran out.
         OperationTimeout: the association was not verified within `timeout`.
     """
-    ref = _ids.eip(eip)
+    ref = _inputs.eip(eip)
     if (to_instance is None) == (to_eni is None):
         raise InvalidInput("remap_eip needs exactly one of to_instance and to_eni")
     target_instance = (
-        _ids.instance_id(to_instance, "to_instance") if to_instance is not None else None
+        _inputs.instance_id(to_instance, "to_instance") if to_instance is not None else None
     )
-    target_eni = _ids.eni_id(to_eni, "to_eni") if to_eni is not None else None
-    wanted_ip = _ids.ipv4(private_ip, "private_ip") if private_ip is not None else None
-    expected = _ids.expect_current(expect_current)
+    target_eni = _inputs.eni_id(to_eni, "to_eni") if to_eni is not None else None
+    wanted_ip = _inputs.ipv4(private_ip, "private_ip") if private_ip is not None else None
+    expected = _inputs.expect_current(expect_current)
     ctx = open_context(
         "remap_eip",
         mode=mode,

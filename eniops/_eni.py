@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from . import _ids
-from . import _preconditions as check
+from . import _inputs
+from . import _rules as check
 from ._errors import Conflict, EniopsError, InvalidInput, PartialFailure
 from ._model import Attachment, Eni, Instance
 from ._operation import Context, open_context
@@ -56,9 +56,9 @@ def attach_eni(
         ``instance-state``, ``attachment-limit``, ``device-index-in-use``, ``same-subnet``,
         ``tag-guard``); AwsError; OperationTimeout.
     """
-    eni_id = _ids.eni_id(eni)
-    target_id = _ids.instance_id(instance, "instance")
-    index = _ids.device_index(device_index)
+    eni_id = _inputs.eni_id(eni)
+    target_id = _inputs.instance_id(instance, "instance")
+    index = _inputs.device_index(device_index)
     ctx = open_context(
         "attach_eni",
         mode=mode,
@@ -109,8 +109,8 @@ def detach_eni(
         InvalidInput; NotFound; Conflict(``expect-mismatch``); PreconditionFailed
         (``primary-eni``, ``requester-managed``, ``tag-guard``); AwsError; OperationTimeout.
     """
-    eni_id = _ids.eni_id(eni)
-    expected = _ids.expect_current(expect_current)
+    eni_id = _inputs.eni_id(eni)
+    expected = _inputs.expect_current(expect_current)
     _flag(force, "force")
     ctx = open_context(
         "detach_eni",
@@ -168,10 +168,10 @@ def move_eni(
         ``tag-guard``); AwsError; OperationTimeout (details say where the ENI is);
         PartialFailure (``rolled_back`` says whether the ENI went back to the source).
     """
-    eni_id = _ids.eni_id(eni)
-    target_id = _ids.instance_id(to_instance, "to_instance")
-    index = _ids.device_index(device_index)
-    expected = _ids.expect_current(expect_current)
+    eni_id = _inputs.eni_id(eni)
+    target_id = _inputs.instance_id(to_instance, "to_instance")
+    index = _inputs.device_index(device_index)
+    expected = _inputs.expect_current(expect_current)
     for name, value in (
         ("force_detach", force_detach),
         ("allow_same_subnet", allow_same_subnet),

@@ -28,6 +28,8 @@ Reason = Literal[
     "ip-has-eip",
     "private-ip-not-on-eni",
     "tag-guard",
+    "target-has-eip",
+    "source-dest-check",
 ]
 
 #: Every reason code of `PreconditionFailed`, in the contract's order.

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from . import _ids
+from . import _inputs
 from ._eip import remap_eip
 from ._eni import move_eni
 from ._errors import (
@@ -52,8 +52,8 @@ def failover_instance(
         PartialFailure when some steps changed things and others failed (details list every
         step's outcome); AwsError; OperationTimeout.
     """
-    source_id = _ids.instance_id(from_instance, "from_instance")
-    target_id = _ids.instance_id(to_instance, "to_instance")
+    source_id = _inputs.instance_id(from_instance, "from_instance")
+    target_id = _inputs.instance_id(to_instance, "to_instance")
     if source_id == target_id:
         raise InvalidInput("from_instance and to_instance are the same instance")
     ctx = open_context(

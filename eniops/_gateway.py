@@ -25,7 +25,7 @@ from ._errors import (
     PermissionDenied,
     PreconditionFailed,
 )
-from ._ids import EipRef
+from ._inputs import EipRef
 from ._model import Address, Eni, Instance, Limits, Subnet
 
 if TYPE_CHECKING:

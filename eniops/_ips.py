@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from . import _ids
-from . import _preconditions as check
+from . import _inputs
+from . import _rules as check
 from ._errors import InvalidInput, PreconditionFailed
 from ._model import Eni, Instance
 from ._operation import Context, open_context
@@ -48,14 +48,14 @@ def add_secondary_ips(
         PreconditionFailed (``ip-outside-subnet``, ``ip-reserved``, ``ip-limit``,
         ``tag-guard``); AwsError; OperationTimeout (EC2 did not show the IPs in time).
     """
-    kind, target_id = _ids.eni_or_instance(target, "target")
-    wanted = _ids.ipv4_list(ips, "ips")
-    how_many = _ids.count(count)
+    kind, target_id = _inputs.eni_or_instance(target, "target")
+    wanted = _inputs.ipv4_list(ips, "ips")
+    how_many = _inputs.count(count)
     if bool(wanted) == bool(how_many):
         raise InvalidInput("add_secondary_ips needs exactly one of ips and count")
     if not isinstance(allow_reassignment, bool):
         raise InvalidInput(f"allow_reassignment: {allow_reassignment!r} is not True or False")
-    expected = _ids.expect_current(expect_current)
+    expected = _inputs.expect_current(expect_current)
     if expected is not None and not allow_reassignment:
         raise InvalidInput(
             "expect_current applies to add_secondary_ips only with allow_reassignment"
@@ -132,8 +132,8 @@ def remove_secondary_ips(
         InvalidInput; NotFound; PreconditionFailed (``ip-is-primary``, ``ip-has-eip``,
         ``tag-guard``); AwsError; OperationTimeout.
     """
-    kind, target_id = _ids.eni_or_instance(target, "target")
-    wanted = _ids.ipv4_list(ips, "ips")
+    kind, target_id = _inputs.eni_or_instance(target, "target")
+    wanted = _inputs.ipv4_list(ips, "ips")
     if not wanted:
         raise InvalidInput("remove_secondary_ips needs at least one IP")
     ctx = open_context(

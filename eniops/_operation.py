@@ -13,11 +13,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from . import _ids
+from . import _inputs
 from ._deadline import Deadline
 from ._errors import EniopsError, InvalidInput
 from ._gateway import DEFAULT_POLICY, Gateway, RetryPolicy, build_client
-from ._ids import TagGuard
+from ._inputs import TagGuard
 from ._result import Mode, Result, Step
 
 if TYPE_CHECKING:
@@ -128,9 +128,9 @@ def open_context(
     require_tag: object,
 ) -> Context:
     """Parse the common keywords (raising `InvalidInput` before any AWS call) and start."""
-    parsed_mode = _ids.mode(mode)
-    timeout_s = _ids.timeout(timeout)
-    guard = _ids.tag_guard(require_tag)
+    parsed_mode = _inputs.mode(mode)
+    timeout_s = _inputs.timeout(timeout)
+    guard = _inputs.tag_guard(require_tag)
     if region is not None and (not isinstance(region, str) or not region):
         raise InvalidInput(f"region: {region!r} is not a region name")
     deadline = Deadline(timeout_s)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ._errors import EniopsError
-from ._ids import UNASSOCIATED
+from ._inputs import UNASSOCIATED
 
 
 def run_demo(*, output: str = "text", say: Callable[[str], None] = print) -> dict[str, Any]:

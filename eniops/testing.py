@@ -34,7 +34,7 @@ from . import _codes
 from ._gateway import RetryPolicy, clear_caches
 from ._model import Subnet
 from ._operation import retry_policy
-from ._preconditions import reserved_ips
+from ._rules import reserved_ips
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client

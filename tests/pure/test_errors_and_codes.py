@@ -34,6 +34,8 @@ CONTRACT_REASONS = [
     "ip-has-eip",
     "private-ip-not-on-eni",
     "tag-guard",
+    "target-has-eip",
+    "source-dest-check",
 ]
 
 

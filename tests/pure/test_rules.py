@@ -7,8 +7,8 @@ import json
 import pytest
 
 import eniops
-from eniops import _preconditions as check
-from eniops._ids import TagGuard
+from eniops import _rules as check
+from eniops._inputs import TagGuard
 from eniops._model import Attachment, Eni, Instance, Limits, Subnet
 from eniops._result import Result, Step
 

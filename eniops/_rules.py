@@ -11,7 +11,7 @@ import ipaddress
 from collections.abc import Iterable, Mapping
 
 from ._errors import Conflict, PreconditionFailed
-from ._ids import UNASSOCIATED, TagGuard
+from ._inputs import UNASSOCIATED, TagGuard
 from ._model import Eni, Instance, Limits, Subnet
 
 USABLE_INSTANCE_STATES = frozenset({"running", "stopped"})

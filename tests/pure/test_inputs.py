@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from support import NoCalls
 
 import eniops
-from eniops import _ids
+from eniops import _inputs
 
 VALID = {
     "instance": ["i-0123abcd", "i-0123456789abcdef0"],
@@ -35,21 +35,21 @@ INVALID = [
 @pytest.mark.parametrize("value", VALID["instance"], ids=str)
 def test_instance_ids_of_both_lengths_parse(value):
     """8- and 17-hex-digit instance ids are accepted as given."""
-    assert _ids.instance_id(value) == value
+    assert _inputs.instance_id(value) == value
 
 
 @pytest.mark.parametrize("value", INVALID, ids=repr)
 def test_malformed_instance_ids_are_refused(value):
     """Wrong prefix, case, length or stray whitespace raises InvalidInput."""
     with pytest.raises(eniops.InvalidInput):
-        _ids.instance_id(value)
+        _inputs.instance_id(value)
 
 
 @pytest.mark.parametrize(
     ("parse", "value"),
-    [(_ids.eni_id, v) for v in VALID["eni"]]
-    + [(_ids.allocation_id, v) for v in VALID["allocation"]]
-    + [(_ids.attachment_id, v) for v in VALID["attachment"]],
+    [(_inputs.eni_id, v) for v in VALID["eni"]]
+    + [(_inputs.allocation_id, v) for v in VALID["allocation"]]
+    + [(_inputs.attachment_id, v) for v in VALID["attachment"]],
     ids=lambda v: v if isinstance(v, str) else v.__name__,
 )
 def test_other_ids_parse(parse, value):
@@ -60,65 +60,65 @@ def test_other_ids_parse(parse, value):
 def test_prefixes_are_not_interchangeable():
     """An ENI id is not an instance id, and an attachment id is not an ENI id."""
     with pytest.raises(eniops.InvalidInput):
-        _ids.instance_id("eni-0123abcd")
+        _inputs.instance_id("eni-0123abcd")
     with pytest.raises(eniops.InvalidInput):
-        _ids.eni_id("eni-attach-0123abcd")
+        _inputs.eni_id("eni-attach-0123abcd")
 
 
 @pytest.mark.parametrize("value", ["10.0.0.1", "203.0.113.9"])
 def test_ipv4_parses(value):
     """Dotted-quad IPv4 addresses are accepted."""
-    assert _ids.ipv4(value) == value
+    assert _inputs.ipv4(value) == value
 
 
 @pytest.mark.parametrize("value", ["10.0.0", "10.0.0.256", "010.0.0.1", "::1", "10.0.0.1/32", 10])
 def test_bad_ipv4_is_refused(value):
     """Short, out-of-range, zero-padded, IPv6, CIDR or non-string values are refused."""
     with pytest.raises(eniops.InvalidInput):
-        _ids.ipv4(value)
+        _inputs.ipv4(value)
 
 
 def test_eip_by_allocation_or_public_ip():
     """An Elastic IP is named by allocation id or by public address."""
-    assert _ids.eip("eipalloc-0123abcd").allocation_id == "eipalloc-0123abcd"
-    assert _ids.eip("198.51.100.7").public_ip == "198.51.100.7"
+    assert _inputs.eip("eipalloc-0123abcd").allocation_id == "eipalloc-0123abcd"
+    assert _inputs.eip("198.51.100.7").public_ip == "198.51.100.7"
 
 
 @pytest.mark.parametrize("value", ["key", "key=value", "a=b=c"])
 def test_tag_guard_forms(value):
     """require_tag takes 'key' or 'key=value' (the value may contain '=')."""
-    guard = _ids.tag_guard(value)
+    guard = _inputs.tag_guard(value)
     assert guard is not None
     assert str(guard) == value
 
 
 def test_tag_guard_matching():
     """A key-only guard needs the key; a key=value guard needs the value too."""
-    assert _ids.TagGuard("role").matches({"role": "x"})
-    assert not _ids.TagGuard("role", "db").matches({"role": "web"})
-    assert not _ids.TagGuard("role").matches({})
+    assert _inputs.TagGuard("role").matches({"role": "x"})
+    assert not _inputs.TagGuard("role", "db").matches({"role": "web"})
+    assert not _inputs.TagGuard("role").matches({})
 
 
 @pytest.mark.parametrize("value", ["", "=x", 3])
 def test_bad_tag_guards(value):
     """An empty key or a non-string is refused."""
     with pytest.raises(eniops.InvalidInput):
-        _ids.tag_guard(value)
+        _inputs.tag_guard(value)
 
 
 @pytest.mark.parametrize("value", [0, -1, float("nan"), "5", True, 86_400])
 def test_bad_timeouts(value):
     """Timeouts must be positive numbers under a day."""
     with pytest.raises(eniops.InvalidInput):
-        _ids.timeout(value)
+        _inputs.timeout(value)
 
 
 def test_expect_current_accepts_unassociated():
     """expect_current is an instance id, an ENI id or the UNASSOCIATED sentinel."""
-    assert _ids.expect_current(eniops.UNASSOCIATED) == "unassociated"
-    assert _ids.expect_current("i-0123abcd") == "i-0123abcd"
+    assert _inputs.expect_current(eniops.UNASSOCIATED) == "unassociated"
+    assert _inputs.expect_current("i-0123abcd") == "i-0123abcd"
     with pytest.raises(eniops.InvalidInput):
-        _ids.expect_current("nobody")
+        _inputs.expect_current("nobody")
 
 
 OPERATIONS = [
@@ -164,7 +164,7 @@ def _well_formed(value):
         return False
     if value == eniops.UNASSOCIATED:
         return True
-    for parse in (_ids.instance_id, _ids.eni_id, _ids.allocation_id, _ids.ipv4):
+    for parse in (_inputs.instance_id, _inputs.eni_id, _inputs.allocation_id, _inputs.ipv4):
         try:
             parse(value)
             return True
