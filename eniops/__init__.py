@@ -1,12 +1,11 @@
-"""eniops: safe Elastic IP, ENI and secondary-IP moves on EC2.
+"""eniops: safe Elastic IP, ENI, secondary-IP and overlay-route moves on EC2.
 
 Every operation validates its preconditions first, calls EC2 with deliberate retries,
 verifies the result and returns a `Result` saying what it did.
 """
 
-from ._describe import describe
-from ._eip import remap_eip
-from ._eni import attach_eni, detach_eni, move_eni
+from typing import Any
+
 from ._errors import (
     REASONS,
     AwsError,
@@ -19,12 +18,14 @@ from ._errors import (
     PermissionDenied,
     PreconditionFailed,
 )
-from ._failover import failover_instance
 from ._inputs import UNASSOCIATED
-from ._ips import add_secondary_ips, remove_secondary_ips
+from ._ops.describe import describe
+from ._ops.eni import attach_eni, detach_eni, move_eni
+from ._ops.failover import failover_instance
+from ._ops.ips import add_secondary_ips, remove_secondary_ips
+from ._ops.remap import remap_eip
+from ._ops.route import move_route
 from ._result import Result, Step
-
-__version__ = "0.1.0"
 
 __all__ = [
     "REASONS",
@@ -47,6 +48,16 @@ __all__ = [
     "detach_eni",
     "failover_instance",
     "move_eni",
+    "move_route",
     "remap_eip",
     "remove_secondary_ips",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # `__version__` is read from the package metadata only when asked for: cold starts.
+    if name == "__version__":
+        from ._version import version  # noqa: PLC0415
+
+        return version()
+    raise AttributeError(f"module 'eniops' has no attribute {name!r}")

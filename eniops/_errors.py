@@ -157,6 +157,23 @@ class PartialFailure(EniopsError):
         return data
 
 
+class Interrupted(EniopsError):
+    """A stop was asked for (SIGINT or SIGTERM on the command line): no new change was
+    started, the call in flight finished, and `.details` says where every resource is.
+    Re-running the same command completes an interrupted move."""
+
+    def __init__(
+        self, message: str, *, signal: int | None = None, details: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(message, details=details)
+        self.signal = signal
+
+
+#: Exit codes of an interrupted command: 128 + the signal number.
+EXIT_SIGINT = 130
+EXIT_SIGTERM = 143
+
+
 def exit_code_for(error: BaseException) -> int:
     """The command line's exit code for an error (see the contract's table)."""
     if isinstance(error, InvalidInput):
@@ -171,4 +188,6 @@ def exit_code_for(error: BaseException) -> int:
         return 6
     if isinstance(error, PartialFailure):
         return 7 if error.rolled_back else 8
+    if isinstance(error, Interrupted):
+        return EXIT_SIGTERM if error.signal == 15 else EXIT_SIGINT
     return 1

@@ -1,19 +1,25 @@
-"""The EC2 gateway: the only module that talks to boto3.
+"""The EC2 gateway: the only module that talks to boto3 and botocore.
 
-It owns the client, the retry policy (tenacity), eventual-consistency re-reads, polling,
-`DryRun`, and the translation of EC2's error codes into eniops errors. botocore's own retries
-are turned off on the clients eniops builds (`total_max_attempts=1`), so that only this layer
-retries and the two never multiply.
+It builds clients (a role to assume included), makes every call under the operation's
+deadline, retries throttling, server errors and network failures with tenacity, re-reads a
+first `NotFound` briefly (EC2's eventual consistency), sends `DryRun`, and turns what the
+lower layer raises into eniops errors.
+
+Retries happen in one layer only. Clients eniops builds have botocore's retries off; on a
+client passed in as `ec2=`, a `needs-retry` handler registered first answers "no retry" for
+eniops' own calls (and only for them), so the caller's client is otherwise untouched.
+Every call runs on a worker thread and is abandoned when the deadline (for a change: the
+deadline plus a short in-flight allowance) passes: a hung endpoint cannot stretch a deadline,
+whatever timeouts the client was built with.
 """
 
 from __future__ import annotations
 
 import random
+import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import _codes
 from ._deadline import Deadline
@@ -21,52 +27,49 @@ from ._errors import (
     AwsError,
     Conflict,
     EniopsError,
+    Interrupted,
+    InvalidInput,
     NotFound,
+    OperationTimeout,
     PermissionDenied,
     PreconditionFailed,
 )
-from ._inputs import EipRef
-from ._model import Address, Eni, Instance, Limits, Subnet
+from ._settings import RetryPolicy, StopRequest
+from ._version import user_agent
 
 if TYPE_CHECKING:
     import boto3
     from mypy_boto3_ec2 import EC2Client
 
-T = TypeVar("T")
+#: botocore exceptions (by class name) that mean the network failed before EC2 answered.
+TRANSIENT_EXCEPTIONS = frozenset(
+    {
+        "EndpointConnectionError",
+        "ConnectTimeoutError",
+        "ReadTimeoutError",
+        "ConnectionClosedError",
+        "ProxyConnectionError",
+    }
+)
+#: botocore exceptions that mean no credentials could be found.
+CREDENTIAL_EXCEPTIONS = frozenset({"NoCredentialsError", "PartialCredentialsError"})
+#: The session name of an assumed role, as CloudTrail shows it.
+ROLE_SESSION_NAME = "eniops"
 
-#: User agent suffix, so that eniops' calls can be told apart in CloudTrail.
-USER_AGENT_EXTRA = "eniops/0.1"
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How the gateway retries and polls. Every knob has a default; tests may shrink them."""
-
-    #: Throttling and 5xx: full-jitter exponential backoff, first window and cap (seconds).
-    backoff_first_s: float = 0.1
-    backoff_cap_s: float = 2.0
-    max_attempts: int = 8
-    #: Eventual consistency: how often a NotFound read is re-read, and the backoff for it.
-    not_found_retries: int = 3
-    not_found_first_s: float = 0.05
-    not_found_cap_s: float = 0.5
-    #: Polling for a state (attached, detached, assigned): first delay, growth and cap.
-    poll_first_s: float = 0.05
-    poll_growth: float = 1.5
-    poll_cap_s: float = 0.2
+_eniops_call = threading.local()
 
 
-DEFAULT_POLICY = RetryPolicy()
-
-# Process-wide caches of facts that do not change: instance-type limits and subnet ranges.
-_LIMITS_CACHE: dict[str, Limits] = {}
-_SUBNET_CACHE: dict[str, Subnet] = {}
+def _veto_retry(**_: Any) -> bool | None:
+    """`needs-retry` handler: False (no retry) for eniops' calls, no opinion otherwise."""
+    return False if getattr(_eniops_call, "active", False) else None
 
 
-def clear_caches() -> None:
-    """Forget cached instance-type limits and subnet ranges."""
-    _LIMITS_CACHE.clear()
-    _SUBNET_CACHE.clear()
+def _single_layer(client: Any) -> None:
+    """Make botocore leave retries of eniops' calls to eniops (idempotent)."""
+    service = client.meta.service_model.service_id.hyphenize()
+    client.meta.events.register_first(
+        f"needs-retry.{service}", _veto_retry, unique_id="eniops-single-retry-layer"
+    )
 
 
 def build_client(
@@ -74,27 +77,85 @@ def build_client(
     ec2: EC2Client | None = None,
     session: boto3.session.Session | None = None,
     region: str | None = None,
+    role_arn: str | None = None,
     endpoint_url: str | None = None,
     timeout_s: float | None = None,
 ) -> EC2Client:
     """Return `ec2` as given, else a client from `session` (or the default session).
 
-    Clients built here have botocore's retries off (eniops retries) and short timeouts: no
-    single call may wait longer than the operation's `timeout_s` (20 s at most).
+    With `role_arn`, the client uses that role's credentials (STS AssumeRole, session name
+    ``eniops``), fetched when the first call is signed and refreshed before they expire.
+    Clients built here have botocore's retries off and short timeouts.
     """
     if ec2 is not None:
+        _single_layer(ec2)
         return ec2
     import boto3.session  # noqa: PLC0415  (kept out of `import eniops`: cold starts)
     from botocore.config import Config  # noqa: PLC0415
+    from botocore.exceptions import BotoCoreError  # noqa: PLC0415
 
     config = Config(
         retries={"mode": "standard", "total_max_attempts": 1},
         connect_timeout=min(3.0, timeout_s or 3.0),
         read_timeout=min(20.0, timeout_s or 20.0),
-        user_agent_extra=USER_AGENT_EXTRA,
+        user_agent_extra=user_agent(),
+        max_pool_connections=50,
     )
-    chosen = session if session is not None else boto3.session.Session()
-    return chosen.client("ec2", region_name=region, endpoint_url=endpoint_url, config=config)
+    try:
+        chosen = session if session is not None else boto3.session.Session()
+        if role_arn is not None:
+            chosen = _assumed(chosen, role_arn, region)
+        client = chosen.client("ec2", region_name=region, endpoint_url=endpoint_url, config=config)
+    except BotoCoreError as err:
+        raise InvalidInput(f"cannot build an EC2 client: {err}") from err
+    _single_layer(client)
+    return client
+
+
+def _assumed(
+    session: boto3.session.Session, role_arn: str, region: str | None
+) -> boto3.session.Session:
+    """A session whose credentials are `role_arn`'s, refreshed through STS as they expire."""
+    import boto3.session  # noqa: PLC0415
+    import botocore.session  # noqa: PLC0415
+    from botocore.config import Config  # noqa: PLC0415
+    from botocore.credentials import (  # noqa: PLC0415
+        AssumeRoleCredentialFetcher,
+        DeferredRefreshableCredentials,
+    )
+
+    source = session.get_credentials()
+    if source is None:
+        raise PermissionDenied(
+            f"no credentials to assume {role_arn} with", code="NoCredentialsError", operation="STS"
+        )
+    region_name = region or session.region_name
+    sts_config = Config(
+        retries={"mode": "standard", "total_max_attempts": 2},
+        connect_timeout=3.0,
+        read_timeout=5.0,
+        user_agent_extra=user_agent(),
+    )
+
+    def sts_client(service: str, **credentials: Any) -> Any:
+        client: Any = session.client
+        return client(service, region_name=region_name, config=sts_config, **credentials)
+
+    fetcher = AssumeRoleCredentialFetcher(
+        client_creator=sts_client,
+        source_credentials=source,
+        role_arn=role_arn,
+        extra_args={"RoleSessionName": ROLE_SESSION_NAME},
+    )
+    core = botocore.session.Session()
+    # botocore's own assume-role profiles set the session's credentials this way.
+    core._credentials = DeferredRefreshableCredentials(  # type: ignore[attr-defined]
+        method="assume-role", refresh_using=fetcher.fetch_credentials
+    )
+    return boto3.session.Session(botocore_session=core, region_name=region_name)
+
+
+# -- errors --------------------------------------------------------------------------------
 
 
 def _error_parts(err: BaseException) -> tuple[str, str, str | None, int | None]:
@@ -107,6 +168,16 @@ def _error_parts(err: BaseException) -> tuple[str, str, str | None, int | None]:
         meta.get("RequestId"),
         meta.get("HTTPStatusCode"),
     )
+
+
+def _is_client_error(err: BaseException) -> bool:
+    # botocore's ClientError without importing botocore at module level.
+    return hasattr(err, "response") and isinstance(getattr(err, "response", None), dict)
+
+
+def error_code(err: BaseException) -> str:
+    """EC2's error code of `err` (or the exception's class name)."""
+    return _error_parts(err)[0]
 
 
 def translate(
@@ -128,14 +199,6 @@ def translate(
     return AwsError(
         text, code=code, operation=operation, request_id=request_id, details=dict(details or {})
     )
-
-
-#: botocore exceptions (by class name) that mean the network failed before EC2 answered.
-TRANSIENT_EXCEPTIONS = frozenset(
-    {"EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "ConnectionClosedError"}
-)
-#: botocore exceptions that mean no credentials could be found.
-CREDENTIAL_EXCEPTIONS = frozenset({"NoCredentialsError", "PartialCredentialsError"})
 
 
 def translate_local(err: Exception, operation: str) -> EniopsError | None:
@@ -162,9 +225,34 @@ def _raise_translated(err: Exception, operation: str) -> NoReturn:
     raise translated from err
 
 
-def _is_client_error(err: BaseException) -> bool:
-    # botocore's ClientError without importing botocore at module level.
-    return hasattr(err, "response") and isinstance(getattr(err, "response", None), dict)
+# -- calls -----------------------------------------------------------------------------------
+
+
+class _Abandoned(Exception):
+    """A call did not answer within its bound; it may still complete on EC2's side."""
+
+
+def _invoke(method: Callable[..., Any], params: Mapping[str, Any], limit_s: float) -> Any:
+    """Call `method(**params)` on a worker thread; give up after `limit_s` seconds."""
+    box: dict[str, Any] = {}
+    finished = threading.Event()
+
+    def run() -> None:
+        _eniops_call.active = True
+        try:
+            box["value"] = method(**params)
+        except BaseException as err:
+            box["error"] = err
+        finally:
+            finished.set()
+
+    worker = threading.Thread(target=run, name="eniops-call", daemon=True)
+    worker.start()
+    if not finished.wait(max(0.0, limit_s)):
+        raise _Abandoned
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
 
 
 class Gateway:
@@ -175,46 +263,95 @@ class Gateway:
         client: EC2Client,
         deadline: Deadline,
         *,
-        policy: RetryPolicy = DEFAULT_POLICY,
+        policy: RetryPolicy,
+        stop: StopRequest | None = None,
         sleep: Callable[[float], None] = time.sleep,
-        on_wait: Callable[[str, float], None] | None = None,
     ) -> None:
         self.client = client
         self.deadline = deadline
         self.policy = policy
+        self.stop = stop
         self._sleep = sleep
-        self._on_wait = on_wait
 
-    # -- the one place a boto3 method is called ---------------------------------------
+    def past_deadline(self) -> Gateway:
+        """A gateway for the one read of where everything is, allowed past the deadline."""
+        return Gateway(
+            self.client, Deadline(self.policy.final_read_s), policy=self.policy, sleep=self._sleep
+        )
 
     def call(
-        self, operation: str, params: Mapping[str, Any], *, not_found_retries: int = 0
+        self,
+        operation: str,
+        params: Mapping[str, Any],
+        *,
+        change: bool = False,
+        first_read: bool = False,
+        before_retry: Callable[[BaseException], None] | None = None,
     ) -> dict[str, Any]:
         """Call EC2 `operation` (e.g. "DescribeAddresses") with retries; translate errors.
 
-        Throttling and 5xx are retried with capped, full-jitter exponential backoff while
-        attempts and the deadline allow; NotFound is re-read `not_found_retries` times
-        (eventual consistency). Everything else is raised at once.
+        Throttling, 5xx and network failures are retried with capped, full-jitter backoff
+        while the deadline allows; a `first_read` answering NotFound is re-read briefly.
+        No change starts after the deadline, and none is retried after a stop was asked for;
+        `before_retry(error)` runs before a change is sent again: a fresh read that may
+        find the change in place or the resource taken (and raise to stop the retries).
+        """
+        attempts = [0]
+        try:
+            return self._call_with_retries(
+                operation,
+                params,
+                attempts,
+                change=change,
+                first_read=first_read,
+                before_retry=before_retry,
+            )
+        except Exception as err:
+            try:
+                _raise_translated(err, operation)
+            except EniopsError as translated:
+                if change:
+                    translated.details.setdefault("attempts", attempts[0])
+                raise
+
+    def dry_run(self, operation: str, params: Mapping[str, Any]) -> None:
+        """Ask EC2 whether `operation` would succeed (DryRun=True), changing nothing.
+
+        Raises `PermissionDenied` (UnauthorizedOperation), the error EC2 answered, or an
+        `AwsError` if the endpoint carried the call out (it ignored DryRun).
         """
         try:
-            return self._call_raw(operation, params, not_found_retries=not_found_retries)
+            self._call_with_retries(operation, {**params, "DryRun": True}, [0], change=True)
         except Exception as err:
+            if _is_client_error(err) and error_code(err) == _codes.DRY_RUN_OPERATION:
+                return
             _raise_translated(err, operation)
+        raise AwsError(
+            f"{operation} with DryRun=True made the change",
+            code=_codes.DRY_RUN_IGNORED,
+            operation=operation,
+        )
 
-    def _call_raw(
-        self, operation: str, params: Mapping[str, Any], *, not_found_retries: int = 0
+    def _call_with_retries(
+        self,
+        operation: str,
+        params: Mapping[str, Any],
+        attempts: list[int],
+        *,
+        change: bool,
+        first_read: bool = False,
+        before_retry: Callable[[BaseException], None] | None = None,
     ) -> dict[str, Any]:
         from botocore import xform_name  # noqa: PLC0415
         from tenacity import RetryCallState, Retrying, retry_if_exception  # noqa: PLC0415
 
         method = getattr(self.client, xform_name(operation))
         policy = self.policy
-        not_found_seen = 0
-        stopped_by_deadline = False
+        started = time.monotonic()
+        why_stopped: list[str] = []
 
         def retryable(err: BaseException) -> bool:
-            nonlocal not_found_seen
-            if type(err).__name__ in TRANSIENT_EXCEPTIONS:
+            if isinstance(err, _Abandoned) or type(err).__name__ in TRANSIENT_EXCEPTIONS:
                 return True
             if not _is_client_error(err):
                 return False
@@ -222,29 +359,49 @@ class Gateway:
             rule = _codes.rule_for(code, status)
             if rule.translation == "retry":
                 return True
-            if rule.translation == "not-found" and not_found_seen < not_found_retries:
-                not_found_seen += 1
-                return True
-            return False
+            return (
+                first_read
+                and rule.translation == "not-found"
+                and time.monotonic() - started < policy.not_found_window_s
+            )
 
         def wait(state: RetryCallState) -> float:
             err = state.outcome.exception() if state.outcome else None
-            code = _error_parts(err)[0] if err is not None else ""
-            if code in _codes.NOT_FOUND_CODES:
+            if err is not None and error_code(err) in _codes.NOT_FOUND_CODES:
                 first, cap = policy.not_found_first_s, policy.not_found_cap_s
             else:
                 first, cap = policy.backoff_first_s, policy.backoff_cap_s
-            window = min(cap, first * 2 ** (state.attempt_number - 1))
-            return random.uniform(0, window)  # full jitter
+            return random.uniform(0, min(cap, first * 2 ** (state.attempt_number - 1)))
 
         def stop(state: RetryCallState) -> bool:
-            nonlocal stopped_by_deadline
-            if state.attempt_number >= policy.max_attempts:
+            if change and self.stop is not None and self.stop.requested:
+                why_stopped.append("interrupted")
                 return True
             if self.deadline.remaining() <= state.upcoming_sleep:
-                stopped_by_deadline = True
+                why_stopped.append("deadline")
                 return True
             return False
+
+        last_error: list[BaseException] = []
+
+        def attempt() -> dict[str, Any]:
+            if change:
+                if last_error and before_retry is not None:
+                    before_retry(last_error[-1])
+                if self.deadline.expired():
+                    raise self.deadline.timeout_error(
+                        f"about to call {operation}", {"operation": operation, "sent": False}
+                    )
+            elif self.deadline.expired():
+                raise self.deadline.timeout_error(f"reading {operation}", {"operation": operation})
+            attempts[0] += 1
+            limit = self.deadline.remaining() + (policy.in_flight_s if change else 0.0)
+            try:
+                result: dict[str, Any] = _invoke(method, params, limit)
+            except BaseException as err:
+                last_error.append(err)
+                raise
+            return result
 
         retrying = Retrying(
             retry=retry_if_exception(retryable),
@@ -254,215 +411,43 @@ class Gateway:
             reraise=True,
         )
         try:
-            result: dict[str, Any] = retrying(method, **params)
-            return result
+            return retrying(attempt)
+        except _Abandoned as err:
+            raise self.deadline.timeout_error(
+                f"waiting for EC2 to answer {operation}",
+                {"operation": operation, "sent": True, "answered": False},
+            ) from err
+        except EniopsError:
+            raise
         except Exception as err:
-            if stopped_by_deadline and _is_client_error(err):
-                code = _error_parts(err)[0]
+            if why_stopped and why_stopped[-1] == "interrupted":
+                raise Interrupted(
+                    f"stopped before {operation} was sent again",
+                    signal=self.stop.signal if self.stop else None,
+                    details={"operation": operation},
+                ) from err
+            if why_stopped or (
+                type(err).__name__ in TRANSIENT_EXCEPTIONS and self.deadline.expired()
+            ):
+                code = error_code(err)
                 raise self.deadline.timeout_error(
                     f"calling {operation} (EC2 kept answering {code})",
-                    {"operation": operation, "last_code": code},
+                    {"operation": operation, "last_code": code, "sent": change},
                 ) from err
             raise
 
-    # -- mutations ------------------------------------------------------------------------
 
-    def mutate(
-        self,
-        operation: str,
-        params: Mapping[str, Any],
-        *,
-        dry_run: bool = False,
-        settled: Callable[[], bool] | None = None,
-    ) -> dict[str, Any] | None:
-        """Make a mutating call; with `dry_run`, ask EC2 whether it would succeed.
+def is_throttling(err: BaseException) -> bool:
+    """True for an answer that refused the call for its rate: it was not carried out."""
+    return _is_client_error(err) and error_code(err) in _codes.THROTTLING_CODES
 
-        Returns the response, or None for a passed dry run. After an error, `settled()` reads
-        the real state: if the change is in place (a retried call that had succeeded), the
-        error is swallowed and an empty response returned; if `settled` raises `Conflict`
-        (someone else changed the resource), that is raised instead of EC2's error.
-        """
-        if dry_run:
-            try:
-                self._call_raw(operation, {**params, "DryRun": True})
-            except Exception as err:
-                if _is_client_error(err) and _error_parts(err)[0] == _codes.DRY_RUN_OPERATION:
-                    return None
-                _raise_translated(err, operation)
-            raise AwsError(
-                f"{operation} with DryRun=True made the change",
-                code=_codes.DRY_RUN_IGNORED,
-                operation=operation,
-            )
-        try:
-            return self._call_raw(operation, params)
-        except Exception as err:
-            if settled is not None and not self.deadline.expired():
-                try:
-                    in_place = settled()
-                except Conflict as found:
-                    raise found from err  # the re-read found someone else's change
-                except EniopsError:
-                    in_place = False
-                if in_place:
-                    return {}
-            _raise_translated(err, operation)
 
-    # -- concurrency and polling ------------------------------------------------------------
-
-    def concurrently(self, *reads: Callable[[], Any]) -> list[Any]:
-        """Run independent reads at once; return their results in order.
-
-        The first error (in argument order) is raised once all have finished.
-        """
-        if len(reads) <= 1:
-            return [read() for read in reads]
-        with ThreadPoolExecutor(max_workers=len(reads), thread_name_prefix="eniops") as pool:
-            futures = [pool.submit(read) for read in reads]
-            outcomes = [(f.result() if f.exception() is None else f.exception()) for f in futures]
-        for outcome in outcomes:
-            if isinstance(outcome, BaseException):
-                raise outcome
-        return outcomes
-
-    def poll(
-        self,
-        read: Callable[[], T],
-        done: Callable[[T], bool],
-        *,
-        doing: str,
-        where: Callable[[T], dict[str, Any]],
-    ) -> T:
-        """Re-read until `done`, with a short first delay and capped growth, within the deadline.
-
-        Raises `OperationTimeout` whose details (`where`) say where the resource is.
-        """
-        policy = self.policy
-        current = read()
-        delay = policy.poll_first_s
-        while not done(current):
-            remaining = self.deadline.remaining()
-            if remaining <= 0:
-                raise self.deadline.timeout_error(doing, where(current))
-            pause = min(delay, remaining)
-            if self._on_wait is not None:
-                self._on_wait(doing, self.deadline.elapsed())
-            self._sleep(pause)
-            delay = min(policy.poll_cap_s, delay * policy.poll_growth)
-            current = read()
-        return current
-
-    # -- reads ------------------------------------------------------------------------------
-
-    def address(self, ref: EipRef, *, settle: bool = False) -> Address:
-        """One Elastic IP by allocation id or public IP."""
-        params: dict[str, Any] = (
-            {"AllocationIds": [ref.allocation_id]}
-            if ref.allocation_id
-            else {"PublicIps": [ref.public_ip]}
-        )
-        response = self.call(
-            "DescribeAddresses", params, not_found_retries=self._nf_retries(settle)
-        )
-        found = [Address.from_api(a) for a in response.get("Addresses", [])]
-        if not found:
-            raise NotFound(f"Elastic IP {ref} does not exist", details={"eip": str(ref)})
-        return found[0]
-
-    def addresses_on(self, eni_ids: Iterable[str]) -> list[Address]:
-        """The Elastic IPs associated with any of these ENIs."""
-        ids = sorted(set(eni_ids))
-        if not ids:
-            return []
-        response = self.call(
-            "DescribeAddresses", {"Filters": [{"Name": "network-interface-id", "Values": ids}]}
-        )
-        return [Address.from_api(a) for a in response.get("Addresses", [])]
-
-    def all_addresses(self) -> list[Address]:
-        """Every Elastic IP of the region (one unfiltered call; accounts hold few)."""
-        response = self.call("DescribeAddresses", {})
-        return [Address.from_api(a) for a in response.get("Addresses", [])]
-
-    def enis(self, eni_ids: Sequence[str], *, settle: bool = False) -> dict[str, Eni]:
-        """ENIs by id (every one must exist)."""
-        response = self.call(
-            "DescribeNetworkInterfaces",
-            {"NetworkInterfaceIds": list(dict.fromkeys(eni_ids))},
-            not_found_retries=self._nf_retries(settle),
-        )
-        found = {n["NetworkInterfaceId"]: Eni.from_api(n) for n in response["NetworkInterfaces"]}
-        missing = [i for i in eni_ids if i not in found]
-        if missing:
-            raise NotFound(f"ENI {', '.join(missing)} does not exist", details={"missing": missing})
-        return found
-
-    def eni(self, eni_id: str, *, settle: bool = False) -> Eni:
-        """One ENI by id."""
-        return self.enis([eni_id], settle=settle)[eni_id]
-
-    def enis_in_subnet(self, subnet_id: str) -> list[Eni]:
-        """Every ENI of a subnet (to know which private IPs are taken and by whom)."""
-        enis: list[Eni] = []
-        params: dict[str, Any] = {"Filters": [{"Name": "subnet-id", "Values": [subnet_id]}]}
-        while True:
-            response = self.call("DescribeNetworkInterfaces", params)
-            enis.extend(Eni.from_api(n) for n in response["NetworkInterfaces"])
-            token = response.get("NextToken")
-            if not token:
-                return enis
-            params = {**params, "NextToken": token}
-
-    def instances(
-        self, instance_ids: Sequence[str], *, settle: bool = False
-    ) -> dict[str, Instance]:
-        """Instances by id (every one must exist), with their attached ENIs."""
-        response = self.call(
-            "DescribeInstances",
-            {"InstanceIds": list(dict.fromkeys(instance_ids))},
-            not_found_retries=self._nf_retries(settle),
-        )
-        found = {
-            raw["InstanceId"]: Instance.from_api(raw)
-            for reservation in response.get("Reservations", [])
-            for raw in reservation.get("Instances", [])
-        }
-        missing = [i for i in instance_ids if i not in found]
-        if missing:
-            raise NotFound(
-                f"instance {', '.join(missing)} does not exist", details={"missing": missing}
-            )
-        return found
-
-    def instance(self, instance_id: str) -> Instance:
-        """One instance by id."""
-        return self.instances([instance_id])[instance_id]
-
-    def limits(self, instance_type: str) -> Limits:
-        """An instance type's network limits, cached for the life of the process."""
-        cached = _LIMITS_CACHE.get(instance_type)
-        if cached is not None:
-            return cached
-        response = self.call("DescribeInstanceTypes", {"InstanceTypes": [instance_type]})
-        types = response.get("InstanceTypes") or []
-        if not types:
-            raise NotFound(
-                f"instance type {instance_type} is unknown", details={"type": instance_type}
-            )
-        limits = Limits.from_api(types[0])
-        _LIMITS_CACHE[instance_type] = limits
-        return limits
-
-    def subnet(self, subnet_id: str) -> Subnet:
-        """A subnet's range, cached for the life of the process (it never changes)."""
-        cached = _SUBNET_CACHE.get(subnet_id)
-        if cached is not None:
-            return cached
-        response = self.call("DescribeSubnets", {"SubnetIds": [subnet_id]})
-        subnet = Subnet.from_api(response["Subnets"][0])
-        _SUBNET_CACHE[subnet_id] = subnet
-        return subnet
-
-    def _nf_retries(self, settle: bool) -> int:
-        # Right after a change EC2 may not show it yet; a first read gets a shorter leash.
-        return self.policy.not_found_retries if settle else 1
+def is_refusal(err: EniopsError) -> bool:
+    """True when EC2 clearly refused a call (so it had no effect), as opposed to an error
+    that leaves open whether it was carried out (5xx, throttling, network, no answer)."""
+    if isinstance(err, (OperationTimeout, Interrupted)):
+        return False
+    if isinstance(err, AwsError):
+        rule = _codes.rule_for(err.code)
+        return rule.translation != "retry" and err.code not in TRANSIENT_EXCEPTIONS
+    return True

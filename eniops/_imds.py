@@ -1,13 +1,13 @@
 """IMDSv2: find "self" on an EC2 instance (token first, no IMDSv1 fallback).
 
 The token is requested with a TTL, reused, and renewed on a 401. Connect and read timeouts
-are short and retries bounded. The token is never logged or printed.
+are short and retries (tenacity) bounded. The token is never logged or printed.
+`AWS_EC2_METADATA_DISABLED=true` is honoured, as by the AWS CLI and SDKs.
 """
 
 from __future__ import annotations
 
 import os
-import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -23,6 +23,10 @@ class ImdsError(AwsError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, code="ImdsUnavailable", operation="IMDS")
+
+
+class _TokenExpired(Exception):
+    """IMDS answered 401: the token expired or was revoked."""
 
 
 @dataclass
@@ -52,29 +56,46 @@ class Imds:
         )
         return self._token
 
+    def _get_once(self, path: str) -> str:
+        token = self._token or self._fresh_token()
+        try:
+            return self._request(
+                "GET", f"/latest/meta-data/{path}", {"X-aws-ec2-metadata-token": token}
+            )
+        except urllib.error.HTTPError as err:
+            if err.code == 401:
+                self._token = None  # expired or revoked: fetch a new one
+                raise _TokenExpired from err
+            if err.code == 404:
+                raise ImdsError(f"instance metadata has no {path}") from err
+            raise
+
     def get(self, path: str) -> str:
         """Read `/latest/meta-data/<path>` with the session token."""
-        last: Exception | None = None
-        for attempt in range(self.attempts):
-            try:
-                token = self._token or self._fresh_token()
-                return self._request(
-                    "GET", f"/latest/meta-data/{path}", {"X-aws-ec2-metadata-token": token}
-                )
-            except urllib.error.HTTPError as err:
-                last = err
-                if err.code == 401:
-                    self._token = None  # expired or revoked: fetch a new one
-                    continue
-                if err.code == 404:
-                    raise ImdsError(f"instance metadata has no {path}") from err
-            except (urllib.error.URLError, OSError) as err:
-                last = err
-            time.sleep(min(0.2 * 2**attempt, 1.0))
-        raise ImdsError(
-            f"could not read instance metadata {path} ({type(last).__name__}): "
-            "is this an EC2 instance with IMDSv2 reachable (hop limit)?"
-        ) from last
+        if os.environ.get("AWS_EC2_METADATA_DISABLED", "").strip().lower() == "true":
+            raise ImdsError("instance metadata is disabled here (AWS_EC2_METADATA_DISABLED=true)")
+        from tenacity import (  # noqa: PLC0415
+            Retrying,
+            retry_if_exception_type,
+            stop_after_attempt,
+            wait_exponential,
+        )
+
+        retrying = Retrying(
+            retry=retry_if_exception_type((_TokenExpired, urllib.error.URLError, OSError)),
+            stop=stop_after_attempt(self.attempts),
+            wait=wait_exponential(multiplier=0.2, max=1.0),
+            reraise=True,
+        )
+        try:
+            return retrying(self._get_once, path)
+        except ImdsError:
+            raise
+        except (_TokenExpired, urllib.error.URLError, OSError) as err:
+            raise ImdsError(
+                f"could not read instance metadata {path} ({type(err).__name__}): "
+                "is this an EC2 instance with IMDSv2 reachable (hop limit)?"
+            ) from err
 
     def instance_id(self) -> str:
         """This instance's id."""

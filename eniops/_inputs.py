@@ -167,12 +167,18 @@ def tag_guard(value: object, argument: str = "require_tag") -> TagGuard | None:
     return TagGuard(key, tag_value if sep else None)
 
 
+#: The longest `timeout` eniops takes: a day.
+MAX_TIMEOUT_S = 86_400
+
+
 def timeout(value: object, argument: str = "timeout") -> float:
-    """Parse a timeout in seconds: a positive finite number."""
+    """Parse a timeout in seconds: a positive finite number under a day."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidInput(f"{argument}: {value!r} is not a number of seconds")
+    if isinstance(value, int) and not 0 < value < MAX_TIMEOUT_S:  # no float() of a huge int
+        raise InvalidInput(f"{argument}: {value!r} must be more than 0 and less than a day")
     seconds = float(value)
-    if not 0 < seconds < 86_400:
+    if not 0 < seconds < MAX_TIMEOUT_S:  # NaN fails this too
         raise InvalidInput(f"{argument}: {value!r} must be more than 0 and less than a day")
     return seconds
 
@@ -202,3 +208,101 @@ def mode(value: object) -> Literal["apply", "plan", "dry-run"]:
     if value == "dry-run":
         return "dry-run"
     raise InvalidInput(f"mode: {value!r} is not 'apply', 'plan' or 'dry-run'")
+
+
+def flag(value: object, argument: str) -> bool:
+    """Parse a True/False keyword (no truthy strings: "false" is not False)."""
+    if not isinstance(value, bool):
+        raise InvalidInput(f"{argument}: {value!r} is not True or False")
+    return value
+
+
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
+
+
+def region(value: object, argument: str = "region") -> str | None:
+    """Parse an AWS region name (``eu-west-1``); None means the session's."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _REGION.fullmatch(value):
+        raise InvalidInput(
+            f"{argument}: {value!r} is not a region name such as 'us-east-1'",
+            details={"argument": argument, "value": repr(value)},
+        )
+    return value
+
+
+_ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}")
+
+
+def role_arn(value: object, argument: str = "role_arn") -> str | None:
+    """Parse an IAM role ARN to assume; None means no role."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _ROLE_ARN.fullmatch(value):
+        raise InvalidInput(
+            f"{argument}: {value!r} is not an IAM role ARN (arn:aws:iam::123456789012:role/name)",
+            details={"argument": argument, "value": repr(value)},
+        )
+    return value
+
+
+def ec2_client(value: object, argument: str = "ec2") -> object:
+    """Accept None or something shaped like a boto3 EC2 client."""
+    if value is None:
+        return None
+    meta = getattr(value, "meta", None)
+    service = getattr(getattr(meta, "service_model", None), "service_name", None)
+    if service != "ec2" or not hasattr(meta, "events"):
+        raise InvalidInput(
+            f"{argument}: {type(value).__name__} is not a boto3 EC2 client (boto3.client('ec2'))",
+            details={"argument": argument},
+        )
+    return value
+
+
+def boto3_session(value: object, argument: str = "session") -> object:
+    """Accept None or something shaped like a boto3 session."""
+    if value is None:
+        return None
+    if not callable(getattr(value, "client", None)) or not hasattr(value, "get_credentials"):
+        raise InvalidInput(
+            f"{argument}: {type(value).__name__} is not a boto3 session",
+            details={"argument": argument},
+        )
+    return value
+
+
+def cidr(value: object, argument: str = "destination") -> str:
+    """Parse an IPv4 CIDR (a bare address means /32) into its canonical text."""
+    if isinstance(value, str) and value and value[:1].isdigit():
+        try:
+            return str(ipaddress.IPv4Network(value if "/" in value else f"{value}/32"))
+        except ValueError:
+            pass
+    raise InvalidInput(
+        f"{argument}: {value!r} is not an IPv4 CIDR such as '192.168.100.10/32' "
+        "(with its host bits zero)",
+        details={"argument": argument, "value": repr(value)},
+    )
+
+
+_RTB = re.compile(rf"rtb-{_HEX}")
+
+
+def route_table_ids(value: object, argument: str = "route_tables") -> tuple[str, ...] | None:
+    """Parse None (every table that routes the destination) or a list of route table ids."""
+    if value is None:
+        return None
+    if isinstance(value, str) or not isinstance(value, (list, tuple)) or not value:
+        raise InvalidInput(
+            f"{argument}: expected a non-empty list of route table ids, got {value!r}",
+            details={"argument": argument},
+        )
+    for item in value:
+        if not isinstance(item, str) or not _RTB.fullmatch(item):
+            raise InvalidInput(
+                f"{argument}: {item!r} is not a route table id (rtb- and 8 or 17 hex digits)",
+                details={"argument": argument, "value": repr(item)},
+            )
+    return tuple(dict.fromkeys(value))

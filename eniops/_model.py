@@ -6,13 +6,58 @@ Pure: these take the dictionaries boto3 returns and never call AWS themselves.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+#: The tag a move writes on an ENI before its detach and removes after the verified attach.
+MOVE_TAG = "eniops:move"
+#: The tag written on an Elastic IP or ENI after every successful change: who holds it now.
+HOLDER_TAG = "eniops:holder"
+#: Every tag key eniops writes.
+ENIOPS_TAGS = (MOVE_TAG, HOLDER_TAG)
+
+#: Attachment states in which an ENI is still on its instance (and its device index taken).
+ON_INSTANCE_STATES = frozenset({"attaching", "attached", "detaching"})
+
 
 def _tags(raw: Any) -> dict[str, str]:
     return {str(tag["Key"]): str(tag.get("Value", "")) for tag in raw or ()}
+
+
+_INTENT = re.compile(
+    r"from=(?P<source>i-[0-9a-f]+) to=(?P<target>i-[0-9a-f]+) "
+    r"index=(?P<index>\d+) dot=(?P<dot>true|false)"
+)
+
+
+@dataclass(frozen=True)
+class MoveIntent:
+    """The `eniops:move` tag: an ENI move that was started and not yet verified."""
+
+    source: str
+    target: str
+    device_index: int
+    delete_on_termination: bool
+
+    def format(self) -> str:
+        """The tag value, as the contract writes it."""
+        dot = "true" if self.delete_on_termination else "false"
+        return f"from={self.source} to={self.target} index={self.device_index} dot={dot}"
+
+    @classmethod
+    def parse(cls, value: str | None) -> MoveIntent | None:
+        """The intent in a tag value, or None if it is absent or not eniops' format."""
+        found = _INTENT.fullmatch(value or "")
+        if found is None:
+            return None
+        return cls(
+            source=found["source"],
+            target=found["target"],
+            device_index=int(found["index"]),
+            delete_on_termination=found["dot"] == "true",
+        )
 
 
 @dataclass(frozen=True)
@@ -48,16 +93,45 @@ class Eni:
     public_ips: Mapping[str, str] = field(default_factory=dict)  # private IP -> public IP
     attachment: Attachment | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
+    #: False when read through DescribeInstances, which does not show an ENI's tags.
+    tags_known: bool = True
+    source_dest_check: bool = True
 
     @property
     def instance_id(self) -> str | None:
-        """The instance it is attached to, if any."""
+        """The instance it is attached to (or still detaching from), if any."""
         return self.attachment.instance_id if self.attachment else None
+
+    @property
+    def attached_to(self) -> str | None:
+        """The instance it is attached to and settled on (`attached`), if any."""
+        att = self.attachment
+        return att.instance_id if att is not None and att.status == "attached" else None
+
+    @property
+    def detaching(self) -> bool:
+        """True while its attachment is `detaching`: it is leaving its instance."""
+        return self.attachment is not None and self.attachment.status == "detaching"
+
+    @property
+    def free(self) -> bool:
+        """True when it is attached to nothing and can be attached."""
+        return self.attachment is None
 
     @property
     def secondary_ips(self) -> tuple[str, ...]:
         """Private IPs other than the primary."""
         return tuple(ip for ip in self.private_ips if ip != self.primary_ip)
+
+    @property
+    def intent(self) -> MoveIntent | None:
+        """The pending move recorded in its `eniops:move` tag, if any."""
+        return MoveIntent.parse(self.tags.get(MOVE_TAG))
+
+    @property
+    def holder_tag(self) -> str | None:
+        """The instance its `eniops:holder` tag names, if any."""
+        return self.tags.get(HOLDER_TAG) or None
 
     @classmethod
     def from_api(
@@ -66,7 +140,7 @@ class Eni:
         """Parse a `NetworkInterfaces` entry of DescribeNetworkInterfaces or DescribeInstances."""
         att = raw.get("Attachment") or None
         attachment = None
-        if att and att.get("AttachmentId"):
+        if att and att.get("AttachmentId") and att.get("Status") != "detached":
             attachment = Attachment(
                 attachment_id=att["AttachmentId"],
                 instance_id=att.get("InstanceId") or instance_id or "",
@@ -85,6 +159,7 @@ class Eni:
             for p in private
             if (p.get("Association") or {}).get("PublicIp")
         }
+        raw_tags = raw.get("TagSet", raw.get("Tags"))
         return cls(
             eni_id=raw["NetworkInterfaceId"],
             subnet_id=raw.get("SubnetId", ""),
@@ -97,13 +172,15 @@ class Eni:
             private_ips=ips,
             public_ips=public,
             attachment=attachment,
-            tags=_tags(raw.get("TagSet") or raw.get("Tags")),
+            tags=_tags(raw_tags),
+            tags_known=raw_tags is not None,
+            source_dest_check=bool(raw.get("SourceDestCheck", True)),
         )
 
     def summary(self) -> dict[str, Any]:
         """The state that matters for results and `show`."""
         att = self.attachment
-        return {
+        view: dict[str, Any] = {
             "eni": self.eni_id,
             "status": self.status,
             "instance": att.instance_id if att else None,
@@ -116,6 +193,10 @@ class Eni:
             "primary_ip": self.primary_ip,
             "secondary_ips": list(self.secondary_ips),
         }
+        intent = self.intent
+        if intent is not None:
+            view["pending_move"] = intent.format()
+        return view
 
 
 @dataclass(frozen=True)
@@ -136,11 +217,23 @@ class Instance:
         return next((e for e in self.enis if e.attachment and e.attachment.is_primary), None)
 
     def used_device_indexes(self, network_card_index: int = 0) -> frozenset[int]:
-        """Device indexes taken on one network card."""
+        """Device indexes taken on one network card (a `detaching` ENI still takes its own)."""
         return frozenset(
             e.attachment.device_index
             for e in self.enis
             if e.attachment and e.attachment.network_card_index == network_card_index
+        )
+
+    def with_enis(self, enis: Mapping[str, Eni]) -> Instance:
+        """This instance with its ENIs replaced by fuller reads of them (tags included)."""
+        return Instance(
+            instance_id=self.instance_id,
+            state=self.state,
+            instance_type=self.instance_type,
+            availability_zone=self.availability_zone,
+            vpc_id=self.vpc_id,
+            enis=tuple(enis.get(e.eni_id, e) for e in self.enis),
+            tags=self.tags,
         )
 
     @classmethod
@@ -160,6 +253,14 @@ class Instance:
             tags=_tags(raw.get("Tags")),
         )
 
+    def summary(self) -> dict[str, Any]:
+        """The state that matters for results."""
+        return {
+            "instance": self.instance_id,
+            "state": self.state,
+            "availability_zone": self.availability_zone,
+        }
+
 
 @dataclass(frozen=True)
 class Address:
@@ -177,6 +278,11 @@ class Address:
     def associated(self) -> bool:
         """True when the address is associated with something."""
         return bool(self.association_id or self.eni_id or self.instance_id)
+
+    @property
+    def holder_tag(self) -> str | None:
+        """The instance its `eniops:holder` tag names, if any."""
+        return self.tags.get(HOLDER_TAG) or None
 
     @classmethod
     def from_api(cls, raw: Mapping[str, Any]) -> Address:
@@ -200,6 +306,73 @@ class Address:
             "eni": self.eni_id,
             "instance": self.instance_id,
             "private_ip": self.private_ip,
+        }
+
+
+@dataclass(frozen=True)
+class Route:
+    """One route of a route table (IPv4 destinations only: eniops moves /32 overlay routes)."""
+
+    destination: str
+    eni_id: str | None
+    instance_id: str | None
+    gateway_id: str | None
+    state: str
+    origin: str
+
+    @classmethod
+    def from_api(cls, raw: Mapping[str, Any]) -> Route | None:
+        """Parse a `Routes` entry; None for routes without an IPv4 destination."""
+        destination = raw.get("DestinationCidrBlock")
+        if not destination:
+            return None
+        return cls(
+            destination=str(ipaddress.IPv4Network(destination, strict=False)),
+            eni_id=raw.get("NetworkInterfaceId") or None,
+            instance_id=raw.get("InstanceId") or None,
+            gateway_id=raw.get("GatewayId") or None,
+            state=raw.get("State", "active"),
+            origin=raw.get("Origin", "CreateRoute"),
+        )
+
+    @property
+    def target(self) -> str | None:
+        """What the route sends traffic to (an ENI id when it has one)."""
+        return self.eni_id or self.instance_id or self.gateway_id
+
+
+@dataclass(frozen=True)
+class RouteTable:
+    """A route table of a VPC."""
+
+    route_table_id: str
+    vpc_id: str
+    routes: tuple[Route, ...]
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    def route(self, destination: str) -> Route | None:
+        """The route for `destination` (a CIDR in canonical form), if any."""
+        return next((r for r in self.routes if r.destination == destination), None)
+
+    @classmethod
+    def from_api(cls, raw: Mapping[str, Any]) -> RouteTable:
+        """Parse a `RouteTables` entry of DescribeRouteTables."""
+        routes = (Route.from_api(r) for r in raw.get("Routes") or ())
+        return cls(
+            route_table_id=raw["RouteTableId"],
+            vpc_id=raw.get("VpcId", ""),
+            routes=tuple(r for r in routes if r is not None),
+            tags=_tags(raw.get("Tags")),
+        )
+
+    def summary(self, destination: str) -> dict[str, Any]:
+        """The table's route for `destination`, as results show it."""
+        route = self.route(destination)
+        return {
+            "route_table": self.route_table_id,
+            "destination": destination,
+            "target": route.target if route else None,
+            "state": route.state if route else None,
         }
 
 

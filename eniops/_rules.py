@@ -10,9 +10,9 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Mapping
 
-from ._errors import Conflict, PreconditionFailed
+from ._errors import Conflict, NotFound, PreconditionFailed
 from ._inputs import UNASSOCIATED, TagGuard
-from ._model import Eni, Instance, Limits, Subnet
+from ._model import Address, Eni, Instance, Limits, Route, RouteTable, Subnet
 
 USABLE_INSTANCE_STATES = frozenset({"running", "stopped"})
 
@@ -115,32 +115,68 @@ def free_for(eni: Eni, instance_id: str) -> None:
         )
 
 
-def choose_device_index(instance: Instance, limits: Limits, requested: int | None) -> int:
-    """A device index on network card 0: `requested` if free, else the lowest free one."""
-    used = instance.used_device_indexes(0)
+def choose_device_index(
+    instance: Instance,
+    limits: Limits,
+    requested: int | None,
+    *,
+    leaving: Iterable[str] = (),
+) -> int:
+    """A device index on network card 0: `requested` if free, else the lowest free one.
+
+    `leaving` are ENIs on the instance that leave it before the attach (an ENI moved back
+    to the instance it is still detaching from): their slots and indexes count as free.
+    """
+    return choose_device_indexes(instance, limits, [requested], leaving=leaving)[0]
+
+
+def choose_device_indexes(
+    instance: Instance,
+    limits: Limits,
+    requested: list[int | None],
+    *,
+    leaving: Iterable[str] = (),
+) -> list[int]:
+    """Device indexes on card 0 for several ENIs attaching at once, checked together.
+
+    Each entry of `requested` is an index (which must be free) or None (the lowest free
+    index, in order). Raises ``attachment-limit`` when the slots do not suffice for all of
+    them and ``device-index-in-use`` for a taken index.
+    """
+    gone = set(leaving)
+    staying = [e for e in instance.enis if e.eni_id not in gone]
+    used = {
+        e.attachment.device_index
+        for e in staying
+        if e.attachment and e.attachment.network_card_index == 0
+    }
     maximum = limits.max_on_card(0)
     details = {
         "instance": instance.instance_id,
         "instance_type": limits.instance_type,
         "max_enis": maximum,
         "used_device_indexes": sorted(used),
+        "attaching": len(requested),
     }
-    if len(used) >= maximum or len(instance.enis) >= limits.max_enis:
+    if len(used) + len(requested) > maximum or len(staying) + len(requested) > limits.max_enis:
         raise PreconditionFailed(
             "attachment-limit",
-            f"{instance.instance_id} ({limits.instance_type}) already has {len(used)} of "
-            f"{maximum} network interfaces",
+            f"{instance.instance_id} ({limits.instance_type}) has {len(used)} of {maximum} "
+            f"network interfaces; {len(requested)} more do not fit",
             details=details,
         )
-    if requested is not None:
-        if requested in used:
+    chosen: list[int | None] = []
+    for index in requested:
+        if index is not None and (index in used or index in chosen):
             raise PreconditionFailed(
                 "device-index-in-use",
-                f"device index {requested} is taken on {instance.instance_id}",
-                details={**details, "device_index": requested},
+                f"device index {index} is taken on {instance.instance_id}",
+                details={**details, "device_index": index},
             )
-        return requested
-    return next(i for i in range(1, 64) if i not in used)
+        chosen.append(index)
+    taken = used | {i for i in chosen if i is not None}
+    free = (i for i in range(1, 64) if i not in taken)
+    return [index if index is not None else next(free) for index in chosen]
 
 
 def no_same_subnet(eni: Eni, instance: Instance, allow: bool) -> None:
@@ -285,3 +321,110 @@ def ips_to_remove(eni: Eni, ips: Iterable[str], ips_with_eip: Iterable[str]) -> 
                 details={"ip": ip, "eni": eni.eni_id},
             )
     return tuple(present)
+
+
+def eni_holder(eni: Eni) -> str | None:
+    """Who holds an ENI: the instance it is on, or, while an interrupted move is pending
+    (`detaching` or `available` with an `eniops:move` tag), the instance it moves from."""
+    intent = eni.intent
+    if intent is not None and (eni.attachment is None or eni.detaching):
+        return intent.source
+    return eni.instance_id
+
+
+def primary_of(instance: Instance) -> Eni:
+    """An instance's primary ENI (device index 0, card 0); an instance without one (being
+    terminated) is refused with ``instance-state``."""
+    primary = instance.primary_eni
+    if primary is None:
+        raise PreconditionFailed(
+            "instance-state",
+            f"{instance.instance_id} ({instance.state}) has no primary network interface",
+            details={"instance": instance.instance_id, "state": instance.state},
+        )
+    return primary
+
+
+def eip_target(instance: Instance, allowed: frozenset[str]) -> Eni:
+    """An instance's primary ENI, for an Elastic IP: the instance must be in `allowed`."""
+    instance_state(instance, allowed)
+    return primary_of(instance)
+
+
+def eip_on_target(
+    addresses: Iterable[Address], moving: Iterable[str], eni: Eni, private_ip: str
+) -> Address | None:
+    """Another Elastic IP already on the target ENI's private IP, if any.
+
+    EC2 would silently disassociate it when `moving` (allocation ids) are associated there.
+    """
+    leaving = set(moving)
+    return next(
+        (
+            a
+            for a in addresses
+            if a.allocation_id not in leaving
+            and a.eni_id == eni.eni_id
+            and (a.private_ip or eni.primary_ip) == private_ip
+        ),
+        None,
+    )
+
+
+def no_eip_on_target(displaced: Address | None, eni: Eni, private_ip: str, replace: bool) -> None:
+    """``target-has-eip``: refuse to take a private IP that carries another Elastic IP."""
+    if displaced is not None and not replace:
+        raise PreconditionFailed(
+            "target-has-eip",
+            f"{private_ip} on {eni.eni_id} already carries Elastic IP {displaced.public_ip}; "
+            "EC2 would silently disassociate it (pass replace_eip to accept that)",
+            details={
+                "eni": eni.eni_id,
+                "private_ip": private_ip,
+                "displaced": displaced.summary(),
+            },
+        )
+
+
+def source_dest_check_off(eni: Eni) -> None:
+    """``source-dest-check``: an ENI that receives an overlay IP's traffic must not check."""
+    if eni.source_dest_check:
+        raise PreconditionFailed(
+            "source-dest-check",
+            f"{eni.eni_id} has SourceDestCheck on: it would drop the traffic routed to it; "
+            "turn it off (ec2 modify-network-interface-attribute --no-source-dest-check)",
+            details={"eni": eni.eni_id, "instance": eni.instance_id},
+        )
+
+
+def same_vpc(resource_id: str, vpc_id: str, eni: Eni) -> None:
+    """``vpc-mismatch``: a route table (or ENI) outside the target ENI's VPC."""
+    if vpc_id != eni.vpc_id:
+        raise PreconditionFailed(
+            "vpc-mismatch",
+            f"{resource_id} is in {vpc_id}, {eni.eni_id} in {eni.vpc_id}",
+            details={"resource": resource_id, "vpc": vpc_id, "eni_vpc": eni.vpc_id},
+        )
+
+
+def routes_to_move(
+    tables: Iterable[RouteTable], destination: str, named: bool
+) -> list[tuple[RouteTable, Route | None]]:
+    """The tables (and their current route for `destination`) a route move changes.
+
+    With `named` tables every one is changed (a missing route is created); otherwise only
+    the tables that route the destination, and at least one must.
+    """
+    found = [(table, table.route(destination)) for table in tables]
+    if named:
+        return found
+    routed: list[tuple[RouteTable, Route | None]] = [
+        (table, route) for table, route in found if route is not None
+    ]
+    if not routed:
+        raise NotFound(
+            f"no route table of the VPC has a route for {destination}; name the tables "
+            "(route_tables) to create it",
+            details={"destination": destination},
+        )
+    return routed

@@ -1,24 +1,48 @@
 """The `eniops` command: the same operations for ops scripts and HA notify scripts.
 
-Exit codes: 0 done or nothing to do, 2 invalid input or usage, 3 precondition failed,
-4 conflict, 5 AWS error, 6 timeout, 7 partial failure rolled back, 8 not rolled back.
+Its commands are built from the operations' registry: each operation's keyword arguments
+become options, so the command line cannot drift from the library.
 """
+
+# PYTHON_ARGCOMPLETE_OK  (shell completion when argcomplete is installed: eniops[completion])
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import inspect
 import json
 import logging
+import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
+
+from . import _inputs
+from ._errors import EXIT_SIGINT, EXIT_SIGTERM, EniopsError, InvalidInput, exit_code_for
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
 
-    from ._result import Result
+    from ._registry import OperationSpec
 
 EXIT_USAGE = 2
+EXIT_CODES = """exit codes:
+  0    done, or nothing to do
+  2    invalid input or usage
+  3    precondition failed (nothing was changed)
+  4    conflict: someone else holds the resource (nothing was changed)
+  5    AWS error, permission denied included
+  6    timeout (the error says where every resource is)
+  7    partial failure, rolled back
+  8    partial failure, NOT rolled back (the error says where every resource is)
+  130  interrupted by SIGINT, 143 by SIGTERM (where every resource is was printed;
+       re-run the same command to complete an interrupted move)
+"""
+#: Keywords every operation takes; the command line fills them from global options.
+COMMON = frozenset({"mode", "ec2", "session", "region", "timeout", "require_tag", "role_arn"})
 
 
 class _Parser(argparse.ArgumentParser):
@@ -28,124 +52,325 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"eniops: error: {message} (see eniops --help)\n")
 
 
-def _add_change_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument("--plan", action="store_true", help="read and check only, change nothing")
-    group.add_argument("--dry-run", action="store_true", help="plan, then ask EC2 with DryRun=True")
-    parser.add_argument("--require-tag", metavar="KEY[=VALUE]", help="refuse untagged resources")
+def _checked(parse: Callable[[Any, str], Any], argument: str) -> Callable[[str], str]:
+    """An argparse type that validates with eniops' own parser and keeps the text."""
+
+    def check(text: str) -> str:
+        try:
+            parse(text, argument)
+        except InvalidInput as err:
+            raise argparse.ArgumentTypeError(err.message) from err
+        return text
+
+    check.__name__ = argument  # argparse names the type in its messages
+    return check
+
+
+@dataclass(frozen=True)
+class Option:
+    """How one keyword argument of an operation looks on the command line."""
+
+    flag: str
+    help: str
+    type: Callable[[str], Any] | None = None
+    action: str = "store"
+    metavar: str | None = None
+
+
+OPTIONS: dict[str, Option] = {
+    "to_instance": Option(
+        "--to-instance",
+        "the target instance",
+        _checked(_inputs.instance_id, "--to-instance"),
+        metavar="ID",
+    ),
+    "to_eni": Option(
+        "--to-eni", "the target ENI", _checked(_inputs.eni_id, "--to-eni"), metavar="ID"
+    ),
+    "instance": Option(
+        "--instance",
+        "the instance to attach to",
+        _checked(_inputs.instance_id, "--instance"),
+        metavar="ID",
+    ),
+    "private_ip": Option(
+        "--private-ip",
+        "which private IP of the target ENI (default: its primary)",
+        _checked(_inputs.ipv4, "--private-ip"),
+        metavar="IP",
+    ),
+    "expect_current": Option(
+        "--expect-current",
+        "only if this instance or ENI holds it now ('unassociated': only if nobody does)",
+        _checked(_inputs.expect_current, "--expect-current"),
+        metavar="ID",
+    ),
+    "replace_eip": Option(
+        "--replace-eip",
+        "take a private IP that carries another Elastic IP (EC2 disassociates that one)",
+        action="store_true",
+    ),
+    "device_index": Option(
+        "--device-index",
+        "device index on network card 0 (default: the lowest free)",
+        int,
+        metavar="N",
+    ),
+    "force_detach": Option(
+        "--force-detach",
+        "force the detach (for a failed source instance only)",
+        action="store_true",
+    ),
+    "force": Option(
+        "--force", "force the detach (for a failed instance only)", action="store_true"
+    ),
+    "allow_same_subnet": Option(
+        "--allow-same-subnet",
+        "allow a second ENI of a subnet the instance is already in",
+        action="store_true",
+    ),
+    "rollback": Option(
+        "--no-rollback",
+        "on a failure halfway, leave things where they are (and say where)",
+        action="store_false",
+    ),
+    "ips": Option(
+        "--ip",
+        "a secondary private IP (repeat for several)",
+        _checked(_inputs.ipv4, "--ip"),
+        action="append",
+        metavar="IP",
+    ),
+    "count": Option("--count", "how many free addresses to pick", int, metavar="N"),
+    "allow_reassignment": Option(
+        "--allow-reassignment",
+        "take IPs held by another ENI (their Elastic IPs follow)",
+        action="store_true",
+    ),
+    "route_tables": Option(
+        "--route-table",
+        "a route table to change (repeat for several; default: every table "
+        "of the VPC that routes the destination)",
+        action="append",
+        metavar="RTB",
+    ),
+}
+#: Options of which exactly one is required, per operation (`to_self` is `--to-self`).
+ONE_OF: dict[str, tuple[str, ...]] = {
+    "remap_eip": ("to_instance", "to_eni", "to_self"),
+    "move_eni": ("to_instance", "to_self"),
+    "attach_eni": ("instance", "to_self"),
+    "add_secondary_ips": ("ips", "count"),
+    "failover_instance": ("to_instance", "to_self"),
+    "move_route": ("to_instance", "to_eni", "to_self"),
+}
+REQUIRED = {"remove_secondary_ips": ("ips",)}
+POSITIONALS: dict[str, Callable[[Any, str], Any]] = {
+    "eip": _inputs.eip,
+    "eni": _inputs.eni_id,
+    "target": _inputs.eni_or_instance,
+    "from_instance": _inputs.instance_id,
+    "destination": _inputs.cidr,
+    "resource_id": _inputs.resource,
+}
+POSITIONAL_HELP = {
+    "eip": "the Elastic IP: allocation id (eipalloc-…) or public IPv4 address",
+    "eni": "the ENI id (eni-…)",
+    "target": "an ENI id, or an instance id meaning its primary ENI",
+    "from_instance": "the instance that failed (i-…)",
+    "destination": "the overlay IP as a CIDR (192.168.100.10/32; a bare address means /32)",
+    "resource_id": "an instance, ENI or Elastic IP",
+}
+
+
+def keywords_of(spec: OperationSpec) -> list[str]:
+    """The operation's own keyword arguments (not the common ones), in signature order."""
+    parameters = inspect.signature(spec.function).parameters.values()
+    return [p.name for p in parameters if p.kind is p.KEYWORD_ONLY and p.name not in COMMON]
+
+
+def _add_globals(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """Global options; on subcommands they default to 'not given', so that either place works."""
+    default: dict[str, Any] = {} if top else {"default": argparse.SUPPRESS}
+    parser.add_argument(
+        "--region",
+        help="AWS region (else AWS_REGION, AWS_DEFAULT_REGION, the profile's)",
+        **default,
+    )
+    parser.add_argument("--profile", help="AWS named profile (else AWS_PROFILE)", **default)
+    parser.add_argument(
+        "--role-arn",
+        metavar="ARN",
+        help="assume this IAM role (STS, session name eniops): other accounts, shared VPCs",
+        **default,
+    )
+    parser.add_argument(
+        "--endpoint-url",
+        metavar="URL",
+        help="EC2 endpoint (a VPC endpoint, or a test server)",
+        **default,
+    )
+    parser.add_argument(
+        "--output",
+        choices=("json", "text", "table"),
+        help="json: the Result as data; text (default): for people; table: key/value rows",
+        **({"default": "text"} if top else default),
+    )
+    parser.add_argument(
+        "--query",
+        metavar="JMESPATH",
+        help="pick from the JSON result (as the AWS CLI does)",
+        **default,
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        metavar="S",
+        help="seconds for the whole operation, retries and waits included",
+        **default,
+    )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        "--debug",
+        action="store_true",
+        dest="verbose",
+        help="log each call and show tracebacks (never credentials or tokens)",
+        **({"default": False} if top else default),
+    )
+    parser.add_argument(
+        "--no-cli-pager",
+        action="store_true",
+        help="accepted for AWS CLI habits (no pager)",
+        **({"default": False} if top else default),
+    )
+
+
+def _add_operation(commands: Any, groups: dict[str, Any], spec: OperationSpec) -> None:
+    *group_words, word = spec.command
+    holder = commands
+    if group_words:
+        group = group_words[0]
+        if group not in groups:
+            groups[group] = commands.add_parser(
+                group,
+                help=f"{group} commands",
+                formatter_class=argparse.RawDescriptionHelpFormatter,
+            ).add_subparsers(dest="action", required=True, parser_class=_Parser, metavar="ACTION")
+        holder = groups[group]
+    parser = holder.add_parser(
+        word,
+        help=spec.summary,
+        description=spec.summary,
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.set_defaults(spec=spec.name)
+    parser.add_argument(
+        spec.positional,
+        help=POSITIONAL_HELP.get(spec.positional),
+        type=_checked(POSITIONALS[spec.positional], spec.positional.upper()),
+    )
+    one_of = ONE_OF.get(spec.name, ())
+    exclusive = parser.add_mutually_exclusive_group(required=True) if one_of else None
+    for name in keywords_of(spec):
+        option = OPTIONS[name]
+        where = exclusive if name in one_of and exclusive is not None else parser
+        kwargs: dict[str, Any] = {"dest": name, "help": option.help, "action": option.action}
+        if option.type is not None:
+            kwargs["type"] = option.type
+        if option.metavar is not None:
+            kwargs["metavar"] = option.metavar
+        if name in REQUIRED.get(spec.name, ()):
+            kwargs["required"] = True
+        where.add_argument(option.flag, **kwargs)
+    if "to_self" in one_of and exclusive is not None:
+        exclusive.add_argument(
+            "--to-self",
+            action="store_true",
+            help="this instance, found through IMDSv2 (honours AWS_EC2_METADATA_DISABLED)",
+        )
+    if spec.mutating:
+        modes = parser.add_mutually_exclusive_group()
+        modes.add_argument(
+            "--plan", action="store_true", help="read and check only, change nothing"
+        )
+        modes.add_argument(
+            "--dry-run", action="store_true", help="plan, then ask EC2 with DryRun=True"
+        )
+        parser.add_argument(
+            "--require-tag",
+            metavar="KEY[=VALUE]",
+            help="refuse to change a resource without this tag",
+            type=_checked(_inputs.tag_guard, "--require-tag"),
+        )
+    _add_globals(parser, top=False)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser (public for the documentation and the tests)."""
-    parser = _Parser(prog="eniops", description="Safe Elastic IP, ENI and secondary-IP moves.")
-    parser.add_argument(
-        "--region", help="AWS region (else AWS_REGION / AWS_DEFAULT_REGION / profile)"
-    )
-    parser.add_argument("--profile", help="AWS named profile (else AWS_PROFILE)")
-    parser.add_argument(
-        "--endpoint-url", help="EC2 endpoint URL (e.g. a VPC endpoint or a test server)"
-    )
-    parser.add_argument("--output", choices=("json", "text"), default="text")
-    parser.add_argument("--timeout", type=float, help="seconds for the whole operation")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log calls; tracebacks")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    """The argument parser, built from the registry (public for the docs and the tests)."""
+    from ._registry import OPERATIONS  # noqa: PLC0415
 
-    eip = commands.add_parser("eip", help="Elastic IPs").add_subparsers(
-        dest="action", required=True, parser_class=_Parser
+    parser = _Parser(
+        prog="eniops",
+        description="Safe Elastic IP, ENI, secondary-IP and overlay-route moves on EC2.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    remap = eip.add_parser("remap", help="move an Elastic IP in one call")
-    remap.add_argument("eip")
-    target = remap.add_mutually_exclusive_group(required=True)
-    target.add_argument("--to-instance")
-    target.add_argument("--to-eni")
-    target.add_argument("--to-self", action="store_true")
-    remap.add_argument("--private-ip")
-    remap.add_argument("--expect-current")
-    _add_change_options(remap)
-
-    eni = commands.add_parser("eni", help="network interfaces").add_subparsers(
-        dest="action", required=True, parser_class=_Parser
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    _add_globals(parser, top=True)
+    commands = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
+    groups: dict[str, Any] = {}
+    for spec in OPERATIONS:
+        _add_operation(commands, groups, spec)
+    policy = commands.add_parser("iam-policy", help="least-privilege IAM policy for operations")
+    policy.add_argument(
+        "operations",
+        nargs="*",
+        metavar="OPERATION",
+        help="e.g. eip-remap eni-move (default: every operation)",
     )
-    move = eni.add_parser("move", help="detach, attach elsewhere, verify (rolls back)")
-    move.add_argument("eni")
-    target = move.add_mutually_exclusive_group(required=True)
-    target.add_argument("--to-instance")
-    target.add_argument("--to-self", action="store_true")
-    move.add_argument("--device-index", type=int)
-    move.add_argument("--expect-current")
-    move.add_argument("--force-detach", action="store_true")
-    move.add_argument("--allow-same-subnet", action="store_true")
-    move.add_argument("--no-rollback", action="store_true")
-    _add_change_options(move)
-    attach = eni.add_parser("attach", help="attach an available ENI")
-    attach.add_argument("eni")
-    target = attach.add_mutually_exclusive_group(required=True)
-    target.add_argument("--instance")
-    target.add_argument("--to-self", action="store_true")
-    attach.add_argument("--device-index", type=int)
-    attach.add_argument("--allow-same-subnet", action="store_true")
-    _add_change_options(attach)
-    detach = eni.add_parser("detach", help="detach a secondary ENI")
-    detach.add_argument("eni")
-    detach.add_argument("--expect-current")
-    detach.add_argument("--force", action="store_true")
-    _add_change_options(detach)
-
-    ip = commands.add_parser("ip", help="secondary private IPs").add_subparsers(
-        dest="action", required=True, parser_class=_Parser
+    policy.add_argument(
+        "--require-tag",
+        metavar="KEY[=VALUE]",
+        help="scope changes to resources with this tag",
+        type=_checked(_inputs.tag_guard, "--require-tag"),
     )
-    add = ip.add_parser("add", help="add secondary private IPs (additive)")
-    add.add_argument("target")
-    which = add.add_mutually_exclusive_group(required=True)
-    which.add_argument("--ip", action="append", dest="ips")
-    which.add_argument("--count", type=int)
-    add.add_argument("--allow-reassignment", action="store_true")
-    add.add_argument("--expect-current")
-    _add_change_options(add)
-    remove = ip.add_parser("remove", help="remove secondary private IPs")
-    remove.add_argument("target")
-    remove.add_argument("--ip", action="append", dest="ips", required=True)
-    _add_change_options(remove)
-
-    failover = commands.add_parser("failover", help="move an instance's EIPs and ENIs")
-    failover.add_argument("from_instance")
-    target = failover.add_mutually_exclusive_group(required=True)
-    target.add_argument("--to-instance")
-    target.add_argument("--to-self", action="store_true")
-    _add_change_options(failover)
-
-    show = commands.add_parser("show", help="what an operator needs before a move")
-    show.add_argument("id")
-    policy = commands.add_parser("iam-policy", help="least-privilege IAM policy")
-    policy.add_argument("operations", nargs="*", metavar="OPERATION")
-    policy.add_argument("--require-tag", metavar="KEY[=VALUE]")
-    commands.add_parser("demo", help="a failover story on an embedded moto (no AWS needed)")
+    _add_globals(policy, top=False)
+    demo = commands.add_parser("demo", help="a failover story on an embedded moto (no AWS needed)")
+    _add_globals(demo, top=False)
+    scripts = commands.add_parser("ha-script", help="print a packaged HA script (keepalived, OCF)")
+    scripts.add_argument("name", nargs="?", help="the script's name (default: list them)")
+    _add_globals(scripts, top=False)
     return parser
 
 
-def _client(args: argparse.Namespace) -> EC2Client:
-    from botocore.exceptions import BotoCoreError  # noqa: PLC0415
+# -- running ----------------------------------------------------------------------------------
 
-    from ._errors import InvalidInput  # noqa: PLC0415
+
+def _client(args: argparse.Namespace) -> EC2Client:
+    """The EC2 client for this command (built from the global options)."""
     from ._gateway import build_client  # noqa: PLC0415
 
-    try:
-        session = None
-        if args.profile:
-            import boto3.session  # noqa: PLC0415
+    session = None
+    if args.profile:
+        import boto3.session  # noqa: PLC0415
+        from botocore.exceptions import BotoCoreError  # noqa: PLC0415
 
+        try:
             session = boto3.session.Session(profile_name=args.profile)
-        return build_client(
-            session=session,
-            region=args.region,
-            endpoint_url=args.endpoint_url,
-            timeout_s=args.timeout,
-        )
-    except BotoCoreError as err:
-        raise InvalidInput(f"cannot build an EC2 client: {err}") from err
+        except BotoCoreError as err:
+            raise InvalidInput(f"--profile {args.profile}: {err}") from err
+    return build_client(
+        session=session,
+        region=args.region,
+        role_arn=args.role_arn,
+        endpoint_url=args.endpoint_url,
+        timeout_s=args.timeout,
+    )
 
 
-def _self_instance(args: argparse.Namespace) -> str:
+def _this_instance(args: argparse.Namespace) -> str:
     from ._imds import Imds  # noqa: PLC0415
 
     imds = Imds()
@@ -154,156 +379,75 @@ def _self_instance(args: argparse.Namespace) -> str:
     return imds.instance_id()
 
 
-def _run(args: argparse.Namespace) -> tuple[Any, Callable[[Any], str]]:
-    """Dispatch a parsed command; return what to print and how to render it as text."""
-    import eniops  # noqa: PLC0415
+def _operation_kwargs(args: argparse.Namespace, spec: OperationSpec) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {}
+    for name in keywords_of(spec):
+        value = getattr(args, name, None)
+        if value is None:
+            continue
+        kwargs[name] = tuple(value) if isinstance(value, list) else value
+    if getattr(args, "to_self", False):
+        kwargs[spec.self_targets[0]] = _this_instance(args)
+    return kwargs
 
-    from . import _permissions  # noqa: PLC0415
+
+def _run_operation(args: argparse.Namespace, spec: OperationSpec) -> tuple[Any, str]:
+    """Run one registered operation; return what it returned and its kind of view."""
+    kwargs = _operation_kwargs(args, spec)
+    if args.timeout is not None:
+        _inputs.timeout(args.timeout, "--timeout")
+        kwargs["timeout"] = args.timeout
+    if spec.mutating:
+        kwargs["mode"] = "plan" if args.plan else "dry-run" if args.dry_run else "apply"
+        kwargs["require_tag"] = args.require_tag
+    value = spec.function(getattr(args, spec.positional), ec2=_client(args), **kwargs)
+    if spec.mutating:
+        return value.to_dict(), "result"
+    return value, "show"
+
+
+def _run(args: argparse.Namespace) -> tuple[Any, str]:
+    """Dispatch a parsed command; return what to print and how it reads as text."""
+    from . import _registry  # noqa: PLC0415
 
     if args.command == "iam-policy":
-        return _permissions.iam_policy(args.operations, require_tag=args.require_tag), _json_text
+        return _registry.iam_policy(args.operations, require_tag=args.require_tag), "json"
     if args.command == "demo":
         from .demo import run_demo  # noqa: PLC0415
 
         run_demo(output=args.output)
-        return None, _json_text
-    me = _self_instance(args) if getattr(args, "to_self", False) else ""
-    common: dict[str, Any] = {"ec2": _client(args)}
-    if args.timeout is not None:
-        common["timeout"] = args.timeout
-    if args.command == "show":
-        return eniops.describe(args.id, **common), render_show
-    common["mode"] = "plan" if args.plan else "dry-run" if args.dry_run else "apply"
-    common["require_tag"] = args.require_tag
-    key = (args.command, getattr(args, "action", None))
-    result: Result
-    if key == ("eip", "remap"):
-        result = eniops.remap_eip(
-            args.eip,
-            to_instance=args.to_instance or me,
-            to_eni=args.to_eni,
-            private_ip=args.private_ip,
-            expect_current=args.expect_current,
-            **common,
-        )
-    elif key == ("eni", "move"):
-        result = eniops.move_eni(
-            args.eni,
-            to_instance=args.to_instance or me,
-            device_index=args.device_index,
-            expect_current=args.expect_current,
-            force_detach=args.force_detach,
-            allow_same_subnet=args.allow_same_subnet,
-            rollback=not args.no_rollback,
-            **common,
-        )
-    elif key == ("eni", "attach"):
-        result = eniops.attach_eni(
-            args.eni,
-            instance=args.instance or me,
-            device_index=args.device_index,
-            allow_same_subnet=args.allow_same_subnet,
-            **common,
-        )
-    elif key == ("eni", "detach"):
-        result = eniops.detach_eni(
-            args.eni, expect_current=args.expect_current, force=args.force, **common
-        )
-    elif key == ("ip", "add"):
-        result = eniops.add_secondary_ips(
-            args.target,
-            ips=tuple(args.ips or ()),
-            count=args.count or 0,
-            allow_reassignment=args.allow_reassignment,
-            expect_current=args.expect_current,
-            **common,
-        )
-    elif key == ("ip", "remove"):
-        result = eniops.remove_secondary_ips(args.target, ips=tuple(args.ips), **common)
-    elif args.command == "failover":
-        result = eniops.failover_instance(
-            args.from_instance, to_instance=args.to_instance or me, **common
-        )
-    else:  # pragma: no cover - argparse refuses unknown commands
-        raise AssertionError(key)
-    return result.to_dict(), render_result
+        return None, "none"
+    if args.command == "ha-script":
+        from ._scripts import script_text  # noqa: PLC0415
+
+        return script_text(args.name), "raw"
+    return _run_operation(args, _registry.BY_NAME[args.spec])
 
 
-def _json_text(value: Any) -> str:
-    return json.dumps(value, indent=2, sort_keys=False, default=str)
+def _render(value: Any, view: str, args: argparse.Namespace) -> str:
+    from . import _render as render  # noqa: PLC0415
 
+    if view == "raw":
+        return str(value)
+    if args.query:
+        import jmespath  # noqa: PLC0415  (comes with botocore)
+        from jmespath.exceptions import JMESPathError  # noqa: PLC0415
 
-def render_result(data: dict[str, Any], indent: str = "") -> str:
-    """A `Result.to_dict()` as text a person can read at 3 a.m."""
-    verdict = (
-        "CHANGED"
-        if data["changed"]
-        else ("planned (nothing changed)" if data["mode"] != "apply" else "nothing to do")
-    )
-    lines = [f"{indent}{data['operation']}: {verdict} [{data['mode']}] in {data['elapsed_s']:.2f}s"]
-    for step in data["steps"]:
-        params = " ".join(f"{k}={v}" for k, v in step["params"].items())
-        note = f"  ({step['note']})" if step.get("note") else ""
-        lines.append(f"{indent}  {step['status']:<11} {step['action']} {params}{note}")
-    for name, before in data["before"].items():
-        after = data["after"].get(name, {})
-        if not isinstance(before, dict) or not isinstance(after, dict):
-            continue
-        moved = [
-            f"{key}: {before.get(key)} -> {after.get(key)}"
-            for key in before
-            if before.get(key) != after.get(key)
-        ]
-        lines.extend(f"{indent}  {name} {change}" for change in moved)
-    lines.extend(f"{indent}  warning: {w}" for w in data["warnings"])
-    for child in data.get("children", []):
-        lines.append(render_result(child, indent + "  "))
-    return "\n".join(lines)
-
-
-def _eni_line(eni: dict[str, Any]) -> str:
-    index = "-" if eni.get("device_index") is None else eni["device_index"]
-    parts = [
-        f"#{index} {eni['eni']} {eni['subnet']} ({eni['status']})",
-        f"primary {eni['primary_ip']}",
-    ]
-    if eni.get("secondary_ips"):
-        parts.append("secondary " + ", ".join(eni["secondary_ips"]))
-    parts.extend(
-        f"EIP {e['public_ip']} ({e['allocation_id']}) -> {e['private_ip']}"
-        for e in eni.get("elastic_ips", [])
-    )
-    if "free_ip_slots" in eni:
-        parts.append(f"{eni['free_ip_slots']} IPs free")
-    return "; ".join(parts)
-
-
-def render_show(view: dict[str, Any]) -> str:
-    """`describe()` output as text: what an operator needs before a move."""
-    if view["kind"] == "eip":
-        where = (
-            f"on {view['eni']} ({view['instance'] or 'no instance'}) at {view['private_ip']}"
-            if view["eni"]
-            else "not associated"
-        )
-        return f"{view['public_ip']} ({view['allocation_id']}) {where}"
-    if view["kind"] == "eni":
-        owner = view["instance"] or "not attached"
-        return (
-            f"{view['id']} in {view['availability_zone']}, {view['vpc']}: {owner}\n  "
-            + _eni_line(view)
-        )
-    limits, free = view["limits"], view["free"]
-    lines = [
-        f"{view['id']} ({view['instance_type']}) {view['state']} in "
-        f"{view['availability_zone']}, {view['vpc']}",
-        f"  limits: {limits['max_enis']} ENIs ({limits['max_enis_card_0']} on card 0), "
-        f"{limits['ipv4_per_eni']} IPv4 per ENI",
-        f"  free: {free['eni_slots']} ENI slot(s), device indexes "
-        f"{', '.join(map(str, free['device_indexes'])) or 'none'}",
-    ]
-    lines.extend("  " + _eni_line(eni) for eni in view["enis"])
-    return "\n".join(lines)
+        try:
+            value = jmespath.search(args.query, value)
+        except JMESPathError as err:
+            raise InvalidInput(f"--query {args.query!r}: {err}") from err
+        view = "query"
+    if args.output == "json":
+        return render.as_json(value)
+    if args.output == "table":
+        return render.table(value)
+    texts: dict[str, Callable[[Any], str]] = {
+        "result": render.result_text,
+        "show": render.show_text,
+        "query": render.plain,
+    }
+    return texts.get(view, render.as_json)(value)
 
 
 def _progress(doing: str, elapsed: float) -> None:
@@ -311,38 +455,101 @@ def _progress(doing: str, elapsed: float) -> None:
     sys.stderr.flush()
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit code."""
-    args = build_parser().parse_args(argv)
+class _Signals:
+    """While a command runs: SIGINT and SIGTERM ask it to stop (no new change starts, the
+    call in flight finishes); a second signal stops at once."""
+
+    def __init__(self) -> None:
+        from ._settings import StopRequest  # noqa: PLC0415
+
+        self.stop = StopRequest()
+        self._previous: dict[int, Any] = {}
+
+    def _handle(self, signum: int, _frame: Any) -> None:
+        if self.stop.requested:
+            raise KeyboardInterrupt
+        self.stop.request(signum)
+        sys.stderr.write(f"\neniops: {signal.Signals(signum).name}: finishing the call in flight\n")
+
+    def __enter__(self) -> _Signals:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(ValueError):  # not the main thread (tests): no handlers
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+
+def _prepare(args: argparse.Namespace) -> None:
+    if not args.region:  # boto3 reads AWS_DEFAULT_REGION; the AWS CLI also AWS_REGION
+        args.region = os.environ.get("AWS_REGION") or None
     if args.verbose:
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
         logging.getLogger("botocore").setLevel(logging.WARNING)
-    from ._errors import EniopsError, exit_code_for  # noqa: PLC0415
-    from ._operation import progress_callback  # noqa: PLC0415
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    parser = build_parser()
+    _complete(parser)
+    args = parser.parse_args(argv)
+    if args.version:
+        from ._version import version  # noqa: PLC0415
+
+        print(f"eniops {version()}")
+        return 0
+    if args.command is None:
+        parser.print_usage(sys.stderr)
+        return EXIT_USAGE
+    _prepare(args)
+    from ._settings import use_settings  # noqa: PLC0415
 
     terminal = sys.stderr.isatty()
-    token = progress_callback.set(_progress if terminal else None)
-    try:
-        value, render = _run(args)
-    except EniopsError as err:
-        return _fail(args, err, exit_code_for(err))
-    except KeyboardInterrupt:
-        sys.stderr.write("eniops: interrupted\n")
-        return 130
-    except Exception as err:
-        return _fail(args, err, 1)
-    finally:
-        progress_callback.reset(token)
-        if terminal:
-            sys.stderr.write("\r\x1b[K")
-    if value is not None:
-        print(json.dumps(value, indent=2) if args.output == "json" else render(value))
+    with (
+        _Signals() as signals,
+        use_settings(progress=_progress if terminal else None, stop=signals.stop),
+    ):
+        try:
+            value, view = _run(args)
+            text = _render(value, view, args) if value is not None else None
+        except EniopsError as err:
+            return _fail(args, err, exit_code_for(err))
+        except KeyboardInterrupt:
+            sys.stderr.write("eniops: interrupted\n")
+            return EXIT_SIGINT
+        except Exception as err:  # a bug: one line (and the traceback with -v), exit 1
+            return _fail(args, err, 1)
+        finally:
+            if terminal:
+                sys.stderr.write("\r\x1b[K")
+    if text is not None:
+        _print(text)
     return 0
 
 
-def _fail(args: argparse.Namespace, err: BaseException, code: int) -> int:
-    from ._errors import EniopsError  # noqa: PLC0415
+def _print(text: str) -> None:
+    """Print, quietly when the reader went away (`eniops iam-policy | head`)."""
+    try:
+        print(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
 
+
+def _complete(parser: argparse.ArgumentParser) -> None:
+    if "_ARGCOMPLETE" not in os.environ:
+        return
+    try:
+        import argcomplete  # noqa: PLC0415
+    except ImportError:
+        return
+    argcomplete.autocomplete(parser)
+
+
+def _fail(args: argparse.Namespace, err: BaseException, code: int) -> int:
     if args.verbose:
         import traceback  # noqa: PLC0415
 
@@ -351,13 +558,17 @@ def _fail(args: argparse.Namespace, err: BaseException, code: int) -> int:
     label = type(err).__name__ + (f" ({reason})" if reason else "")
     message = " ".join(str(err).split())
     sys.stderr.write(f"eniops: {label}: {message}\n")
+    if code in (EXIT_SIGINT, EXIT_SIGTERM) and isinstance(err, EniopsError):
+        where = err.details.get("resources")
+        if where:
+            sys.stderr.write(f"eniops: where everything is: {json.dumps(where, default=str)}\n")
     if args.output == "json":
         data = (
             err.to_dict()
             if isinstance(err, EniopsError)
             else {"type": type(err).__name__, "reason": None, "message": message, "details": {}}
         )
-        print(json.dumps({"error": data}, indent=2, default=str))
+        _print(json.dumps({"error": data}, indent=2, default=str))
     return code
 
 

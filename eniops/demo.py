@@ -27,7 +27,7 @@ def run_demo(*, output: str = "text", say: Callable[[str], None] = print) -> dic
 
     import eniops  # noqa: PLC0415
 
-    from .cli import render_result  # noqa: PLC0415
+    from ._render import result_text  # noqa: PLC0415
     from .testing import StrictEc2, build_lab, reset_caches  # noqa: PLC0415
 
     for key, value in {
@@ -43,7 +43,7 @@ def run_demo(*, output: str = "text", say: Callable[[str], None] = print) -> dic
         say(
             json.dumps(result.to_dict(), indent=2)
             if output == "json"
-            else render_result(result.to_dict())
+            else result_text(result.to_dict())
         )
         (summary["done"] if result.changed else summary.setdefault("planned", [])).append(title)
 

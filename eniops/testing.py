@@ -25,16 +25,16 @@ import copy
 import ipaddress
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from . import _codes
-from ._gateway import RetryPolicy, clear_caches
 from ._model import Subnet
-from ._operation import retry_policy
+from ._reads import clear_caches
 from ._rules import reserved_ips
+from ._settings import RetryPolicy, use_settings
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
@@ -47,6 +47,7 @@ __all__ = [
     "build_lab",
     "fast_policy",
     "reset_caches",
+    "round_trips",
     "short_waits",
 ]
 
@@ -60,6 +61,11 @@ MUTATING_OPERATIONS = frozenset(
         "ModifyNetworkInterfaceAttribute",
         "AssignPrivateIpAddresses",
         "UnassignPrivateIpAddresses",
+        "CreateTags",
+        "DeleteTags",
+        "CreateRoute",
+        "ReplaceRoute",
+        "DeleteRoute",
     }
 )
 
@@ -71,18 +77,33 @@ Holdable = Literal[
 ]
 
 
-@dataclass(frozen=True)
+@dataclass
 class Call:
     """One EC2 call the client made (as the code under test passed it)."""
 
     operation: str
     params: Mapping[str, Any]
     at: float
+    #: When its answer arrived (0.0 while in flight, or when no answer came).
+    ended: float = 0.0
 
     @property
     def dry_run(self) -> bool:
         """True for a `DryRun=True` call."""
         return bool(self.params.get("DryRun"))
+
+
+def round_trips(calls: list[Call]) -> int:
+    """How many waits for EC2 `calls` cost: calls in flight together count once."""
+    waves = 0
+    wave_end = float("-inf")
+    for call in sorted(calls, key=lambda c: c.at):
+        if call.at >= wave_end:
+            waves += 1
+            wave_end = call.ended or call.at
+        else:
+            wave_end = max(wave_end, call.ended or call.at)
+    return waves
 
 
 @dataclass
@@ -92,6 +113,7 @@ class _Fault:
     status: int
     message: str
     after_success: bool = False
+    when: Callable[[Mapping[str, Any]], bool] | None = None
 
 
 @dataclass
@@ -119,22 +141,23 @@ def fast_policy() -> RetryPolicy:
     return RetryPolicy(
         backoff_first_s=0.005,
         backoff_cap_s=0.02,
+        not_found_window_s=0.1,
         not_found_first_s=0.005,
         not_found_cap_s=0.02,
         poll_first_s=0.005,
         poll_growth=1.5,
         poll_cap_s=0.02,
+        poll_describes_per_s=1000.0,
+        poll_burst=1000.0,
+        settle_pause_s=0.005,
     )
 
 
 @contextmanager
 def short_waits() -> Iterator[None]:
-    """Within the block, eniops retries and polls with `fast_policy` (tests only)."""
-    token = retry_policy.set(fast_policy())
-    try:
+    """Operations started within the block retry and poll with `fast_policy` (tests only)."""
+    with use_settings(policy=fast_policy()):
         yield
-    finally:
-        retry_policy.reset(token)
 
 
 def reset_caches() -> None:
@@ -165,8 +188,10 @@ class StrictEc2:
     ENI, and refuses `InstanceId` for an instance with several interfaces.
     """
 
-    def __init__(self, client: EC2Client) -> None:
+    def __init__(self, client: EC2Client, *, latency_s: float = 0.0) -> None:
         self.client: Any = client
+        #: Added to every call, as a network would: calls in flight together overlap.
+        self.latency_s = latency_s
         self.calls: list[Call] = []
         self._faults: dict[str, list[_Fault]] = {}
         self._holds: dict[str, _Hold] = {}
@@ -191,8 +216,10 @@ class StrictEc2:
         status: int | None = None,
         message: str = "injected by StrictEc2",
         after_success: bool = False,
+        when: Callable[[Mapping[str, Any]], bool] | None = None,
     ) -> None:
-        """Answer the next `times` calls of `operation` with error `code`.
+        """Answer the next `times` calls of `operation` (whose parameters satisfy `when`, if
+        given) with error `code`.
 
         By default nothing reaches moto (the call had no effect). With `after_success`, moto
         carries the call out and the answer is replaced by the error: a lost response, as
@@ -202,7 +229,7 @@ class StrictEc2:
             status = 503 if code in _codes.SERVER_CODES | _codes.THROTTLING_CODES else 400
         with self._lock:
             self._faults.setdefault(operation, []).append(
-                _Fault(code, times, status, message, after_success)
+                _Fault(code, times, status, message, after_success, when)
             )
 
     def hold(self, operation: Holdable, *, polls: int = 0, seconds: float = 0.0) -> None:
@@ -261,19 +288,28 @@ class StrictEc2:
         operation = model.name
         params = context.get("strict_params", {})
         with self._lock:
-            self.calls.append(Call(operation, params, time.monotonic()))
-            faults = self._faults.get(operation) or []
+            call = Call(operation, params, time.monotonic())
+            self.calls.append(call)
+            context["strict_call"] = call
+        if self.latency_s:
+            time.sleep(self.latency_s)
+        with self._lock:
+            faults = [
+                f for f in self._faults.get(operation) or [] if f.when is None or f.when(params)
+            ]
             if faults:
                 fault = faults[0]
                 fault.times -= 1
                 if fault.times <= 0:
-                    faults.pop(0)
+                    self._faults[operation].remove(fault)
                 if fault.after_success:
                     context["strict_lost_response"] = fault
                 else:
                     return _error(fault.code, fault.message, fault.status)
-        if params.get("DryRun"):
-            return None
+        if params.get("DryRun") and operation in MUTATING_OPERATIONS:
+            # EC2 answers a permitted DryRun with DryRunOperation and changes nothing; moto
+            # carries some of them out (CreateRoute, ReplaceRoute).
+            return _error(_codes.DRY_RUN_OPERATION, "Request would have succeeded.", 412)
         rule = getattr(self, f"_rule_{operation}", None)
         if rule is None:
             return None
@@ -288,6 +324,9 @@ class StrictEc2:
         context: dict[str, Any],
         **_: Any,
     ) -> None:
+        call = context.get("strict_call")
+        if call is not None:
+            call.ended = time.monotonic()
         if self._is_internal() or getattr(http_response, "status_code", 500) >= 300:
             return
         params = context.get("strict_params", {})
@@ -492,10 +531,18 @@ class StrictEc2:
         eni = self._eni(eni_id)
         if eni is None:
             return
+        private_ip = params.get("PrivateIpAddress", eni["PrivateIpAddress"])
         with self._lock:
-            self._eip_private_ip[allocation_id] = params.get(
-                "PrivateIpAddress", eni["PrivateIpAddress"]
-            )
+            self._eip_private_ip[allocation_id] = private_ip
+        # EC2 disassociates, silently, any other Elastic IP on that private IP.
+        others = self.client.describe_addresses(
+            Filters=[{"Name": "network-interface-id", "Values": [eni_id]}]
+        )["Addresses"]
+        for other in others:
+            other_id = other.get("AllocationId")
+            other_ip = self._eip_private_ip.get(other_id or "", eni["PrivateIpAddress"])
+            if other_id != allocation_id and other_ip == private_ip:
+                self.client.disassociate_address(AssociationId=other["AssociationId"])
 
     def _rule_AssignPrivateIpAddresses(self, params: dict[str, Any], context: Any) -> Any:  # noqa: N802
         eni = self._eni(params["NetworkInterfaceId"])
@@ -697,6 +744,8 @@ class Lab:
     floating_eni: str  # ENI in subnet_a2, attached to the active instance at device index 1
     zone_a: str
     zone_b: str
+    overlay: str = "192.168.100.10/32"  # routed to the active instance's primary ENI
+    route_tables: tuple[str, ...] = ()  # the VPC's main table and one for zone b, both routing it
 
 
 #: An image id moto knows; on a real account pass `image_id`.
@@ -777,6 +826,33 @@ def build_lab(
         TagSpecifications=tagged("network-interface"),
     )["NetworkInterface"]["NetworkInterfaceId"]
     client.attach_network_interface(NetworkInterfaceId=floating, InstanceId=active, DeviceIndex=1)
+    primaries = {}
+    for instance_id in (active, standby, far):
+        primaries[instance_id] = client.describe_instances(InstanceIds=[instance_id])[
+            "Reservations"
+        ][0]["Instances"][0]["NetworkInterfaces"][0]["NetworkInterfaceId"]
+        # Instances that may carry an overlay IP must not drop traffic for other addresses.
+        client.modify_network_interface_attribute(
+            NetworkInterfaceId=primaries[instance_id], SourceDestCheck={"Value": False}
+        )
+    main = client.describe_route_tables(
+        Filters=[
+            {"Name": "vpc-id", "Values": [vpc_id]},
+            {"Name": "association.main", "Values": ["true"]},
+        ]
+    )["RouteTables"][0]["RouteTableId"]
+    zone_b_table = client.create_route_table(VpcId=vpc_id, TagSpecifications=tagged("route-table"))[
+        "RouteTable"
+    ]["RouteTableId"]
+    client.associate_route_table(RouteTableId=zone_b_table, SubnetId=subnet_b)
+    client.create_tags(Resources=[main], Tags=tags)
+    overlay = "192.168.100.10/32"
+    for table in (main, zone_b_table):
+        client.create_route(
+            RouteTableId=table,
+            DestinationCidrBlock=overlay,
+            NetworkInterfaceId=primaries[active],
+        )
     return Lab(
         vpc_id=vpc_id,
         subnet_a=subnet_a,
@@ -790,4 +866,6 @@ def build_lab(
         floating_eni=floating,
         zone_a=zone_a,
         zone_b=zone_b,
+        overlay=overlay,
+        route_tables=(main, zone_b_table),
     )

@@ -50,10 +50,11 @@ def imports_of(name: str, path: Path, known: set[str]) -> set[str]:
             continue
         for target in targets:
             # `from . import _rules` names a module; `from ._x import f` names a module's member.
-            while target and target not in known:
-                target = target.rpartition(".")[0]
-            if target and target != name:
-                found.add(target)
+            module = target
+            while module and module not in known:
+                module = module.rpartition(".")[0]
+            if module and module != name:
+                found.add(module)
     return found
 
 

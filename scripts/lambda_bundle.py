@@ -16,7 +16,7 @@ from importlib import metadata
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from importgraph import PACKAGE, closure, graph, modules  # noqa: E402
+from importgraph import PACKAGE, closure, graph, modules
 
 HANDLER_MODULE = "eniops.aws_lambda"
 SHIPPED_DEPENDENCIES = ("tenacity",)

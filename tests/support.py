@@ -6,15 +6,18 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from types import SimpleNamespace
 
 
 class NoCalls:
-    """An EC2 client stand-in that fails the test if anything is called on it."""
+    """An EC2 client stand-in (shaped like one) that fails the test if anything is called."""
 
     calls: list[str]
 
     def __init__(self) -> None:
         self.calls = []
+        # What eniops may look at to tell an EC2 client apart; calling anything is a call.
+        self.meta = SimpleNamespace(service_model=SimpleNamespace(service_name="ec2"), events=None)
 
     def __getattr__(self, name: str) -> object:
         self.calls.append(name)

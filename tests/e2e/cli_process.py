@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 
 def free_port() -> int:
@@ -15,15 +16,25 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def run(server, *args, env=None):
-    """Run `python -m eniops --endpoint-url SERVER ARGS` with fake credentials."""
-    environment = {
+STRICT = Path(__file__).resolve().parent / "strict"
+
+
+def strict_env(env=None):
+    """The environment of an eniops subprocess: fake credentials, the strict EC2 layer."""
+    return {
         **os.environ,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",
+        "ENIOPS_TEST_STRICT": "1",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(STRICT), os.environ.get("PYTHONPATH")])),
         **(env or {}),
     }
+
+
+def run(server, *args, env=None):
+    """Run `python -m eniops --endpoint-url SERVER ARGS` on the strict layer."""
+    environment = strict_env(env)
     return subprocess.run(
         [sys.executable, "-m", "eniops", "--endpoint-url", server, *args],
         capture_output=True,

@@ -1,17 +1,17 @@
-"""The keepalived notify script and the OCF-style agent in scripts/, against a moto server."""
+"""The HA scripts shipped in eniops/ha (keepalived, OCF agents), against a moto server."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import boto3
 import pytest
+from cli_process import strict_env
 from support import fake_imds
 
-SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
+SCRIPTS = Path(__file__).resolve().parents[2] / "eniops" / "ha"
 
 
 def holder(server, lab):
@@ -37,19 +37,17 @@ def move_to(server, lab, instance_id):
 
 @pytest.fixture
 def sh(server, lab):
-    """Run a script in scripts/ as the standby instance (IMDS says so)."""
+    """Run a shipped script as the standby instance (IMDS says so), on the strict layer."""
     with fake_imds(lab.standby) as imds:
 
         def run(script, *args, **env):
-            environment = {
-                **os.environ,
-                "AWS_ACCESS_KEY_ID": "testing",
-                "AWS_SECRET_ACCESS_KEY": "testing",
-                "AWS_DEFAULT_REGION": "us-east-1",
-                "AWS_EC2_METADATA_SERVICE_ENDPOINT": imds.endpoint,
-                "ENIOPS": f"{sys.executable} -m eniops",
-                **env,
-            }
+            environment = strict_env(
+                {
+                    "AWS_EC2_METADATA_SERVICE_ENDPOINT": imds.endpoint,
+                    "ENIOPS": f"{sys.executable} -m eniops",
+                    **env,
+                }
+            )
             return subprocess.run(
                 ["sh", str(SCRIPTS / script), *args],
                 capture_output=True,
@@ -138,3 +136,26 @@ def test_ocf_codes(sh, server, lab, action, params, code):
     assert done.returncode == code
     if action == "meta-data":
         assert "<resource-agent" in done.stdout
+
+
+def test_scripts_ship_with_the_package():
+    """`eniops ha-script NAME` prints the script as shipped; without a name, lists them."""
+    from eniops import cli
+
+    names = cli_output(cli, ["ha-script"]).split()
+    assert "keepalived-notify-master.sh" in names
+    assert "eniops-eip-ocf" in names
+    for name in names:
+        assert (
+            cli_output(cli, ["ha-script", name]).rstrip() == (SCRIPTS / name).read_text().rstrip()
+        )
+
+
+def cli_output(cli, argv):
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert cli.main(argv) == 0
+    return out.getvalue()

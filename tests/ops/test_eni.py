@@ -6,6 +6,7 @@ import pytest
 
 import eniops
 from eniops import _codes
+from eniops.testing import MUTATING_OPERATIONS, round_trips
 
 MUTATIONS = {"DetachNetworkInterface", "AttachNetworkInterface", "ModifyNetworkInterfaceAttribute"}
 
@@ -19,6 +20,10 @@ def attachment(world, eni_id=None):
     return world.eni(eni_id or world.lab.floating_eni).get("Attachment") or {}
 
 
+def tags_of(world, eni_id=None):
+    return {t["Key"]: t["Value"] for t in world.eni(eni_id or world.lab.floating_eni)["TagSet"]}
+
+
 def test_hot_move_with_held_transitions(world):
     """Detach, wait out 'detaching', attach, wait out 'attaching': verified attached."""
     world.strict.hold("DetachNetworkInterface", polls=3)
@@ -28,22 +33,33 @@ def test_hot_move_with_held_transitions(world):
     assert attachment(world)["InstanceId"] == world.lab.standby
     assert result.after["eni"]["attachment_status"] == "attached"
     assert [s.action for s in result.steps] == [
+        "ec2:CreateTags",  # the intent, before the detach
         "ec2:DetachNetworkInterface",
         "ec2:AttachNetworkInterface",
+        "ec2:DeleteTags",  # the intent, once attached and verified
+        "ec2:CreateTags",  # eniops:holder
     ]
+    assert "eniops:move" not in tags_of(world)
+    assert tags_of(world)["eniops:holder"] == world.lab.standby
     assert any("configured by hand" in w for w in result.warnings)
     assert any("no bandwidth" in w for w in result.warnings)
 
 
-def test_detach_is_by_attachment_id_and_reads_are_three(world):
-    """At most 3 reads before the first change; the detach names the AttachmentId."""
+def test_detach_is_by_attachment_id_after_two_round_trips(world):
+    """Two round trips of reads before the first change (one with the type cached); the
+    detach names the AttachmentId."""
+    world.strict.latency_s = 0.02
     old = attachment(world)["AttachmentId"]
     move(world)
-    ops = world.strict.operations()
-    first_change = next(i for i, op in enumerate(ops) if op in MUTATIONS)
-    assert first_change <= 3
+    first = next(i for i, c in enumerate(world.strict.calls) if c.operation in MUTATING_OPERATIONS)
+    assert world.strict.calls[first].operation == "CreateTags"  # the intent comes first
+    assert round_trips(world.strict.calls[:first]) == 2
     detach = next(c for c in world.strict.calls if c.operation == "DetachNetworkInterface")
     assert detach.params == {"AttachmentId": old}
+    world.strict.reset_calls()
+    eniops.move_eni(world.lab.floating_eni, to_instance=world.lab.active, ec2=world.client)
+    first = next(i for i, c in enumerate(world.strict.calls) if c.operation in MUTATING_OPERATIONS)
+    assert round_trips(world.strict.calls[:first]) == 1
 
 
 def test_instance_type_limits_are_cached(world):
@@ -197,7 +213,8 @@ def test_detach_refuses_primary_and_force_warns(world):
     with pytest.raises(eniops.PreconditionFailed):
         eniops.detach_eni(world.primary_eni(world.lab.active), ec2=world.client)
     result = eniops.detach_eni(world.lab.floating_eni, force=True, ec2=world.client)
-    assert world.strict.mutations[-1].params["Force"] is True
+    detach = next(c for c in world.strict.mutations if c.operation == "DetachNetworkInterface")
+    assert detach.params["Force"] is True
     assert any("forced detach" in w for w in result.warnings)
 
 
@@ -223,8 +240,9 @@ def test_wait_times_out_saying_where_the_eni_is(world):
     with pytest.raises(eniops.OperationTimeout) as caught:
         move(world, timeout=0.5)
     details = caught.value.details
-    assert details["eni"]["attachment_status"] == "detaching"
+    assert details["state"]["attachment_status"] == "detaching"
     assert details["source"] == world.lab.active
+    assert "eniops:move" in tags_of(world)  # a re-run completes it
 
 
 def test_not_found_right_after_a_change_is_re_read(world):
@@ -251,8 +269,15 @@ def test_failed_attach_rolls_back(world):
     assert caught.value.rolled_back
     now = attachment(world)
     assert (now["InstanceId"], now["DeviceIndex"]) == (world.lab.active, 1)
-    statuses = [s["status"] for s in caught.value.details["steps"]]
-    assert statuses == ["rolled-back", "failed", "done"]
+    steps = [(s["action"], s["status"]) for s in caught.value.details["steps"]]
+    assert steps == [
+        ("ec2:CreateTags", "rolled-back"),
+        ("ec2:DetachNetworkInterface", "rolled-back"),
+        ("ec2:AttachNetworkInterface", "failed"),
+        ("ec2:AttachNetworkInterface", "done"),  # back on the source
+        ("ec2:DeleteTags", "done"),  # our intent removed
+    ]
+    assert "eniops:move" not in tags_of(world)
 
 
 def test_failed_attach_without_rollback_says_where(world):
@@ -265,6 +290,8 @@ def test_failed_attach_without_rollback_says_where(world):
     assert details["eni"] == world.lab.floating_eni
     assert (details["source"], details["target"]) == (world.lab.active, world.lab.standby)
     assert details["state"]["status"] == "available"
+    assert "NOT put back" in caught.value.message
+    assert tags_of(world)["eniops:move"].startswith(f"from={world.lab.active} to=")
 
 
 def test_failed_rollback_is_reported(world):
@@ -277,8 +304,8 @@ def test_failed_rollback_is_reported(world):
     assert world.eni(world.lab.floating_eni)["Status"] == "available"
 
 
-def test_moved_by_someone_else_between_read_and_detach(world):
-    """The stale AttachmentId makes the detach fail safely; the ENI stays where they put it."""
+def _hijack(world, to_instance):
+    """Before eniops' detach, someone else moves the ENI to `to_instance`."""
     hijacked: list[bool] = []
 
     def someone_else_moves_it(model, **_):
@@ -288,17 +315,30 @@ def test_moved_by_someone_else_between_read_and_detach(world):
                 old = attachment(world)["AttachmentId"]
                 client.detach_network_interface(AttachmentId=old)
                 client.attach_network_interface(
-                    NetworkInterfaceId=world.lab.floating_eni,
-                    InstanceId=world.lab.standby,
-                    DeviceIndex=1,
+                    NetworkInterfaceId=world.lab.floating_eni, InstanceId=to_instance, DeviceIndex=1
                 )
 
     world.client.meta.events.register_first("before-call.ec2", someone_else_moves_it)
+
+
+def test_moved_elsewhere_between_read_and_detach_is_a_conflict(world):
+    """The stale AttachmentId makes the detach fail safely; the ENI stays where they put it."""
+    _hijack(world, world.lab.far)
     with pytest.raises(eniops.Conflict) as caught:
-        move(world, to_instance=world.lab.standby, expect_current=world.lab.active, device_index=2)
+        move(world, to_instance=world.lab.standby, expect_current=world.lab.active)
     assert caught.value.reason == "expect-mismatch"
+    assert attachment(world)["InstanceId"] == world.lab.far
+    assert caught.value.details["state"]["instance"] == world.lab.far
+    assert world.strict.count("AttachNetworkInterface") == 0
+
+
+def test_moved_to_the_same_target_meanwhile_is_no_conflict(world):
+    """Another run already put it on the target: this one finishes without attaching again."""
+    _hijack(world, world.lab.standby)
+    result = move(world, to_instance=world.lab.standby, expect_current=world.lab.active)
     assert attachment(world)["InstanceId"] == world.lab.standby
     assert world.strict.count("AttachNetworkInterface") == 0
+    assert [s.status for s in result.steps if "Attach" in s.action] == ["skipped"]
 
 
 def test_delete_on_termination_is_restored(world):
@@ -309,7 +349,8 @@ def test_delete_on_termination_is_restored(world):
         Attachment={"AttachmentId": old, "DeleteOnTermination": True},
     )
     result = move(world)
-    assert result.steps[-1].action == "ec2:ModifyNetworkInterfaceAttribute"
+    modify = [s for s in result.steps if s.action == "ec2:ModifyNetworkInterfaceAttribute"]
+    assert [s.status for s in modify] == ["done"]
     shown = world.client.describe_network_interfaces(NetworkInterfaceIds=[world.lab.floating_eni])
     assert shown["NetworkInterfaces"][0]["Attachment"]["DeleteOnTermination"] is True
 
@@ -317,11 +358,21 @@ def test_delete_on_termination_is_restored(world):
 def test_plan_and_dry_run(world):
     """plan makes no call; dry-run sends detach and attach with DryRun=True."""
     planned = move(world, mode="plan")
-    assert [s.status for s in planned.steps] == ["planned", "planned"]
+    assert [(s.action, s.status) for s in planned.steps] == [
+        ("ec2:CreateTags", "planned"),
+        ("ec2:DetachNetworkInterface", "planned"),
+        ("ec2:AttachNetworkInterface", "planned"),
+    ]
     assert world.strict.mutations == []
     move(world, mode="dry-run")
-    assert [c.dry_run for c in world.strict.mutations] == [True, True]
+    assert [(c.operation, c.dry_run) for c in world.strict.mutations] == [
+        ("CreateTags", True),
+        ("DetachNetworkInterface", True),
+        ("AttachNetworkInterface", True),
+        ("CreateTags", True),  # the holder tag
+    ]
     assert attachment(world)["InstanceId"] == world.lab.active
+    assert "eniops:move" not in tags_of(world)
 
 
 def test_dry_run_plans_delete_on_termination_without_a_bogus_call(world):
@@ -336,6 +387,8 @@ def test_dry_run_plans_delete_on_termination_without_a_bogus_call(world):
     assert [s.action for s in result.steps][-1] == "ec2:ModifyNetworkInterfaceAttribute"
     assert result.steps[-1].status == "planned"
     assert [c.operation for c in world.strict.mutations] == [
+        "CreateTags",
         "DetachNetworkInterface",
         "AttachNetworkInterface",
+        "CreateTags",
     ]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 import eniops
-from eniops import _codes, _permissions
-from eniops.testing import StrictEc2
+from eniops import _codes, _registry
+from eniops.testing import MUTATING_OPERATIONS, StrictEc2, round_trips
 
 
 def ips_of(world, eni_id):
@@ -159,7 +159,7 @@ def test_failover_moves_everything_and_second_run_is_a_no_op(world):
         world.lab.active, to_instance=world.lab.standby, ec2=world.client
     )
     assert result.changed
-    assert {c.operation for c in result.children} == {"remap_eip", "move_eni"}
+    assert {c.operation for c in result.children} == {"remap_eip", "move_eni", "move_route"}
     assert world.address()["InstanceId"] == world.lab.standby
     assert world.eni(world.lab.floating_eni)["Attachment"]["InstanceId"] == world.lab.standby
     world.strict.reset_calls()
@@ -175,7 +175,7 @@ def test_failover_plan_changes_nothing(world):
     result = eniops.failover_instance(
         world.lab.active, to_instance=world.lab.standby, mode="plan", ec2=world.client
     )
-    assert len(result.children) == 2
+    assert len(result.children) == 4  # the address, the ENI, the overlay route in two tables
     assert world.strict.mutations == []
 
 
@@ -209,32 +209,34 @@ RUNS = {
     "failover_instance": lambda w: eniops.failover_instance(
         w.lab.active, to_instance=w.lab.standby, ec2=w.client
     ),
+    "move_route": lambda w: eniops.move_route(
+        w.lab.overlay, to_instance=w.lab.standby, ec2=w.client
+    ),
     "describe": lambda w: [
         eniops.describe(x, ec2=w.client) for x in (w.lab.active, w.lab.floating_eni, w.lab.eip)
     ],
 }
 
 
-@pytest.mark.parametrize("operation", sorted(_permissions.PERMISSIONS))
+@pytest.mark.parametrize("operation", sorted(_registry.BY_NAME))
 def test_every_call_is_declared(world, operation):
     """Each operation calls only EC2 actions its IAM permissions declare."""
     RUNS[operation](world)
     called = {f"ec2:{c.operation}" for c in world.strict.calls}
     assert called, "the operation made no call"
-    assert called <= set(_permissions.PERMISSIONS[operation]), called - set(
-        _permissions.PERMISSIONS[operation]
-    )
+    declared = set(_registry.BY_NAME[operation].actions)
+    assert called <= declared, called - declared
 
 
 def test_iam_policy_scopes_changes_by_tag():
     """The generated policy splits reads from changes and scopes changes by the tag."""
-    policy = _permissions.iam_policy(["eip-remap"], require_tag="team=payments")
+    policy = _registry.iam_policy(["eip-remap"], require_tag="team=payments")
     read, change = policy["Statement"]
-    assert change["Action"] == ["ec2:AssociateAddress"]
+    assert change["Action"] == ["ec2:AssociateAddress", "ec2:CreateTags", "ec2:DeleteTags"]
     assert change["Condition"] == {"StringEquals": {"aws:ResourceTag/team": "payments"}}
     assert "ec2:AssociateAddress" not in read["Action"]
     with pytest.raises(eniops.InvalidInput):
-        _permissions.iam_policy(["nope"])
+        _registry.iam_policy(["nope"])
 
 
 def test_strict_layer_refuses_ip_outside_subnet(world):
@@ -270,11 +272,22 @@ def test_failover_moves_an_eip_on_a_secondary_ip_with_its_ip(world):
 
 
 def test_failover_reads_in_one_round_trip_before_its_steps(world):
-    """The instances and the addresses are read together, then the steps run."""
+    """Instances, addresses, both ENI sets and the route tables are read together."""
+    world.strict.latency_s = 0.02
+    eniops.describe(world.lab.standby, ec2=world.client)  # the instance type, cached
+    world.strict.reset_calls()
     eniops.failover_instance(world.lab.active, to_instance=world.lab.standby, ec2=world.client)
-    first_two = sorted(world.strict.operations()[:2])
-    assert first_two == ["DescribeAddresses", "DescribeInstances"]
-    instances = next(c for c in world.strict.calls[:2] if c.operation == "DescribeInstances")
+    calls = world.strict.calls
+    first = next(i for i, c in enumerate(calls) if c.operation in MUTATING_OPERATIONS)
+    assert sorted(c.operation for c in calls[:first]) == [
+        "DescribeAddresses",
+        "DescribeInstances",
+        "DescribeNetworkInterfaces",
+        "DescribeNetworkInterfaces",
+        "DescribeRouteTables",
+    ]
+    assert round_trips(calls[:first]) == 1
+    instances = next(c for c in calls[:first] if c.operation == "DescribeInstances")
     assert instances.params == {"InstanceIds": [world.lab.active, world.lab.standby]}
 
 
@@ -304,9 +317,15 @@ def test_failover_leaves_service_interfaces_alone(world):
                     if entry["NetworkInterfaceId"] == eni:
                         entry["InterfaceType"] = "efa"
 
+    def as_efa_eni(parsed, **_):
+        for entry in parsed.get("NetworkInterfaces", []):
+            if entry["NetworkInterfaceId"] == eni:
+                entry["InterfaceType"] = "efa"
+
     world.client.meta.events.register("after-call.ec2.DescribeInstances", as_efa)
+    world.client.meta.events.register("after-call.ec2.DescribeNetworkInterfaces", as_efa_eni)
     result = eniops.failover_instance(
         world.lab.active, to_instance=world.lab.standby, ec2=world.client
     )
-    assert [c.operation for c in result.children] == ["remap_eip"]
+    assert sorted(c.operation for c in result.children) == ["move_route", "move_route", "remap_eip"]
     assert world.eni(eni)["Attachment"]["InstanceId"] == world.lab.active

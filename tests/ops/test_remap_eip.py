@@ -9,6 +9,7 @@ import pytest
 
 import eniops
 from eniops import _codes
+from eniops.testing import round_trips
 
 
 def remap(world, **kw):
@@ -28,17 +29,23 @@ def test_failover_to_instance_moves_the_address(world):
     assert result.before["address"]["instance"] == world.lab.active
 
 
-def test_at_most_four_calls_one_mutation_associate_by_eni(world):
-    """Two reads, one AssociateAddress by NetworkInterfaceId with the flag sent, one verify."""
+def test_two_round_trips_before_the_change_associate_by_eni(world):
+    """Reads at once, one AssociateAddress by NetworkInterfaceId with the flag sent, one
+    verify, then the holder tag: five calls, three round trips up to the verification."""
+    world.strict.latency_s = 0.02
     remap(world, expect_current=world.lab.active)
     ops = world.strict.operations()
-    assert len(ops) <= 4
     assert sorted(ops[:2]) == ["DescribeAddresses", "DescribeInstances"]
-    assert ops[2:] == ["AssociateAddress", "DescribeAddresses"]
-    (call,) = world.strict.mutations
-    assert "InstanceId" not in call.params
-    assert call.params["NetworkInterfaceId"] == world.primary_eni(world.lab.standby)
-    assert call.params["AllowReassociation"] is True
+    assert ops[2:] == ["AssociateAddress", "DescribeAddresses", "CreateTags"]
+    assert round_trips(world.strict.calls[:4]) == 3
+    associate, holder = world.strict.mutations
+    assert "InstanceId" not in associate.params
+    assert associate.params["NetworkInterfaceId"] == world.primary_eni(world.lab.standby)
+    assert associate.params["AllowReassociation"] is True
+    assert holder.params == {
+        "Resources": [world.lab.eip],
+        "Tags": [{"Key": "eniops:holder", "Value": world.lab.standby}],
+    }
     assert "DisassociateAddress" not in ops
 
 
@@ -109,10 +116,12 @@ def test_plan_makes_no_mutating_call(world):
 
 
 def test_dry_run_asks_ec2_with_dry_run(world):
-    """dry-run sends AssociateAddress with DryRun=True; nothing changes."""
+    """dry-run sends AssociateAddress (and the holder tag) with DryRun=True; nothing changes."""
     result = remap(world, mode="dry-run")
-    (call,) = world.strict.mutations
-    assert call.dry_run
+    assert [(c.operation, c.dry_run) for c in world.strict.mutations] == [
+        ("AssociateAddress", True),
+        ("CreateTags", True),
+    ]
     assert result.steps[0].status == "planned"
     assert not result.changed
     assert world.address()["InstanceId"] == world.lab.active
@@ -291,19 +300,90 @@ def test_lost_response_reads_the_real_state(world):
     assert any("change is in place" in w for w in result.warnings)
 
 
-def test_lost_response_is_retried_idempotently(world):
-    """A 5xx whose call had in fact succeeded is retried; the repeat is harmless."""
+def test_lost_response_is_read_not_repeated(world):
+    """A 5xx whose call had in fact succeeded: the address is read, not associated again."""
     world.strict.inject("AssociateAddress", _codes.INTERNAL_ERROR, after_success=True, times=1)
+    result = remap(world)
+    assert result.changed
+    assert world.strict.count("AssociateAddress") == 1
+    assert world.address()["InstanceId"] == world.lab.standby
+    assert any("change is in place" in w for w in result.warnings)
+
+
+def test_lost_answer_of_a_change_not_made_is_sent_again(world):
+    """A 5xx before the change reached EC2: the read shows it absent, so it is sent again."""
+    world.strict.inject("AssociateAddress", _codes.INTERNAL_ERROR, times=1)
     assert remap(world).changed
     assert world.strict.count("AssociateAddress") == 2
     assert world.address()["InstanceId"] == world.lab.standby
 
 
 def test_eventual_consistency_not_found_is_re_read(world):
-    """A NotFound on a read right away is retried briefly, then the remap proceeds."""
-    world.strict.inject("DescribeAddresses", _codes.INVALID_ALLOCATION_ID_NOT_FOUND, times=1)
+    """An address just allocated: missing from the list, NotFound by id once, then found."""
+    hidden = []
+
+    def not_listed_yet(parsed, context, **_):
+        if not context.get("strict_params") and not hidden:
+            hidden.append(True)
+            parsed["Addresses"] = [
+                a for a in parsed["Addresses"] if a["AllocationId"] != world.lab.eip
+            ]
+
+    world.client.meta.events.register("after-call.ec2.DescribeAddresses", not_listed_yet)
+    world.strict.inject(
+        "DescribeAddresses",
+        _codes.INVALID_ALLOCATION_ID_NOT_FOUND,
+        when=lambda params: "AllocationIds" in params,
+    )
     assert remap(world).changed
-    assert world.strict.count("DescribeAddresses") == 3
+    by_id = [c for c in world.strict.calls if "AllocationIds" in c.params]
+    assert len(by_id) == 2
+
+
+def test_missing_address_is_not_found_well_under_a_second(world_real_waits):
+    """A name that never appears is NotFound after brief re-reads, not after the deadline."""
+    world = world_real_waits
+    started = time.monotonic()
+    with pytest.raises(eniops.NotFound):
+        eniops.remap_eip(
+            "eipalloc-0123456789abcdef0", to_instance=world.lab.standby, ec2=world.client
+        )
+    assert time.monotonic() - started < 1.5  # the re-read window is 0.6 s; slack for load
+    assert world.strict.count("DescribeAddresses") >= 3
+
+
+def test_target_has_eip_is_refused(world):
+    """The standby's primary IP carries its own Elastic IP: refused, nothing changed."""
+    own = _second_eip_on_standby(world)
+    world.strict.reset_calls()
+    with pytest.raises(eniops.PreconditionFailed) as caught:
+        remap(world, expect_current=world.lab.active)
+    assert caught.value.reason == "target-has-eip"
+    assert caught.value.details["displaced"]["allocation_id"] == own
+    assert world.strict.mutations == []
+
+
+def test_replace_eip_names_the_displaced_address(world):
+    """replace_eip takes the IP; the displaced address is in before and warnings."""
+    own = _second_eip_on_standby(world)
+    result = remap(world, expect_current=world.lab.active, replace_eip=True)
+    assert result.changed
+    assert result.before["displaced"]["allocation_id"] == own
+    assert any("disassociated" in w for w in result.warnings)
+    with world.strict.internal() as client:
+        displaced = client.describe_addresses(AllocationIds=[own])["Addresses"][0]
+    assert "AssociationId" not in displaced  # EC2 took it off, as the strict layer plays
+
+
+def _second_eip_on_standby(world):
+    with world.strict.internal() as client:
+        own = client.allocate_address(Domain="vpc")["AllocationId"]
+        client.associate_address(
+            AllocationId=own,
+            NetworkInterfaceId=world.primary_eni(world.lab.standby),
+            AllowReassociation=False,
+        )
+    return own
 
 
 def test_warns_when_taking_without_guard(world):

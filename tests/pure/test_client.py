@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import boto3
 
-from eniops._gateway import USER_AGENT_EXTRA, build_client
+from eniops._gateway import build_client
+from eniops._version import user_agent
 
 
 def test_botocore_retries_are_off_so_layers_do_not_multiply():
     """One attempt per botocore call: eniops' own retry layer is the only one."""
     client = build_client(region="us-east-1")
     assert client.meta.config.retries == {"mode": "standard", "total_max_attempts": 1}
-    assert USER_AGENT_EXTRA in client.meta.config.user_agent_extra
+    assert user_agent() in client.meta.config.user_agent_extra
 
 
 def test_call_timeouts_fit_the_deadline():

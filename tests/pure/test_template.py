@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from eniops._permissions import MUTATING_ACTIONS, actions_for
+from eniops._registry import actions_for, mutating_actions
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 
@@ -45,9 +45,9 @@ def test_role_actions_match_the_declared_permissions():
     for statement in statements():
         actions = set(statement["Action"])
         if statement["Sid"] == "EniopsRead":
-            assert actions == {a for a in declared if a not in MUTATING_ACTIONS}
+            assert actions == {a for a in declared if a not in mutating_actions()}
         else:
-            assert actions == {a for a in declared if a in MUTATING_ACTIONS}
+            assert actions == {a for a in declared if a in mutating_actions()}
 
 
 def test_scoped_changes_carry_the_tag_condition():

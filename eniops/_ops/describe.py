@@ -1,0 +1,169 @@
+"""`describe`: what an operator needs to see before a move."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .. import _inputs
+from .._model import Address, Eni, Instance, Limits, RouteTable
+from .._reads import Reader
+from .._result import Mode
+from ._common import common, start
+
+if TYPE_CHECKING:
+    import boto3
+    from mypy_boto3_ec2 import EC2Client
+
+
+def describe(
+    resource_id: str,
+    *,
+    mode: Mode = "apply",
+    ec2: EC2Client | None = None,
+    session: boto3.session.Session | None = None,
+    region: str | None = None,
+    timeout: float = 30.0,
+    require_tag: str | None = None,
+    role_arn: str | None = None,
+) -> dict[str, Any]:
+    """Describe an instance, ENI or Elastic IP: attachments, IPs, Elastic IPs, limits, free
+    slots, the routes that target its ENIs, and the tags eniops wrote (a pending move).
+
+    Reads only: every mode is the same, and there is nothing for `require_tag` to guard
+    (both are accepted, and checked for form, like every operation's common keywords).
+
+    Raises:
+        InvalidInput; NotFound; AwsError; OperationTimeout.
+    """
+    kind, ident = _inputs.resource(resource_id)
+    keywords = common(
+        mode=mode,
+        ec2=ec2,
+        session=session,
+        region=region,
+        timeout=timeout,
+        require_tag=require_tag,
+        role_arn=role_arn,
+    )
+    reader = start("describe", keywords).reader
+    if kind == "eip":
+        address = reader.address(_inputs.eip(ident))
+        return {
+            "kind": "eip",
+            "id": address.allocation_id,
+            **address.summary(),
+            "tags": dict(address.tags),
+        }
+    if kind == "eni":
+        return _eni_view(reader, reader.eni(ident))
+    return _instance_view(reader, reader.instance(ident))
+
+
+def instance_tags(
+    instance_id: str,
+    *,
+    ec2: EC2Client | None = None,
+    session: boto3.session.Session | None = None,
+    region: str | None = None,
+    timeout: float = 30.0,
+    role_arn: str | None = None,
+) -> dict[str, str]:
+    """An instance's tags: one DescribeInstances within `timeout` (the Lambda's standby)."""
+    ident = _inputs.instance_id(instance_id, "instance")
+    keywords = common(
+        mode="plan",
+        ec2=ec2,
+        session=session,
+        region=region,
+        timeout=timeout,
+        require_tag=None,
+        role_arn=role_arn,
+    )
+    return dict(start("describe", keywords).reader.instance(ident).tags)
+
+
+def _eni_view(reader: Reader, eni: Eni) -> dict[str, Any]:
+    instance_id = eni.instance_id
+    addresses, instance, tables = reader.at_once(
+        lambda: reader.addresses_on([eni.eni_id]),
+        lambda: reader.instance(instance_id) if instance_id else None,
+        lambda: reader.route_tables(vpc_id=eni.vpc_id),
+    )
+    limits = reader.limits(instance.instance_type) if instance else None
+    return {
+        "kind": "eni",
+        "id": eni.eni_id,
+        **_eni_line(eni, addresses, limits),
+        "vpc": eni.vpc_id,
+        "interface_type": eni.interface_type,
+        "requester_managed": eni.requester_managed,
+        "source_dest_check": eni.source_dest_check,
+        "routes": _routes_to([eni.eni_id], tables),
+        "tags": dict(eni.tags),
+    }
+
+
+def _instance_view(reader: Reader, instance: Instance) -> dict[str, Any]:
+    eni_ids = [e.eni_id for e in instance.enis]
+    limits, addresses, enis, tables = reader.at_once(
+        lambda: reader.limits(instance.instance_type),
+        lambda: reader.addresses_on(eni_ids),
+        lambda: reader.enis_where("attachment.instance-id", [instance.instance_id]),
+        lambda: reader.route_tables(vpc_id=instance.vpc_id) if instance.vpc_id else [],
+    )
+    instance = instance.with_enis({e.eni_id: e for e in enis})
+    used = instance.used_device_indexes(0)
+    maximum = limits.max_on_card(0)
+    free = max(0, maximum - len(used))
+    return {
+        "kind": "instance",
+        "id": instance.instance_id,
+        "state": instance.state,
+        "instance_type": instance.instance_type,
+        "availability_zone": instance.availability_zone,
+        "vpc": instance.vpc_id,
+        "limits": {
+            "max_enis": limits.max_enis,
+            "max_enis_card_0": maximum,
+            "ipv4_per_eni": limits.ipv4_per_eni,
+        },
+        "free": {
+            "eni_slots": free,
+            "device_indexes": [i for i in range(1, 32) if i not in used][:free],
+        },
+        "enis": [
+            _eni_line(e, addresses, limits)
+            for e in sorted(
+                instance.enis,
+                key=lambda e: (
+                    e.attachment.network_card_index if e.attachment else 0,
+                    e.attachment.device_index if e.attachment else 0,
+                ),
+            )
+        ],
+        "routes": _routes_to(eni_ids, tables),
+        "tags": dict(instance.tags),
+    }
+
+
+def _eni_line(eni: Eni, addresses: list[Address], limits: Limits | None) -> dict[str, Any]:
+    eips = [
+        {"public_ip": a.public_ip, "allocation_id": a.allocation_id, "private_ip": a.private_ip}
+        for a in addresses
+        if a.eni_id == eni.eni_id
+    ]
+    view = {**eni.summary(), "elastic_ips": eips, "holder_tag": eni.holder_tag}
+    if limits is not None:
+        view["free_ip_slots"] = max(0, limits.ipv4_per_eni - len(eni.private_ips))
+    return view
+
+
+def _routes_to(eni_ids: list[str], tables: list[RouteTable]) -> list[dict[str, Any]]:
+    """The routes (in the VPC's tables) whose target is one of these ENIs."""
+    wanted = set(eni_ids)
+    return [
+        {**table.summary(route.destination), "eni": route.eni_id}
+        for table in tables
+        for route in table.routes
+        if route.eni_id in wanted
+    ]

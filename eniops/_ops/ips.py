@@ -1,0 +1,311 @@
+"""`add_secondary_ips`, `remove_secondary_ips`: the safe alternative to a same-subnet ENI.
+
+EC2 applies these asynchronously and offers no `DryRun` for them: after the call eniops
+polls until the ENI shows the new set, and `dry-run` plans and says so in the warnings. A
+reassigned IP takes its Elastic IP along; eniops waits until the address shows it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .. import _inputs
+from .. import _rules as check
+from .._errors import InvalidInput
+from .._executor import Run, execute
+from .._inputs import TagGuard
+from .._model import Address, Eni, Instance, Limits, Subnet
+from .._plan import AddressOn, Chain, Change, IpsOn, Plan, Subject, Wait
+from .._result import Mode, Result
+from ._common import common, start
+
+if TYPE_CHECKING:
+    import boto3
+    from mypy_boto3_ec2 import EC2Client
+
+
+@dataclass(frozen=True)
+class IpsRequest:
+    """The arguments of `add_secondary_ips` / `remove_secondary_ips`, parsed."""
+
+    kind: str  # "instance" or "eni"
+    target: str
+    ips: tuple[str, ...]
+    count: int = 0
+    allow_reassignment: bool = False
+    expected: str | None = None
+
+
+@dataclass(frozen=True)
+class IpsState:
+    """The ENI, its instance, and what the subnet and the Elastic IPs look like."""
+
+    eni: Eni
+    instance: Instance | None
+    subnet: Subnet | None = None
+    neighbours: tuple[Eni, ...] = ()
+    limits: Limits | None = None
+    addresses: tuple[Address, ...] = ()
+
+
+def add_secondary_ips(
+    target: str,
+    *,
+    ips: tuple[str, ...] | list[str] = (),
+    count: int = 0,
+    allow_reassignment: bool = False,
+    expect_current: str | None = None,
+    mode: Mode = "apply",
+    ec2: EC2Client | None = None,
+    session: boto3.session.Session | None = None,
+    region: str | None = None,
+    timeout: float = 60.0,
+    require_tag: str | None = None,
+    role_arn: str | None = None,
+) -> Result:
+    """Add secondary private IPs to an ENI (or an instance's primary ENI), additively.
+
+    Args:
+        target: ENI id, or instance id meaning its primary ENI.
+        ips: the addresses to add; IPs already on the ENI are skipped.
+        count: instead of `ips`, how many free addresses to pick (never reserved or used).
+        allow_reassignment: take IPs held by another ENI (any Elastic IP on them follows).
+        expect_current: with reassignment, the ENI or instance that must hold them now.
+
+    Raises:
+        InvalidInput; NotFound; Conflict (``ip-in-use``, ``expect-mismatch``);
+        PreconditionFailed (``ip-outside-subnet``, ``ip-reserved``, ``ip-limit``,
+        ``tag-guard``); AwsError; OperationTimeout (EC2 did not show the IPs in time).
+    """
+    kind, target_id = _inputs.eni_or_instance(target, "target")
+    wanted = _inputs.ipv4_list(ips, "ips")
+    how_many = _inputs.count(count)
+    if bool(wanted) == bool(how_many):
+        raise InvalidInput("add_secondary_ips needs exactly one of ips and count")
+    reassign = _inputs.flag(allow_reassignment, "allow_reassignment")
+    expected = _inputs.expect_current(expect_current)
+    if expected is not None and not reassign:
+        raise InvalidInput(
+            "expect_current applies to add_secondary_ips only with allow_reassignment"
+        )
+    request = IpsRequest(kind, target_id, wanted, how_many, reassign, expected)
+    keywords = common(
+        mode=mode,
+        ec2=ec2,
+        session=session,
+        region=region,
+        timeout=timeout,
+        require_tag=require_tag,
+        role_arn=role_arn,
+    )
+    run = start("add_secondary_ips", keywords)
+    return execute(plan_add(read_add(run, request), request, keywords.guard), run)
+
+
+def remove_secondary_ips(
+    target: str,
+    *,
+    ips: tuple[str, ...] | list[str],
+    mode: Mode = "apply",
+    ec2: EC2Client | None = None,
+    session: boto3.session.Session | None = None,
+    region: str | None = None,
+    timeout: float = 60.0,
+    require_tag: str | None = None,
+    role_arn: str | None = None,
+) -> Result:
+    """Remove secondary private IPs from an ENI (or an instance's primary ENI).
+
+    IPs not on the ENI are skipped; the primary IP and IPs with an Elastic IP are refused.
+
+    Raises:
+        InvalidInput; NotFound; PreconditionFailed (``ip-is-primary``, ``ip-has-eip``,
+        ``tag-guard``); AwsError; OperationTimeout.
+    """
+    kind, target_id = _inputs.eni_or_instance(target, "target")
+    wanted = _inputs.ipv4_list(ips, "ips")
+    if not wanted:
+        raise InvalidInput("remove_secondary_ips needs at least one IP")
+    request = IpsRequest(kind, target_id, wanted)
+    keywords = common(
+        mode=mode,
+        ec2=ec2,
+        session=session,
+        region=region,
+        timeout=timeout,
+        require_tag=require_tag,
+        role_arn=role_arn,
+    )
+    run = start("remove_secondary_ips", keywords)
+    return execute(plan_remove(read_remove(run, request), request, keywords.guard), run)
+
+
+def _read_target(
+    run: Run, request: IpsRequest, *, need_instance: bool
+) -> tuple[Eni, Instance | None]:
+    """The ENI to change and, when it is attached, its instance (for the type's limits)."""
+    reader = run.reader
+    if request.kind == "instance":
+        instance = reader.instance(request.target)
+        return check.primary_of(instance), instance
+    eni = reader.eni(request.target)
+    if need_instance and eni.instance_id:
+        return eni, reader.instance(eni.instance_id)
+    return eni, None
+
+
+def read_add(run: Run, request: IpsRequest) -> IpsState:
+    """The target, then the subnet, its ENIs, the limits (and the Elastic IPs that may
+    follow a reassigned IP) at once."""
+    reader = run.reader
+    eni, instance = _read_target(run, request, need_instance=True)
+    subnet, neighbours, limits, addresses = reader.at_once(
+        lambda: reader.subnet(eni.subnet_id),
+        lambda: reader.enis_where("subnet-id", [eni.subnet_id]),
+        lambda: reader.limits(instance.instance_type) if instance else None,
+        lambda: reader.addresses() if request.allow_reassignment else [],
+    )
+    run.mark_read()
+    return IpsState(eni, instance, subnet, tuple(neighbours), limits, tuple(addresses))
+
+
+def read_remove(run: Run, request: IpsRequest) -> IpsState:
+    """The target and the Elastic IPs on it."""
+    eni, instance = _read_target(run, request, need_instance=False)
+    addresses = run.reader.addresses_on([eni.eni_id])
+    run.mark_read()
+    return IpsState(eni, instance, addresses=tuple(addresses))
+
+
+def _guard(guard: TagGuard | None, request: IpsRequest, state: IpsState) -> None:
+    if request.kind == "instance" and state.instance is not None:
+        check.tag_guard(guard, state.instance.instance_id, state.instance.tags)
+    else:
+        check.tag_guard(guard, state.eni.eni_id, state.eni.tags)
+
+
+def plan_add(state: IpsState, request: IpsRequest, guard: TagGuard | None) -> Plan:
+    """Which IPs to assign (checked against the subnet, its users and the limit)."""
+    eni, subnet, limits = state.eni, state.subnet, state.limits
+    assert subnet is not None
+    holders: dict[str, tuple[str, ...]] = {
+        ip: tuple(i for i in (other.eni_id, other.instance_id) if i)
+        for other in state.neighbours
+        for ip in other.private_ips
+    }
+    wanted = request.ips
+    if request.count:
+        check.ip_limit(eni, limits, request.count)
+        wanted = check.pick_free_ips(subnet, holders, request.count)
+    to_add = check.ips_to_add(
+        eni,
+        subnet,
+        wanted,
+        holders,
+        allow_reassignment=request.allow_reassignment,
+        expected=request.expected,
+        limits=limits,
+    )
+    _guard(guard, request, state)
+    warnings: list[str] = []
+    if limits is None:
+        warnings.append(f"{eni.eni_id} is not attached: the per-interface IP limit is unknown")
+    before = {"eni": eni.summary()}
+    if not to_add:
+        return Plan("add_secondary_ips", (), before=before, after=before, warnings=tuple(warnings))
+    taken = {ip: holders[ip][0] for ip in to_add if ip in holders}
+    if taken:
+        warnings.append(
+            "reassigned from another interface (any Elastic IP on them moved too): "
+            + ", ".join(f"{ip} from {eni_id}" for ip, eni_id in sorted(taken.items()))
+        )
+    following = [
+        a for a in state.addresses if a.private_ip in taken and a.eni_id == taken[a.private_ip]
+    ]
+    chain = ip_chain(eni, to_add, request.allow_reassignment, following)
+    return Plan(
+        "add_secondary_ips",
+        (chain,),
+        before=before,
+        after=dict(chain.after),
+        warnings=tuple(warnings),
+    )
+
+
+def ip_chain(
+    eni: Eni, ips: tuple[str, ...], allow_reassignment: bool, following: list[Address]
+) -> Chain:
+    """`AssignPrivateIpAddresses`, verified on the ENI and on every Elastic IP that follows."""
+    subject: Subject = ("eni", eni.eni_id)
+    items: list[Change | Wait] = [
+        Change(
+            "AssignPrivateIpAddresses",
+            {
+                "NetworkInterfaceId": eni.eni_id,
+                "PrivateIpAddresses": list(ips),
+                "AllowReassignment": allow_reassignment,
+            },
+            expect=IpsOn(eni.eni_id, ips=ips),
+            dry_run=False,
+            final=True,
+        )
+    ]
+    items.extend(
+        Wait(
+            AddressOn(
+                a.allocation_id,
+                eni_id=eni.eni_id,
+                private_ip=str(a.private_ip),
+                allowed=frozenset({a.eni_id, None}),
+            )
+        )
+        for a in following
+    )
+    after = {"eni": {**eni.summary(), "secondary_ips": [*eni.secondary_ips, *ips]}}
+    addresses: list[Subject] = [("address", a.allocation_id) for a in following]
+    return Chain(
+        name=f"secondary IP {', '.join(ips)}"
+        + (f" with {', '.join(a.public_ip for a in following)}" if following else ""),
+        operation="add_secondary_ips",
+        items=tuple(items),
+        subjects=(subject, *addresses),
+        before={"eni": eni.summary()},
+        after=after,
+        context={"eni": eni.eni_id, "adding": list(ips)},
+        holders=tuple((address, eni.instance_id) for address in addresses),
+        shows={"eni": subject},
+    )
+
+
+def plan_remove(state: IpsState, request: IpsRequest, guard: TagGuard | None) -> Plan:
+    """Which IPs to unassign: never the primary, never one with an Elastic IP."""
+    eni = state.eni
+    with_eip = {a.private_ip for a in state.addresses if a.private_ip} | set(eni.public_ips)
+    to_remove = check.ips_to_remove(eni, request.ips, with_eip)
+    _guard(guard, request, state)
+    before = {"eni": eni.summary()}
+    if not to_remove:
+        return Plan("remove_secondary_ips", (), before=before, after=before)
+    subject: Subject = ("eni", eni.eni_id)
+    kept = [ip for ip in eni.secondary_ips if ip not in to_remove]
+    after: dict[str, Any] = {"eni": {**eni.summary(), "secondary_ips": kept}}
+    chain = Chain(
+        name=f"remove {', '.join(to_remove)}",
+        operation="remove_secondary_ips",
+        items=(
+            Change(
+                "UnassignPrivateIpAddresses",
+                {"NetworkInterfaceId": eni.eni_id, "PrivateIpAddresses": list(to_remove)},
+                expect=IpsOn(eni.eni_id, ips=to_remove, present=False),
+                dry_run=False,
+                final=True,
+            ),
+        ),
+        subjects=(subject,),
+        before=before,
+        after=after,
+        context={"eni": eni.eni_id, "removing": list(to_remove)},
+        shows={"eni": subject},
+    )
+    return Plan("remove_secondary_ips", (chain,), before=before, after=after)

@@ -1,0 +1,241 @@
+"""Typed reads of EC2 state over the gateway, and the caches of facts that never change.
+
+Instance-type limits and subnet ranges never change, so they are cached; the cache belongs
+to the client (a Lambda execution environment's client keeps it across invocations, and a
+new client starts empty). Reads by id raise `NotFound`; the poller's batch reads use filters,
+which simply leave out what does not exist.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from ._errors import NotFound
+from ._gateway import Gateway
+from ._inputs import EipRef
+from ._model import Address, Eni, Instance, Limits, RouteTable, Subnet
+
+T = TypeVar("T")
+
+_caches: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+_caches_lock = threading.Lock()
+
+
+def _cache_of(client: Any) -> dict[str, Any]:
+    with _caches_lock:
+        try:
+            return _caches.setdefault(client, {})
+        except TypeError:  # a client that cannot be weakly referenced: no cache
+            return {}
+
+
+def clear_caches() -> None:
+    """Forget every cached instance-type limit and subnet range."""
+    with _caches_lock:
+        _caches.clear()
+
+
+class Reader:
+    """Reads of one operation, through its gateway."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+        self._cache = _cache_of(gateway.client)
+
+    def at_once(self, *reads: Any) -> list[Any]:
+        """Run independent reads at once; return their results in order.
+
+        The first error (in argument order) is raised once all have finished.
+        """
+        if len(reads) <= 1:
+            return [read() for read in reads]
+        with ThreadPoolExecutor(max_workers=len(reads), thread_name_prefix="eniops-read") as pool:
+            futures = [pool.submit(read) for read in reads]
+            outcomes = [(f.result() if f.exception() is None else f.exception()) for f in futures]
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        return outcomes
+
+    def _pages(self, operation: str, params: Mapping[str, Any], key: str) -> Iterator[Any]:
+        request = dict(params)
+        while True:
+            response = self.gateway.call(operation, request)
+            yield from response.get(key) or ()
+            token = response.get("NextToken")
+            if not token:
+                return
+            request["NextToken"] = token
+
+    # -- Elastic IPs ------------------------------------------------------------------------
+
+    def addresses(self) -> list[Address]:
+        """Every Elastic IP of the region: one call (accounts hold few)."""
+        response = self.gateway.call("DescribeAddresses", {})
+        return [Address.from_api(a) for a in response.get("Addresses", [])]
+
+    def address(self, ref: EipRef) -> Address:
+        """One Elastic IP by allocation id or public IP."""
+        params: dict[str, Any] = (
+            {"AllocationIds": [ref.allocation_id]}
+            if ref.allocation_id
+            else {"PublicIps": [ref.public_ip]}
+        )
+        response = self.gateway.call("DescribeAddresses", params, first_read=True)
+        found = [Address.from_api(a) for a in response.get("Addresses", [])]
+        if not found:
+            raise NotFound(f"Elastic IP {ref} does not exist", details={"eip": str(ref)})
+        return found[0]
+
+    def addresses_on(self, eni_ids: Iterable[str]) -> list[Address]:
+        """The Elastic IPs associated with any of these ENIs."""
+        ids = sorted(set(eni_ids))
+        if not ids:
+            return []
+        response = self.gateway.call(
+            "DescribeAddresses", {"Filters": [{"Name": "network-interface-id", "Values": ids}]}
+        )
+        return [Address.from_api(a) for a in response.get("Addresses", [])]
+
+    # -- ENIs -------------------------------------------------------------------------------
+
+    def enis(self, eni_ids: Sequence[str]) -> dict[str, Eni]:
+        """ENIs by id (every one must exist)."""
+        wanted = list(dict.fromkeys(eni_ids))
+        response = self.gateway.call(
+            "DescribeNetworkInterfaces", {"NetworkInterfaceIds": wanted}, first_read=True
+        )
+        found = {n["NetworkInterfaceId"]: Eni.from_api(n) for n in response["NetworkInterfaces"]}
+        missing = [i for i in wanted if i not in found]
+        if missing:
+            raise NotFound(f"ENI {', '.join(missing)} does not exist", details={"missing": missing})
+        return found
+
+    def eni(self, eni_id: str) -> Eni:
+        """One ENI by id."""
+        return self.enis([eni_id])[eni_id]
+
+    def enis_where(self, name: str, values: Sequence[str]) -> list[Eni]:
+        """ENIs matching one filter (e.g. ``tag-key``, ``attachment.instance-id``)."""
+        if not values:
+            return []
+        params = {"Filters": [{"Name": name, "Values": list(values)}]}
+        return [
+            Eni.from_api(n)
+            for n in self._pages("DescribeNetworkInterfaces", params, "NetworkInterfaces")
+        ]
+
+    # -- instances, types, subnets ----------------------------------------------------------
+
+    def instances(self, instance_ids: Sequence[str]) -> dict[str, Instance]:
+        """Instances by id (every one must exist), with their attached ENIs."""
+        wanted = list(dict.fromkeys(instance_ids))
+        response = self.gateway.call("DescribeInstances", {"InstanceIds": wanted}, first_read=True)
+        found = {
+            raw["InstanceId"]: Instance.from_api(raw)
+            for reservation in response.get("Reservations", [])
+            for raw in reservation.get("Instances", [])
+        }
+        missing = [i for i in wanted if i not in found]
+        if missing:
+            raise NotFound(
+                f"instance {', '.join(missing)} does not exist", details={"missing": missing}
+            )
+        return found
+
+    def instance(self, instance_id: str) -> Instance:
+        """One instance by id."""
+        return self.instances([instance_id])[instance_id]
+
+    def limits(self, instance_type: str) -> Limits:
+        """An instance type's network limits (cached: they never change)."""
+        key = f"limits:{instance_type}"
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        response = self.gateway.call("DescribeInstanceTypes", {"InstanceTypes": [instance_type]})
+        types = response.get("InstanceTypes") or []
+        if not types:
+            raise NotFound(
+                f"instance type {instance_type} is unknown", details={"type": instance_type}
+            )
+        limits = Limits.from_api(types[0])
+        self._cache[key] = limits
+        return limits
+
+    def cached_limits(self, instance_type: str) -> Limits | None:
+        """The limits of `instance_type` if this client read them before, else None."""
+        cached = self._cache.get(f"limits:{instance_type}")
+        return cached if isinstance(cached, Limits) else None
+
+    def subnet(self, subnet_id: str) -> Subnet:
+        """A subnet's range (cached: it never changes)."""
+        key = f"subnet:{subnet_id}"
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        response = self.gateway.call("DescribeSubnets", {"SubnetIds": [subnet_id]}, first_read=True)
+        subnet = Subnet.from_api(response["Subnets"][0])
+        self._cache[key] = subnet
+        return subnet
+
+    # -- route tables -----------------------------------------------------------------------
+
+    def route_tables(
+        self,
+        *,
+        route_table_ids: Sequence[str] = (),
+        vpc_id: str | None = None,
+        destination: str | None = None,
+    ) -> list[RouteTable]:
+        """Route tables by id (every one must exist), or those matching the filters (of one
+        VPC, with a route for `destination`), or every one of the region."""
+        if route_table_ids:
+            wanted = list(dict.fromkeys(route_table_ids))
+            response = self.gateway.call(
+                "DescribeRouteTables", {"RouteTableIds": wanted}, first_read=True
+            )
+            tables = [RouteTable.from_api(t) for t in response.get("RouteTables", [])]
+            missing = [i for i in wanted if i not in {t.route_table_id for t in tables}]
+            if missing:
+                raise NotFound(
+                    f"route table {', '.join(missing)} does not exist",
+                    details={"missing": missing},
+                )
+            return tables
+        filters = []
+        if vpc_id:
+            filters.append({"Name": "vpc-id", "Values": [vpc_id]})
+        if destination:
+            filters.append({"Name": "route.destination-cidr-block", "Values": [destination]})
+        params: dict[str, Any] = {"Filters": filters} if filters else {}
+        return [
+            RouteTable.from_api(t)
+            for t in self._pages("DescribeRouteTables", params, "RouteTables")
+        ]
+
+    # -- the poller's batch reads: what does not exist is simply absent --------------------
+
+    def current(self, kind: str, ids: Sequence[str]) -> dict[str, Any]:
+        """The present state of resources of one kind (``eni``, ``address``, ``route-table``)."""
+        wanted = sorted(set(ids))
+        if kind == "eni":
+            found: Iterable[Any] = self.enis_where("network-interface-id", wanted)
+            return {e.eni_id: e for e in found}
+        if kind == "address":
+            response = self.gateway.call(
+                "DescribeAddresses", {"Filters": [{"Name": "allocation-id", "Values": wanted}]}
+            )
+            return {
+                a.allocation_id: a
+                for a in (Address.from_api(raw) for raw in response.get("Addresses", []))
+            }
+        if kind == "route-table":
+            params = {"Filters": [{"Name": "route-table-id", "Values": wanted}]}
+            tables = self._pages("DescribeRouteTables", params, "RouteTables")
+            return {t.route_table_id: t for t in (RouteTable.from_api(raw) for raw in tables)}
+        raise ValueError(f"unknown kind {kind!r}")

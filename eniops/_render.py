@@ -1,0 +1,133 @@
+"""Text renderings of results, `show` views and errors, for people reading at 3 a.m."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+
+def as_json(value: Any) -> str:
+    """Indented JSON."""
+    return json.dumps(value, indent=2, default=str)
+
+
+def result_text(data: Mapping[str, Any], indent: str = "") -> str:
+    """A `Result.to_dict()` as text: verdict, steps, what moved where, warnings."""
+    verdict = (
+        "CHANGED"
+        if data["changed"]
+        else ("planned (nothing changed)" if data["mode"] != "apply" else "nothing to do")
+    )
+    lines = [f"{indent}{data['operation']}: {verdict} [{data['mode']}] in {data['elapsed_s']:.2f}s"]
+    for step in data["steps"]:
+        params = " ".join(f"{k}={v}" for k, v in step["params"].items())
+        note = f"  ({step['note']})" if step.get("note") else ""
+        lines.append(f"{indent}  {step['status']:<11} {step['action']} {params}{note}")
+    for name, before in data["before"].items():
+        after = data["after"].get(name, {})
+        if not isinstance(before, dict) or not isinstance(after, dict):
+            continue
+        moved = [
+            f"{key}: {before.get(key)} -> {after.get(key)}"
+            for key in before
+            if before.get(key) != after.get(key) and not isinstance(before.get(key), dict)
+        ]
+        lines.extend(f"{indent}  {name} {change}" for change in moved)
+    lines.extend(f"{indent}  warning: {w}" for w in data["warnings"])
+    for child in data.get("children", []):
+        lines.append(result_text(child, indent + "  "))
+    return "\n".join(lines)
+
+
+def _eni_line(eni: Mapping[str, Any]) -> str:
+    index = "-" if eni.get("device_index") is None else eni["device_index"]
+    parts = [
+        f"#{index} {eni['eni']} {eni['subnet']} ({eni['status']})",
+        f"primary {eni['primary_ip']}",
+    ]
+    if eni.get("secondary_ips"):
+        parts.append("secondary " + ", ".join(eni["secondary_ips"]))
+    parts.extend(
+        f"EIP {e['public_ip']} ({e['allocation_id']}) -> {e['private_ip']}"
+        for e in eni.get("elastic_ips", [])
+    )
+    if "free_ip_slots" in eni:
+        parts.append(f"{eni['free_ip_slots']} IPs free")
+    if eni.get("pending_move"):
+        parts.append(f"PENDING MOVE {eni['pending_move']} (re-run the move to finish it)")
+    return "; ".join(parts)
+
+
+def _route_lines(view: Mapping[str, Any]) -> list[str]:
+    return [
+        f"  route {r['destination']} -> {r['eni']} in {r['route_table']} ({r['state']})"
+        for r in view.get("routes", [])
+    ]
+
+
+def show_text(view: Mapping[str, Any]) -> str:
+    """`describe()` output as text: what an operator needs before a move."""
+    if view["kind"] == "eip":
+        where = (
+            f"on {view['eni']} ({view['instance'] or 'no instance'}) at {view['private_ip']}"
+            if view["eni"]
+            else "not associated"
+        )
+        holder = view.get("tags", {}).get("eniops:holder")
+        suffix = f"; eniops:holder {holder}" if holder else ""
+        return f"{view['public_ip']} ({view['allocation_id']}) {where}{suffix}"
+    if view["kind"] == "eni":
+        owner = view["instance"] or "not attached"
+        lines = [
+            f"{view['id']} in {view['availability_zone']}, {view['vpc']}: {owner}",
+            "  " + _eni_line(view),
+        ]
+        return "\n".join([*lines, *_route_lines(view)])
+    limits, free = view["limits"], view["free"]
+    lines = [
+        f"{view['id']} ({view['instance_type']}) {view['state']} in "
+        f"{view['availability_zone']}, {view['vpc']}",
+        f"  limits: {limits['max_enis']} ENIs ({limits['max_enis_card_0']} on card 0), "
+        f"{limits['ipv4_per_eni']} IPv4 per ENI",
+        f"  free: {free['eni_slots']} ENI slot(s), device indexes "
+        f"{', '.join(map(str, free['device_indexes'])) or 'none'}",
+    ]
+    lines.extend("  " + _eni_line(eni) for eni in view["enis"])
+    return "\n".join([*lines, *_route_lines(view)])
+
+
+def _flatten(value: Any, prefix: str = "") -> list[tuple[str, str]]:
+    if isinstance(value, Mapping):
+        rows: list[tuple[str, str]] = []
+        for key, item in value.items():
+            rows.extend(_flatten(item, f"{prefix}.{key}" if prefix else str(key)))
+        return rows
+    if isinstance(value, list) and any(isinstance(v, (Mapping, list)) for v in value):
+        rows = []
+        for i, item in enumerate(value):
+            rows.extend(_flatten(item, f"{prefix}[{i}]"))
+        return rows
+    if isinstance(value, list):
+        return [(prefix, ", ".join(str(v) for v in value))]
+    return [(prefix, "" if value is None else str(value))]
+
+
+def table(value: Any) -> str:
+    """Any JSON-like value as a two-column table of flattened keys and values."""
+    rows = _flatten(value) or [("", "")]
+    width = max(len(key) for key, _ in rows)
+    rule = "+" + "-" * (width + 2) + "+" + "-" * 42 + "+"
+    lines = [rule]
+    lines.extend(f"| {key:<{width}} | {text}" for key, text in rows)
+    lines.append(rule)
+    return "\n".join(lines)
+
+
+def plain(value: Any) -> str:
+    """A value picked by `--query`, as the AWS CLI prints text: tab-separated scalars."""
+    if isinstance(value, list):
+        return "\n".join(plain(v) if isinstance(v, (list, Mapping)) else str(v) for v in value)
+    if isinstance(value, Mapping):
+        return "\t".join(str(v) for v in value.values())
+    return "" if value is None else str(value)

@@ -1,0 +1,94 @@
+"""How an operation retries, polls and reports, in one explicit object.
+
+`Settings` is read once when an operation starts (from `use_settings`, a context manager for
+tests and adapters) and then handed to everything the operation runs, worker threads
+included: a `ContextVar` alone does not reach a `ThreadPoolExecutor`'s workers.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import signal
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import Any
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How the gateway retries and the executor polls. Tests may shrink the waits."""
+
+    #: Throttling, 5xx and network errors: full-jitter exponential backoff (seconds).
+    backoff_first_s: float = 0.1
+    backoff_cap_s: float = 2.0
+    #: A first read answering NotFound (EC2's eventual consistency) is re-read for this long.
+    not_found_window_s: float = 0.6
+    not_found_first_s: float = 0.05
+    not_found_cap_s: float = 0.2
+    #: Waits for a transition: first delay, growth and cap. A wait ends within the cap (plus
+    #: one call) of EC2 showing the transition.
+    poll_first_s: float = 0.1
+    poll_growth: float = 2.0
+    poll_cap_s: float = 0.4
+    #: Describe calls the shared poller may make per second on average (EC2's describe
+    #: budget is shared by everything in the account), and its burst.
+    poll_describes_per_s: float = 3.0
+    poll_burst: float = 3.0
+    #: After an ambiguous error on a change: how many re-reads, and the pause between them.
+    settle_reads: int = 3
+    settle_pause_s: float = 0.2
+    #: The final read of where everything is, allowed past the deadline, is bounded by this.
+    final_read_s: float = 3.0
+    #: The longest a single call may run past the deadline once started (it is abandoned then).
+    in_flight_s: float = 10.0
+
+
+DEFAULT_POLICY = RetryPolicy()
+
+
+class StopRequest:
+    """Set by a signal handler: start no new change, finish the call in flight, report."""
+
+    def __init__(self) -> None:
+        self.signal: int | None = None
+
+    def request(self, signum: int = signal.SIGINT) -> None:
+        """Ask the running operation to stop."""
+        self.signal = signum
+
+    @property
+    def requested(self) -> bool:
+        """True once a stop was asked for."""
+        return self.signal is not None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything an operation needs besides its arguments."""
+
+    policy: RetryPolicy = DEFAULT_POLICY
+    #: Called with (what is being waited for, seconds elapsed) while waiting.
+    progress: Callable[[str, float], None] | None = None
+    #: Set by the command line's signal handlers.
+    stop: StopRequest | None = None
+
+
+DEFAULT_SETTINGS = Settings()
+_current: contextvars.ContextVar[Settings] = contextvars.ContextVar("eniops_settings")
+
+
+def current() -> Settings:
+    """The settings an operation starting now uses."""
+    return _current.get(DEFAULT_SETTINGS)
+
+
+@contextmanager
+def use_settings(**changes: Any) -> Iterator[Settings]:
+    """Operations started inside the block use these settings (fields of `Settings`)."""
+    settings = replace(current(), **changes)
+    token = _current.set(settings)
+    try:
+        yield settings
+    finally:
+        _current.reset(token)

@@ -1,0 +1,31 @@
+"""Loaded by `python -m eniops` subprocesses in the end-to-end tests (via PYTHONPATH).
+
+Every client the command builds is wrapped in `StrictEc2`, so that the command meets EC2's
+rules (a plain moto server does not enforce them). ENIOPS_TEST_FAULTS (JSON:
+{"inject": [[operation, code, times]], "hold": [[operation, polls]]}) adds faults, so that
+exit codes a moto server cannot provoke are tested through a real process and real argument
+parsing.
+"""
+
+import json
+import os
+
+if os.environ.get("ENIOPS_TEST_STRICT"):
+    from eniops import _gateway
+    from eniops.testing import StrictEc2
+
+    _build = _gateway.build_client
+
+    def _strict_client(**kwargs):
+        client = _build(**kwargs)
+        if kwargs.get("ec2") is not None:
+            return client
+        strict = StrictEc2(client)
+        spec = json.loads(os.environ.get("ENIOPS_TEST_FAULTS") or "{}")
+        for operation, code, times in spec.get("inject", []):
+            strict.inject(operation, code, times=times)
+        for operation, polls in spec.get("hold", []):
+            strict.hold(operation, polls=polls)
+        return client
+
+    _gateway.build_client = _strict_client
