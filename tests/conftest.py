@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 import boto3
 import pytest
@@ -37,6 +38,7 @@ class World:
     client: object
     strict: StrictEc2
     lab: Lab
+    extra_subnets: list = field(default_factory=list)
 
     def primary_eni(self, instance_id: str) -> str:
         with self.strict.internal() as client:
@@ -79,3 +81,51 @@ def world_real_waits() -> Iterator[World]:
 def no_calls() -> NoCalls:
     """A client that proves no AWS call is made."""
     return NoCalls()
+
+
+def more_enis(world: World, count: int, *, on: str | None = None) -> list[str]:
+    """`count` more ENIs, each in a subnet of its own in zone a, attached to `on` (active)."""
+    instance_id = on or world.lab.active
+    made = []
+    with world.strict.internal() as client:
+        used = {
+            e["Attachment"]["DeviceIndex"]
+            for e in client.describe_instances(InstanceIds=[instance_id])["Reservations"][0][
+                "Instances"
+            ][0]["NetworkInterfaces"]
+        }
+        for _ in range(count):
+            subnet = client.create_subnet(
+                VpcId=world.lab.vpc_id,
+                CidrBlock=f"10.0.{100 + len(world.extra_subnets)}.0/24",
+                AvailabilityZone=world.lab.zone_a,
+            )["Subnet"]["SubnetId"]
+            world.extra_subnets.append(subnet)
+            eni = client.create_network_interface(SubnetId=subnet)["NetworkInterface"][
+                "NetworkInterfaceId"
+            ]
+            index = next(i for i in range(1, 32) if i not in used)
+            used.add(index)
+            client.attach_network_interface(
+                NetworkInterfaceId=eni, InstanceId=instance_id, DeviceIndex=index
+            )
+            made.append(eni)
+    return made
+
+
+@contextmanager
+def strict_world(instance_type: str = "t3.large") -> Iterator[World]:
+    """A lab on its own moto account under the strict layer, with short waits."""
+    with mock_aws():
+        client = boto3.client("ec2", region_name=REGION)
+        lab = build_lab(client, instance_type=instance_type)
+        strict = StrictEc2(client)
+        with short_waits():
+            yield World(client, strict, lab)
+
+
+@pytest.fixture
+def big_world() -> Iterator[World]:
+    """The lab with m5.24xlarge instances (15 ENIs each), strict, short waits."""
+    with strict_world("m5.24xlarge") as world:
+        yield world

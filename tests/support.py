@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
 from types import SimpleNamespace
 
 
@@ -83,3 +83,60 @@ def fake_imds(instance_id: str, *, expire_first_token: bool = False) -> Iterator
     finally:
         imds.shutdown()
         imds.server_close()
+
+
+THROTTLED_XML = (
+    b'<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error>'
+    b"<Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message>"
+    b"</Error></Errors><RequestID>throttled</RequestID></Response>"
+)
+
+
+class _Ec2Stub(BaseHTTPRequestHandler):
+    server: Ec2Stub
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(length)
+        self.server.requests += 1
+        if self.server.mode == "hang":
+            self.server.released.wait(30)
+            return
+        self.send_response(503)
+        self.send_header("Content-Type", "text/xml")
+        self.send_header("Content-Length", str(len(THROTTLED_XML)))
+        self.end_headers()
+        self.wfile.write(THROTTLED_XML)
+
+    def log_message(self, *_):
+        pass
+
+
+class Ec2Stub(ThreadingHTTPServer):
+    """An EC2 endpoint on 127.0.0.1 that throttles every call, or never answers."""
+
+    daemon_threads = True
+
+    def __init__(self, mode: str) -> None:
+        super().__init__(("127.0.0.1", 0), _Ec2Stub)
+        self.mode = mode
+        self.requests = 0
+        self.released = threading.Event()
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+@contextmanager
+def ec2_stub(mode: str) -> Iterator[Ec2Stub]:
+    """Serve a throttling (`"throttle"`) or hanging (`"hang"`) EC2 endpoint while the block runs."""
+    stub = Ec2Stub(mode)
+    thread = threading.Thread(target=stub.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield stub
+    finally:
+        stub.released.set()
+        stub.shutdown()
+        stub.server_close()

@@ -5,52 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from state import LIMITS, SUBNET, eni, instance
 
 import eniops
 from eniops import _rules as check
 from eniops._inputs import TagGuard
-from eniops._model import Attachment, Eni, Instance, Limits, Subnet
+from eniops._model import Limits, Subnet
 from eniops._result import Result, Step
-
-SUBNET = Subnet("subnet-0123abcd", "10.0.1.0/24", "us-east-1a", "vpc-0123abcd")
-LIMITS = Limits("t3.large", max_enis=3, max_enis_per_card={0: 3}, ipv4_per_eni=4)
-
-
-def eni(
-    eni_id="eni-0000000a",
-    *,
-    index=None,
-    instance="i-0000000a",
-    subnet="subnet-0123abcd",
-    az="us-east-1a",
-    vpc="vpc-0123abcd",
-    ips=("10.0.1.10",),
-    kind="interface",
-    managed=False,
-    card=0,
-):
-    attachment = None
-    if index is not None:
-        attachment = Attachment(
-            f"eni-attach-{eni_id[4:]}", instance, index, card, "attached", False
-        )
-    return Eni(
-        eni_id,
-        subnet,
-        vpc,
-        az,
-        "in-use" if attachment else "available",
-        kind,
-        managed,
-        ips[0],
-        tuple(ips),
-        {},
-        attachment,
-    )
-
-
-def instance(*enis, state="running", az="us-east-1a", vpc="vpc-0123abcd", iid="i-0000000b"):
-    return Instance(iid, state, "t3.large", az, vpc, tuple(enis), {"env": "prod"})
 
 
 def reason_of(call):

@@ -1,0 +1,155 @@
+"""failover_instance as one plan: all-or-nothing checks, one poller, settings in every worker."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from conftest import more_enis, strict_world
+
+import eniops
+from eniops._settings import use_settings
+
+
+def snapshot(world):
+    """Where the lab's movable resources are: the address, the floating ENI, the routes."""
+    with world.strict.internal() as client:
+        address = client.describe_addresses(AllocationIds=[world.lab.eip])["Addresses"][0]
+        eni = client.describe_network_interfaces(NetworkInterfaceIds=[world.lab.floating_eni])
+        tables = client.describe_route_tables(RouteTableIds=list(world.lab.route_tables))
+    routes = sorted(
+        (t["RouteTableId"], r.get("NetworkInterfaceId"))
+        for t in tables["RouteTables"]
+        for r in t["Routes"]
+        if r.get("DestinationCidrBlock") == world.lab.overlay
+    )
+    attachment = eni["NetworkInterfaces"][0].get("Attachment") or {}
+    return address.get("NetworkInterfaceId"), attachment.get("InstanceId"), routes
+
+
+def _other_az(world):
+    return {"to_instance": world.lab.far}
+
+
+def _pending_standby(world):
+    def pending(parsed, **_):
+        for reservation in parsed.get("Reservations", []):
+            for instance in reservation["Instances"]:
+                if instance["InstanceId"] == world.lab.standby:
+                    instance["State"] = {"Code": 0, "Name": "pending"}
+
+    world.client.meta.events.register("after-call.ec2.DescribeInstances", pending)
+    return {}
+
+
+def _too_few_slots(world):
+    more_enis(world, 1, on=world.lab.active)  # two to move
+    more_enis(world, 1, on=world.lab.standby)  # one free slot on the t3.large standby
+    return {}
+
+
+def _target_has_eip(world):
+    with world.strict.internal() as client:
+        own = client.allocate_address(Domain="vpc")["AllocationId"]
+        client.associate_address(
+            AllocationId=own,
+            NetworkInterfaceId=world.primary_eni(world.lab.standby),
+            AllowReassociation=False,
+        )
+    return {}
+
+
+def _untagged_eni(world):
+    with world.strict.internal() as client:
+        client.delete_tags(Resources=[world.lab.floating_eni], Tags=[{"Key": "eniops:lab"}])
+    return {"require_tag": "eniops:lab=true"}
+
+
+@pytest.mark.parametrize(
+    ("setup", "reason"),
+    [
+        (_other_az, "az-mismatch"),
+        (_pending_standby, "instance-state"),
+        (_too_few_slots, "attachment-limit"),
+        (_target_has_eip, "target-has-eip"),
+        (_untagged_eni, "tag-guard"),
+    ],
+    ids=["other-az", "pending-standby", "too-few-slots", "target-has-eip", "tag-guard"],
+)
+def test_apply_refuses_exactly_what_plan_refuses_and_changes_nothing(world, setup, reason):
+    """Every failover refusal comes from plan and apply alike, before any change."""
+    kwargs = {"to_instance": world.lab.standby, **setup(world)}
+    before = snapshot(world)
+    world.strict.reset_calls()
+    for mode in ("plan", "apply"):
+        with pytest.raises(eniops.PreconditionFailed) as caught:
+            eniops.failover_instance(world.lab.active, mode=mode, ec2=world.client, **kwargs)
+        assert caught.value.reason == reason, mode
+    assert world.strict.mutations == []
+    assert snapshot(world) == before
+
+
+def test_a_detaching_interface_keeps_its_device_index(world):
+    """An ENI still detaching from the standby holds its index: the move takes the next."""
+    (leaving,) = more_enis(world, 1, on=world.lab.standby)
+    world.strict.hold("DetachNetworkInterface", polls=10_000)
+    attachment = world.eni(leaving)["Attachment"]["AttachmentId"]
+    world.client.detach_network_interface(AttachmentId=attachment)  # held: still detaching
+    planned = eniops.failover_instance(
+        world.lab.active, to_instance=world.lab.standby, mode="plan", ec2=world.client
+    )
+    attach = next(s for child in planned.children for s in child.steps if "Attach" in s.action)
+    assert attach.params["DeviceIndex"] == 2
+
+
+def _polls_for(world, count):
+    """Fail over `count` ENIs with held transitions; return the verification reads."""
+    moving = more_enis(world, count - 1)
+    world.strict.hold("DetachNetworkInterface", polls=3)
+    world.strict.hold("AttachNetworkInterface", polls=3)
+    world.strict.reset_calls()
+    result = eniops.failover_instance(
+        world.lab.active, to_instance=world.lab.standby, ec2=world.client
+    )
+    assert result.changed
+    for eni in [world.lab.floating_eni, *moving]:
+        assert world.eni(eni)["Attachment"]["InstanceId"] == world.lab.standby
+    return [
+        c
+        for c in world.strict.calls
+        if c.operation == "DescribeNetworkInterfaces"
+        and c.params.get("Filters", [{}])[0].get("Name") == "network-interface-id"
+    ]
+
+
+def test_one_poller_reads_every_pending_eni_in_one_call(big_world):
+    """Four ENIs waited for together: a poll names all the pending ones at once."""
+    polls = _polls_for(big_world, 4)
+    assert max(len(c.params["Filters"][0]["Values"]) for c in polls) == 4
+
+
+def test_polls_do_not_grow_with_the_enis():
+    """Verification reads for six ENIs stay near those for one (one poll each would be 6x)."""
+    with strict_world("m5.24xlarge") as one:
+        single = len(_polls_for(one, 1))
+    with strict_world("m5.24xlarge") as six:
+        several = len(_polls_for(six, 6))
+    assert several < 3 * single, (single, several)
+
+
+def test_settings_reach_every_worker(world):
+    """short_waits() (the test's settings) drive the polls of failover steps run at once."""
+    world.strict.hold("DetachNetworkInterface", polls=4)
+    world.strict.hold("AttachNetworkInterface", polls=4)
+    seen: list[str] = []
+    with use_settings(progress=lambda doing, _elapsed: seen.append(doing)):
+        eniops.failover_instance(world.lab.active, to_instance=world.lab.standby, ec2=world.client)
+    polls = [
+        c.at
+        for c in world.strict.calls
+        if c.operation == "DescribeNetworkInterfaces" and "Filters" in c.params
+    ]
+    gaps = [b - a for a, b in itertools.pairwise(polls)]
+    assert max(gaps) < 0.09, gaps  # the production first delay is 0.1 s and grows from there
+    assert any(f"{world.lab.floating_eni} to detach" in s for s in seen)
+    assert any(f"{world.lab.floating_eni} to attach" in s for s in seen)

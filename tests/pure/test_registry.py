@@ -1,0 +1,73 @@
+"""One registry drives the command line, the Lambda adapter and iam-policy."""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+
+import pytest
+
+import eniops
+from eniops import _registry, aws_lambda, cli
+
+OPERATION_FUNCTIONS = sorted(
+    name
+    for name in eniops.__all__
+    if callable(getattr(eniops, name))
+    and not isinstance(getattr(eniops, name), type)
+    and not name.startswith("_")
+)
+
+
+def test_every_public_operation_is_registered_once():
+    """Each operation function of `eniops` is declared in the registry, and nothing else."""
+    assert sorted(_registry.BY_NAME) == OPERATION_FUNCTIONS
+    for spec in _registry.OPERATIONS:
+        assert spec.function is getattr(eniops, spec.name)
+        first = next(iter(inspect.signature(spec.function).parameters))
+        assert first == spec.positional
+
+
+def _commands(parser, words=()):
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for word, sub in action.choices.items():
+                yield from _commands(sub, (*words, word))
+    if words:
+        yield words, parser
+
+
+@pytest.mark.parametrize("spec", _registry.OPERATIONS, ids=lambda s: s.name)
+def test_every_operation_has_its_command_and_options(spec):
+    """The command line has the operation's command, and an option for each keyword."""
+    commands = dict(_commands(cli.build_parser()))
+    parser = commands[spec.command]
+    flags = {flag for action in parser._actions for flag in action.option_strings}
+    for name in cli.keywords_of(spec):
+        assert cli.OPTIONS[name].flag in flags, name
+    if spec.mutating:
+        assert {"--plan", "--dry-run", "--require-tag"} <= flags
+
+
+@pytest.mark.parametrize("spec", _registry.OPERATIONS, ids=lambda s: s.name)
+def test_every_operation_is_dispatched_by_the_lambda(spec):
+    """A direct invocation names any registered operation (here: missing its argument)."""
+    result = aws_lambda.handler({"operation": spec.name, "args": {}}, None)
+    assert result["ok"] is False
+    assert f"args.{spec.positional}" in result["error"]["message"]
+
+
+@pytest.mark.parametrize("spec", _registry.OPERATIONS, ids=lambda s: s.name)
+def test_every_operation_has_a_policy(spec):
+    """iam-policy knows each operation by its command name; reads and changes split."""
+    policy = _registry.iam_policy([spec.policy_name])
+    allowed = {a for s in policy["Statement"] for a in s["Action"]}
+    assert allowed == set(spec.actions)
+    changes = next((s for s in policy["Statement"] if s["Sid"] == "EniopsChange"), None)
+    assert (changes is not None) == spec.mutating
+
+
+def test_unknown_operation_is_invalid_input():
+    """iam-policy of an unknown name says which names exist."""
+    with pytest.raises(eniops.InvalidInput, match="eip-remap"):
+        _registry.iam_policy(["nope"])
