@@ -222,6 +222,7 @@ class Poller:
             waiters = list(self._waiters)
         if not waiters:
             return
+        tick_started = time.monotonic()
         by_kind: dict[str, set[str]] = {}
         for waiter in waiters:
             by_kind.setdefault(waiter.expect.kind, set()).add(waiter.expect.resource)
@@ -239,7 +240,7 @@ class Poller:
             return
         self.describes += len(kinds)
         states = dict(zip(kinds, results, strict=True))
-        now = time.monotonic()
+        now = tick_started
         finished: list[_Waiter] = []
         for waiter in waiters:
             waiter.state = states[waiter.expect.kind].get(waiter.expect.resource)
@@ -258,10 +259,23 @@ class Poller:
                 progress = self.run.settings.progress
                 if progress is not None:
                     progress(waiter.expect.doing(), self.run.deadline.elapsed())
+        self._hurry_siblings(waiters, finished, tick_started)
         with self._lock:
             self._waiters = [w for w in self._waiters if w not in finished]
         for waiter in finished:
             waiter.done.set()
+
+    def _hurry_siblings(
+        self, waiters: list[_Waiter], finished: list[_Waiter], tick_started: float
+    ) -> None:
+        """Transitions started together end together: when some waits of a kind finished in
+        this tick, the others of that kind are read again after the first delay, not the cap."""
+        done_kinds = {w.expect.kind for w in finished if w.error is None}
+        first = self.policy.poll_first_s
+        for waiter in waiters:
+            if waiter not in finished and waiter.expect.kind in done_kinds:
+                waiter.delay = first
+                waiter.due = min(waiter.due, tick_started + first)
 
 
 def _summary(state: Any) -> Any:
@@ -633,24 +647,23 @@ def _finish(runs: list[ChainRun], run: Run) -> tuple[list[Step], list[str]]:
         _holder_tags(r.chain for r in reached).items(), key=lambda item: str(item[0])
     ):
         calls.append(_holder_call(subjects, instance_id))
-    steps: list[Step] = []
-    warnings: list[str] = []
-    for action, params in calls:
+    if run.stop_requested or run.deadline.expired():
+        steps = [Step(f"ec2:{a}", p, "skipped", "out of time") for a, p in calls]
+        return steps, [f"{a} {p['Tags'][0]['Key']} not sent: out of time" for a, p in calls]
+    outcomes = run.reader.at_once(*(lambda a=a, p=p: _bookkeeping(run, a, p) for a, p in calls))
+    steps = [step for step, _ in outcomes]
+    return steps, [warning for _, warning in outcomes if warning]
+
+
+def _bookkeeping(run: Run, action: str, params: dict[str, Any]) -> tuple[Step, str]:
+    """One tag call; its failure is a warning, never the failure of the change it follows."""
+    try:
+        run.gateway.call(action, params, change=True)
+    except EniopsError as err:
         key = params["Tags"][0]["Key"]
-        if run.stop_requested or run.deadline.expired():
-            warnings.append(f"{action} {key} not sent: out of time")
-            steps.append(Step(f"ec2:{action}", params, "skipped", "out of time"))
-            continue
-        try:
-            run.gateway.call(action, params, change=True)
-        except EniopsError as err:
-            warnings.append(
-                f"{key} tag on {', '.join(params['Resources'])} not written: {err.message}"
-            )
-            steps.append(Step(f"ec2:{action}", params, "failed", err.message))
-            continue
-        steps.append(Step(f"ec2:{action}", params, "done"))
-    return steps, warnings
+        warning = f"{key} tag on {', '.join(params['Resources'])} not written: {err.message}"
+        return Step(f"ec2:{action}", params, "failed", err.message), warning
+    return Step(f"ec2:{action}", params, "done"), ""
 
 
 def where_everything_is(plan: Plan, run: Run) -> dict[str, Any]:

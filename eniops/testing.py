@@ -44,6 +44,7 @@ __all__ = [
     "Call",
     "Lab",
     "StrictEc2",
+    "add_enis",
     "build_lab",
     "fast_policy",
     "reset_caches",
@@ -198,6 +199,7 @@ class StrictEc2:
         self._transitions: dict[str, _Transition] = {}
         self._eip_private_ip: dict[str, str] = {}
         self._delete_on_termination: dict[str, bool] = {}
+        self._type_limits: dict[str, dict[str, Any]] = {}
         self._lock = threading.RLock()
         self._local = threading.local()
         events = client.meta.events
@@ -359,8 +361,13 @@ class StrictEc2:
         return dict(found["Reservations"][0]["Instances"][0])
 
     def _limits(self, instance_type: str) -> dict[str, Any]:
-        found = self.client.describe_instance_types(InstanceTypes=[instance_type])
-        return dict(found["InstanceTypes"][0]["NetworkInfo"])
+        cached = self._type_limits.get(instance_type)
+        if cached is None:  # an instance type's limits never change
+            found = self.client.describe_instance_types(InstanceTypes=[instance_type])
+            cached = self._type_limits[instance_type] = dict(
+                found["InstanceTypes"][0]["NetworkInfo"]
+            )
+        return cached
 
     def _subnet(self, subnet_id: str) -> dict[str, Any]:
         return dict(self.client.describe_subnets(SubnetIds=[subnet_id])["Subnets"][0])
@@ -869,3 +876,39 @@ def build_lab(
         overlay=overlay,
         route_tables=(main, zone_b_table),
     )
+
+
+def add_enis(client: Any, lab: Lab, count: int, *, instance_id: str | None = None) -> list[str]:
+    """Attach `count` more ENIs to `instance_id` (the active instance), each in a subnet of its
+    own in zone a (two ENIs of one subnet on an instance would be refused as same-subnet)."""
+    target = instance_id or lab.active
+    found = client.describe_instances(InstanceIds=[target])["Reservations"][0]["Instances"][0]
+    used = {n["Attachment"]["DeviceIndex"] for n in found["NetworkInterfaces"]}
+    taken = {
+        s["CidrBlock"]
+        for s in client.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [lab.vpc_id]}])[
+            "Subnets"
+        ]
+    }
+    made: list[str] = []
+    cidrs = (f"10.0.{n}.0/24" for n in range(100, 250) if f"10.0.{n}.0/24" not in taken)
+    for _ in range(count):
+        subnet = client.create_subnet(
+            VpcId=lab.vpc_id, CidrBlock=next(cidrs), AvailabilityZone=lab.zone_a
+        )["Subnet"]["SubnetId"]
+        eni = client.create_network_interface(
+            SubnetId=subnet,
+            TagSpecifications=[
+                {
+                    "ResourceType": "network-interface",
+                    "Tags": [{"Key": "eniops:lab", "Value": "true"}],
+                }
+            ],
+        )["NetworkInterface"]["NetworkInterfaceId"]
+        index = next(i for i in range(1, 32) if i not in used)
+        used.add(index)
+        client.attach_network_interface(
+            NetworkInterfaceId=eni, InstanceId=target, DeviceIndex=index
+        )
+        made.append(eni)
+    return made

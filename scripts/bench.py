@@ -1,263 +1,299 @@
-"""Benchmarks in EC2 round trips and wall time, on moto with a fixed latency per call.
+"""Benchmarks in EC2 round trips, describe rates and wall time, on moto with a fixed latency
+added to every call (as a network would), each figure printed beside its limit.
 
-    .venv/bin/python scripts/bench.py
+    .venv/bin/python scripts/bench.py [SECTION ...]      # sections: plans, routes, process
 
-Prints ratios; the test suite never asserts on time.
+Prints figures and ratios; the test suite never asserts on speed.
 """
 
 from __future__ import annotations
 
-import math
 import os
+import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
 
 import boto3
 from moto import mock_aws
 
 import eniops
-from eniops.testing import StrictEc2, build_lab, reset_caches
+from eniops.testing import (
+    MUTATING_OPERATIONS,
+    Lab,
+    StrictEc2,
+    add_enis,
+    build_lab,
+    round_trips,
+)
 
-LATENCY_S = 0.05
-
-
-def world():
-    client = boto3.client("ec2", region_name="us-east-1")
-    lab = build_lab(client)
-    strict = StrictEc2(client)
-
-    def delay(**_):
-        if not strict._is_internal():
-            time.sleep(LATENCY_S)
-
-    client.meta.events.register("before-call.ec2", delay)
-    spans: list[list[float]] = []
-
-    def start(**_):
-        if not strict._is_internal():
-            spans.append([time.monotonic(), math.inf])
-
-    def end(**_):
-        if not strict._is_internal():
-            open_spans = [s for s in spans if s[1] == math.inf]
-            if open_spans:
-                open_spans[0][1] = time.monotonic()
-
-    client.meta.events.register_first("before-call.ec2", start)
-    client.meta.events.register("after-call.ec2", end)
-    client.spans = spans
-    return client, strict, lab
+LATENCY_S = 0.025
+BIG = "m5.24xlarge"  # 15 network interfaces: room for a failover of 8 ENIs
 
 
-def round_trips(spans) -> int:
-    """Sequential waves of calls: a wave starts when a call starts after all before it ended."""
-    waves, wave_end = 0, -math.inf
-    for begin, finish in sorted(spans):
-        if begin >= wave_end:
-            waves += 1
-            wave_end = finish
-        else:
-            wave_end = max(wave_end, finish)
-    return waves
+@dataclass
+class World:
+    client: Any
+    strict: StrictEc2
+    lab: Lab
 
 
-def plain_boto3_remap(client, lab):
-    """The same checks as eniops' remap, one call after another."""
-    address = client.describe_addresses(AllocationIds=[lab.eip])["Addresses"][0]
-    instance = client.describe_instances(InstanceIds=[lab.standby])["Reservations"][0]["Instances"][
-        0
-    ]
-    eni = next(n for n in instance["NetworkInterfaces"] if n["Attachment"]["DeviceIndex"] == 0)
-    assert address["InstanceId"] == lab.active
-    client.associate_address(
-        AllocationId=lab.eip,
-        NetworkInterfaceId=eni["NetworkInterfaceId"],
-        AllowReassociation=True,
-    )
-    client.describe_addresses(AllocationIds=[lab.eip])
-
-
-def bench_remap() -> None:
-    print(f"== remap_eip to an instance, all checks on ({LATENCY_S * 1000:.0f} ms per call)")
+@contextmanager
+def world(instance_type: str = "t3.large", latency_s: float = LATENCY_S) -> Iterator[World]:
+    """A lab on its own moto account under the strict layer, `latency_s` added per call."""
     with mock_aws():
-        client, strict, lab = world()
-        started = time.monotonic()
-        plain_boto3_remap(client, lab)
-        plain = time.monotonic() - started
-        plain_calls = strict.count()
-        plain_trips = round_trips(client.spans)
-    with mock_aws():
-        reset_caches()
-        client, strict, lab = world()
-        started = time.monotonic()
-        eniops.remap_eip(lab.eip, to_instance=lab.standby, expect_current=lab.active, ec2=client)
-        ours = time.monotonic() - started
-        calls = strict.count()
-        trips = round_trips(client.spans)
-    print(
-        f"  plain boto3, sequential: {plain_calls} calls, {plain_trips} round trips, {plain:.3f}s"
-    )
-    print(f"  eniops.remap_eip:        {calls} calls, {trips} round trips, {ours:.3f}s")
-    print(
-        f"  ratios eniops/plain: calls {calls / plain_calls:.2f}, "
-        f"round trips {trips / plain_trips:.2f}, time {ours / plain:.2f}"
-    )
+        client = boto3.client("ec2", region_name="us-east-1")
+        lab = build_lab(client, instance_type=instance_type)
+        strict = StrictEc2(client, latency_s=latency_s)
+        yield World(client, strict, lab)
 
 
-def bench_move(hold_s: float = 3.0) -> None:
-    print(f"\n== move_eni with EC2 holding 'detaching' and 'attaching' {hold_s:g}s each")
-    with mock_aws():
-        reset_caches()
-        client, strict, lab = world()
-        strict.hold("DetachNetworkInterface", seconds=hold_s)
-        strict.hold("AttachNetworkInterface", seconds=hold_s)
-        started = time.monotonic()
-        eniops.move_eni(lab.floating_eni, to_instance=lab.standby, ec2=client)
-        ours = time.monotonic() - started
-        calls = strict.count()
-    floor = 2 * hold_s
-    fixed_5s = 2 * math.ceil(hold_s / 5) * 5
-    waiter_20s = 20 + hold_s + 5  # the available waiter's first 20 s delay, then a fixed poll
-    print(
-        f"  eniops.move_eni: {ours:.2f}s for {floor:g}s of EC2 transitions "
-        f"(overhead {ours - floor:.2f}s, {calls} calls)"
-    )
-    print(f"  fixed 5 s polls would take >= {fixed_5s:.0f}s (ratio {fixed_5s / ours:.1f}x)")
-    print(
-        f"  botocore's network_interface_available waiter: >= {waiter_20s:.0f}s "
-        f"(ratio {waiter_20s / ours:.1f}x)"
+def verdict(figure: float, limit: float, *, at_most: bool = True) -> str:
+    met = figure <= limit if at_most else figure >= limit
+    return "met" if met else "NOT MET"
+
+
+def line(label: str, figure: str, limit: str, status: str) -> None:
+    print(f"  {label:<58} {figure:>10}   limit {limit:<8} {status}")
+
+
+def before_first_change(strict: StrictEc2) -> list[Any]:
+    calls = strict.calls
+    first = next((i for i, c in enumerate(calls) if c.operation in MUTATING_OPERATIONS), len(calls))
+    return calls[:first]
+
+
+def timed(run: Callable[[], Any]) -> float:
+    started = time.monotonic()
+    run()
+    return time.monotonic() - started
+
+
+# -- issue: failover as one plan ------------------------------------------------------------
+
+
+def bench_move_round_trips() -> None:
+    with world() as w:
+        eniops.describe(w.lab.standby, ec2=w.client)  # the instance type, now cached
+        w.strict.reset_calls()
+        eniops.move_eni(w.lab.floating_eni, to_instance=w.lab.standby, ec2=w.client)
+        trips = round_trips(before_first_change(w.strict))
+    line(
+        "move_eni: round trips before the first change (type cached)",
+        str(trips),
+        "2",
+        verdict(trips, 2),
     )
 
 
-def bench_failover() -> None:
+def _failover_lab(w: World, enis: int) -> list[str]:
+    with w.strict.internal() as client:
+        moving = add_enis(client, w.lab, enis - 1)
+    eniops.describe(w.lab.standby, ec2=w.client)  # cache the standby's type, as a warm Lambda
+    w.strict.reset_calls()
+    return [w.lab.floating_eni, *moving]
+
+
+def bench_failover_steps() -> None:
+    with world(BIG) as w:
+        _failover_lab(w, 7)
+        whole = timed(
+            lambda: eniops.failover_instance(w.lab.active, to_instance=w.lab.standby, ec2=w.client)
+        )
+        trips = round_trips(before_first_change(w.strict))
+    steps: dict[str, float] = {}
+    with world(BIG) as w:
+        enis = _failover_lab(w, 7)
+        steps["remap_eip"] = timed(
+            lambda: eniops.remap_eip(w.lab.eip, to_instance=w.lab.standby, ec2=w.client)
+        )
+        steps["move_eni"] = timed(
+            lambda: eniops.move_eni(enis[0], to_instance=w.lab.standby, ec2=w.client)
+        )
+        steps["move_route"] = timed(
+            lambda: eniops.move_route(w.lab.overlay, to_instance=w.lab.standby, ec2=w.client)
+        )
+    slowest = max(steps.values())
     print(
-        "\n== failover_instance: k independent steps run concurrently "
-        f"({LATENCY_S * 1000:.0f} ms per call)"
+        "  (steps alone: "
+        + ", ".join(f"{name} {seconds:.3f}s" for name, seconds in steps.items())
+        + f"; the failover {whole:.3f}s)"
+    )
+    line(
+        "failover 1 EIP + 7 ENIs: time / slowest single step",
+        f"{whole / slowest:.2f}",
+        "1.3",
+        verdict(whole / slowest, 1.3),
+    )
+    line(
+        "failover 1 EIP + 7 ENIs: round trips before the first change",
+        str(trips),
+        "6",
+        verdict(trips, 6),
     )
 
-    def lab_with_second_eni():
-        client, strict, lab = world()
-        with strict.internal():
-            second = client.create_network_interface(SubnetId=lab.subnet_a2)["NetworkInterface"][
-                "NetworkInterfaceId"
-            ]
-            client.attach_network_interface(
-                NetworkInterfaceId=second, InstanceId=lab.active, DeviceIndex=2
-            )
-        return client, lab, second
 
-    timings = {}
-    for label in ("remap eip", "move eni 1", "move eni 2", "failover (all 3)"):
-        with mock_aws():
-            reset_caches()
-            client, lab, second = lab_with_second_eni()
-            started = time.monotonic()
-            if label == "remap eip":
-                eniops.remap_eip(lab.eip, to_instance=lab.standby, ec2=client)
-            elif label == "move eni 1":
-                eniops.move_eni(lab.floating_eni, to_instance=lab.standby, ec2=client)
-            elif label == "move eni 2":
-                eniops.move_eni(second, to_instance=lab.standby, ec2=client)
-            else:
-                eniops.failover_instance(lab.active, to_instance=lab.standby, ec2=client)
-            timings[label] = time.monotonic() - started
-    steps = [v for k, v in timings.items() if not k.startswith("failover")]
-    whole = timings["failover (all 3)"]
-    for label, seconds in timings.items():
-        print(f"  {label:<17} {seconds:.3f}s")
-    print(
-        f"  failover / slowest step: {whole / max(steps):.2f}; "
-        f"failover / sum of steps: {whole / sum(steps):.2f}"
-    )
+def bench_failover_transitions(hold_s: float = 3.0) -> None:
+    with world(BIG) as w:
+        _failover_lab(w, 8)
+        w.strict.hold("DetachNetworkInterface", seconds=hold_s)
+        w.strict.hold("AttachNetworkInterface", seconds=hold_s)
+        whole = timed(
+            lambda: eniops.failover_instance(w.lab.active, to_instance=w.lab.standby, ec2=w.client)
+        )
+        describes = sum(1 for c in w.strict.calls if c.operation.startswith("Describe"))
+    rate = describes / whole
+    print(f"  (EC2 holds 'detaching' and 'attaching' {hold_s:g} s each: {2 * hold_s:g} s floor)")
+    line("failover of 8 ENIs: seconds", f"{whole:.2f}", "6.7", verdict(whole, 6.7))
+    line("failover of 8 ENIs: describe calls per second", f"{rate:.2f}", "4", verdict(rate, 4))
 
 
-def bench_process(runs: int = 7) -> None:
+def section_plans() -> None:
+    print(f"== failover as one plan ({LATENCY_S * 1000:.0f} ms added per call)")
+    bench_move_round_trips()
+    bench_failover_steps()
+    bench_failover_transitions()
+
+
+# -- issue: overlay routes ------------------------------------------------------------------
+
+
+def _three_tables(w: World) -> list[str]:
+    with w.strict.internal() as client:
+        third = client.create_route_table(VpcId=w.lab.vpc_id)["RouteTable"]["RouteTableId"]
+        primary = client.describe_instances(InstanceIds=[w.lab.active])["Reservations"][0][
+            "Instances"
+        ][0]["NetworkInterfaces"][0]["NetworkInterfaceId"]
+        client.create_route(
+            RouteTableId=third, DestinationCidrBlock=w.lab.overlay, NetworkInterfaceId=primary
+        )
+    w.strict.reset_calls()
+    return [*w.lab.route_tables, third]
+
+
+def plain_route_move(client: Any, lab: Lab, tables: list[str]) -> None:
+    """The same checks in turn with plain boto3: target, tables, each replace, each verify."""
+    found = client.describe_instances(InstanceIds=[lab.standby])["Reservations"][0]["Instances"][0]
+    eni = found["NetworkInterfaces"][0]
+    assert not client.describe_network_interfaces(NetworkInterfaceIds=[eni["NetworkInterfaceId"]])[
+        "NetworkInterfaces"
+    ][0]["SourceDestCheck"]
+    client.describe_route_tables(RouteTableIds=tables)
+    for table in tables:
+        client.replace_route(
+            RouteTableId=table,
+            DestinationCidrBlock=lab.overlay,
+            NetworkInterfaceId=eni["NetworkInterfaceId"],
+        )
+    for table in tables:
+        client.describe_route_tables(RouteTableIds=[table])
+
+
+def section_routes() -> None:
+    print(f"\n== move_route over 3 route tables ({LATENCY_S * 1000:.0f} ms added per call)")
+    with world() as w:
+        tables = _three_tables(w)
+        ours = timed(
+            lambda: eniops.move_route(w.lab.overlay, to_instance=w.lab.standby, ec2=w.client)
+        )
+        calls = list(w.strict.calls)
+        trips = round_trips(calls)
+    with world() as w:
+        tables = _three_tables(w)
+        plain = timed(lambda: plain_route_move(w.client, w.lab, tables))
+        plain_trips = round_trips(w.strict.calls)
+    print(f"  (eniops {len(calls)} calls in {ours:.3f}s; plain boto3 in turn {plain:.3f}s)")
+    line("move_route: round trips, verification included", str(trips), "3", verdict(trips, 3))
+    line("plain boto3 doing the same checks in turn: round trips", str(plain_trips), "-", "")
+    line("eniops / plain boto3: time", f"{ours / plain:.2f}", "-", "")
+
+
+# -- a whole process ------------------------------------------------------------------------
+
+
+def section_process(runs: int = 5) -> None:
     """A whole `eniops eip remap` process against a bare `aws ec2 associate-address`."""
     import logging
     import shutil
     import socket
     import statistics
     import subprocess
-    import sys
 
     from moto.server import ThreadedMotoServer
 
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-
-    print("\n== a whole process per failover, against the same local endpoint")
-    aws = shutil.which("aws")
-    if aws is None:
-        print("  the AWS CLI is not installed (pip install awscli): skipped")
+    aws = shutil.which("aws") or os.path.join(os.path.dirname(sys.executable), "aws")
+    if not os.path.exists(aws):
+        print("\n== process: the AWS CLI is not installed; skipped")
         return
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
     try:
         client = boto3.client("ec2", region_name="us-east-1", endpoint_url=endpoint)
         lab = build_lab(client)
-        enis = {
-            i: client.describe_instances(InstanceIds=[i])["Reservations"][0]["Instances"][0][
-                "NetworkInterfaces"
-            ][0]["NetworkInterfaceId"]
-            for i in (lab.active, lab.standby)
-        }
-
-        def timed(command):
-            started = time.monotonic()
-            subprocess.run(command, check=True, capture_output=True)
-            return time.monotonic() - started
-
+        standby = client.describe_instances(InstanceIds=[lab.standby])["Reservations"][0][
+            "Instances"
+        ][0]["NetworkInterfaces"][0]["NetworkInterfaceId"]
         ours, theirs = [], []
-        for turn in range(runs):
-            target = lab.standby if turn % 2 == 0 else lab.active
+        for n in range(runs):
+            target = lab.standby if n % 2 == 0 else lab.active
+            command = [
+                sys.executable,
+                "-m",
+                "eniops",
+                "--endpoint-url",
+                endpoint,
+                "eip",
+                "remap",
+                lab.eip,
+                "--to-instance",
+                target,
+            ]
             ours.append(
-                timed(
-                    [
-                        sys.executable,
-                        "-m",
-                        "eniops",
-                        "--endpoint-url",
-                        endpoint,
-                        "eip",
-                        "remap",
-                        lab.eip,
-                        "--to-instance",
-                        target,
-                    ]
-                )
+                timed(lambda c=command: subprocess.run(c, env=env, check=True, capture_output=True))
             )
-            other = lab.active if turn % 2 == 0 else lab.standby
+            bare = [
+                aws,
+                "--endpoint-url",
+                endpoint,
+                "ec2",
+                "associate-address",
+                "--allocation-id",
+                lab.eip,
+                "--network-interface-id",
+                standby,
+                "--allow-reassociation",
+            ]
             theirs.append(
-                timed(
-                    [
-                        aws,
-                        "--endpoint-url",
-                        endpoint,
-                        "ec2",
-                        "associate-address",
-                        "--allocation-id",
-                        lab.eip,
-                        "--network-interface-id",
-                        enis[other],
-                        "--allow-reassociation",
-                    ]
-                )
+                timed(lambda c=bare: subprocess.run(c, env=env, check=True, capture_output=True))
             )
     finally:
         server.stop()
-    mine, bare = statistics.median(ours), statistics.median(theirs)
-    print(f"  eniops eip remap (4 calls, all checks, verified): median {mine:.3f}s")
-    print(f"  aws ec2 associate-address (1 call, no checks):     median {bare:.3f}s")
-    print(f"  ratio eniops/aws: {mine / bare:.2f}")
+    median_ours, median_theirs = statistics.median(ours), statistics.median(theirs)
+    print(f"\n== a whole process, median of {runs}")
+    print(
+        f"  (eniops eip remap, checked and verified {median_ours:.2f}s; bare aws ec2 "
+        f"associate-address {median_theirs:.2f}s)"
+    )
+    line("eniops process / aws CLI process", f"{median_ours / median_theirs:.2f}", "-", "")
 
+
+SECTIONS = {"plans": section_plans, "routes": section_routes, "process": section_process}
 
 if __name__ == "__main__":
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    bench_remap()
-    bench_move()
-    bench_failover()
-    bench_process()
+    for name in sys.argv[1:] or list(SECTIONS):
+        SECTIONS[name]()

@@ -5,8 +5,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
 from types import SimpleNamespace
+
+import boto3
+from moto import mock_aws
+
+from eniops.testing import Lab, StrictEc2, add_enis, build_lab, short_waits
+
+REGION = "us-east-1"
 
 
 class NoCalls:
@@ -140,3 +148,45 @@ def ec2_stub(mode: str) -> Iterator[Ec2Stub]:
         stub.released.set()
         stub.shutdown()
         stub.server_close()
+
+
+@dataclass
+class World:
+    """A moto EC2 with the lab built and the strict layer recording calls from now on."""
+
+    client: object
+    strict: StrictEc2
+    lab: Lab
+
+    def primary_eni(self, instance_id: str) -> str:
+        with self.strict.internal() as client:
+            raw = client.describe_instances(InstanceIds=[instance_id])
+        enis = raw["Reservations"][0]["Instances"][0]["NetworkInterfaces"]
+        return next(e["NetworkInterfaceId"] for e in enis if e["Attachment"]["DeviceIndex"] == 0)
+
+    def eni(self, eni_id: str) -> dict:
+        with self.strict.internal() as client:
+            return client.describe_network_interfaces(NetworkInterfaceIds=[eni_id])[
+                "NetworkInterfaces"
+            ][0]
+
+    def address(self) -> dict:
+        """The lab's Elastic IP as EC2 (the strict layer) shows it."""
+        return self.client.describe_addresses(AllocationIds=[self.lab.eip])["Addresses"][0]
+
+
+def more_enis(world: World, count: int, *, on: str | None = None) -> list[str]:
+    """`count` more ENIs, each in a subnet of its own in zone a, attached to `on` (active)."""
+    with world.strict.internal() as client:
+        return add_enis(client, world.lab, count, instance_id=on)
+
+
+@contextmanager
+def strict_world(instance_type: str = "t3.large") -> Iterator[World]:
+    """A lab on its own moto account under the strict layer, with short waits."""
+    with mock_aws():
+        client = boto3.client("ec2", region_name=REGION)
+        lab = build_lab(client, instance_type=instance_type)
+        strict = StrictEc2(client)
+        with short_waits():
+            yield World(client, strict, lab)

@@ -88,18 +88,25 @@ def failover_instance(
         role_arn=role_arn,
     )
     run = start("failover_instance", keywords)
-    return execute(plan(read(run, source_id, target_id), keywords.guard), run)
+    state = read(run, source_id, target_id, with_tags=keywords.guard is not None)
+    return execute(plan(state, keywords.guard), run)
 
 
-def read(run: Run, source_id: str, target_id: str) -> FailoverState:
-    """One round trip of reads (and the target type's limits, cached per client)."""
+def read(run: Run, source_id: str, target_id: str, *, with_tags: bool) -> FailoverState:
+    """One round trip of reads (and the target type's limits, cached per client).
+
+    DescribeInstances shows the instances' ENIs but not their tags: eniops' own tags come
+    from a read by tag key; the tags of every attached ENI are read only for a tag guard.
+    """
     reader = run.reader
-    instances, addresses, attached, tagged, tables = reader.at_once(
+    instances, addresses, tagged, tables, attached = reader.at_once(
         lambda: reader.instances([source_id, target_id]),
         reader.addresses,
-        lambda: reader.enis_where("attachment.instance-id", [source_id, target_id]),
         lambda: reader.enis_where("tag-key", list(ENIOPS_TAGS)),
         reader.route_tables,
+        lambda: (
+            reader.enis_where("attachment.instance-id", [source_id, target_id]) if with_tags else []
+        ),
     )
     full = {e.eni_id: e for e in (*attached, *tagged)}
     source = instances[source_id].with_enis(full)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from conftest import more_enis, strict_world
+from support import more_enis, strict_world
 
 import eniops
 from eniops._settings import use_settings

@@ -272,7 +272,7 @@ def test_failover_moves_an_eip_on_a_secondary_ip_with_its_ip(world):
 
 
 def test_failover_reads_in_one_round_trip_before_its_steps(world):
-    """Instances, addresses, both ENI sets and the route tables are read together."""
+    """Instances, addresses, eniops' tagged ENIs and the route tables are read together."""
     world.strict.latency_s = 0.02
     eniops.describe(world.lab.standby, ec2=world.client)  # the instance type, cached
     world.strict.reset_calls()
@@ -282,9 +282,8 @@ def test_failover_reads_in_one_round_trip_before_its_steps(world):
     assert sorted(c.operation for c in calls[:first]) == [
         "DescribeAddresses",
         "DescribeInstances",
-        "DescribeNetworkInterfaces",
-        "DescribeNetworkInterfaces",
-        "DescribeRouteTables",
+        "DescribeNetworkInterfaces",  # the ENIs eniops tagged (the attached ones come with the
+        "DescribeRouteTables",  # instances; their tags are read too only for a tag guard)
     ]
     assert round_trips(calls[:first]) == 1
     instances = next(c for c in calls[:first] if c.operation == "DescribeInstances")
