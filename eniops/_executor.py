@@ -253,7 +253,9 @@ class Poller:
             if seen.progress == "done":
                 waiter.seen = seen
                 finished.append(waiter)
-            elif waiter.due <= now:
+            elif waiter.due <= now + waiter.delay / 2:
+                # Due now, or nearly: this read counts as its poll, so that waits begun
+                # moments apart share their ticks instead of each calling on its own.
                 waiter.delay = min(self.policy.poll_cap_s, waiter.delay * self.policy.poll_growth)
                 waiter.due = now + waiter.delay
                 progress = self.run.settings.progress

@@ -33,8 +33,8 @@ class RetryPolicy:
     poll_cap_s: float = 0.4
     #: Describe calls the shared poller may make per second on average (EC2's describe
     #: budget, about 20 per second, is shared by everything in the account), and its burst.
-    poll_describes_per_s: float = 2.5
-    poll_burst: float = 4.0
+    poll_describes_per_s: float = 3.0
+    poll_burst: float = 6.0
     #: After an ambiguous error on a change: how many re-reads, and the pause between them.
     settle_reads: int = 3
     settle_pause_s: float = 0.2

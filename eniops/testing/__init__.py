@@ -1,0 +1,80 @@
+"""A strict EC2 over moto: refuse what EC2 refuses, play slow transitions and faults.
+
+moto models EC2's state well for happy paths but accepts much that EC2 refuses (cross-AZ
+attaches, duplicate device indexes, IPs outside the subnet, ...) and makes every change
+instant. `StrictEc2` wraps a boto3 EC2 client under moto with botocore event handlers so
+that code under test meets EC2's rules::
+
+    from moto import mock_aws
+    from eniops.testing import StrictEc2, build_lab
+
+    with mock_aws():
+        client = boto3.client("ec2", region_name="us-east-1")
+        lab = build_lab(client)                              # VPC, 2 zones, 3 instances, ...
+        strict = StrictEc2(client)
+        strict.hold("DetachNetworkInterface", polls=3)      # 'detaching' for 3 describes
+        strict.inject("AssociateAddress", "RequestLimitExceeded", times=2)
+        ...                                                  # your handler, with ec2=client
+        assert strict.count("AssociateAddress") == 3
+
+Install with ``pip install eniops[testing]``. It refuses (`NotMoto`) a client that would
+reach a real account.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from .._reads import clear_caches
+from .._settings import RetryPolicy, use_settings
+from ._faults import Holdable
+from ._lab import MOTO_IMAGE_ID, Lab, NotMoto, add_enis, build_lab, require_moto
+from ._recorder import MUTATING_OPERATIONS, Call, round_trips
+from ._rules import reserved
+from ._strict import StrictEc2
+
+__all__ = [
+    "MOTO_IMAGE_ID",
+    "MUTATING_OPERATIONS",
+    "Call",
+    "Holdable",
+    "Lab",
+    "NotMoto",
+    "StrictEc2",
+    "add_enis",
+    "build_lab",
+    "fast_policy",
+    "require_moto",
+    "reserved",
+    "reset_caches",
+    "round_trips",
+    "short_waits",
+]
+
+
+def fast_policy() -> RetryPolicy:
+    """A retry policy with short waits, for tests that do not measure waiting."""
+    return RetryPolicy(
+        backoff_first_s=0.005,
+        backoff_cap_s=0.02,
+        not_found_window_s=0.1,
+        not_found_first_s=0.005,
+        not_found_cap_s=0.02,
+        poll_first_s=0.005,
+        poll_growth=1.5,
+        poll_cap_s=0.02,
+        poll_describes_per_s=1000.0,
+        poll_burst=1000.0,
+        settle_pause_s=0.005,
+    )
+
+
+@contextmanager
+def short_waits() -> Iterator[None]:
+    """Operations started within the block retry and poll with `fast_policy` (tests only)."""
+    with use_settings(policy=fast_policy()):
+        yield
+
+
+def reset_caches() -> None:
+    """Forget eniops' cached instance-type limits and subnet ranges."""
+    clear_caches()

@@ -1,0 +1,194 @@
+"""`StrictEc2`: botocore event handlers that make a moto-backed client meet EC2's rules."""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from . import _errors as errors
+from ._faults import Fault, FaultBook, Hold, Holdable
+from ._lab import require_moto
+from ._patches import PATCHES
+from ._recorder import MUTATING_OPERATIONS, Call
+from ._rules import EFFECTS, RULES, Simulation
+from ._view import AccountView
+
+if TYPE_CHECKING:
+    from mypy_boto3_ec2 import EC2Client
+
+
+class StrictEc2:
+    """botocore event handlers on a moto-backed EC2 client that enforce EC2's rules.
+
+    Refused as EC2 refuses them (moto accepts them): an attach across zones or VPCs, to a
+    taken device index, of an ENI in use, past the type's limit, to an instance neither
+    running nor stopped; a detach of the primary interface; secondary IPs outside the
+    subnet, reserved, or another ENI's (unless reassigned, which moves the IP and its Elastic
+    IP), past the per-interface limit; `AssociateAddress` by `InstanceId` on a multi-ENI
+    instance or to a private IP the ENI lacks; `CreateRoute` for a routed destination,
+    `ReplaceRoute` for an unrouted one. Played as EC2 plays them: `DryRun` answered with
+    `DryRunOperation` and nothing done; the Elastic IP displaced from a target private IP;
+    `PrivateIpAddress` and `DeleteOnTermination` honoured; termination teardown. Faults and
+    held transitions on request; every call recorded.
+
+    Refuses a client not backed by moto (`NotMoto`): it must never guard a real account.
+    """
+
+    def __init__(self, client: EC2Client, *, latency_s: float = 0.0) -> None:
+        in_process = require_moto(client)
+        self.client: Any = client
+        #: Added to every call, as a network would: calls in flight together overlap.
+        self.latency_s = latency_s
+        self.calls: list[Call] = []
+        self._book = FaultBook()
+        self._local = threading.local()
+        self.sim = Simulation(AccountView(client, in_process=in_process), self._book)
+        events = client.meta.events
+        events.register("before-parameter-build.ec2", self._remember_params)
+        events.register("before-call.ec2", self._before_call)
+        events.register("after-call.ec2", self._after_call)
+
+    # -- knobs --------------------------------------------------------------------------
+
+    def inject(
+        self,
+        operation: str,
+        code: str,
+        *,
+        times: int = 1,
+        message: str = "injected by StrictEc2",
+        after_success: bool = False,
+        when: Callable[[Mapping[str, Any]], bool] | None = None,
+    ) -> None:
+        """Answer the next `times` calls of `operation` (those whose parameters satisfy
+        `when`, if given) with error `code`.
+
+        By default nothing reaches moto (the call had no effect). With `after_success`, moto
+        carries the call out and the answer is replaced by the error: a lost answer, as when a
+        retried call had in fact succeeded.
+        """
+        self._book.add(operation, Fault(errors.error(code, message), times, after_success, when))
+
+    def late(
+        self,
+        operation: str,
+        seconds: float,
+        *,
+        times: int = 1,
+        when: Callable[[Mapping[str, Any]], bool] | None = None,
+    ) -> None:
+        """Answer the next `times` calls of `operation` `seconds` late (carried out at once)."""
+        self._book.add(operation, Fault(None, times, True, when, late_s=seconds))
+
+    def hold(self, operation: Holdable, *, polls: int = 0, seconds: float = 0.0) -> None:
+        """Keep the effect of `operation` in transition for `polls` describes or `seconds`.
+
+        Detach shows the ENI `detaching` (still on its instance); attach shows `attaching`;
+        assign and unassign leave the ENI's IP list unchanged; associate shows the address
+        where it was. Whichever lasts longer of `polls` and `seconds` applies.
+        """
+        self._book.hold(operation, Hold(polls, seconds))
+
+    def count(self, operation: str | None = None, *, include_dry_run: bool = True) -> int:
+        """How many calls of `operation` (or of all operations) were made."""
+        return sum(
+            1
+            for call in self.calls
+            if (operation is None or call.operation == operation)
+            and (include_dry_run or not call.dry_run)
+        )
+
+    @property
+    def mutations(self) -> list[Call]:
+        """The mutating calls made, DryRun included."""
+        return [c for c in self.calls if c.operation in MUTATING_OPERATIONS]
+
+    def operations(self) -> list[str]:
+        """The names of the calls made, in order."""
+        return [c.operation for c in self.calls]
+
+    def reset_calls(self) -> None:
+        """Forget the recorded calls (e.g. after setting up a scenario)."""
+        with self._book.lock:
+            self.calls.clear()
+
+    @contextmanager
+    def internal(self) -> Iterator[EC2Client]:
+        """Calls made in this block are neither recorded nor checked (scenario set-up)."""
+        previous = getattr(self._local, "internal", False)
+        self._local.internal = True
+        try:
+            yield self.client
+        finally:
+            self._local.internal = previous
+
+    def _is_internal(self) -> bool:
+        return bool(getattr(self._local, "internal", False))
+
+    # -- botocore handlers --------------------------------------------------------------
+
+    def _remember_params(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context["strict_params"] = copy.deepcopy(params)
+
+    def _before_call(self, model: Any, context: dict[str, Any], **_: Any) -> Any:
+        if self._is_internal():
+            return None
+        operation = model.name
+        params = context.get("strict_params", {})
+        call = Call(operation, params, time.monotonic())
+        with self._book.lock:
+            self.calls.append(call)
+        context["strict_call"] = call
+        if self.latency_s:
+            time.sleep(self.latency_s)
+        fault = self._book.take(operation, params)
+        if fault is not None:
+            if not fault.after_success and fault.error is not None:
+                return fault.error.answer()
+            context["strict_late"] = fault
+        if params.get("DryRun") and operation in MUTATING_OPERATIONS:
+            # EC2 answers a permitted DryRun with DryRunOperation and changes nothing; moto
+            # carries some of them out (CreateRoute, ReplaceRoute).
+            return errors.dry_run_passed().answer()
+        rule = RULES.get(operation)
+        if rule is None:
+            return None
+        with self.internal():
+            refused = rule(self.sim, params, context)
+        return refused.answer() if refused is not None else None
+
+    def _after_call(
+        self,
+        http_response: Any,
+        parsed: dict[str, Any],
+        model: Any,
+        context: dict[str, Any],
+        **_: Any,
+    ) -> None:
+        call = context.get("strict_call")
+        if call is not None:
+            call.ended = time.monotonic()
+            call.error = (parsed.get("Error") or {}).get("Code")
+        if self._is_internal() or getattr(http_response, "status_code", 500) >= 300:
+            return
+        params = context.get("strict_params", {})
+        effect, patch = EFFECTS.get(model.name), PATCHES.get(model.name)
+        with self.internal():
+            if effect is not None:
+                effect(self.sim, params, context)
+            if patch is not None:
+                patch(self.sim, params, parsed)
+        late = context.get("strict_late")
+        if late is not None:
+            if late.late_s:
+                time.sleep(late.late_s)
+            if late.error is not None:
+                http_response.status_code = late.error.status
+                parsed.clear()
+                parsed.update(late.error.answer()[1])
+                if call is not None:
+                    call.error = late.error.code
