@@ -40,6 +40,7 @@ from ._version import user_agent
 if TYPE_CHECKING:
     import boto3
     from mypy_boto3_ec2 import EC2Client
+    from tenacity import RetryCallState
 
 #: botocore exceptions (by class name) that mean the network failed before EC2 answered.
 TRANSIENT_EXCEPTIONS = frozenset(
@@ -80,8 +81,10 @@ def build_client(
     role_arn: str | None = None,
     endpoint_url: str | None = None,
     timeout_s: float | None = None,
+    profile: str | None = None,
 ) -> EC2Client:
-    """Return `ec2` as given, else a client from `session` (or the default session).
+    """Return `ec2` as given, else a client from `session` (or a session of the named AWS
+    `profile`, or the default session).
 
     With `role_arn`, the client uses that role's credentials (STS AssumeRole, session name
     ``eniops``), fetched when the first call is signed and refreshed before they expire.
@@ -102,7 +105,7 @@ def build_client(
         max_pool_connections=50,
     )
     try:
-        chosen = session if session is not None else boto3.session.Session()
+        chosen = session if session is not None else boto3.session.Session(profile_name=profile)
         if role_arn is not None:
             chosen = _assumed(chosen, role_arn, region)
         client = chosen.client("ec2", region_name=region, endpoint_url=endpoint_url, config=config)
@@ -343,70 +346,26 @@ class Gateway:
         before_retry: Callable[[BaseException], None] | None = None,
     ) -> dict[str, Any]:
         from botocore import xform_name  # noqa: PLC0415
-        from tenacity import RetryCallState, Retrying, retry_if_exception  # noqa: PLC0415
+        from tenacity import Retrying, retry_if_exception  # noqa: PLC0415
 
+        one = _OneCall(self, operation, change=change, first_read=first_read)
         method = getattr(self.client, xform_name(operation))
-        policy = self.policy
-        started = time.monotonic()
-        why_stopped: list[str] = []
-
-        def retryable(err: BaseException) -> bool:
-            if isinstance(err, _Abandoned) or type(err).__name__ in TRANSIENT_EXCEPTIONS:
-                return True
-            if not _is_client_error(err):
-                return False
-            code, _, _, status = _error_parts(err)
-            rule = _codes.rule_for(code, status)
-            if rule.translation == "retry":
-                return True
-            return (
-                first_read
-                and rule.translation == "not-found"
-                and time.monotonic() - started < policy.not_found_window_s
-            )
-
-        def wait(state: RetryCallState) -> float:
-            err = state.outcome.exception() if state.outcome else None
-            if err is not None and error_code(err) in _codes.NOT_FOUND_CODES:
-                first, cap = policy.not_found_first_s, policy.not_found_cap_s
-            else:
-                first, cap = policy.backoff_first_s, policy.backoff_cap_s
-            return random.uniform(0, min(cap, first * 2 ** (state.attempt_number - 1)))
-
-        def stop(state: RetryCallState) -> bool:
-            if change and self.stop is not None and self.stop.requested:
-                why_stopped.append("interrupted")
-                return True
-            if self.deadline.remaining() <= state.upcoming_sleep:
-                why_stopped.append("deadline")
-                return True
-            return False
-
-        last_error: list[BaseException] = []
 
         def attempt() -> dict[str, Any]:
-            if change:
-                if last_error and before_retry is not None:
-                    before_retry(last_error[-1])
-                if self.deadline.expired():
-                    raise self.deadline.timeout_error(
-                        f"about to call {operation}", {"operation": operation, "sent": False}
-                    )
-            elif self.deadline.expired():
-                raise self.deadline.timeout_error(f"reading {operation}", {"operation": operation})
+            one.before_attempt(before_retry)
             attempts[0] += 1
-            limit = self.deadline.remaining() + (policy.in_flight_s if change else 0.0)
+            limit = self.deadline.remaining() + (self.policy.in_flight_s if change else 0.0)
             try:
                 result: dict[str, Any] = _invoke(method, params, limit)
             except BaseException as err:
-                last_error.append(err)
+                one.errors.append(err)
                 raise
             return result
 
         retrying = Retrying(
-            retry=retry_if_exception(retryable),
-            wait=wait,
-            stop=stop,
+            retry=retry_if_exception(one.retryable),
+            wait=one.wait,
+            stop=one.stop,
             sleep=self._sleep,
             reraise=True,
         )
@@ -420,21 +379,93 @@ class Gateway:
         except EniopsError:
             raise
         except Exception as err:
-            if why_stopped and why_stopped[-1] == "interrupted":
-                raise Interrupted(
-                    f"stopped before {operation} was sent again",
-                    signal=self.stop.signal if self.stop else None,
-                    details={"operation": operation},
-                ) from err
-            if why_stopped or (
-                type(err).__name__ in TRANSIENT_EXCEPTIONS and self.deadline.expired()
-            ):
-                code = error_code(err)
-                raise self.deadline.timeout_error(
-                    f"calling {operation} (EC2 kept answering {code})",
-                    {"operation": operation, "last_code": code, "sent": change},
-                ) from err
-            raise
+            final = one.ended(err)
+            if final is err:
+                raise
+            raise final from err
+
+
+class _OneCall:
+    """The retry decisions of one call: what to retry, how long to wait, when to stop."""
+
+    def __init__(self, gateway: Gateway, operation: str, *, change: bool, first_read: bool) -> None:
+        self.gateway = gateway
+        self.operation = operation
+        self.change = change
+        self.first_read = first_read
+        self.started = time.monotonic()
+        self.errors: list[BaseException] = []
+        self.why_stopped = ""
+
+    def before_attempt(self, before_retry: Callable[[BaseException], None] | None) -> None:
+        """No change after the deadline; before a change is sent again, its fresh read."""
+        deadline = self.gateway.deadline
+        if self.change and self.errors and before_retry is not None:
+            before_retry(self.errors[-1])
+        if deadline.expired():
+            doing = (
+                f"about to call {self.operation}" if self.change else f"reading {self.operation}"
+            )
+            context: dict[str, Any] = {"operation": self.operation}
+            if self.change:
+                context["sent"] = False
+            raise deadline.timeout_error(doing, context)
+
+    def retryable(self, err: BaseException) -> bool:
+        """Throttling, 5xx and network failures; a first read's NotFound, briefly."""
+        if isinstance(err, _Abandoned) or type(err).__name__ in TRANSIENT_EXCEPTIONS:
+            return True
+        if not _is_client_error(err):
+            return False
+        code, _, _, status = _error_parts(err)
+        rule = _codes.rule_for(code, status)
+        if rule.translation == "retry":
+            return True
+        return (
+            self.first_read
+            and rule.translation == "not-found"
+            and time.monotonic() - self.started < self.gateway.policy.not_found_window_s
+        )
+
+    def wait(self, state: RetryCallState) -> float:
+        """Full-jitter exponential backoff (shorter for an eventual-consistency NotFound)."""
+        policy = self.gateway.policy
+        err = state.outcome.exception() if state.outcome else None
+        if err is not None and error_code(err) in _codes.NOT_FOUND_CODES:
+            first, cap = policy.not_found_first_s, policy.not_found_cap_s
+        else:
+            first, cap = policy.backoff_first_s, policy.backoff_cap_s
+        return random.uniform(0, min(cap, first * 2 ** (state.attempt_number - 1)))
+
+    def stop(self, state: RetryCallState) -> bool:
+        """At the deadline (no attempt count); for a change, also once a stop was asked for."""
+        stop = self.gateway.stop
+        if self.change and stop is not None and stop.requested:
+            self.why_stopped = "interrupted"
+            return True
+        if self.gateway.deadline.remaining() <= state.upcoming_sleep:
+            self.why_stopped = "deadline"
+            return True
+        return False
+
+    def ended(self, err: Exception) -> Exception:
+        """What the call's last error means once the retries have stopped."""
+        gateway = self.gateway
+        if self.why_stopped == "interrupted":
+            return Interrupted(
+                f"stopped before {self.operation} was sent again",
+                signal=gateway.stop.signal if gateway.stop else None,
+                details={"operation": self.operation},
+            )
+        if self.why_stopped or (
+            type(err).__name__ in TRANSIENT_EXCEPTIONS and gateway.deadline.expired()
+        ):
+            code = error_code(err)
+            return gateway.deadline.timeout_error(
+                f"calling {self.operation} (EC2 kept answering {code})",
+                {"operation": self.operation, "last_code": code, "sent": self.change},
+            )
+        return err
 
 
 def is_throttling(err: BaseException) -> bool:

@@ -25,19 +25,28 @@ def result_text(data: Mapping[str, Any], indent: str = "") -> str:
         note = f"  ({step['note']})" if step.get("note") else ""
         lines.append(f"{indent}  {step['status']:<11} {step['action']} {params}{note}")
     for name, before in data["before"].items():
-        after = data["after"].get(name, {})
-        if not isinstance(before, dict) or not isinstance(after, dict):
-            continue
-        moved = [
-            f"{key}: {before.get(key)} -> {after.get(key)}"
-            for key in before
-            if before.get(key) != after.get(key) and not isinstance(before.get(key), dict)
-        ]
-        lines.extend(f"{indent}  {name} {change}" for change in moved)
+        lines.extend(
+            f"{indent}  {change}" for change in _changes(name, before, data["after"].get(name))
+        )
     lines.extend(f"{indent}  warning: {w}" for w in data["warnings"])
     for child in data.get("children", []):
         lines.append(result_text(child, indent + "  "))
     return "\n".join(lines)
+
+
+def _changes(name: str, before: Any, after: Any, depth: int = 0) -> list[str]:
+    """`name key: old -> new` for what differs between two states (nested one level)."""
+    if not isinstance(before, Mapping) or not isinstance(after, Mapping):
+        return []
+    changes: list[str] = []
+    for key, old in before.items():
+        new = after.get(key)
+        if isinstance(old, Mapping):
+            if depth == 0:
+                changes.extend(_changes(f"{name} {key}", old, new, depth + 1))
+        elif old != new:
+            changes.append(f"{name} {key}: {old} -> {new}")
+    return changes
 
 
 def _eni_line(eni: Mapping[str, Any]) -> str:

@@ -38,8 +38,9 @@ EXIT_CODES = """exit codes:
   6    timeout (the error says where every resource is)
   7    partial failure, rolled back
   8    partial failure, NOT rolled back (the error says where every resource is)
-  130  interrupted by SIGINT, 143 by SIGTERM (where every resource is was printed;
-       re-run the same command to complete an interrupted move)
+  130  interrupted by SIGINT, and
+  143  by SIGTERM: where every resource is was printed; re-run the same command to
+       complete an interrupted move
 """
 #: Keywords every operation takes; the command line fills them from global options.
 COMMON = frozenset({"mode", "ec2", "session", "region", "timeout", "require_tag", "role_arn"})
@@ -352,17 +353,8 @@ def _client(args: argparse.Namespace) -> EC2Client:
     """The EC2 client for this command (built from the global options)."""
     from ._gateway import build_client  # noqa: PLC0415
 
-    session = None
-    if args.profile:
-        import boto3.session  # noqa: PLC0415
-        from botocore.exceptions import BotoCoreError  # noqa: PLC0415
-
-        try:
-            session = boto3.session.Session(profile_name=args.profile)
-        except BotoCoreError as err:
-            raise InvalidInput(f"--profile {args.profile}: {err}") from err
     return build_client(
-        session=session,
+        profile=args.profile,
         region=args.region,
         role_arn=args.role_arn,
         endpoint_url=args.endpoint_url,

@@ -1,7 +1,9 @@
 """`eniops demo`: a failover story on an embedded moto, no AWS account needed.
 
 It builds a small VPC under the strict EC2 layer (`eniops.testing`), then shows each
-operation's plan, the guards refusing wrong moves, and the verified result.
+operation's plan, the guards refusing wrong moves, an interrupted move resumed, the
+cross-zone story (an Elastic IP cannot follow to another zone; an overlay IP can), and
+the verified results.
 """
 
 from __future__ import annotations
@@ -9,10 +11,172 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from ._errors import EniopsError
 from ._inputs import UNASSOCIATED
+from ._model import MOVE_TAG, MoveIntent
+
+Expect = Literal["done", "refused", "say"]
+
+
+@dataclass(frozen=True)
+class Scene:
+    """One step of the story: what it shows, what to run, and what must come of it."""
+
+    title: str
+    run: Callable[[], Any]
+    expect: Expect = "done"
+
+
+def _secondary_ip(eniops: Any, instance_id: str, ec2: dict[str, Any]) -> tuple[str, str]:
+    """An instance's primary ENI and its first secondary private IP."""
+    primary = eniops.describe(instance_id, **ec2)["enis"][0]
+    return primary["eni"], primary["secondary_ips"][0]
+
+
+def _scenes(eniops: Any, lab: Any, ec2: dict[str, Any], extra: dict[str, str]) -> list[Scene]:
+    return [
+        *_eip_scenes(eniops, lab, ec2),
+        *_eni_scenes(eniops, lab, ec2, extra),
+        *_zone_scenes(eniops, lab, ec2),
+    ]
+
+
+def _eip_scenes(eniops: Any, lab: Any, ec2: dict[str, Any]) -> list[Scene]:
+    a, b, far = lab.active, lab.standby, lab.far
+    return [
+        Scene(
+            "Plan the Elastic IP failover to standby (reads and checks only)",
+            lambda: eniops.remap_eip(lab.eip, to_instance=b, expect_current=a, mode="plan", **ec2),
+        ),
+        Scene(
+            "A wrong move: a stale script believes 'far' holds the address",
+            lambda: eniops.remap_eip(lab.eip, to_instance=b, expect_current=far, **ec2),
+            "refused",
+        ),
+        Scene(
+            "'Only if nobody holds it' (AllowReassociation=False): the address is taken",
+            lambda: eniops.remap_eip(lab.eip, to_instance=b, expect_current=UNASSOCIATED, **ec2),
+            "refused",
+        ),
+        Scene(
+            "The failover: one AssociateAddress, verified, then tagged eniops:holder",
+            lambda: eniops.remap_eip(lab.eip, to_instance=b, expect_current=a, **ec2),
+        ),
+        Scene(
+            "Run it again: already in place, nothing to do",
+            lambda: eniops.remap_eip(lab.eip, to_instance=b, expect_current=a, **ec2),
+        ),
+    ]
+
+
+def _eni_scenes(eniops: Any, lab: Any, ec2: dict[str, Any], extra: dict[str, str]) -> list[Scene]:
+    a, b, far = lab.active, lab.standby, lab.far
+    return [
+        Scene(
+            "Move the floating ENI to 'far': another availability zone",
+            lambda: eniops.move_eni(lab.floating_eni, to_instance=far, **ec2),
+            "refused",
+        ),
+        Scene(
+            "Move active's primary ENI: it cannot leave its instance",
+            lambda: eniops.move_eni(extra["primary"], to_instance=b, **ec2),
+            "refused",
+        ),
+        Scene(
+            "Move the floating ENI: intent tag, detach, wait, attach, wait, verified",
+            lambda: eniops.move_eni(lab.floating_eni, to_instance=b, expect_current=a, **ec2),
+        ),
+        Scene(
+            "A move killed after its detach: the ENI carries its intent (eniops:move)",
+            lambda: "\n".join(
+                f"  {key}: {value}"
+                for key, value in eniops.describe(lab.floating_eni, **ec2).items()
+                if key in ("status", "instance", "pending_move")
+            ),
+            "say",
+        ),
+        Scene(
+            "The same command again completes it, at the recorded device index",
+            lambda: eniops.move_eni(lab.floating_eni, to_instance=a, expect_current=b, **ec2),
+        ),
+        Scene(
+            "A second ENI from standby's own subnet: asymmetric routing",
+            lambda: eniops.attach_eni(extra["spare"], instance=b, **ec2),
+            "refused",
+        ),
+        Scene(
+            "Instead, a secondary private IP on standby's primary ENI",
+            lambda: eniops.add_secondary_ips(b, count=1, **ec2),
+        ),
+    ]
+
+
+def _zone_scenes(eniops: Any, lab: Any, ec2: dict[str, Any]) -> list[Scene]:
+    a, b, far = lab.active, lab.standby, lab.far
+    return [
+        Scene(
+            "Put the Elastic IP on that secondary IP: it now moves with its private IP",
+            lambda: eniops.remap_eip(
+                lab.eip,
+                to_eni=_secondary_ip(eniops, b, ec2)[0],
+                private_ip=_secondary_ip(eniops, b, ec2)[1],
+                expect_current=b,
+                **ec2,
+            ),
+        ),
+        Scene(
+            "Fail standby over to 'far' in zone b: a private IP cannot leave its subnet, so "
+            "the whole failover is refused before any change",
+            lambda: eniops.failover_instance(b, to_instance=far, **ec2),
+            "refused",
+        ),
+        Scene(
+            "An overlay IP crosses zones: its routes move to 'far' (two route tables)",
+            lambda: eniops.move_route(lab.overlay, to_instance=far, expect_current=a, **ec2),
+        ),
+        Scene(
+            "Fail standby back to active: the secondary IP with its Elastic IP, at once",
+            lambda: eniops.failover_instance(b, to_instance=a, **ec2),
+        ),
+        Scene(
+            "Run it again (EventBridge delivers twice): nothing left to move",
+            lambda: eniops.failover_instance(b, to_instance=a, **ec2),
+        ),
+    ]
+
+
+def _interrupt(client: Any, lab: Any) -> None:
+    """Leave the floating ENI as a killed move from standby would: detached, intent tagged."""
+    eni = client.describe_network_interfaces(NetworkInterfaceIds=[lab.floating_eni])
+    attachment = eni["NetworkInterfaces"][0]["Attachment"]
+    intent = MoveIntent(lab.standby, lab.active, int(attachment["DeviceIndex"]), False)
+    client.create_tags(
+        Resources=[lab.floating_eni], Tags=[{"Key": MOVE_TAG, "Value": intent.format()}]
+    )
+    client.detach_network_interface(AttachmentId=attachment["AttachmentId"])
+
+
+def _play(scene: Scene, say: Callable[[str], None], output: str) -> Any:
+    from ._render import result_text  # noqa: PLC0415
+
+    try:
+        outcome = scene.run()
+    except EniopsError as err:
+        if scene.expect != "refused":
+            raise
+        say(f"refused, as it should be: {type(err).__name__} ({err.reason}): {err.message}")
+        return err
+    if scene.expect == "refused":
+        raise AssertionError(f"{scene.title}: the guard did not refuse")
+    if isinstance(outcome, str):
+        say(outcome)
+    else:
+        data = outcome.to_dict()
+        say(json.dumps(data, indent=2) if output == "json" else result_text(data))
+    return outcome
 
 
 def run_demo(*, output: str = "text", say: Callable[[str], None] = print) -> dict[str, Any]:
@@ -23,130 +187,56 @@ def run_demo(*, output: str = "text", say: Callable[[str], None] = print) -> dic
         raise EniopsError(
             "the demo needs moto: pip install 'eniops[demo]'", details={"missing": "moto"}
         ) from err
-    import boto3  # noqa: PLC0415
-
     import eniops  # noqa: PLC0415
 
-    from ._render import result_text  # noqa: PLC0415
-    from .testing import StrictEc2, build_lab, reset_caches  # noqa: PLC0415
+    from ._gateway import build_client  # noqa: PLC0415
+    from .testing import StrictEc2, build_lab  # noqa: PLC0415
 
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "demo",
-        "AWS_SECRET_ACCESS_KEY": "demo",
-        "AWS_SESSION_TOKEN": "demo",
-    }.items():
-        os.environ[key] = value
-    summary: dict[str, Any] = {"refused": [], "done": []}
-
-    def show(title: str, result: eniops.Result) -> None:
-        say(f"\n== {title}")
-        say(
-            json.dumps(result.to_dict(), indent=2)
-            if output == "json"
-            else result_text(result.to_dict())
-        )
-        (summary["done"] if result.changed else summary.setdefault("planned", [])).append(title)
-
-    def refused(title: str, attempt: Callable[[], Any]) -> None:
-        say(f"\n== {title}")
-        try:
-            attempt()
-        except EniopsError as err:
-            say(f"refused, as it should be: {type(err).__name__} ({err.reason}): {err.message}")
-            summary["refused"].append(err.reason)
-            return
-        raise AssertionError(f"{title}: the guard did not refuse")  # pragma: no cover
-
-    reset_caches()
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        os.environ[key] = "demo"
+    summary: dict[str, Any] = {"refused": [], "changed": 0}
     with mock_aws():
-        client = boto3.client("ec2", region_name="us-east-1")
+        client = build_client(region="us-east-1")
         lab = build_lab(client)
         strict = StrictEc2(client)
         strict.hold("DetachNetworkInterface", polls=2)
         strict.hold("AttachNetworkInterface", polls=2)
-        say("A VPC with two zones: 'active' and 'standby' in zone a, 'far' in zone b.")
-        say(f"Elastic IP {lab.public_ip} ({lab.eip}) is on active ({lab.active}).")
-        say(f"Floating ENI {lab.floating_eni} (another subnet) is on active at device index 1.")
-        say("The strict layer holds each detach and attach for 2 polls, as EC2 takes time.")
-
-        ec2: dict[str, Any] = {"ec2": client}
-        show(
-            "1. Plan the Elastic IP failover to standby (reads and checks only)",
-            eniops.remap_eip(
-                lab.eip, to_instance=lab.standby, expect_current=lab.active, mode="plan", **ec2
-            ),
-        )
-        refused(
-            "2. A wrong move: a stale script believes 'far' holds the address",
-            lambda: eniops.remap_eip(
-                lab.eip, to_instance=lab.standby, expect_current=lab.far, **ec2
-            ),
-        )
-        refused(
-            "3. 'Only if nobody holds it' (AllowReassociation=False): the address is taken",
-            lambda: eniops.remap_eip(
-                lab.eip, to_instance=lab.standby, expect_current=UNASSOCIATED, **ec2
-            ),
-        )
-        show(
-            "4. The failover: one AssociateAddress, verified",
-            eniops.remap_eip(lab.eip, to_instance=lab.standby, expect_current=lab.active, **ec2),
-        )
-        show(
-            "5. Run it again: already in place, nothing to do",
-            eniops.remap_eip(lab.eip, to_instance=lab.standby, expect_current=lab.active, **ec2),
-        )
-        refused(
-            "6. Move the floating ENI to 'far': another availability zone",
-            lambda: eniops.move_eni(lab.floating_eni, to_instance=lab.far, **ec2),
-        )
-        primary = eniops.describe(lab.active, **ec2)["enis"][0]["eni"]
-        refused(
-            "7. Move active's primary ENI: it cannot leave its instance",
-            lambda: eniops.move_eni(primary, to_instance=lab.standby, **ec2),
-        )
-        show(
-            "8. Plan the move of the floating ENI to standby",
-            eniops.move_eni(
-                lab.floating_eni,
-                to_instance=lab.standby,
-                expect_current=lab.active,
-                mode="plan",
-                **ec2,
-            ),
-        )
-        show(
-            "9. Move it: detach, wait, attach, wait, verified",
-            eniops.move_eni(
-                lab.floating_eni, to_instance=lab.standby, expect_current=lab.active, **ec2
-            ),
-        )
-        spare = client.create_network_interface(SubnetId=lab.subnet_a)["NetworkInterface"][
-            "NetworkInterfaceId"
-        ]
-        refused(
-            "10. A second ENI from standby's own subnet: asymmetric routing",
-            lambda: eniops.attach_eni(spare, instance=lab.standby, **ec2),
-        )
-        show(
-            "11. Instead, plan a secondary private IP on standby's primary ENI",
-            eniops.add_secondary_ips(lab.standby, count=1, mode="plan", **ec2),
-        )
-        show(
-            "12. Add it: checked against the subnet, reserved and used addresses, the limit",
-            eniops.add_secondary_ips(lab.standby, count=1, **ec2),
-        )
-        show(
-            "13. Fail the whole standby back to active: every EIP and ENI, concurrently",
-            eniops.failover_instance(lab.standby, to_instance=lab.active, **ec2),
-        )
-        show(
-            "14. Run it again (EventBridge delivers twice): nothing left to move",
-            eniops.failover_instance(lab.standby, to_instance=lab.active, **ec2),
-        )
+        _introduce(lab, say)
+        extra = _extra(lab, strict)
+        for number, scene in enumerate(_scenes(eniops, lab, {"ec2": client}, extra), start=1):
+            say(f"\n== {number}. {scene.title}")
+            if "killed after its detach" in scene.title:
+                with strict.internal() as raw:
+                    _interrupt(raw, lab)
+            outcome = _play(scene, say, output)
+            if isinstance(outcome, EniopsError):
+                summary["refused"].append(outcome.reason)
+            elif getattr(outcome, "changed", False):
+                summary["changed"] += 1
+        mutations = [c for c in strict.mutations if not c.dry_run]
         say(
             f"\nEC2 calls made by eniops in this story: {len(strict.calls)} "
-            f"({len([c for c in strict.mutations if not c.dry_run])} of them changes)."
+            f"({len(mutations)} of them changes)."
         )
     summary["calls"] = len(strict.calls)
     return summary
+
+
+def _introduce(lab: Any, say: Callable[[str], None]) -> None:
+    say("A VPC with two zones: 'active' and 'standby' in zone a, 'far' in zone b.")
+    say(f"Elastic IP {lab.public_ip} ({lab.eip}) is on active ({lab.active}).")
+    say(f"Floating ENI {lab.floating_eni} (another subnet) is on active at device index 1.")
+    say(f"Overlay IP {lab.overlay} is routed to active's primary ENI in two route tables.")
+    say("The strict layer holds each detach and attach for 2 polls, as EC2 takes time.")
+
+
+def _extra(lab: Any, strict: Any) -> dict[str, str]:
+    """What some scenes act on: active's primary ENI, a spare ENI in standby's subnet."""
+    with strict.internal() as raw:
+        primary = raw.describe_instances(InstanceIds=[lab.active])["Reservations"][0]["Instances"][
+            0
+        ]["NetworkInterfaces"][0]["NetworkInterfaceId"]
+        spare = raw.create_network_interface(SubnetId=lab.subnet_a)["NetworkInterface"][
+            "NetworkInterfaceId"
+        ]
+    return {"primary": primary, "spare": spare}

@@ -44,12 +44,15 @@ def imports_of(name: str, path: Path, known: set[str]) -> set[str]:
         if isinstance(node, ast.Import):
             targets = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
+            # `from . import _rules` imports a module; `from ._x import f` a module's member.
             base = _resolve(name, is_package, node)
-            targets = [f"{base}.{alias.name}" for alias in node.names] + [base]
+            targets = [
+                f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base
+                for alias in node.names
+            ]
         else:
             continue
         for target in targets:
-            # `from . import _rules` names a module; `from ._x import f` names a module's member.
             module = target
             while module and module not in known:
                 module = module.rpartition(".")[0]

@@ -190,3 +190,12 @@ def strict_world(instance_type: str = "t3.large") -> Iterator[World]:
         strict = StrictEc2(client)
         with short_waits():
             yield World(client, strict, lab)
+
+
+def free_port_url() -> str:
+    """An http URL on 127.0.0.1 where nothing listens."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"

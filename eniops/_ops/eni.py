@@ -346,43 +346,24 @@ def move_chain(
     interrupted move, or someone's detach): wait, then attach. Available: attach. Attaching
     to the target, or attached with an intent left over: finish what is missing. With
     `device_index`, the index was already chosen (a failover checks all its ENIs together).
+    `intent=False` (attach_eni) writes no intent and carries no DeleteOnTermination over.
     """
     att = eni.attachment
-    pending = eni.intent
-    on_target = att is not None and att.instance_id == target.instance_id
-    if on_target and att is not None and att.status != "detaching":
+    if att is not None and att.instance_id == target.instance_id and att.status != "detaching":
         return _finish_chain(eni, target, operation)
     check.same_vpc_and_az(eni, target)
     check.instance_state(target)
-    index = device_index
-    if index is None:
-        requested = request.device_index
-        if requested is None and pending is not None and pending.target == target.instance_id:
-            requested = pending.device_index
-            if requested in target.used_device_indexes(0):
-                requested = None  # the recorded index was taken since: the lowest free one
-        leaving = [eni.eni_id] if on_target else []
-        index = check.choose_device_index(target, limits, requested, leaving=leaving)
+    index = device_index if device_index is not None else _index_on(eni, target, limits, request)
     check.no_same_subnet(eni, target, request.allow_same_subnet)
     source = check.eni_holder(eni)
+    pending = eni.intent
     if pending is not None and (att is None or att.status == "detaching"):
         dot = pending.delete_on_termination  # what the interrupted move recorded
     else:
         dot = intent and bool(att and att.delete_on_termination)
-    items: list[Change | Wait] = []
-    recorded = (pending.target, pending.device_index) if pending is not None else None
-    if intent and att is not None and source and recorded != (target.instance_id, index):
-        items.append(_intent_change(eni, MoveIntent(source, target.instance_id, index, dot)))
-    if att is not None and att.status == "detaching":
-        detached = EniDetached(
-            eni.eni_id,
-            attachment_id=att.attachment_id,
-            source=att.instance_id,
-            target=target.instance_id,
-        )
-        items.append(Wait(detached))
-    elif att is not None:
-        items.append(_detach_change(eni, target.instance_id, request.force, dot))
+    items = _leave(eni, target, request, MoveIntent(source or "", target.instance_id, index, dot))
+    if not intent:
+        items = [item for item in items if not _is_intent(item)]
     items.append(
         Change(
             "AttachNetworkInterface",
@@ -408,6 +389,53 @@ def move_chain(
         force=request.force,
         rollback=request.rollback,
     )
+
+
+def _index_on(eni: Eni, target: Instance, limits: Limits, request: EniRequest) -> int:
+    """The device index on the target: the one asked for, else the one an interrupted move
+    recorded (if still free), else the lowest free one."""
+    requested = request.device_index
+    pending = eni.intent
+    if requested is None and pending is not None and pending.target == target.instance_id:
+        recorded = pending.device_index
+        requested = recorded if recorded not in target.used_device_indexes(0) else None
+    on_target = eni.instance_id == target.instance_id  # still detaching from it
+    leaving = [eni.eni_id] if on_target else []
+    return check.choose_device_index(target, limits, requested, leaving=leaving)
+
+
+def _leave(
+    eni: Eni, target: Instance, request: EniRequest, intent: MoveIntent
+) -> list[Change | Wait]:
+    """Getting the ENI off where it is: record the intent (unless recorded already), then
+    detach it, or wait for a detach already running. Nothing when it is available."""
+    att = eni.attachment
+    if att is None:
+        return []
+    items: list[Change | Wait] = []
+    pending = eni.intent
+    if pending is None or (pending.target, pending.device_index) != (
+        intent.target,
+        intent.device_index,
+    ):
+        items.append(_intent_change(eni, intent))
+    if att.status == "detaching":
+        detached = EniDetached(
+            eni.eni_id,
+            attachment_id=att.attachment_id,
+            source=att.instance_id,
+            target=target.instance_id,
+        )
+        items.append(Wait(detached))
+    else:
+        items.append(
+            _detach_change(eni, target.instance_id, request.force, intent.delete_on_termination)
+        )
+    return items
+
+
+def _is_intent(item: Change | Wait) -> bool:
+    return isinstance(item, Change) and item.action == "CreateTags"
 
 
 def _finish_chain(eni: Eni, target: Instance, operation: str) -> Chain:

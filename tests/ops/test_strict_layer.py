@@ -1,0 +1,138 @@
+"""The strict layer itself: it refuses real AWS, and plays what EC2 does and moto does not."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from support import free_port_url
+
+import eniops.testing
+from eniops.testing import NotMoto, StrictEc2, build_lab
+from eniops.testing._view import AccountView
+
+
+def test_refuses_a_client_that_would_reach_aws():
+    """Outside mock_aws, a default client would reach AWS: refused, and so is build_lab."""
+    client = boto3.client("ec2", region_name="us-east-1")
+    with pytest.raises(NotMoto, match="mock_aws"):
+        StrictEc2(client)
+    with pytest.raises(NotMoto):
+        build_lab(client)
+
+
+def test_refuses_a_local_endpoint_that_is_not_moto():
+    """A loopback endpoint that does not answer as moto is refused too."""
+    client = boto3.client("ec2", region_name="us-east-1", endpoint_url=free_port_url())
+    with pytest.raises(NotMoto, match="moto server"):
+        StrictEc2(client)
+
+
+def test_its_rules_are_its_own():
+    """The layer's rules import nothing of eniops' own checks (a bug there is not mirrored)."""
+    folder = Path(eniops.testing.__file__).parent
+    for path in folder.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level >= 2:
+                assert node.module in ("_reads", "_settings"), (path.name, node.module)
+
+
+def test_duplicate_create_route_is_refused(world):
+    """CreateRoute for a destination already routed: RouteAlreadyExists (moto overwrites)."""
+    table = world.lab.route_tables[0]
+    with pytest.raises(ClientError, match="RouteAlreadyExists"):
+        world.client.create_route(
+            RouteTableId=table,
+            DestinationCidrBlock=world.lab.overlay,
+            NetworkInterfaceId=world.primary_eni(world.lab.standby),
+        )
+
+
+def test_replace_route_needs_a_route(world):
+    """ReplaceRoute for a destination the table does not route is refused."""
+    with pytest.raises(ClientError, match="CreateRoute instead"):
+        world.client.replace_route(
+            RouteTableId=world.lab.route_tables[0],
+            DestinationCidrBlock="192.168.200.1/32",
+            NetworkInterfaceId=world.primary_eni(world.lab.standby),
+        )
+
+
+def test_dry_run_changes_nothing(world):
+    """DryRun is answered DryRunOperation and nothing happens (moto would replace the route)."""
+    with pytest.raises(ClientError, match="DryRunOperation"):
+        world.client.replace_route(
+            RouteTableId=world.lab.route_tables[0],
+            DestinationCidrBlock=world.lab.overlay,
+            NetworkInterfaceId=world.primary_eni(world.lab.standby),
+            DryRun=True,
+        )
+    table = world.client.describe_route_tables(RouteTableIds=[world.lab.route_tables[0]])
+    route = next(
+        r
+        for r in table["RouteTables"][0]["Routes"]
+        if r.get("DestinationCidrBlock") == world.lab.overlay
+    )
+    assert route["NetworkInterfaceId"] == world.primary_eni(world.lab.active)
+
+
+def test_delete_on_termination_is_shown_as_set(world):
+    """ModifyNetworkInterfaceAttribute's DeleteOnTermination shows in describes."""
+    attachment = world.eni(world.lab.floating_eni)["Attachment"]["AttachmentId"]
+    world.client.modify_network_interface_attribute(
+        NetworkInterfaceId=world.lab.floating_eni,
+        Attachment={"AttachmentId": attachment, "DeleteOnTermination": True},
+    )
+    shown = world.client.describe_network_interfaces(NetworkInterfaceIds=[world.lab.floating_eni])
+    assert shown["NetworkInterfaces"][0]["Attachment"]["DeleteOnTermination"] is True
+
+
+def test_termination_tears_down_first(world):
+    """Terminating an instance disassociates its Elastic IPs and detaches its secondary ENIs
+    (deleting those that delete on termination), as EC2 does before `terminated`."""
+    extra = world.client.create_network_interface(SubnetId=world.lab.subnet_a2)
+    doomed = extra["NetworkInterface"]["NetworkInterfaceId"]
+    with world.strict.internal() as client:
+        attachment = client.attach_network_interface(
+            NetworkInterfaceId=doomed, InstanceId=world.lab.active, DeviceIndex=2
+        )["AttachmentId"]
+    world.client.modify_network_interface_attribute(
+        NetworkInterfaceId=doomed,
+        Attachment={"AttachmentId": attachment, "DeleteOnTermination": True},
+    )
+    world.client.terminate_instances(InstanceIds=[world.lab.active])
+    assert "AssociationId" not in world.address()
+    assert world.eni(world.lab.floating_eni)["Status"] == "available"
+    with world.strict.internal() as client:
+        left = client.describe_network_interfaces(
+            Filters=[{"Name": "network-interface-id", "Values": [doomed]}]
+        )["NetworkInterfaces"]
+    assert left == []
+
+
+def test_the_model_view_agrees_with_the_describe_view(world):
+    """The layer's fast in-process reads show what a describe shows, for what its rules use."""
+    fast = world.strict.sim.view
+    slow = AccountView(world.client, in_process=False)
+    with world.strict.internal():
+        for instance_id in (world.lab.active, world.lab.standby):
+            quick, full = fast.instance(instance_id), slow.instance(instance_id)
+            for key in ("InstanceId", "State", "VpcId", "InstanceType"):
+                assert quick[key] == ({"Name": full[key]["Name"]} if key == "State" else full[key])
+            assert quick["Placement"]["AvailabilityZone"] == full["Placement"]["AvailabilityZone"]
+            assert sorted(
+                (n["NetworkInterfaceId"], n["Attachment"]["DeviceIndex"])
+                for n in quick["NetworkInterfaces"]
+            ) == sorted(
+                (n["NetworkInterfaceId"], n["Attachment"]["DeviceIndex"])
+                for n in full["NetworkInterfaces"]
+            )
+        quick, full = fast.eni(world.lab.floating_eni), slow.eni(world.lab.floating_eni)
+        for key in ("NetworkInterfaceId", "Status", "SubnetId", "VpcId", "AvailabilityZone"):
+            assert quick[key] == full[key], key
+        assert quick["Attachment"]["AttachmentId"] == full["Attachment"]["AttachmentId"]
+        assert {t["Key"] for t in quick["TagSet"]} == {t["Key"] for t in full["TagSet"]}

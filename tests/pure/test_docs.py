@@ -1,0 +1,86 @@
+"""The repository's docs say what the code does, and what the shared contract says."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from pathlib import Path
+
+import pytest
+
+import eniops
+from eniops import _registry, cli
+
+ROOT = Path(__file__).resolve().parents[2]
+REFERENCE = ROOT / "docs" / "reference.md"
+CONTRACT = ROOT.parent / "shared" / "docs" / "api.md"
+COMMON = {"mode", "ec2", "session", "region", "timeout", "require_tag", "role_arn"}
+
+
+def reason_table(text: str) -> list[str]:
+    section = text.split("Reason codes of `PreconditionFailed`", 1)[1]
+    return re.findall(r"^\| `([a-z-]+)` \|", section, flags=re.M)
+
+
+def exit_table(text: str) -> list[str]:
+    section = text.split("| exit | meaning |", 1)[1]
+    return re.findall(r"^\| ([0-9, ]+) \| ", section, flags=re.M)
+
+
+def signatures(text: str) -> dict[str, list[str]]:
+    """Each documented operation and the keyword names its signature line shows."""
+    block = text.split("```python", 1)[1].split("```", 1)[0]
+    found: dict[str, list[str]] = {}
+    for match in re.finditer(r"eniops\.(\w+)\((\w+)(.*?)\) ->", block, flags=re.S):
+        name, _, rest = match.groups()
+        parts = [p.strip() for p in rest.replace("\n", " ").split(",")]
+        found[name] = [p.split("=")[0].strip() for p in parts if re.match(r"^\w+", p)]
+    return found
+
+
+def test_reason_codes_are_documented():
+    """The reference's reason-code table is exactly eniops.REASONS, in order."""
+    assert reason_table(REFERENCE.read_text()) == list(eniops.REASONS)
+
+
+def test_exit_codes_are_documented():
+    """The reference's exit-code table lists every code the command line uses."""
+    documented = [code for row in exit_table(REFERENCE.read_text()) for code in row.split(", ")]
+    assert documented == ["0", "2", "3", "4", "5", "6", "7", "8", "130", "143"]
+    for code in documented[1:]:
+        assert re.search(rf"^  {code} ", cli.EXIT_CODES, flags=re.M), code
+
+
+def test_every_operation_and_keyword_is_documented():
+    """Each registered operation has its signature in the reference, with its own keywords."""
+    documented = signatures(REFERENCE.read_text())
+    assert sorted(documented) == sorted(_registry.BY_NAME)
+    for spec in _registry.OPERATIONS:
+        params = inspect.signature(spec.function).parameters.values()
+        own = [p.name for p in params if p.kind is p.KEYWORD_ONLY and p.name not in COMMON]
+        assert documented[spec.name] == own, spec.name
+
+
+def test_every_command_is_documented():
+    """Each command of the registry appears in the reference's command-line synopsis."""
+    text = REFERENCE.read_text()
+    for spec in _registry.OPERATIONS:
+        assert re.search(rf"^  {' '.join(spec.command)} ", text, flags=re.M), spec.command
+
+
+def test_readme_points_to_the_reference():
+    """The README links the reference (a path inside the repository)."""
+    readme = (ROOT / "README.md").read_text()
+    assert "docs/reference.md" in readme
+    assert "../shared" not in readme
+
+
+@pytest.mark.skipif(
+    not CONTRACT.exists(), reason="the shared contract is not beside this checkout (a plain clone)"
+)
+def test_the_reference_keeps_the_contract():
+    """Where the shared contract is beside the checkout: same reasons, exit codes, signatures."""
+    contract, reference = CONTRACT.read_text(), REFERENCE.read_text()
+    assert reason_table(reference) == reason_table(contract)
+    assert exit_table(reference) == exit_table(contract)
+    assert signatures(reference) == signatures(contract)

@@ -1,0 +1,130 @@
+"""The package's shape: no import cycle, layers pointing down, short functions, one version."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import importgraph
+import lambda_bundle
+import pytest
+
+import eniops
+
+PACKAGE = Path(eniops.__file__).parent
+CORE = {
+    "eniops._codes",
+    "eniops._deadline",
+    "eniops._errors",
+    "eniops._inputs",
+    "eniops._model",
+    "eniops._permissions",
+    "eniops._plan",
+    "eniops._result",
+    "eniops._rules",
+    "eniops._settings",
+    "eniops._version",
+}
+ADAPTERS = {
+    "eniops.cli",
+    "eniops.aws_lambda",
+    "eniops.demo",
+    "eniops._imds",
+    "eniops._render",
+    "eniops._scripts",
+    "eniops.__main__",
+}
+
+
+def test_no_import_cycle():
+    """No module imports itself through others, lazy imports included."""
+    assert importgraph.cycles(importgraph.graph()) == []
+
+
+def test_layers_point_down():
+    """The pure core imports only the core; nothing below the adapters imports them."""
+    edges = importgraph.graph()
+    for module, imports in edges.items():
+        if module in CORE:
+            assert imports <= CORE, (module, imports - CORE)
+        if module not in ADAPTERS and module != "eniops.__main__":
+            assert not imports & ADAPTERS, (module, imports & ADAPTERS)
+
+
+def _third_party(path: Path) -> set[str]:
+    """Top-level packages a module imports at run time (not those for type checking only)."""
+    tree = ast.parse(path.read_text())
+    typing_only = {
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING"
+        for inner in ast.walk(node)
+    }
+    found = set()
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def test_only_the_gateway_talks_to_boto3():
+    """Among the product's modules only `_gateway` imports boto3, botocore or tenacity
+    (the command line's IMDS client retries with tenacity too; `eniops.testing` drives moto)."""
+    sdk = {"boto3", "botocore"}
+    for path in PACKAGE.rglob("*.py"):
+        module = importgraph.module_name(path)
+        if module.startswith("eniops.testing"):
+            continue
+        used = _third_party(path)
+        if module == "eniops._gateway":
+            continue
+        assert not used & sdk, (module, used & sdk)
+        if module != "eniops._imds":
+            assert "tenacity" not in used, module
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(p for p in PACKAGE.rglob("*.py") if "testing" not in p.parts),
+    ids=lambda p: str(p.relative_to(PACKAGE)),
+)
+def test_functions_stay_short(path):
+    """No function of the operations and adapters runs past 60 lines."""
+    tree = ast.parse(path.read_text())
+    long = [
+        (node.name, node.end_lineno - node.lineno + 1)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.end_lineno - node.lineno + 1 > 60
+    ]
+    assert long == []
+
+
+def test_one_version_string():
+    """The version lives in the package metadata only: __version__ and the user agent use it."""
+    from eniops._version import user_agent, version
+
+    assert eniops.__version__ == version()
+    assert user_agent() == f"eniops/{version()}"
+    sources = [p.read_text() for p in PACKAGE.rglob("*.py")]
+    assert not any(re.search(r"""__version__\s*=\s*["']""", text) for text in sources)
+    pyproject = (PACKAGE.parent / "pyproject.toml").read_text()
+    assert f'version = "{version()}"' in pyproject
+
+
+def test_the_lambda_bundle_holds_what_the_handler_imports(tmp_path):
+    """The Lambda bundle ships the handler's modules and pinned requirements, nothing else."""
+    written = {str(p) for p in lambda_bundle.build(tmp_path)}
+    assert "eniops/aws_lambda.py" in written
+    assert "eniops/_ops/failover.py" in written
+    for absent in ("eniops/cli.py", "eniops/demo.py", "eniops/_imds.py", "eniops/_render.py"):
+        assert absent not in written
+    assert not any(path.startswith("eniops/testing") for path in written)
+    requirements = (tmp_path / "requirements.txt").read_text()
+    assert re.search(r"^tenacity==\d", requirements, flags=re.M)
+    assert "boto3" not in requirements.replace("boto3 and botocore come", "")
