@@ -109,7 +109,9 @@ def set_client(client: EC2Client | None) -> None:
 
 def _instance_in_alarm(detail: Mapping[str, Any]) -> tuple[str | None, str]:
     state = detail.get("state")
-    value = state.get("value") if isinstance(state, Mapping) else None
+    if not isinstance(state, Mapping):
+        raise InvalidInput("the alarm event has no state object")
+    value = state.get("value")
     if value != "ALARM":
         return None, f"alarm state {value!r} is not ALARM"
     configuration = detail.get("configuration")
@@ -348,6 +350,20 @@ def _build_at_init() -> None:
             get_client()
         except Exception:
             set_client(None)
+
+
+def sample_event(name: str, instance_id: str) -> dict[str, Any]:
+    """A recorded event shipped with eniops (for trying the handler locally), naming
+    `instance_id`: ``ec2-state-change-stopped``, ``cloudwatch-alarm-state-change``, ..."""
+    from importlib import resources  # noqa: PLC0415
+
+    folder = resources.files("eniops") / "events"
+    names = sorted(item.name.removesuffix(".json") for item in folder.iterdir())
+    if name not in names:
+        raise InvalidInput(f"no sample event {name!r}; there are: {', '.join(names)}")
+    text = (folder / f"{name}.json").read_text().replace("INSTANCE_ID", instance_id)
+    event: dict[str, Any] = json.loads(text)
+    return event
 
 
 _build_at_init()

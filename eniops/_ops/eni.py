@@ -491,7 +491,8 @@ def _chain(
         },
         warnings=tuple(warnings),
         holders=((subject, target.instance_id),),
-        clear_intent=eni.eni_id,
+        # The intent is cleared where there is one (an interrupted move's, or this move's).
+        clear_intent=eni.eni_id if eni.intent is not None or any(map(_is_intent, items)) else None,
         shows={"eni": subject},
         rollback=rollback,
     )

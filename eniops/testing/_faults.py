@@ -22,13 +22,16 @@ Holdable = Literal[
 @dataclass
 class Fault:
     """Answer the next `times` matching calls with `error` (after carrying them out, for a
-    lost answer), or answer them `late_s` seconds late."""
+    lost answer), answer them `late_s` seconds late, or hold them `slow_s` seconds before
+    they reach EC2."""
 
     error: Ec2Error | None
     times: int
     after_success: bool = False
     when: Callable[[Mapping[str, Any]], bool] | None = None
     late_s: float = 0.0
+    #: Wait this long before the call reaches EC2 (it is not carried out until then).
+    slow_s: float = 0.0
 
 
 @dataclass

@@ -91,6 +91,9 @@ def instances(sim: Simulation, params: dict[str, Any], parsed: dict[str, Any]) -
     detaching = sim.book.running("detaching")
     for reservation in parsed.get("Reservations", []):
         for instance in reservation.get("Instances", []):
+            if (instance.get("State") or {}).get("Name") == "terminated":
+                instance["NetworkInterfaces"] = []  # its primary ENI went with it
+                continue
             entries = instance.setdefault("NetworkInterfaces", [])
             shown = {e["NetworkInterfaceId"] for e in entries}
             for transition in detaching:

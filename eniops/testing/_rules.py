@@ -335,3 +335,35 @@ EFFECTS: dict[str, Effect] = {
     "UnassignPrivateIpAddresses": unassigned,
     "ModifyNetworkInterfaceAttribute": modified,
 }
+
+
+# -- answers moto gets wrong, given as EC2 gives them --------------------------------------
+
+Answer = Callable[[Simulation, dict[str, Any]], dict[str, Any] | None]
+#: Filters whose attribute is a list (an ENI's tag keys): moto matches several values as a
+#: subset or superset of the list; EC2 matches any of them.
+LIST_FILTERS = frozenset({"tag-key"})
+
+
+def describe_any_of(sim: Simulation, params: dict[str, Any]) -> dict[str, Any] | None:
+    """DescribeNetworkInterfaces with several values of a list filter: the union of one
+    query per value (EC2's "any of"), or None when moto answers right by itself."""
+    filters = params.get("Filters") or []
+    split = next(
+        (f for f in filters if f.get("Name") in LIST_FILTERS and len(f.get("Values") or []) > 1),
+        None,
+    )
+    if split is None:
+        return None
+    others = [f for f in filters if f is not split]
+    found: dict[str, Any] = {}
+    for value in split["Values"]:
+        query = {**params, "Filters": [*others, {"Name": split["Name"], "Values": [value]}]}
+        query.pop("NextToken", None)
+        for entry in sim.view.client.describe_network_interfaces(**query)["NetworkInterfaces"]:
+            found.setdefault(entry["NetworkInterfaceId"], entry)
+    return {"NetworkInterfaces": list(found.values()), "ResponseMetadata": {"HTTPStatusCode": 200}}
+
+
+#: Operation -> an answer given in moto's place when moto would answer wrongly.
+ANSWERS: dict[str, Answer] = {"DescribeNetworkInterfaces": describe_any_of}

@@ -14,11 +14,17 @@ from ._faults import Fault, FaultBook, Hold, Holdable
 from ._lab import require_moto
 from ._patches import PATCHES
 from ._recorder import MUTATING_OPERATIONS, Call
-from ._rules import EFFECTS, RULES, Simulation
+from ._rules import ANSWERS, EFFECTS, RULES, Simulation
 from ._view import AccountView
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
+
+
+def _ok() -> Any:
+    from botocore.awsrequest import AWSResponse, HTTPHeaders  # noqa: PLC0415
+
+    return AWSResponse("https://ec2.strict.invalid/", 200, HTTPHeaders(), None)
 
 
 class StrictEc2:
@@ -84,6 +90,17 @@ class StrictEc2:
         """Answer the next `times` calls of `operation` `seconds` late (carried out at once)."""
         self._book.add(operation, Fault(None, times, True, when, late_s=seconds))
 
+    def slow(
+        self,
+        operation: str,
+        seconds: float,
+        *,
+        times: int = 1,
+        when: Callable[[Mapping[str, Any]], bool] | None = None,
+    ) -> None:
+        """Hold the next `times` calls of `operation` `seconds` before they reach EC2."""
+        self._book.add(operation, Fault(None, times, False, when, slow_s=seconds))
+
     def hold(self, operation: Holdable, *, polls: int = 0, seconds: float = 0.0) -> None:
         """Keep the effect of `operation` in transition for `polls` describes or `seconds`.
 
@@ -147,19 +164,23 @@ class StrictEc2:
             time.sleep(self.latency_s)
         fault = self._book.take(operation, params)
         if fault is not None:
-            if not fault.after_success and fault.error is not None:
+            if fault.slow_s:
+                time.sleep(fault.slow_s)
+            elif not fault.after_success and fault.error is not None:
                 return fault.error.answer()
-            context["strict_late"] = fault
+            else:
+                context["strict_late"] = fault
         if params.get("DryRun") and operation in MUTATING_OPERATIONS:
             # EC2 answers a permitted DryRun with DryRunOperation and changes nothing; moto
             # carries some of them out (CreateRoute, ReplaceRoute).
             return errors.dry_run_passed().answer()
-        rule = RULES.get(operation)
-        if rule is None:
-            return None
+        rule, answer = RULES.get(operation), ANSWERS.get(operation)
         with self.internal():
-            refused = rule(self.sim, params, context)
-        return refused.answer() if refused is not None else None
+            refused = rule(self.sim, params, context) if rule is not None else None
+            given = answer(self.sim, params) if answer is not None and refused is None else None
+        if refused is not None:
+            return refused.answer()
+        return (_ok(), given) if given is not None else None
 
     def _after_call(
         self,

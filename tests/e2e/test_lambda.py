@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 import eniops
 from eniops import _codes, aws_lambda
 
-EVENTS = Path(__file__).resolve().parents[1] / "events"
-
 
 class FakeContext:
     """What the handler reads of Lambda's context object."""
 
     aws_request_id = "req-0001"
+    function_name = "eniops-failover"
 
     def __init__(self, remaining_s: float = 60.0) -> None:
         self.remaining_s = remaining_s
@@ -26,7 +24,7 @@ class FakeContext:
 
 
 def event(name, instance_id):
-    return json.loads((EVENTS / name).read_text().replace("INSTANCE_ID", instance_id))
+    return aws_lambda.sample_event(name.removesuffix(".json"), instance_id)
 
 
 @pytest.fixture
@@ -183,3 +181,183 @@ def test_client_is_built_once(monkeypatch):
     aws_lambda.set_client(None)
     assert aws_lambda.get_client() is not given
     assert built == [1, 1]
+
+
+def test_success_is_ok_true(lam):
+    """A failover's answer is {"ok": true, ...Result}."""
+    result = aws_lambda.handler(event("ec2-state-change-stopped", lam.lab.active), FakeContext())
+    assert result["ok"] is True
+    assert result["operation"] == "failover_instance"
+
+
+def test_the_alarms_own_lambda_action(lam):
+    """A CloudWatch alarm's Lambda action payload (alarmData) fails the instance over."""
+    result = aws_lambda.handler(
+        event("cloudwatch-alarm-lambda-action", lam.lab.active), FakeContext()
+    )
+    assert result["ok"] is True
+    assert lam.address()["InstanceId"] == lam.lab.standby
+
+
+@pytest.mark.parametrize(
+    "junk",
+    [
+        None,
+        "stopped",
+        [1, 2],
+        {"detail-type": "EC2 Instance State-change Notification", "detail": "stopped"},
+        {"detail-type": "EC2 Instance State-change Notification", "detail": {"state": "stopped"}},
+        {"detail-type": "CloudWatch Alarm State Change", "detail": {"state": "ALARM"}},
+        {"operation": ["remap_eip"], "args": {}},
+        {"operation": "remap_eip", "args": "eip"},
+        {"operation": "remap_eip", "args": {"eip": "nope", "to_instance": "i-1"}},
+    ],
+    ids=[
+        "none",
+        "string",
+        "list",
+        "detail-string",
+        "no-instance",
+        "alarm-shape",
+        "op-list",
+        "args-string",
+        "malformed-id",
+    ],
+)
+def test_junk_events_are_answered_not_raised(lam, junk):
+    """A malformed event is ok=false (retrying cannot help), and no AWS call is made."""
+    lam.strict.reset_calls()
+    result = aws_lambda.handler(junk, FakeContext())
+    assert result["ok"] is False
+    assert result["error"]["type"] in ("InvalidInput", "PreconditionFailed", "NotFound")
+    assert lam.strict.calls == []
+
+
+def test_terminated_with_everything_gone_is_not_found(lam):
+    """EC2's teardown took the address and the ENIs and nothing names the instance as
+    holder: the terminated event is an error (the service is down), not an unchanged success."""
+    lam.client.terminate_instances(InstanceIds=[lam.lab.active])
+    result = aws_lambda.handler(event("ec2-state-change-terminated", lam.lab.active), FakeContext())
+    assert result["ok"] is False
+    assert result["error"]["reason"] == "not-found"
+
+
+def test_terminated_after_teardown_moves_what_eniops_placed(lam):
+    """After a failover to the standby (which tags eniops:holder), the standby is terminated:
+    its torn-down address and ENI go back by their holder tags."""
+    assert aws_lambda.handler(event("ec2-state-change-stopped", lam.lab.active), FakeContext())[
+        "changed"
+    ]
+    with lam.strict.internal() as client:
+        client.create_tags(
+            Resources=[lam.lab.standby],
+            Tags=[{"Key": aws_lambda.STANDBY_TAG, "Value": lam.lab.active}],
+        )
+    lam.client.terminate_instances(InstanceIds=[lam.lab.standby])
+    assert "AssociationId" not in lam.address()
+    result = aws_lambda.handler(
+        event("ec2-state-change-terminated", lam.lab.standby), FakeContext()
+    )
+    assert result["ok"] is True
+    assert result["changed"] is True
+    assert lam.address()["InstanceId"] == lam.lab.active
+    eni = lam.client.describe_network_interfaces(NetworkInterfaceIds=[lam.lab.floating_eni])
+    assert eni["NetworkInterfaces"][0]["Attachment"]["InstanceId"] == lam.lab.active
+
+
+def test_a_direct_invocation_cannot_switch_the_guard_off(lam, monkeypatch):
+    """With ENIOPS_REQUIRE_TAG set, args cannot drop or change require_tag."""
+    monkeypatch.setenv(aws_lambda.REQUIRE_TAG_ENV, "failover=allowed")
+    for guard in (None, "other=tag"):
+        result = aws_lambda.handler(
+            {
+                "operation": "remap_eip",
+                "args": {"eip": lam.lab.eip, "to_instance": lam.lab.standby, "require_tag": guard},
+            },
+            FakeContext(),
+        )
+        assert result["ok"] is False
+    assert lam.strict.mutations == []
+
+
+def test_a_direct_invocation_cannot_stretch_the_deadline(lam):
+    """A timeout beyond the invocation's remaining time is cut to the deadline."""
+    lam.strict.hold("DetachNetworkInterface", polls=10_000)
+    context = FakeContext(remaining_s=aws_lambda.SAFETY_MARGIN_S + 0.5)
+    with pytest.raises(eniops.OperationTimeout) as caught:
+        aws_lambda.handler(
+            {
+                "operation": "move_eni",
+                "args": {
+                    "eni": lam.lab.floating_eni,
+                    "to_instance": lam.lab.standby,
+                    "timeout": 3600,
+                },
+            },
+            context,
+        )
+    assert caught.value.details["timeout_s"] <= 0.5
+
+
+def test_too_little_time_starts_nothing(lam):
+    """Less time left than the safety margin: nothing is started, raised for a retry."""
+    lam.strict.reset_calls()
+    with pytest.raises(eniops.OperationTimeout):
+        aws_lambda.handler(
+            event("ec2-state-change-stopped", lam.lab.active),
+            FakeContext(remaining_s=aws_lambda.SAFETY_MARGIN_S - 0.5),
+        )
+    assert lam.strict.calls == []
+
+
+def test_log_line_of_an_invocation(lam, capsys):
+    """One JSON line: timestamp, level, the event id as correlation id, cold start, function,
+    operation, every moved resource, outcome, elapsed time."""
+    stopped = event("ec2-state-change-stopped", lam.lab.active)
+    aws_lambda.handler(stopped, FakeContext())
+    (line,) = log_lines(capsys)
+    assert line["correlation_id"] == stopped["id"]
+    assert line["function_name"] == "eniops-failover"
+    assert line["level"] == "INFO"
+    assert line["timestamp"].endswith("+00:00")
+    assert isinstance(line["cold_start"], bool)
+    assert set(line["moved"]) >= {lam.lab.eip, lam.lab.floating_eni}
+    assert line["outcome"] == "changed"
+    assert line["elapsed_s"] >= 0
+
+
+def test_an_unexpected_exception_is_logged_and_raised(lam, capsys, monkeypatch):
+    """A bug raises (so Lambda retries) and still leaves a log line saying what happened."""
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("eniops._ops.failover.failover_instance", broken)
+    with pytest.raises(RuntimeError):
+        aws_lambda.handler(event("ec2-state-change-stopped", lam.lab.active), FakeContext())
+    (line,) = log_lines(capsys)
+    assert (line["outcome"], line["error"]["type"], line["level"]) == (
+        "crashed",
+        "RuntimeError",
+        "ERROR",
+    )
+
+
+def test_the_client_is_built_during_init():
+    """In Lambda (AWS_LAMBDA_FUNCTION_NAME set) importing the handler builds its client;
+    elsewhere the import loads no AWS SDK (see tests/pure/test_import.py)."""
+    import os
+    import subprocess
+    import sys
+
+    code = "import eniops.aws_lambda as m; print(m._client is not None)"
+    env = {
+        **os.environ,
+        "AWS_LAMBDA_FUNCTION_NAME": "eniops",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "True"

@@ -2,9 +2,10 @@
 
 Every client the command builds is wrapped in `StrictEc2`, so that the command meets EC2's
 rules (a plain moto server does not enforce them). ENIOPS_TEST_FAULTS (JSON:
-{"inject": [[operation, code, times]], "hold": [[operation, polls]]}) adds faults, so that
-exit codes a moto server cannot provoke are tested through a real process and real argument
-parsing.
+{"inject": [[operation, code, times]], "hold": [[operation, polls]],
+ "hold_seconds": [[operation, seconds]], "slow": [[operation, seconds]],
+ "late": [[operation, seconds]]}) adds faults, so that exit codes and interruptions a moto
+server cannot provoke are tested through a real process and real argument parsing.
 """
 
 import json
@@ -29,6 +30,12 @@ if os.environ.get("ENIOPS_TEST_STRICT"):
             strict.inject(operation, code, times=times)
         for operation, polls in spec.get("hold", []):
             strict.hold(operation, polls=polls)
+        for operation, seconds in spec.get("hold_seconds", []):
+            strict.hold(operation, seconds=seconds)
+        for operation, seconds in spec.get("slow", []):
+            strict.slow(operation, seconds)
+        for operation, seconds in spec.get("late", []):
+            strict.late(operation, seconds)
         return client
 
     _gateway.build_client = _strict_client
