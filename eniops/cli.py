@@ -340,6 +340,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_globals(policy, top=False)
     demo = commands.add_parser("demo", help="a failover story on an embedded moto (no AWS needed)")
     _add_globals(demo, top=False)
+    whoami = commands.add_parser("whoami", help="this instance's id and region (IMDSv2)")
+    _add_globals(whoami, top=False)
     scripts = commands.add_parser("ha-script", help="print a packaged HA script (keepalived, OCF)")
     scripts.add_argument("name", nargs="?", help="the script's name (default: list them)")
     _add_globals(scripts, top=False)
@@ -409,6 +411,11 @@ def _run(args: argparse.Namespace) -> tuple[Any, str]:
 
         run_demo(output=args.output)
         return None, "none"
+    if args.command == "whoami":
+        from ._imds import Imds  # noqa: PLC0415
+
+        imds = Imds()
+        return {"instance": imds.instance_id(), "region": imds.region()}, "whoami"
     if args.command == "ha-script":
         from ._scripts import script_text  # noqa: PLC0415
 
@@ -438,6 +445,7 @@ def _render(value: Any, view: str, args: argparse.Namespace) -> str:
         "result": render.result_text,
         "show": render.show_text,
         "query": render.plain,
+        "whoami": render.plain,
     }
     return texts.get(view, render.as_json)(value)
 

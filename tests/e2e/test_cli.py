@@ -432,3 +432,62 @@ def test_fault_exit_codes_through_a_process(server, lab, faults, flags, code, er
     assert done.returncode == code, done.stderr
     assert json.loads(done.stdout)["error"]["type"] == error
     assert "Traceback" not in done.stderr
+
+
+def test_route_move_and_show_lists_routes(server, lab):
+    """route move points the overlay IP at the standby; show lists the routes to an ENI."""
+    done = run(
+        server,
+        "--output",
+        "json",
+        "route",
+        "move",
+        lab.overlay,
+        "--to-instance",
+        lab.standby,
+        "--expect-current",
+        lab.active,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["changed"] is True
+    shown = run(server, "show", lab.standby)
+    assert f"route {lab.overlay} -> " in shown.stdout
+    policy = json.loads(run(server, "iam-policy", "route-move").stdout)
+    changes = next(s for s in policy["Statement"] if s["Sid"] == "EniopsChange")
+    assert "ec2:ReplaceRoute" in changes["Action"]
+
+
+def test_role_arn_on_the_command_line(server):
+    """--role-arn: the command works in the role's account (STS on the moto server too)."""
+    role = "arn:aws:iam::222222222222:role/eniops"
+    sts = boto3.client("sts", region_name="us-east-1", endpoint_url=server)
+    creds = sts.assume_role(RoleArn=role, RoleSessionName="setup")["Credentials"]
+    other = boto3.client(
+        "ec2",
+        region_name="us-east-1",
+        endpoint_url=server,
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    )
+    other_lab = build_lab(other)
+    env = {"AWS_ENDPOINT_URL_STS": server}
+    mine = run(server, "--role-arn", role, "--output", "json", "show", other_lab.eip, env=env)
+    assert mine.returncode == 0, mine.stderr
+    assert json.loads(mine.stdout)["allocation_id"] == other_lab.eip
+    without = run(server, "--output", "json", "show", other_lab.eip)
+    assert without.returncode == 3  # not-found in the caller's own account
+
+
+def test_whoami_through_imdsv2(server, lab):
+    """whoami prints this instance's id and region from IMDSv2."""
+    with fake_imds(lab.standby) as imds:
+        done = run(
+            server,
+            "--output",
+            "json",
+            "whoami",
+            env={"AWS_EC2_METADATA_SERVICE_ENDPOINT": imds.endpoint},
+        )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"instance": lab.standby, "region": "us-east-1"}

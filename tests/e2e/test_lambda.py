@@ -361,3 +361,32 @@ def test_the_client_is_built_during_init():
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "True"
+
+
+def test_the_role_comes_from_the_environment(monkeypatch):
+    """ENIOPS_ROLE_ARN makes the handler's client work in the role's account."""
+    import boto3
+    from moto import mock_aws
+
+    from eniops.testing import build_lab
+
+    role = "arn:aws:iam::222222222222:role/eniops"
+    with mock_aws():
+        creds = boto3.client("sts", region_name="us-east-1").assume_role(
+            RoleArn=role, RoleSessionName="setup"
+        )["Credentials"]
+        other = boto3.client(
+            "ec2",
+            region_name="us-east-1",
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+        )
+        lab = build_lab(other)
+        monkeypatch.setenv(aws_lambda.ROLE_ARN_ENV, role)
+        monkeypatch.setattr(aws_lambda, "_client", None)
+        result = aws_lambda.handler(
+            {"operation": "describe", "args": {"resource_id": lab.eip}}, FakeContext()
+        )
+        assert result["ok"] is True
+        assert result["allocation_id"] == lab.eip

@@ -1,0 +1,183 @@
+"""move_route on the strict layer, and role_arn into a second account."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+from moto import mock_aws
+
+import eniops
+from eniops import _codes
+from eniops.testing import StrictEc2, build_lab, short_waits
+
+
+def targets(world):
+    """Each lab route table's target for the overlay IP."""
+    found = world.client.describe_route_tables(RouteTableIds=list(world.lab.route_tables))
+    return {
+        table["RouteTableId"]: next(
+            (
+                r.get("NetworkInterfaceId")
+                for r in table["Routes"]
+                if r.get("DestinationCidrBlock") == world.lab.overlay
+            ),
+            None,
+        )
+        for table in found["RouteTables"]
+    }
+
+
+def move(world, **kwargs):
+    kwargs.setdefault("to_instance", world.lab.standby)
+    return eniops.move_route(world.lab.overlay, ec2=world.client, **kwargs)
+
+
+def test_every_table_that_routes_it_moves_at_once(world):
+    """Both tables are replaced, each verified; expect_current names the active instance."""
+    result = move(world, expect_current=world.lab.active)
+    standby_eni = world.primary_eni(world.lab.standby)
+    assert set(targets(world).values()) == {standby_eni}
+    assert [s.action for s in result.steps] == ["ec2:ReplaceRoute", "ec2:ReplaceRoute"]
+    assert any("operating system" in w for w in result.warnings)
+    assert {r["target"] for r in result.after["routes"].values()} == {standby_eni}
+
+
+def test_a_bare_address_means_slash_32_and_a_rerun_changes_nothing(world):
+    """'192.168.100.10' is the /32; a second run finds every route in place."""
+    eniops.move_route("192.168.100.10", to_instance=world.lab.standby, ec2=world.client)
+    world.strict.reset_calls()
+    again = move(world)
+    assert not again.changed
+    assert world.strict.mutations == []
+
+
+def test_a_table_failing_halfway_is_put_back(world):
+    """The second replace is refused: the first table is put back (rolled back)."""
+    before = targets(world)
+    world.strict.inject(
+        "ReplaceRoute",
+        _codes.INVALID_PARAMETER_VALUE,
+        times=1,
+        when=lambda p: p["RouteTableId"] == world.lab.route_tables[1],
+    )
+    with pytest.raises(eniops.PartialFailure) as caught:
+        move(world)
+    assert caught.value.rolled_back
+    assert targets(world) == before
+
+
+def test_without_rollback_the_changed_table_stays_and_is_named(world):
+    """rollback=False: the replaced table stays replaced; details say where each route is."""
+    world.strict.inject(
+        "ReplaceRoute",
+        _codes.INVALID_PARAMETER_VALUE,
+        times=1,
+        when=lambda p: p["RouteTableId"] == world.lab.route_tables[1],
+    )
+    with pytest.raises(eniops.PartialFailure) as caught:
+        move(world, rollback=False)
+    assert not caught.value.rolled_back
+    where = caught.value.details["resources"]
+    standby_eni = world.primary_eni(world.lab.standby)
+    assert where[world.lab.route_tables[0]]["target"] == standby_eni
+    assert where[world.lab.route_tables[1]]["target"] == world.primary_eni(world.lab.active)
+
+
+def test_create_where_none_exists_and_the_duplicate_race(world):
+    """UNASSOCIATED creates the route in the named table; if one appeared meanwhile EC2
+    refuses the create, and eniops says Conflict, with the table untouched."""
+    with world.strict.internal() as client:
+        table = client.create_route_table(VpcId=world.lab.vpc_id)["RouteTable"]["RouteTableId"]
+    result = eniops.move_route(
+        "192.168.100.20/32",
+        to_instance=world.lab.standby,
+        route_tables=[table],
+        expect_current=eniops.UNASSOCIATED,
+        ec2=world.client,
+    )
+    assert [s.action for s in result.steps] == ["ec2:CreateRoute"]
+
+    raced: list[bool] = []
+
+    def someone_creates_it_first(model, context, **_):
+        params = context.get("strict_params", {})
+        if model.name == "CreateRoute" and not raced:
+            raced.append(True)
+            with world.strict.internal() as client:
+                client.create_route(
+                    RouteTableId=params["RouteTableId"],
+                    DestinationCidrBlock=params["DestinationCidrBlock"],
+                    NetworkInterfaceId=world.primary_eni(world.lab.far),
+                )
+
+    world.client.meta.events.register_first("before-call.ec2", someone_creates_it_first)
+    with pytest.raises(eniops.Conflict):
+        eniops.move_route(
+            "192.168.100.30/32",
+            to_instance=world.lab.standby,
+            route_tables=[table],
+            expect_current=eniops.UNASSOCIATED,
+            ec2=world.client,
+        )
+
+
+def test_guard_and_source_dest_check(world):
+    """require_tag on the tables and the target; a target that checks source/destination."""
+    with pytest.raises(eniops.PreconditionFailed) as caught:
+        move(world, require_tag="team=network")
+    assert caught.value.reason == "tag-guard"
+    assert move(world, require_tag="eniops:lab=true").changed
+    world.client.modify_network_interface_attribute(
+        NetworkInterfaceId=world.primary_eni(world.lab.active), SourceDestCheck={"Value": True}
+    )
+    with pytest.raises(eniops.PreconditionFailed) as caught:
+        move(world, to_instance=world.lab.active)
+    assert caught.value.reason == "source-dest-check"
+
+
+def test_plan_and_dry_run_change_nothing(world):
+    """plan lists the replaces; dry-run asks EC2 with DryRun (moto alone would replace)."""
+    before = targets(world)
+    planned = move(world, mode="plan")
+    assert [s.status for s in planned.steps] == ["planned", "planned"]
+    move(world, mode="dry-run")
+    assert [c.dry_run for c in world.strict.mutations] == [True, True]
+    assert targets(world) == before
+
+
+def test_across_zones(world):
+    """The overlay IP moves to 'far' in the other zone (routes are VPC-wide)."""
+    assert move(world, to_instance=world.lab.far).changed
+    assert set(targets(world).values()) == {world.primary_eni(world.lab.far)}
+
+
+def test_role_arn_reaches_another_account(monkeypatch):
+    """With role_arn eniops works in the role's account (moto's STS gives it its own EC2):
+    resources there are found, and those of the caller's account are not."""
+    for key in ("AWS_PROFILE",):
+        monkeypatch.delenv(key, raising=False)
+    with mock_aws(), short_waits():
+        home = boto3.client("ec2", region_name="us-east-1")
+        home_lab = build_lab(home)
+        role = "arn:aws:iam::222222222222:role/eniops-failover"
+        sts = boto3.client("sts", region_name="us-east-1")
+        creds = sts.assume_role(RoleArn=role, RoleSessionName="setup")["Credentials"]
+        other = boto3.client(
+            "ec2",
+            region_name="us-east-1",
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+        )
+        other_lab = build_lab(other)
+        StrictEc2(other)
+        result = eniops.remap_eip(
+            other_lab.eip, to_instance=other_lab.standby, role_arn=role, region="us-east-1"
+        )
+        assert result.changed
+        with pytest.raises(eniops.NotFound):
+            eniops.remap_eip(
+                home_lab.eip, to_instance=home_lab.standby, role_arn=role, region="us-east-1"
+            )
+        with pytest.raises(eniops.InvalidInput):
+            eniops.remap_eip(home_lab.eip, to_instance=home_lab.standby, role_arn=role, ec2=home)
