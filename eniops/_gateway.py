@@ -60,9 +60,31 @@ ROLE_SESSION_NAME = "eniops"
 _eniops_call = threading.local()
 
 
-def _veto_retry(**_: Any) -> bool | None:
-    """`needs-retry` handler: False (no retry) for eniops' calls, no opinion otherwise."""
-    return False if getattr(_eniops_call, "active", False) else None
+class _NoRetry(Exception):  # a signal out of botocore's retry loop
+    """An error answer to an eniops call, handed back before botocore could retry it."""
+
+    def __init__(self, response: Any, operation: str) -> None:
+        super().__init__(operation)
+        self.response = response
+        self.operation = operation
+
+
+def _veto_retry(
+    response: Any = None, caught_exception: Any = None, operation: Any = None, **_: Any
+) -> None:
+    """`needs-retry` handler, first in line: for eniops' own calls, end botocore's retry loop
+    at the first failure (eniops retries them itself); other calls are left alone.
+
+    It raises rather than answering "no retry", which botocore versions read differently
+    (older ones take False as "retry after 0 seconds").
+    """
+    if not getattr(_eniops_call, "active", False):
+        return
+    if caught_exception is not None:
+        raise caught_exception
+    http = response[0] if response else None
+    if http is not None and getattr(http, "status_code", 200) >= 300:
+        raise _NoRetry(response, getattr(operation, "name", ""))
 
 
 def _single_layer(client: Any) -> None:
@@ -244,7 +266,11 @@ def _invoke(method: Callable[..., Any], params: Mapping[str, Any], limit_s: floa
         _eniops_call.active = True
         try:
             box["value"] = method(**params)
-        except BaseException as err:
+        except _NoRetry as answer:
+            from botocore.exceptions import ClientError  # noqa: PLC0415
+
+            box["error"] = ClientError(answer.response[1], answer.operation)
+        except BaseException as err:  # handed to the waiting thread
             box["error"] = err
         finally:
             finished.set()

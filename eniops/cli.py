@@ -4,8 +4,6 @@ Its commands are built from the operations' registry: each operation's keyword a
 become options, so the command line cannot drift from the library.
 """
 
-# PYTHON_ARGCOMPLETE_OK  (shell completion when argcomplete is installed: eniops[completion])
-
 from __future__ import annotations
 
 import argparse
@@ -340,6 +338,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_globals(policy, top=False)
     demo = commands.add_parser("demo", help="a failover story on an embedded moto (no AWS needed)")
     _add_globals(demo, top=False)
+    completion = commands.add_parser(
+        "completion",
+        help='print a bash completion script: eval "$(eniops completion bash)"',
+    )
+    completion.add_argument("shell", choices=("bash",), help="the shell (zsh: bashcompinit)")
     whoami = commands.add_parser("whoami", help="this instance's id and region (IMDSv2)")
     _add_globals(whoami, top=False)
     scripts = commands.add_parser("ha-script", help="print a packaged HA script (keepalived, OCF)")
@@ -411,6 +414,10 @@ def _run(args: argparse.Namespace) -> tuple[Any, str]:
 
         run_demo(output=args.output)
         return None, "none"
+    if args.command == "completion":
+        from ._completion import bash_script  # noqa: PLC0415
+
+        return bash_script(build_parser()), "raw"
     if args.command == "whoami":
         from ._imds import Imds  # noqa: PLC0415
 
@@ -493,7 +500,6 @@ def _prepare(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     parser = build_parser()
-    _complete(parser)
     args = parser.parse_args(argv)
     if args.version:
         from ._version import version  # noqa: PLC0415
@@ -537,16 +543,6 @@ def _print(text: str) -> None:
     except BrokenPipeError:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-
-
-def _complete(parser: argparse.ArgumentParser) -> None:
-    if "_ARGCOMPLETE" not in os.environ:
-        return
-    try:
-        import argcomplete  # noqa: PLC0415
-    except ImportError:
-        return
-    argcomplete.autocomplete(parser)
 
 
 def _fail(args: argparse.Namespace, err: BaseException, code: int) -> int:

@@ -102,6 +102,7 @@ THROTTLED_XML = (
 
 class _Ec2Stub(BaseHTTPRequestHandler):
     server: Ec2Stub
+    protocol_version = "HTTP/1.1"  # answers `Expect: 100-continue`, which some botocores send
 
     def do_POST(self):
         length = int(self.headers.get("Content-Length") or 0)
@@ -111,6 +112,8 @@ class _Ec2Stub(BaseHTTPRequestHandler):
             self.server.released.wait(30)
             return
         self.send_response(503)
+        self.send_header("Connection", "close")  # one request per connection, every botocore
+        self.close_connection = True
         self.send_header("Content-Type", "text/xml")
         self.send_header("Content-Length", str(len(THROTTLED_XML)))
         self.end_headers()

@@ -28,21 +28,23 @@ def _tagged(loader, suffix, node):
 CfnLoader.add_multi_constructor("!", _tagged)
 
 
+def template():
+    return yaml.load(TEMPLATE.read_text(), Loader=CfnLoader)
+
+
 def statements():
-    template = yaml.load(TEMPLATE.read_text(), Loader=CfnLoader)
-    policy = template["Resources"]["FailoverRole"]["Properties"]["Policies"][0]
+    policy = template()["Resources"]["FailoverRole"]["Properties"]["Policies"][0]
     for statement in policy["PolicyDocument"]["Statement"]:
-        if "If" in statement:
-            _, scoped, unscoped = statement["If"]
-            yield from (scoped, unscoped)
-        else:
-            yield statement
+        branches = statement["If"][1:] if "If" in statement else [statement]
+        yield from (b for b in branches if "Sid" in b)
 
 
 def test_role_actions_match_the_declared_permissions():
     """Reads and changes in the role are exactly `eniops iam-policy` for all operations."""
     declared = actions_for()
     for statement in statements():
+        if not statement["Sid"].startswith(("EniopsRead", "EniopsChange")):
+            continue
         actions = set(statement["Action"])
         if statement["Sid"] == "EniopsRead":
             assert actions == {a for a in declared if a not in mutating_actions()}
@@ -54,3 +56,31 @@ def test_scoped_changes_carry_the_tag_condition():
     """With ScopeByTag, changes are limited to resources tagged eniops:failover=allowed."""
     scoped = next(s for s in statements() if s["Sid"] == "EniopsChangeTagged")
     assert scoped["Condition"] == {"StringEquals": {"aws:ResourceTag/eniops:failover": "allowed"}}
+
+
+def test_the_function_is_production_ready():
+    """A failure destination, reserved concurrency by parameter, JSON logs, the bundle."""
+    resources = template()["Resources"]
+    function = resources["FailoverFunction"]["Properties"]
+    assert function["CodeUri"] == "build/lambda/"
+    assert function["ReservedConcurrentExecutions"] == {"Ref": "ReservedConcurrency"}
+    assert function["LoggingConfig"]["LogFormat"] == "JSON"
+    on_failure = function["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
+    assert on_failure["Destination"] == {"GetAtt": "FailedFailovers.Arn"}
+    assert resources["FailedFailovers"]["Type"] == "AWS::SQS::Queue"
+
+
+def test_alarms_on_errors_failures_and_failovers():
+    """Alarms for invocation errors, events given up on, and failovers done (from the logs)."""
+    resources = template()["Resources"]
+    alarms = {
+        k: v["Properties"] for k, v in resources.items() if v["Type"] == "AWS::CloudWatch::Alarm"
+    }
+    metrics = {(a["Namespace"], a["MetricName"]) for a in alarms.values()}
+    assert metrics == {
+        ("AWS/Lambda", "Errors"),
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
+        ("eniops", "FailoversDone"),
+    }
+    metric_filter = resources["FailoversDone"]["Properties"]
+    assert metric_filter["FilterPattern"] == '{ $.outcome = "changed" }'

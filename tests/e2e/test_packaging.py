@@ -1,0 +1,113 @@
+"""The packages a platform team would install: what they hold, their metadata, that they work."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from email.parser import Parser
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def dist(tmp_path_factory):
+    """The sdist and the wheel, built as a release would build them."""
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run(
+        [sys.executable, "-m", "build", "--sdist", "--wheel", "--outdir", str(out), str(ROOT)],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    return out
+
+
+def _wheel(dist):
+    (wheel,) = dist.glob("*.whl")
+    return wheel
+
+
+def test_the_wheel_holds_the_package_and_nothing_else(dist):
+    """The package, its HA scripts, sample events and py.typed; no tests, scripts or docs."""
+    names = zipfile.ZipFile(_wheel(dist)).namelist()
+    tops = {name.split("/")[0] for name in names}
+    assert {t for t in tops if not t.endswith(".dist-info")} == {"eniops"}
+    for wanted in (
+        "eniops/py.typed",
+        "eniops/ha/eniops-ocf",
+        "eniops/cli.py",
+        "eniops/events/ec2-state-change-stopped.json",
+        "eniops/testing/__init__.py",
+    ):
+        assert wanted in names, wanted
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+
+
+def test_the_metadata(dist):
+    """License, classifiers, URLs, the Python floor and the extras' floors are declared."""
+    archive = zipfile.ZipFile(_wheel(dist))
+    name = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
+    metadata = Parser().parsestr(archive.read(name).decode())
+    assert metadata["License-Expression"] == "Apache-2.0"
+    assert any(n.endswith("licenses/LICENSE") for n in archive.namelist())
+    assert "Typing :: Typed" in metadata.get_all("Classifier")
+    assert metadata.get_all("Project-URL")
+    assert metadata["Requires-Python"] == ">=3.10"
+    requires = metadata.get_all("Requires-Dist")
+    assert any(r.startswith("moto[ec2]>=5.1.22") and 'extra == "testing"' in r for r in requires)
+
+
+def test_twine_check_strict(dist):
+    """The sdist and the wheel pass `twine check --strict` (the README renders on PyPI)."""
+    files = [str(p) for p in dist.iterdir()]
+    done = subprocess.run(
+        [sys.executable, "-m", "twine", "check", "--strict", *files],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_installed_wheel_works(dist, tmp_path):
+    """Installed from the wheel: the command runs and ships its HA scripts and events."""
+    target = tmp_path / "site"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--target",
+            str(target),
+            str(_wheel(dist)),
+        ],
+        check=True,
+        timeout=300,
+    )
+    code = (
+        "import eniops, eniops.aws_lambda as l, eniops._scripts as s; "
+        "print(eniops.__file__); print(len(s.script_names())); "
+        "e = l.sample_event('ec2-state-change-stopped', 'i-0123456789abcdef0'); "
+        "print(e['detail']['state'])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"},
+        cwd=tmp_path,
+        check=True,
+    )
+    where, scripts, state = done.stdout.split()
+    assert where.startswith(str(target))
+    assert int(scripts) == 3
+    assert state == "stopped"
+    entry = (next(target.glob("eniops-*.dist-info")) / "entry_points.txt").read_text()
+    assert "eniops = eniops.cli:main" in entry
