@@ -24,7 +24,8 @@ def floors(pyproject: str) -> list[str]:
     """`name==lowest` for every runtime dependency and the `testing` extra's moto."""
     runtime = re.search(r"^dependencies = \[(.*?)\]", pyproject, flags=re.S | re.M)
     testing = re.search(r"^testing = \[(.*)\]$", pyproject, flags=re.M)
-    assert runtime is not None and testing is not None
+    assert runtime is not None
+    assert testing is not None
     pins = []
     for spec in re.findall(r'"([^"]+)"', runtime.group(1) + testing.group(1)):
         name, _, lowest = spec.partition(">=")
@@ -50,8 +51,9 @@ def main() -> int:
         stamp.write_text(want)
     print(f"== floors: {', '.join(pins)}", flush=True)
     tests = [str(ROOT / "tests" / "pure"), str(ROOT / "tests" / "ops")]
-    return subprocess.run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests],
-                          cwd=ROOT, check=False).returncode
+    return subprocess.run(
+        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests], cwd=ROOT, check=False
+    ).returncode
 
 
 if __name__ == "__main__":
