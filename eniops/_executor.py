@@ -122,10 +122,12 @@ class _Waiter:
     due: float
     delay: float
     started: float
+    #: No "done" before this time (a confirmation read); a conflict may show earlier.
+    not_before: float = 0.0
     done: threading.Event = field(default_factory=threading.Event)
     seen: Seen | None = None
     state: Any = None
-    error: EniopsError | None = None
+    error: BaseException | None = None
 
 
 class Poller:
@@ -147,11 +149,19 @@ class Poller:
         #: Describe calls the poller made (tests and benchmarks read it).
         self.describes = 0
 
-    def wait(self, expect: Expectation) -> tuple[Seen, Any]:
-        """Block until `expect` is done; return what was seen and the resource's state."""
+    def wait(self, expect: Expectation, not_before: float = 0.0) -> tuple[Seen, Any]:
+        """Block until `expect` is done; return what was seen and the resource's state.
+
+        The first read is made no earlier than `not_before` (a monotonic time)."""
         now = time.monotonic()
         first = self.policy.poll_first_s
-        waiter = _Waiter(expect, due=now + first, delay=first, started=now)
+        waiter = _Waiter(
+            expect,
+            due=max(now + first, not_before),
+            delay=first,
+            started=now,
+            not_before=not_before,
+        )
         with self._lock:
             self._waiters.append(waiter)
             if self._thread is None or not self._thread.is_alive():
@@ -210,7 +220,7 @@ class Poller:
             waiter.expect.doing(), {"state": state} if state is not None else {}
         )
 
-    def _release_all(self, error: Callable[[_Waiter], EniopsError]) -> None:
+    def _release_all(self, error: Callable[[_Waiter], BaseException]) -> None:
         with self._lock:
             waiters, self._waiters = self._waiters, []
         for waiter in waiters:
@@ -234,7 +244,7 @@ class Poller:
             results = reader.at_once(
                 *(lambda k=k: reader.current(k, sorted(by_kind[k])) for k in kinds)
             )
-        except EniopsError as err:
+        except BaseException as err:  # every waiter must hear of it, whatever it is
             failure = err  # the name `err` is unbound once the except block ends
             self._release_all(lambda _w: failure)
             return
@@ -250,7 +260,7 @@ class Poller:
                 waiter.error = conflict
                 finished.append(waiter)
                 continue
-            if seen.progress == "done":
+            if seen.progress == "done" and now >= waiter.not_before:
                 waiter.seen = seen
                 finished.append(waiter)
             elif waiter.due <= now + waiter.delay / 2:
@@ -277,7 +287,7 @@ class Poller:
         for waiter in waiters:
             if waiter not in finished and waiter.expect.kind in done_kinds:
                 waiter.delay = first
-                waiter.due = min(waiter.due, tick_started + first)
+                waiter.due = max(min(waiter.due, tick_started + first), waiter.not_before)
 
 
 def _summary(state: Any) -> Any:
@@ -321,6 +331,9 @@ class ChainRun:
         self.done: list[tuple[int, Change]] = []
         self.error: EniopsError | None = None
         self.undo_error: EniopsError | None = None
+        #: Anything else that ended the chain's thread: a defect or the process being
+        #: killed. It is raised again once every chain has stopped; nothing is undone.
+        self.crash: BaseException | None = None
         #: A change that matters (not bookkeeping) was made at some point.
         self.made_changes = False
         self.rolled_back = False
@@ -343,11 +356,13 @@ class ChainRun:
             self.error = err
             self.reached_goal = any(c.final for _, c in self.done)
             self._recover(err)
+        except BaseException as crash:  # raised again once every chain has stopped
+            self.crash = crash
 
     # -- doing ----------------------------------------------------------------------------
 
-    def _wait(self, expect: Expectation) -> Seen:
-        seen, state = self.poller.wait(expect)
+    def _wait(self, expect: Expectation, not_before: float = 0.0) -> Seen:
+        seen, state = self.poller.wait(expect, not_before)
         self.last[expect.subject] = state
         self.facts.update(seen.facts)
         return seen
@@ -402,10 +417,16 @@ class ChainRun:
                     raise
                 note = _join(note, f"EC2 answered {_code(err)} but the change is in place")
                 self.warnings.append(f"{change.action}: {note}")
+        answered = time.monotonic()
         self._record(change, params, "done", note)
         log.info("%s: %s done", self.chain.name, change.action)
-        if change.expect is not None and change.verify:
+        if change.expect is not None and change.verify and not change.confirm:
             self._wait(change.expect)
+        # Without compare-and-swap, the confirmation read is the verification: one read,
+        # late enough to see a competing write.
+        confirm_at = answered + run.settings.policy.confirm_after_s
+        for expect in change.confirm:
+            self._wait(expect, not_before=confirm_at)
 
     def _before_retry(self, change: Change) -> Callable[[BaseException], None] | None:
         """The read before a change is sent again.
@@ -603,6 +624,9 @@ def _apply(plan: Plan, run: Run) -> Result:
             thread.start()
         for thread in threads:
             thread.join()
+    crash = next((r.crash for r in runs if r.crash is not None), None)
+    if crash is not None:
+        raise crash
     failed = [r for r in runs if r.error is not None]
     if failed and plan.atomic:
         for chain_run in runs:

@@ -18,7 +18,7 @@ from typing import Any, ClassVar, Literal
 from ._errors import Conflict
 from ._model import Address, Eni, RouteTable
 
-Kind = Literal["eni", "address", "route-table"]
+Kind = Literal["eni", "address", "route-table", "private-ip"]
 #: A resource the executor can re-read: its kind and id.
 Subject = tuple[Kind, str]
 Progress = Literal["done", "settling", "absent"]
@@ -261,6 +261,37 @@ class RouteTo(Expectation):
         return f"verifying {self.destination} -> {self.eni_id} in {self.resource}"
 
 
+def private_ip_subject(subnet_id: str, ip: str) -> str:
+    """The resource id of a private IP: IPs are unique within a subnet, not a region."""
+    return f"{subnet_id}/{ip}"
+
+
+@dataclass(frozen=True)
+class IpHeldBy(Expectation):
+    """A private IP (resource ``<subnet>/<ip>``) on `eni_id`; the ENI that holds it is read.
+
+    `allowed` are the ENIs (None: nobody) it may still be on while EC2 catches up; any
+    other ENI means someone else reassigned it.
+    """
+
+    kind: ClassVar[Kind] = "private-ip"
+    eni_id: str = ""
+    allowed: frozenset[str | None] = frozenset()
+
+    def observe(self, state: Eni | None) -> Seen:
+        holder = state.eni_id if state is not None else None
+        if holder == self.eni_id:
+            return DONE
+        if holder in self.allowed or holder is None:
+            return ABSENT
+        assert state is not None
+        ip = self.resource.rpartition("/")[2]
+        raise _moved_away(ip, f"on {state.instance_id or holder}", state.summary(), ip=ip)
+
+    def doing(self) -> str:
+        return f"verifying {self.resource.rpartition('/')[2]} on {self.eni_id}"
+
+
 @dataclass(frozen=True)
 class Tagged(Expectation):
     """A resource carries tag `key` = `value`."""
@@ -290,6 +321,10 @@ class Change:
     undo: tuple[Change, ...] = ()
     #: Re-checked by a fresh read before the call is sent again after an error.
     guard: Expectation | None = None
+    #: EC2 has no compare-and-swap for this call: instead of `expect`, these verify it, read
+    #: no earlier than `RetryPolicy.confirm_after_s` after the answer, so that a competing
+    #: write sent meanwhile is seen (a `Conflict`).
+    confirm: tuple[Expectation, ...] = ()
     #: Bookkeeping (tags): on its own it changes nothing a service sees.
     bookkeeping: bool = False
     #: Once this is done the chain's goal is reached: later failures are reported, not undone.

@@ -221,7 +221,8 @@ class Reader:
     # -- the poller's batch reads: what does not exist is simply absent --------------------
 
     def current(self, kind: str, ids: Sequence[str]) -> dict[str, Any]:
-        """The present state of resources of one kind (``eni``, ``address``, ``route-table``)."""
+        """The present state of resources of one kind (``eni``, ``address``, ``route-table``,
+        or ``private-ip``: the ENI holding ``<subnet>/<ip>``)."""
         wanted = sorted(set(ids))
         if kind == "eni":
             found: Iterable[Any] = self.enis_where("network-interface-id", wanted)
@@ -234,6 +235,14 @@ class Reader:
                 a.allocation_id: a
                 for a in (Address.from_api(raw) for raw in response.get("Addresses", []))
             }
+        if kind == "private-ip":
+            subnets = sorted({resource.partition("/")[0] for resource in wanted})
+            holders = {
+                f"{eni.subnet_id}/{ip}": eni
+                for eni in self.enis_where("subnet-id", subnets)
+                for ip in eni.private_ips
+            }
+            return {resource: holders[resource] for resource in wanted if resource in holders}
         if kind == "route-table":
             params = {"Filters": [{"Name": "route-table-id", "Values": wanted}]}
             tables = self._pages("DescribeRouteTables", params, "RouteTables")

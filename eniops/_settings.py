@@ -38,6 +38,10 @@ class RetryPolicy:
     #: After an ambiguous error on a change: how many re-reads, and the pause between them.
     settle_reads: int = 3
     settle_pause_s: float = 0.2
+    #: A guarded change EC2 cannot compare-and-swap (`AssociateAddress`, reassigning an IP)
+    #: is read again this long after its answer: a competing write sent meanwhile by another
+    #: process, which read before ours landed, is then seen and reported as a `Conflict`.
+    confirm_after_s: float = 0.3
     #: The final read of where everything is, allowed past the deadline, is bounded by this.
     final_read_s: float = 3.0
     #: The longest a single call may run past the deadline once started (it is abandoned then).

@@ -281,10 +281,10 @@ def plan_detach(state: EniState, request: EniRequest, guard: TagGuard | None) ->
     """The detach by `AttachmentId` and the wait until available, or a refusal."""
     eni = state.eni
     before = {"eni": eni.summary()}
-    check.expect_current(request.expected, eni.eni_id, [check.eni_holder(eni)])
     att = eni.attachment
-    if att is None:
+    if att is None:  # already detached: a re-run is a no-op, before the guard
         return Plan("detach_eni", (), before=before, after=before)
+    check.expect_current(request.expected, eni.eni_id, [check.eni_holder(eni)])
     check.not_requester_managed(eni)
     check.not_primary(eni)
     check.tag_guard(guard, eni.eni_id, eni.tags)

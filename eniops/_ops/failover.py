@@ -265,7 +265,7 @@ def _secondary_ip_chain(
             },
         )
     ip = str(address.private_ip)
-    return ip_chain(target_primary, (ip,), True, [address])
+    return ip_chain(target_primary, (ip,), True, [address], {ip: source_primary.eni_id})
 
 
 def _eni_chains(state: FailoverState, enis: list[Eni]) -> list[Chain]:

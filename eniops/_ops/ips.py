@@ -7,6 +7,7 @@ reassigned IP takes its Elastic IP along; eniops waits until the address shows i
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -14,9 +15,19 @@ from .. import _inputs
 from .. import _rules as check
 from .._errors import InvalidInput
 from .._executor import Run, execute
-from .._inputs import TagGuard
+from .._inputs import UNASSOCIATED, TagGuard
 from .._model import Address, Eni, Instance, Limits, Subnet
-from .._plan import AddressOn, Chain, Change, IpsOn, Plan, Subject, Wait
+from .._plan import (
+    AddressOn,
+    Chain,
+    Change,
+    IpHeldBy,
+    IpsOn,
+    Plan,
+    Subject,
+    Wait,
+    private_ip_subject,
+)
 from .._result import Mode, Result
 from ._common import common, start
 
@@ -223,7 +234,8 @@ def plan_add(state: IpsState, request: IpsRequest, guard: TagGuard | None) -> Pl
     following = [
         a for a in state.addresses if a.private_ip in taken and a.eni_id == taken[a.private_ip]
     ]
-    chain = ip_chain(eni, to_add, request.allow_reassignment, following)
+    guarded = request.allow_reassignment and request.expected not in (None, UNASSOCIATED)
+    chain = ip_chain(eni, to_add, request.allow_reassignment, following, taken if guarded else None)
     return Plan(
         "add_secondary_ips",
         (chain,),
@@ -234,9 +246,19 @@ def plan_add(state: IpsState, request: IpsRequest, guard: TagGuard | None) -> Pl
 
 
 def ip_chain(
-    eni: Eni, ips: tuple[str, ...], allow_reassignment: bool, following: list[Address]
+    eni: Eni,
+    ips: tuple[str, ...],
+    allow_reassignment: bool,
+    following: list[Address],
+    guarded: Mapping[str, str] | None = None,
 ) -> Chain:
-    """`AssignPrivateIpAddresses`, verified on the ENI and on every Elastic IP that follows."""
+    """`AssignPrivateIpAddresses`, verified on the ENI and on every Elastic IP that follows.
+
+    `guarded` (IP -> the ENI expected to hold it) makes a reassignment that must not take an
+    IP from anyone else: EC2 has no compare-and-swap for it, so instead of verifying on the
+    ENI alone, who holds each IP is read `confirm_after_s` after the answer (a third
+    party's reassignment meanwhile is a `Conflict`, not a timeout).
+    """
     subject: Subject = ("eni", eni.eni_id)
     items: list[Change | Wait] = [
         Change(
@@ -248,6 +270,7 @@ def ip_chain(
             },
             expect=IpsOn(eni.eni_id, ips=ips),
             dry_run=False,
+            confirm=_held_by(eni, ips, guarded),
             final=True,
         )
     ]
@@ -275,6 +298,22 @@ def ip_chain(
         context={"eni": eni.eni_id, "adding": list(ips)},
         holders=tuple((address, eni.instance_id) for address in addresses),
         shows={"eni": subject},
+    )
+
+
+def _held_by(
+    eni: Eni, ips: tuple[str, ...], guarded: Mapping[str, str] | None
+) -> tuple[IpHeldBy, ...]:
+    """Who must hold each IP once a guarded reassignment is done (nothing when unguarded)."""
+    if guarded is None:
+        return ()
+    return tuple(
+        IpHeldBy(
+            private_ip_subject(eni.subnet_id, ip),
+            eni_id=eni.eni_id,
+            allowed=frozenset({guarded.get(ip), None}),
+        )
+        for ip in ips
     )
 
 

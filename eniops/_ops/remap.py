@@ -208,7 +208,15 @@ def remap_chain(
     elif expected == UNASSOCIATED:
         allowed = frozenset({None})
     else:
-        allowed = frozenset({expected})
+        # The holder as the read showed it (its ENI and instance) passed expect_current:
+        # either id still holding it is the expected holder (EC2 may show only the ENI).
+        allowed = frozenset({expected, *(h for h in holders if h)})
+    expect = AddressOn(
+        address.allocation_id,
+        eni_id=eni.eni_id,
+        private_ip=ip,
+        allowed=frozenset({address.eni_id, None}),
+    )
     associate = Change(
         "AssociateAddress",
         {
@@ -217,13 +225,11 @@ def remap_chain(
             "PrivateIpAddress": ip,
             "AllowReassociation": expected != UNASSOCIATED,
         },
-        expect=AddressOn(
-            address.allocation_id,
-            eni_id=eni.eni_id,
-            private_ip=ip,
-            allowed=frozenset({address.eni_id, None}),
-        ),
+        expect=expect,
         guard=AddressHeldBy(address.allocation_id, holders=allowed, target_eni=eni.eni_id),
+        # Taking an address from its holder is not a compare-and-swap in EC2: a guarded
+        # take is confirmed by a later read (`AllowReassociation=False` is atomic already).
+        confirm=(expect,) if expected not in (None, UNASSOCIATED) else (),
         final=True,
     )
     subject: Subject = ("address", address.allocation_id)

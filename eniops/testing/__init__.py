@@ -27,10 +27,11 @@ from contextlib import contextmanager
 from .._reads import clear_caches
 from .._settings import RetryPolicy, use_settings
 from ._faults import Holdable
-from ._lab import MOTO_IMAGE_ID, Lab, NotMoto, add_enis, build_lab, require_moto
+from ._lab import MOTO_IMAGE_ID, Lab, NotMoto, add_enis, add_instances, build_lab, require_moto
 from ._recorder import MUTATING_OPERATIONS, Call, round_trips
 from ._rules import reserved
 from ._strict import StrictEc2
+from ._throttle import ThrottlingProxy, TokenBucket
 
 __all__ = [
     "MOTO_IMAGE_ID",
@@ -40,7 +41,10 @@ __all__ = [
     "Lab",
     "NotMoto",
     "StrictEc2",
+    "ThrottlingProxy",
+    "TokenBucket",
     "add_enis",
+    "add_instances",
     "build_lab",
     "fast_policy",
     "require_moto",
@@ -65,6 +69,7 @@ def fast_policy() -> RetryPolicy:
         poll_describes_per_s=1000.0,
         poll_burst=1000.0,
         settle_pause_s=0.005,
+        confirm_after_s=0.01,
     )
 
 

@@ -83,6 +83,12 @@ class FaultBook:
                     queued.remove(fault)
             return fault
 
+    def clear(self) -> None:
+        """Forget every queued fault and hold (transitions already running go on)."""
+        with self.lock:
+            self._faults.clear()
+            self._holds.clear()
+
     def hold(self, operation: str, hold: Hold) -> None:
         """Hold `operation`'s effects in transition from now on."""
         with self.lock:

@@ -242,3 +242,13 @@ def add_enis(client: Any, lab: Lab, count: int, *, instance_id: str | None = Non
         )
         made.append(eni)
     return made
+
+
+def add_instances(client: Any, lab: Lab, count: int) -> list[str]:
+    """`count` more running instances like the standby, in subnet a (zone a), each with
+    SourceDestCheck off on its primary ENI: more places to move things to."""
+    standby = client.describe_instances(InstanceIds=[lab.standby])["Reservations"][0]["Instances"][
+        0
+    ]
+    build = _Builder(client, "true", standby["InstanceType"], standby["ImageId"])
+    return [build.instance(lab.subnet_a, f"extra-{n}")[0] for n in range(count)]

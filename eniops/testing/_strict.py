@@ -52,11 +52,15 @@ class StrictEc2:
         self.calls: list[Call] = []
         self._book = FaultBook()
         self._local = threading.local()
+        #: EC2 carries out each change atomically; here a rule's check, moto's change and its
+        #: effects are three steps, so changes go through them one at a time.
+        self._applying = threading.Lock()
         self.sim = Simulation(AccountView(client, in_process=in_process), self._book)
         events = client.meta.events
         events.register("before-parameter-build.ec2", self._remember_params)
         events.register("before-call.ec2", self._before_call)
         events.register("after-call.ec2", self._after_call)
+        events.register("after-call-error.ec2", self._after_call_error)
 
     # -- knobs --------------------------------------------------------------------------
 
@@ -109,6 +113,10 @@ class StrictEc2:
         where it was. Whichever lasts longer of `polls` and `seconds` applies.
         """
         self._book.hold(operation, Hold(polls, seconds))
+
+    def clear_faults(self) -> None:
+        """Forget the faults and holds not used yet (transitions already running go on)."""
+        self._book.clear()
 
     def count(self, operation: str | None = None, *, include_dry_run: bool = True) -> int:
         """How many calls of `operation` (or of all operations) were made."""
@@ -175,12 +183,26 @@ class StrictEc2:
             # carries some of them out (CreateRoute, ReplaceRoute).
             return errors.dry_run_passed().answer()
         rule, answer = RULES.get(operation), ANSWERS.get(operation)
-        with self.internal():
-            refused = rule(self.sim, params, context) if rule is not None else None
-            given = answer(self.sim, params) if answer is not None and refused is None else None
+        if operation in MUTATING_OPERATIONS:
+            self._applying.acquire()
+            context["strict_applying"] = True
+        try:
+            with self.internal():
+                refused = rule(self.sim, params, context) if rule is not None else None
+                given = answer(self.sim, params) if answer is not None and refused is None else None
+        except BaseException:
+            self._applied(context)
+            raise
         if refused is not None:
             return refused.answer()
         return (_ok(), given) if given is not None else None
+
+    def _applied(self, context: dict[str, Any]) -> None:
+        if context.pop("strict_applying", False):
+            self._applying.release()
+
+    def _after_call_error(self, context: dict[str, Any], **_: Any) -> None:
+        self._applied(context)
 
     def _after_call(
         self,
@@ -195,6 +217,7 @@ class StrictEc2:
             call.ended = time.monotonic()
             call.error = (parsed.get("Error") or {}).get("Code")
         if self._is_internal() or getattr(http_response, "status_code", 500) >= 300:
+            self._applied(context)
             return
         params = context.get("strict_params", {})
         effect, patch = EFFECTS.get(model.name), PATCHES.get(model.name)
@@ -203,6 +226,7 @@ class StrictEc2:
                 effect(self.sim, params, context)
             if patch is not None:
                 patch(self.sim, params, parsed)
+        self._applied(context)
         late = context.get("strict_late")
         if late is not None:
             if late.late_s:

@@ -294,3 +294,31 @@ def test_two_runs_of_the_same_failover_at_once_are_no_conflict(attempt):
         assert attachment(world)["InstanceId"] == world.lab.standby
         assert MOVE_TAG not in tags(world)
         del attempt
+
+
+class Killed(BaseException):
+    """What a process being killed looks like to the code it interrupts."""
+
+
+@pytest.mark.parametrize("operation", ["DescribeNetworkInterfaces", "AttachNetworkInterface"])
+def test_a_crash_in_any_thread_reaches_the_caller_never_a_success(world, operation):
+    """A failover's steps and its poller run on threads: something that is not an eniops
+    error (a defect, the process being killed) ends the whole call with that exception,
+    neither hanging a wait nor being reported as a success, and nothing is undone."""
+    world.strict.hold("DetachNetworkInterface", polls=2)
+    detached = threading.Event()
+
+    def boom(model, **_):
+        if model.name == "DetachNetworkInterface":
+            detached.set()
+        elif model.name == operation and detached.is_set():
+            raise Killed
+
+    world.client.meta.events.register_first("before-call.ec2", boom)
+    with pytest.raises(Killed):
+        eniops.failover_instance(
+            world.lab.active, to_instance=world.lab.standby, ec2=world.client, timeout=20
+        )
+    # The Elastic IP's step ran on: it was not put back because of another thread's crash.
+    assert world.address()["InstanceId"] == world.lab.standby
+    assert world.strict.count("DisassociateAddress") == 0

@@ -31,7 +31,8 @@ def test_failover_to_instance_moves_the_address(world):
 
 def test_two_round_trips_before_the_change_associate_by_eni(world):
     """Reads at once, one AssociateAddress by NetworkInterfaceId with the flag sent, one
-    verify, then the holder tag: five calls, three round trips up to the verification."""
+    verify (the confirmation read, made `confirm_after_s` after the answer), then the holder
+    tag: five calls, three round trips up to the verification."""
     world.strict.latency_s = 0.02
     remap(world, expect_current=world.lab.active)
     ops = world.strict.operations()

@@ -49,7 +49,8 @@ def remap_request(**changes):
 
 
 def test_remap_is_one_associate_by_eni_guarded_by_the_holder():
-    """One AssociateAddress by ENI and private IP, AllowReassociation sent, guard on A."""
+    """One AssociateAddress by ENI and private IP, AllowReassociation sent, guard on A (by
+    instance or by its ENI, as EC2 may show either), confirmed by a later read."""
     plan = remap.plan(remap_state(), remap_request(), None)
     (chain,) = plan.chains
     (change,) = chain.items
@@ -59,7 +60,8 @@ def test_remap_is_one_associate_by_eni_guarded_by_the_holder():
         "PrivateIpAddress": "10.0.1.20",
         "AllowReassociation": True,
     }
-    assert change.guard.holders == frozenset({A})
+    assert change.guard.holders == frozenset({A, "eni-0000000a"})
+    assert change.confirm == (change.expect,)
     assert chain.holders == ((("address", "eipalloc-0000000a"), B),)
 
 

@@ -4,12 +4,15 @@ Every client the command builds is wrapped in `StrictEc2`, so that the command m
 rules (a plain moto server does not enforce them). ENIOPS_TEST_FAULTS (JSON:
 {"inject": [[operation, code, times]], "hold": [[operation, polls]],
  "hold_seconds": [[operation, seconds]], "slow": [[operation, seconds]],
- "late": [[operation, seconds]]}) adds faults, so that exit codes and interruptions a moto
-server cannot provoke are tested through a real process and real argument parsing.
+ "late": [[operation, seconds]], "start_at": epoch seconds}) adds faults, so that exit
+codes and interruptions a moto server cannot provoke are tested through a real process and
+real argument parsing; `start_at` holds the first call until then, so that several
+processes race from one instant.
 """
 
 import json
 import os
+import time
 
 if os.environ.get("ENIOPS_TEST_STRICT"):
     from eniops import _gateway
@@ -36,6 +39,9 @@ if os.environ.get("ENIOPS_TEST_STRICT"):
             strict.slow(operation, seconds)
         for operation, seconds in spec.get("late", []):
             strict.late(operation, seconds)
+        start_at = spec.get("start_at")
+        if start_at is not None:
+            time.sleep(max(0.0, start_at - time.time()))
         return client
 
     _gateway.build_client = _strict_client
