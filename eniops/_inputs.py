@@ -152,6 +152,11 @@ class TagGuard:
         return self.key if self.value is None else f"{self.key}={self.value}"
 
 
+#: What EC2 allows in a tag key and value (any language's letters and digits).
+_TAG_KEY = re.compile(r"[\w .:/+\-@]+")
+_TAG_VALUE = re.compile(r"[\w .:/=+\-@]*")
+
+
 def tag_guard(value: object, argument: str = "require_tag") -> TagGuard | None:
     """Parse `"key"` or `"key=value"`; None means no guard."""
     if value is None:
@@ -164,6 +169,12 @@ def tag_guard(value: object, argument: str = "require_tag") -> TagGuard | None:
     key, sep, tag_value = value.partition("=")
     if len(key) > 128 or len(tag_value) > 256:
         raise InvalidInput(f"{argument}: tag key or value too long", details={"argument": argument})
+    if not _TAG_KEY.fullmatch(key) or not _TAG_VALUE.fullmatch(tag_value):
+        raise InvalidInput(
+            f"{argument}: {value!r} has characters EC2 tags cannot hold "
+            "(letters, digits, spaces and _ . : / = + - @)",
+            details={"argument": argument, "value": repr(value)},
+        )
     return TagGuard(key, tag_value if sep else None)
 
 
@@ -217,7 +228,7 @@ def flag(value: object, argument: str) -> bool:
     return value
 
 
-_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")
 
 
 def region(value: object, argument: str = "region") -> str | None:
@@ -232,7 +243,7 @@ def region(value: object, argument: str = "region") -> str | None:
     return value
 
 
-_ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}")
+_ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]{1,512}")
 
 
 def role_arn(value: object, argument: str = "role_arn") -> str | None:

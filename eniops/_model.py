@@ -28,7 +28,7 @@ def _tags(raw: Any) -> dict[str, str]:
 
 _INTENT = re.compile(
     r"from=(?P<source>i-[0-9a-f]+) to=(?P<target>i-[0-9a-f]+) "
-    r"index=(?P<index>\d+) dot=(?P<dot>true|false)"
+    r"index=(?P<index>[0-9]+) dot=(?P<dot>true|false)"
 )
 
 

@@ -31,6 +31,7 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from . import _inputs
 from ._errors import EniopsError, InvalidInput, NotFound, OperationTimeout, PreconditionFailed
 
 if TYPE_CHECKING:
@@ -120,8 +121,9 @@ def _instance_in_alarm(detail: Mapping[str, Any]) -> tuple[str | None, str]:
         stat = metric.get("metricStat") if isinstance(metric, Mapping) else None
         inner = stat.get("metric") if isinstance(stat, Mapping) else None
         dimensions = inner.get("dimensions") if isinstance(inner, Mapping) else None
-        if isinstance(dimensions, Mapping) and isinstance(dimensions.get("InstanceId"), str):
-            return str(dimensions["InstanceId"]), f"alarm {detail.get('alarmName')}"
+        if isinstance(dimensions, Mapping) and "InstanceId" in dimensions:
+            failed = _inputs.instance_id(dimensions["InstanceId"], "dimensions.InstanceId")
+            return failed, f"alarm {str(detail.get('alarmName'))[:200]}"
     return None, "the alarm's metric has no InstanceId dimension"
 
 
@@ -132,11 +134,9 @@ def failed_instance(event: Mapping[str, Any]) -> tuple[str | None, str, str | No
     detail = event.get("detail")
     if kind == "EC2 Instance State-change Notification" and isinstance(detail, Mapping):
         state = detail.get("state")
-        if state not in FAILED_STATES:
-            return None, f"state {state!r} is not a failure", None
-        failed = detail.get("instance-id")
-        if not isinstance(failed, str):
-            raise InvalidInput("the state-change event names no instance-id")
+        if not isinstance(state, str) or state not in FAILED_STATES:
+            return None, f"state {str(state)[:80]!r} is not a failure", None
+        failed = _inputs.instance_id(detail.get("instance-id"), "detail.instance-id")
         return failed, f"instance {state}", str(state)
     if kind == "CloudWatch Alarm State Change" and isinstance(detail, Mapping):
         return (*_instance_in_alarm(detail), None)

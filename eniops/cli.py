@@ -371,7 +371,7 @@ def _this_instance(args: argparse.Namespace) -> str:
     from ._imds import Imds  # noqa: PLC0415
 
     imds = Imds()
-    if not args.region:
+    if args.region is None:
         args.region = imds.region()
     return imds.instance_id()
 
@@ -490,7 +490,10 @@ class _Signals:
 
 
 def _prepare(args: argparse.Namespace) -> None:
-    if not args.region:  # boto3 reads AWS_DEFAULT_REGION; the AWS CLI also AWS_REGION
+    # Global values are checked before anything is asked of IMDS or EC2.
+    _inputs.region(args.region, "--region")
+    _inputs.role_arn(getattr(args, "role_arn", None), "--role-arn")
+    if args.region is None:  # boto3 reads AWS_DEFAULT_REGION; the AWS CLI also AWS_REGION
         args.region = os.environ.get("AWS_REGION") or None
     if args.verbose:
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -509,7 +512,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_usage(sys.stderr)
         return EXIT_USAGE
-    _prepare(args)
     from ._settings import use_settings  # noqa: PLC0415
 
     terminal = sys.stderr.isatty()
@@ -518,6 +520,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         use_settings(progress=_progress if terminal else None, stop=signals.stop),
     ):
         try:
+            _prepare(args)
             value, view = _run(args)
             text = _render(value, view, args) if value is not None else None
         except EniopsError as err:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import socket
 import subprocess
@@ -43,3 +45,16 @@ def run(server, *args, env=None):
         timeout=120,
         check=False,
     )
+
+
+def run_in_process(argv):
+    """`eniops ARGV` in this process against a dead endpoint: (exit code, stderr, stdout)."""
+    from eniops import cli
+
+    err, out = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
+        try:
+            code = cli.main(["--endpoint-url", f"http://127.0.0.1:{free_port()}", *argv])
+        except SystemExit as leaving:
+            code = leaving.code
+    return code, err.getvalue(), out.getvalue()

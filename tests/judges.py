@@ -1,0 +1,159 @@
+"""What is well formed for each argument of the public functions, as `api.md` states it.
+
+Written out independently of eniops' own parsers, so that the hostile-input tests judge
+eniops by the contract rather than by itself.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+_HEX = r"(?:[0-9a-f]{8}|[0-9a-f]{17})"
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
+
+
+def _id(*prefixes: str) -> re.Pattern[str]:
+    return re.compile(rf"(?:{'|'.join(prefixes)})-{_HEX}")
+
+
+def _matches(pattern: re.Pattern[str]) -> Any:
+    return lambda v: isinstance(v, str) and pattern.fullmatch(v) is not None
+
+
+def _is_ip(v: object) -> bool:
+    return isinstance(v, str) and IPV4.fullmatch(v) is not None
+
+
+def _is_cidr(v: object) -> bool:
+    if not isinstance(v, str):
+        return False
+    address, _, bits = v.partition("/")
+    if not _is_ip(address) or (bits and not re.fullmatch(r"[0-9]{1,2}", bits)):
+        return False
+    prefix = int(bits) if bits else 32
+    if prefix > 32:
+        return False
+    value = int.from_bytes(bytes(int(o) for o in address.split(".")), "big")
+    return value & ((1 << (32 - prefix)) - 1) == 0  # host bits zero
+
+
+def _is_bool(v: object) -> bool:
+    return isinstance(v, bool)
+
+
+def _whole(low: int, high: int) -> Any:
+    return lambda v: type(v) is int and low <= v <= high
+
+
+def _seconds(v: object) -> bool:
+    return (
+        isinstance(v, (int, float))
+        and not isinstance(v, bool)
+        and (not isinstance(v, float) or math.isfinite(v))
+        and 0 < v < 86_400
+    )
+
+
+def _optional(judge: Any) -> Any:
+    return lambda v: v is None or judge(v)
+
+
+def _tag(v: object) -> bool:
+    if not isinstance(v, str) or not v or v.startswith("="):
+        return False
+    key, _, value = v.partition("=")
+    return (
+        len(key) <= 128
+        and len(value) <= 256
+        and re.fullmatch(r"[\w .:/+\-@]+", key) is not None
+        and re.fullmatch(r"[\w .:/=+\-@]*", value) is not None
+    )
+
+
+def _ips(v: object) -> bool:
+    return isinstance(v, (list, tuple)) and bool(v) and all(_is_ip(i) for i in v)
+
+
+#: What is well formed for each argument, as `api.md` states it.
+JUDGES: dict[str, Any] = {
+    "eip": lambda v: _matches(_id("eipalloc"))(v) or _is_ip(v),
+    "to_instance": _matches(_id("i")),
+    "instance": _matches(_id("i")),
+    "from_instance": _matches(_id("i")),
+    "to_eni": _matches(_id("eni")),
+    "eni": _matches(_id("eni")),
+    "target": _matches(_id("i", "eni")),
+    "resource_id": lambda v: _matches(_id("i", "eni", "eipalloc"))(v) or _is_ip(v),
+    "private_ip": _optional(_is_ip),
+    "expect_current": lambda v: v is None or v == "unassociated" or _matches(_id("i", "eni"))(v),
+    "destination": _is_cidr,
+    "route_tables": lambda v: (
+        v is None
+        or (isinstance(v, (list, tuple)) and bool(v) and all(_matches(_id("rtb"))(t) for t in v))
+    ),
+    "ips": _ips,
+    "count": lambda v: type(v) is int and v == 0,  # the base call names its IPs
+    "device_index": _optional(_whole(0, 31)),
+    "mode": lambda v: isinstance(v, str) and v in ("apply", "plan", "dry-run"),
+    "timeout": _seconds,
+    "region": _optional(_matches(re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}"))),
+    "role_arn": _optional(
+        _matches(re.compile(r"arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]{1,512}"))
+    ),
+    "require_tag": _optional(_tag),
+    "ec2": lambda v: v is None,
+    "session": lambda v: v is None,
+}
+for _flag in (
+    "replace_eip",
+    "force_detach",
+    "allow_same_subnet",
+    "rollback",
+    "force",
+    "allow_reassignment",
+):
+    JUDGES[_flag] = _is_bool
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+#: Command-line options and the argument each one carries.
+OPTION_ARGUMENT = {
+    "--to-instance": "to_instance",
+    "--instance": "instance",
+    "--to-eni": "to_eni",
+    "--private-ip": "private_ip",
+    "--expect-current": "expect_current",
+    "--require-tag": "require_tag",
+    "--region": "region",
+    "--role-arn": "role_arn",
+}
+
+
+def cli_value_well_formed(option: str, positional: str | None, text: str) -> bool:
+    """Is `text` well formed as the value of `option` (or as the positional argument)?"""
+    if positional is not None:
+        if positional == "destination":
+            return _is_cidr(text) or _is_cidr(f"{text}/32")
+        return bool(JUDGES[positional](text))
+    if option == "--timeout":
+        seconds = _number(text)
+        return seconds is not None and _seconds(seconds)
+    if option == "--device-index":
+        try:
+            return 0 <= int(text) <= 31
+        except ValueError:
+            return False
+    if option == "--ips":
+        return _is_ip(text)
+    if option == "--route-tables":
+        return _matches(_id("rtb"))(text)
+    return bool(JUDGES[OPTION_ARGUMENT[option]](text))
