@@ -60,3 +60,13 @@ def big_world() -> Iterator[World]:
     """The lab with m5.24xlarge instances (15 ENIs each), strict, short waits."""
     with strict_world("m5.24xlarge") as world:
         yield world
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("chaos", "the chaos suite (tests/chaos)")
+    group.addoption(
+        "--chaos-size", type=int, default=200, help="random operations to run (default 200)"
+    )
+    group.addoption(
+        "--chaos-seed", type=int, default=20261126, help="the seed that makes a run reproducible"
+    )
