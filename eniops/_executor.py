@@ -146,6 +146,8 @@ class Poller:
         self._thread: threading.Thread | None = None
         self._tokens = self.policy.poll_burst
         self._refilled = time.monotonic()
+        #: A wait was added since the poller chose when to read next (it may be due sooner).
+        self._added = False
         #: Describe calls the poller made (tests and benchmarks read it).
         self.describes = 0
 
@@ -164,6 +166,7 @@ class Poller:
         )
         with self._lock:
             self._waiters.append(waiter)
+            self._added = True
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
                     target=self._loop, name="eniops-poller", daemon=True
@@ -184,6 +187,7 @@ class Poller:
                     return
                 due = min(w.due for w in self._waiters)
                 kinds = {w.expect.kind for w in self._waiters}
+                self._added = False
             if self._pause_until(max(due, self._token_time(len(kinds)))):
                 self._tick()
 
@@ -200,7 +204,8 @@ class Poller:
         self._refilled = now
 
     def _pause_until(self, when: float) -> bool:
-        """Sleep until `when`; False (after releasing every waiter) on a stop or the deadline."""
+        """Sleep until `when`: True to read then (or, after releasing every waiter, on a stop
+        or the deadline); False when a new wait arrived first, to choose again."""
         run = self.run
         while True:
             if run.stop_requested:
@@ -212,7 +217,12 @@ class Poller:
             left = when - time.monotonic()
             if left <= 0:
                 return True
-            time.sleep(min(left, 0.05, max(0.0, run.deadline.remaining())))
+            with self._lock:
+                if not self._added:
+                    self._lock.wait(min(left, 0.05, max(0.0, run.deadline.remaining())))
+                if self._added:
+                    self._added = False
+                    return False
 
     def _timeout(self, waiter: _Waiter) -> OperationTimeout:
         state = _summary(waiter.state)

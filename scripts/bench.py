@@ -9,6 +9,7 @@ Prints figures and ratios; the test suite never asserts on speed.
 from __future__ import annotations
 
 import os
+import statistics
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -20,6 +21,7 @@ import boto3
 from moto import mock_aws
 
 import eniops
+from eniops._settings import DEFAULT_POLICY
 from eniops.testing import (
     MUTATING_OPERATIONS,
     Lab,
@@ -106,14 +108,22 @@ def bench_failover_steps() -> None:
     steps: dict[str, float] = {}
     with world(BIG) as w:
         enis = _failover_lab(w, 7)
+        # Each step guarded as the failover guards it (expect_current: the failed instance).
+        active = w.lab.active
         steps["remap_eip"] = timed(
-            lambda: eniops.remap_eip(w.lab.eip, to_instance=w.lab.standby, ec2=w.client)
+            lambda: eniops.remap_eip(
+                w.lab.eip, to_instance=w.lab.standby, expect_current=active, ec2=w.client
+            )
         )
         steps["move_eni"] = timed(
-            lambda: eniops.move_eni(enis[0], to_instance=w.lab.standby, ec2=w.client)
+            lambda: eniops.move_eni(
+                enis[0], to_instance=w.lab.standby, expect_current=active, ec2=w.client
+            )
         )
         steps["move_route"] = timed(
-            lambda: eniops.move_route(w.lab.overlay, to_instance=w.lab.standby, ec2=w.client)
+            lambda: eniops.move_route(
+                w.lab.overlay, to_instance=w.lab.standby, expect_current=active, ec2=w.client
+            )
         )
     slowest = max(steps.values())
     print(
@@ -290,7 +300,101 @@ def section_process(runs: int = 5) -> None:
     line("eniops process / aws CLI process", f"{median_ours / median_theirs:.2f}", "-", "")
 
 
-SECTIONS = {"plans": section_plans, "routes": section_routes, "process": section_process}
+# -- issue: chaos, races, load ----------------------------------------------------------------
+
+
+def section_races(runs: int = 20) -> None:
+    """The window EC2 leaves between eniops' read and its write (no compare-and-swap)."""
+    windows, inner, calls = [], [], []
+    for n in range(runs):
+        with world() as w:
+            target = w.lab.standby if n % 2 == 0 else w.lab.active
+            source = w.lab.active if target == w.lab.standby else w.lab.standby
+            if target == w.lab.active:
+                eniops.remap_eip(w.lab.eip, to_instance=source, ec2=w.client)
+                w.strict.reset_calls()
+            eniops.remap_eip(w.lab.eip, to_instance=target, expect_current=source, ec2=w.client)
+            write = next(c for c in w.strict.calls if c.operation == "AssociateAddress")
+            read = max(
+                (
+                    c
+                    for c in w.strict.calls
+                    if c.operation == "DescribeAddresses" and c.at < write.at
+                ),
+                key=lambda c: c.at,
+            )
+            windows.append(write.ended - read.at)
+            inner.append(write.at - read.ended)
+            calls.extend(c.ended - c.at for c in w.strict.calls if c.ended)
+    call = statistics.median(calls)
+    window, own = statistics.median(windows), statistics.median(inner)
+    print(f"== races: the read-to-write window of a guarded remap_eip, median of {runs}")
+    print(
+        f"  (a call takes {call * 1000:.0f} ms; the window, from the read's sending to the "
+        f"write's answer, is {window * 1000:.0f} ms = {window / call:.2f} calls: the two calls "
+        "themselves and eniops' own time between them. A competing write is seen when it lands "
+        f"within confirm_after_s = {DEFAULT_POLICY.confirm_after_s} s of ours)"
+    )
+    line(
+        "eniops' own time, read answered -> write sent, in calls",
+        f"{own / call:.2f}",
+        "0.5",
+        verdict(own / call, 0.5),
+    )
+
+
+def section_load() -> None:
+    """50 Elastic IP failovers and ten 4-ENI failovers at once, against EC2's buckets."""
+    import socket
+
+    import load
+    from moto.server import ThreadedMotoServer
+
+    from eniops.testing import ThrottlingProxy
+
+    load.quiet_server_logs()
+    for key, value in load.ENV.items():
+        os.environ[key] = value
+    print("== load: 50 Elastic IP and ten 4-ENI failovers at once, EC2's token buckets")
+    for name, run in (("threads", load.run_threads), ("processes", load.run_processes)):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        server.start()
+        try:
+            url = f"http://127.0.0.1:{port}"
+            pairs = load.build(url, eip_pairs=50, eni_pairs=10)
+            with ThrottlingProxy(url) as proxy:
+                outcomes = run(proxy, pairs)
+                wall, least = proxy.last - proxy.first, proxy.least_time()
+            errors = [o.error for o in outcomes if o.error]
+            wrong = load.verify(url, pairs)
+        finally:
+            server.stop()
+        print(
+            f"  ({name}: {wall:.1f} s; the buckets allow {least:.1f} s for the "
+            f"{sum(proxy.allowed.values())} requests made; {sum(proxy.throttled.values())} "
+            f"answered RequestLimitExceeded; {len(errors)} failovers failed, "
+            f"{len(wrong)} resources misplaced)"
+        )
+        if errors:
+            print(f"  first error: {errors[0]}")
+        line(
+            f"{name}: wall time / what the buckets allow",
+            f"{wall / least:.2f}",
+            "1.3",
+            verdict(wall / least, 1.3) if not errors and not wrong else "NOT MET",
+        )
+
+
+SECTIONS = {
+    "plans": section_plans,
+    "routes": section_routes,
+    "process": section_process,
+    "races": section_races,
+    "load": section_load,
+}
 
 if __name__ == "__main__":
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")

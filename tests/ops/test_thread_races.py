@@ -271,3 +271,17 @@ def test_a_write_later_than_the_confirmation_is_the_window_that_remains(
         thread.join(30)
     assert all(isinstance(o, eniops.Result) and o.changed for o in outcomes)
     assert world.address()["NetworkInterfaceId"] == second
+
+
+def test_a_later_confirmation_does_not_hold_up_other_waits(world: World) -> None:
+    """The poller reads each wait when it is due: an Elastic IP's confirmation, due late,
+    does not keep a failover's ENI from being polled right after its detach."""
+    with use_settings(policy=replace(fast_policy(), confirm_after_s=0.5)):
+        eniops.failover_instance(world.lab.active, to_instance=world.lab.standby, ec2=world.client)
+    calls = world.strict.calls
+    detached = next(c for c in calls if c.operation == "DetachNetworkInterface")
+    first_poll = next(
+        c for c in calls if c.operation == "DescribeNetworkInterfaces" and c.at > detached.ended
+    )
+    associated = next(c for c in calls if c.operation == "AssociateAddress")
+    assert first_poll.at < associated.ended + 0.5  # before the confirmation is due
