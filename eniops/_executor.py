@@ -134,8 +134,9 @@ class Poller:
     """Waits of every chain, verified together: one describe per kind of resource per tick.
 
     Each wait has its own schedule (a short first delay, growing to a cap); a tick reads
-    every pending resource, due or not, and spends one token per kind from a bucket that
-    keeps the operation's describe rate within `RetryPolicy.poll_describes_per_s`.
+    every pending resource of each kind with a wait due (or nearly due) and spends one token
+    per kind read from a bucket that keeps the operation's describe rate within
+    `RetryPolicy.poll_describes_per_s`. A kind with no wait due is not read.
     """
 
     def __init__(self, run: Run) -> None:
@@ -186,7 +187,7 @@ class Poller:
                     self._thread = None
                     return
                 due = min(w.due for w in self._waiters)
-                kinds = {w.expect.kind for w in self._waiters}
+                kinds = _due_kinds(self._waiters, due)
                 self._added = False
             if self._pause_until(max(due, self._token_time(len(kinds)))):
                 self._tick()
@@ -243,6 +244,10 @@ class Poller:
         if not waiters:
             return
         tick_started = time.monotonic()
+        due = _due_kinds(waiters, tick_started)
+        # Woken by a stop, the deadline or an early notify: read what falls due first.
+        due = due or _due_kinds(waiters, min(w.due for w in waiters))
+        waiters = [w for w in waiters if w.expect.kind in due]
         by_kind: dict[str, set[str]] = {}
         for waiter in waiters:
             by_kind.setdefault(waiter.expect.kind, set()).add(waiter.expect.resource)
@@ -298,6 +303,11 @@ class Poller:
             if waiter not in finished and waiter.expect.kind in done_kinds:
                 waiter.delay = first
                 waiter.due = max(min(waiter.due, tick_started + first), waiter.not_before)
+
+
+def _due_kinds(waiters: list[_Waiter], at: float) -> set[str]:
+    """The kinds of resource with a wait due at `at`, or nearly (within half its delay)."""
+    return {w.expect.kind for w in waiters if w.due <= at + w.delay / 2}
 
 
 def _summary(state: Any) -> Any:

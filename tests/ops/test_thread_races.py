@@ -285,3 +285,14 @@ def test_a_later_confirmation_does_not_hold_up_other_waits(world: World) -> None
     )
     associated = next(c for c in calls if c.operation == "AssociateAddress")
     assert first_poll.at < associated.ended + 0.5  # before the confirmation is due
+
+
+def test_a_wait_not_yet_due_is_not_read(world: World) -> None:
+    """The ENI polls of a failover do not read the Elastic IP, whose confirmation is due
+    later: the address is read twice, before the change and once to confirm it."""
+    world.strict.hold("DetachNetworkInterface", seconds=0.6)
+    with use_settings(policy=replace(fast_policy(), confirm_after_s=0.3)):
+        eniops.failover_instance(world.lab.active, to_instance=world.lab.standby, ec2=world.client)
+    operations = [c.operation for c in world.strict.calls]
+    assert operations.count("DescribeNetworkInterfaces") > 5
+    assert operations.count("DescribeAddresses") == 2
