@@ -278,9 +278,10 @@ class Poller:
             if seen.progress == "done" and now >= waiter.not_before:
                 waiter.seen = seen
                 finished.append(waiter)
-            elif waiter.due <= now + waiter.delay / 2:
-                # Due now, or nearly: this read counts as its poll, so that waits begun
-                # moments apart share their ticks instead of each calling on its own.
+            elif waiter.due <= now + waiter.delay:
+                # Due within its own delay: this read counts as its poll, so that waits of
+                # one kind begun moments apart share their ticks instead of each calling
+                # on its own a few milliseconds after the others.
                 waiter.delay = min(self.policy.poll_cap_s, waiter.delay * self.policy.poll_growth)
                 waiter.due = now + waiter.delay
                 progress = self.run.settings.progress
