@@ -23,7 +23,7 @@ def reason_table(text: str) -> list[str]:
 
 
 def exit_table(text: str) -> list[str]:
-    section = text.split("| exit | meaning |", 1)[1]
+    section = text.split("| exit | meaning |", 1)[1].split("\n\n", 1)[0]
     return re.findall(r"^\| ([0-9, ]+) \| ", section, flags=re.M)
 
 
@@ -84,3 +84,32 @@ def test_the_reference_keeps_the_contract():
     assert reason_table(reference) == reason_table(contract)
     assert exit_table(reference) == exit_table(contract)
     assert signatures(reference) == signatures(contract)
+
+
+README = ROOT / "README.md"
+
+
+def test_the_quick_start_is_two_commands_that_exist():
+    """Exactly two commands, each a script of the repository that sets itself up."""
+    section = README.read_text().split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```sh", 1)[1].split("```", 1)[0]
+    commands = [line.split("#")[0].strip() for line in block.strip().splitlines()]
+    assert commands == ["./scripts/demo.sh", "./scripts/test.sh"]
+    for command in commands:
+        script = ROOT / command
+        assert script.exists()
+        assert "_venv.sh" in script.read_text()  # builds its own environment
+
+
+def test_the_readme_iam_table_is_what_the_operations_declare():
+    """Each row of the README's IAM table is exactly `eniops iam-policy` for that operation."""
+    section = README.read_text().split("## IAM policy per operation", 1)[1].split("\n## ", 1)[0]
+    rows = dict(re.findall(r"^\| `(\w+)` \| (.+) \|$", section, flags=re.M))
+    assert set(rows) == set(_registry.BY_NAME)
+    for name, cell in rows.items():
+        documented = set(re.findall(r"`(ec2:\w+)`", cell))
+        assert documented == set(_registry.actions_for([name])), name
+
+
+def test_the_readme_exit_codes_are_the_reference_ones():
+    assert exit_table(README.read_text()) == exit_table(REFERENCE.read_text())
