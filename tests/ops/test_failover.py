@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import pytest
 from support import more_enis, strict_world
 
 import eniops
 from eniops._settings import use_settings
+from eniops.testing import fast_policy
 
 
 def snapshot(world):
@@ -155,3 +157,23 @@ def test_settings_reach_every_worker(world):
     assert sorted(gaps)[len(gaps) // 2] < 0.09, gaps
     assert any(f"{world.lab.floating_eni} to detach" in s for s in seen)
     assert any(f"{world.lab.floating_eni} to attach" in s for s in seen)
+
+
+def test_the_poller_keeps_within_its_describe_budget(world):
+    """With a poll interval far shorter than the budget allows, the describe budget paces the
+    polls: over a held transition, no more than the burst plus the refill for the time taken
+    (with a 5 ms interval and no budget it would be about 200 polls a second)."""
+    world.strict.hold("DetachNetworkInterface", seconds=1.0)
+    policy = replace(fast_policy(), poll_cap_s=0.005, poll_describes_per_s=10.0, poll_burst=2.0)
+    with use_settings(policy=policy):
+        eniops.failover_instance(world.lab.active, to_instance=world.lab.standby, ec2=world.client)
+    calls = world.strict.calls
+    detach = next(c for c in calls if c.operation == "DetachNetworkInterface")
+    attach = next(c for c in calls if c.operation == "AttachNetworkInterface")
+    polls = [
+        c
+        for c in calls
+        if c.operation == "DescribeNetworkInterfaces" and detach.ended <= c.at <= attach.at
+    ]
+    assert len(polls) >= 3  # it did poll the held transition
+    assert len(polls) <= 2.0 + 10.0 * (attach.at - detach.ended) + 1, len(polls)
