@@ -283,7 +283,7 @@ class Poller:
                 # one kind begun moments apart share their ticks instead of each calling
                 # on its own a few milliseconds after the others.
                 waiter.delay = min(self.policy.poll_cap_s, waiter.delay * self.policy.poll_growth)
-                waiter.due = now + waiter.delay
+                waiter.due = max(now + waiter.delay, waiter.not_before)
                 progress = self.run.settings.progress
                 if progress is not None:
                     progress(waiter.expect.doing(), self.run.deadline.elapsed())
@@ -307,8 +307,9 @@ class Poller:
 
 
 def _due_kinds(waiters: list[_Waiter], at: float) -> set[str]:
-    """The kinds of resource with a wait due at `at`, or nearly (within half its delay)."""
-    return {w.expect.kind for w in waiters if w.due <= at + w.delay / 2}
+    """The kinds of resource with a wait due at `at`, or nearly (within half its delay); a
+    confirmation is not due before its `not_before`."""
+    return {w.expect.kind for w in waiters if w.due <= at + w.delay / 2 and w.not_before <= at}
 
 
 def _summary(state: Any) -> Any:
