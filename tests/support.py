@@ -177,6 +177,16 @@ class World:
         """The lab's Elastic IP as EC2 (the strict layer) shows it."""
         return self.client.describe_addresses(AllocationIds=[self.lab.eip])["Addresses"][0]
 
+    def own_eip_on(self, instance_id: str) -> str:
+        """A new Elastic IP associated with the primary IP of `instance_id`; its id."""
+        primary = self.primary_eni(instance_id)
+        with self.strict.internal() as client:
+            own = client.allocate_address(Domain="vpc")["AllocationId"]
+            client.associate_address(
+                AllocationId=own, NetworkInterfaceId=primary, AllowReassociation=False
+            )
+        return own
+
 
 def more_enis(world: World, count: int, *, on: str | None = None) -> list[str]:
     """`count` more ENIs, each in a subnet of its own in zone a, attached to `on` (active)."""
@@ -193,6 +203,19 @@ def strict_world(instance_type: str = "t3.large") -> Iterator[World]:
         strict = StrictEc2(client)
         with short_waits():
             yield World(client, strict, lab)
+
+
+def client_in_account(role_arn: str) -> object:
+    """An EC2 client of the account `role_arn` belongs to, through moto's STS."""
+    sts = boto3.client("sts", region_name=REGION)
+    creds = sts.assume_role(RoleArn=role_arn, RoleSessionName="setup")["Credentials"]
+    return boto3.client(
+        "ec2",
+        region_name=REGION,
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    )
 
 
 def free_port_url() -> str:

@@ -365,23 +365,14 @@ def test_the_client_is_built_during_init():
 
 def test_the_role_comes_from_the_environment(monkeypatch):
     """ENIOPS_ROLE_ARN makes the handler's client work in the role's account."""
-    import boto3
     from moto import mock_aws
+    from support import client_in_account
 
     from eniops.testing import build_lab
 
     role = "arn:aws:iam::222222222222:role/eniops"
     with mock_aws():
-        creds = boto3.client("sts", region_name="us-east-1").assume_role(
-            RoleArn=role, RoleSessionName="setup"
-        )["Credentials"]
-        other = boto3.client(
-            "ec2",
-            region_name="us-east-1",
-            aws_access_key_id=creds["AccessKeyId"],
-            aws_secret_access_key=creds["SecretAccessKey"],
-            aws_session_token=creds["SessionToken"],
-        )
+        other = client_in_account(role)
         lab = build_lab(other)
         monkeypatch.setenv(aws_lambda.ROLE_ARN_ENV, role)
         monkeypatch.setattr(aws_lambda, "_client", None)

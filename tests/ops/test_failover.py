@@ -51,13 +51,7 @@ def _too_few_slots(world):
 
 
 def _target_has_eip(world):
-    with world.strict.internal() as client:
-        own = client.allocate_address(Domain="vpc")["AllocationId"]
-        client.associate_address(
-            AllocationId=own,
-            NetworkInterfaceId=world.primary_eni(world.lab.standby),
-            AllowReassociation=False,
-        )
+    world.own_eip_on(world.lab.standby)
     return {}
 
 

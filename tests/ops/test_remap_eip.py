@@ -355,7 +355,7 @@ def test_missing_address_is_not_found_well_under_a_second(world_real_waits):
 
 def test_target_has_eip_is_refused(world):
     """The standby's primary IP carries its own Elastic IP: refused, nothing changed."""
-    own = _second_eip_on_standby(world)
+    own = world.own_eip_on(world.lab.standby)
     world.strict.reset_calls()
     with pytest.raises(eniops.PreconditionFailed) as caught:
         remap(world, expect_current=world.lab.active)
@@ -366,7 +366,7 @@ def test_target_has_eip_is_refused(world):
 
 def test_replace_eip_names_the_displaced_address(world):
     """replace_eip takes the IP; the displaced address is in before and warnings."""
-    own = _second_eip_on_standby(world)
+    own = world.own_eip_on(world.lab.standby)
     result = remap(world, expect_current=world.lab.active, replace_eip=True)
     assert result.changed
     assert result.before["displaced"]["allocation_id"] == own
@@ -374,17 +374,6 @@ def test_replace_eip_names_the_displaced_address(world):
     with world.strict.internal() as client:
         displaced = client.describe_addresses(AllocationIds=[own])["Addresses"][0]
     assert "AssociationId" not in displaced  # EC2 took it off, as the strict layer plays
-
-
-def _second_eip_on_standby(world):
-    with world.strict.internal() as client:
-        own = client.allocate_address(Domain="vpc")["AllocationId"]
-        client.associate_address(
-            AllocationId=own,
-            NetworkInterfaceId=world.primary_eni(world.lab.standby),
-            AllowReassociation=False,
-        )
-    return own
 
 
 def test_warns_when_taking_without_guard(world):

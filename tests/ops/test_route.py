@@ -5,6 +5,7 @@ from __future__ import annotations
 import boto3
 import pytest
 from moto import mock_aws
+from support import client_in_account
 
 import eniops
 from eniops import _codes
@@ -160,15 +161,7 @@ def test_role_arn_reaches_another_account(monkeypatch):
         home = boto3.client("ec2", region_name="us-east-1")
         home_lab = build_lab(home)
         role = "arn:aws:iam::222222222222:role/eniops-failover"
-        sts = boto3.client("sts", region_name="us-east-1")
-        creds = sts.assume_role(RoleArn=role, RoleSessionName="setup")["Credentials"]
-        other = boto3.client(
-            "ec2",
-            region_name="us-east-1",
-            aws_access_key_id=creds["AccessKeyId"],
-            aws_secret_access_key=creds["SecretAccessKey"],
-            aws_session_token=creds["SessionToken"],
-        )
+        other = client_in_account(role)
         other_lab = build_lab(other)
         StrictEc2(other)
         result = eniops.remap_eip(
