@@ -75,15 +75,56 @@ def test_readme_points_to_the_reference():
     assert "../shared" not in readme
 
 
+def commands(text: str) -> list[str]:
+    """The command words of a command-line synopsis (``eip remap``, ``check``, ...)."""
+    block = text.split("## Command line (`eniops`)", 1)[1].split("```", 2)[1]
+    return re.findall(r"^  ([a-z-]+(?: [a-z]+)?) [A-Z\[(]", block + "\n", flags=re.M)
+
+
+#: Entries of the shared contract that the code does not have yet. The reference says what the
+#: code does, so these are in the contract and not in the reference; an entry listed here that
+#: the reference already has, or one that the contract does not have, fails the test below.
+NOT_BUILT: dict[str, set[str]] = {
+    "reasons": {"standby-not-running", "standby-impaired", "permission-denied"},
+    "operations": {"release_eip", "check_failover"},
+    "commands": {"eip release", "check"},
+}
+
+
+def contract_parts(text: str) -> dict[str, list[str]]:
+    return {
+        "reasons": reason_table(text),
+        "operations": list(signatures(text)),
+        "commands": commands(text),
+    }
+
+
 @pytest.mark.skipif(
     not CONTRACT.exists(), reason="the shared contract is not beside this checkout (a plain clone)"
 )
-def test_the_reference_keeps_the_contract():
-    """Where the shared contract is beside the checkout: same reasons, exit codes, signatures."""
+@pytest.mark.parametrize("part", sorted(NOT_BUILT))
+def test_the_reference_keeps_the_contract(part):
+    """Where the shared contract is beside the checkout, the reference has each of its entries
+    (reasons, operations, commands) in the same order, except those listed as not built yet."""
+    contract = contract_parts(CONTRACT.read_text())[part]
+    reference = contract_parts(REFERENCE.read_text())[part]
+    pending = NOT_BUILT[part]
+    assert pending <= set(contract), f"listed as not built but not in the contract: {pending}"
+    assert not pending & set(reference), f"built already, drop from NOT_BUILT: {pending}"
+    assert reference == [entry for entry in contract if entry not in pending]
+
+
+@pytest.mark.skipif(
+    not CONTRACT.exists(), reason="the shared contract is not beside this checkout (a plain clone)"
+)
+def test_the_reference_keeps_the_contracts_exit_codes_and_signatures():
+    """Same exit codes; each built operation with the contract's keyword names."""
     contract, reference = CONTRACT.read_text(), REFERENCE.read_text()
-    assert reason_table(reference) == reason_table(contract)
     assert exit_table(reference) == exit_table(contract)
-    assert signatures(reference) == signatures(contract)
+    documented = signatures(reference)
+    for name, keywords in signatures(contract).items():
+        if name not in NOT_BUILT["operations"]:
+            assert documented[name] == keywords, name
 
 
 README = ROOT / "README.md"
