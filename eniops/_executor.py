@@ -620,8 +620,8 @@ def _dry_run(plan: Plan, run: Run) -> Result:
                 run.gateway.dry_run(change.action, change.params)
                 note = "DryRun passed"
             steps.append(Step(f"ec2:{change.action}", _shown(change.params), "planned", note))
-    for instance_id, subjects in _holder_tags(plan.chains).items():
-        action, params = _holder_call(subjects, instance_id)
+    for value, subjects in _holder_tags(plan.chains).items():
+        action, params = _holder_call(subjects, value)
         try:
             run.gateway.dry_run(action, params)
         except PermissionDenied:
@@ -661,22 +661,19 @@ def _apply(plan: Plan, run: Run) -> Result:
 
 
 def _holder_tags(chains: Iterable[Chain]) -> dict[str | None, list[Subject]]:
-    """Resources to tag `eniops:holder`, by instance (None: the tag is removed)."""
+    """Resources to tag `eniops:holder`, by the tag's value (None: the tag is removed)."""
     holders: dict[str | None, list[Subject]] = {}
     for chain in chains:
-        for subject, instance_id in chain.holders:
-            holders.setdefault(instance_id, []).append(subject)
+        for subject, value in chain.holders:
+            holders.setdefault(value, []).append(subject)
     return holders
 
 
-def _holder_call(subjects: list[Subject], instance_id: str | None) -> tuple[str, dict[str, Any]]:
+def _holder_call(subjects: list[Subject], value: str | None) -> tuple[str, dict[str, Any]]:
     resources = sorted({resource for _, resource in subjects})
-    if instance_id is None:
+    if value is None:
         return "DeleteTags", {"Resources": resources, "Tags": [{"Key": HOLDER_TAG}]}
-    return "CreateTags", {
-        "Resources": resources,
-        "Tags": [{"Key": HOLDER_TAG, "Value": instance_id}],
-    }
+    return "CreateTags", {"Resources": resources, "Tags": [{"Key": HOLDER_TAG, "Value": value}]}
 
 
 def _finish(runs: list[ChainRun], run: Run) -> tuple[list[Step], list[str]]:
@@ -691,10 +688,10 @@ def _finish(runs: list[ChainRun], run: Run) -> tuple[list[Step], list[str]]:
     )
     if intents:
         calls.append(("DeleteTags", {"Resources": intents, "Tags": [{"Key": MOVE_TAG}]}))
-    for instance_id, subjects in sorted(
+    for value, subjects in sorted(
         _holder_tags(r.chain for r in reached).items(), key=lambda item: str(item[0])
     ):
-        calls.append(_holder_call(subjects, instance_id))
+        calls.append(_holder_call(subjects, value))
     if run.stop_requested or run.deadline.expired():
         steps = [Step(f"ec2:{a}", p, "skipped", "out of time") for a, p in calls]
         return steps, [f"{a} {p['Tags'][0]['Key']} not sent: out of time" for a, p in calls]

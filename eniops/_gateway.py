@@ -19,6 +19,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import _codes
@@ -175,9 +176,45 @@ def _assumed(
     core = botocore.session.Session()
     # botocore's own assume-role profiles set the session's credentials this way.
     core._credentials = DeferredRefreshableCredentials(  # type: ignore[attr-defined]
-        method="assume-role", refresh_using=fetcher.fetch_credentials
+        method="assume-role", refresh_using=_checked_refresh(fetcher.fetch_credentials, role_arn)
     )
     return boto3.session.Session(botocore_session=core, region_name=region_name)
+
+
+def _checked_refresh(
+    fetch: Callable[[], dict[str, Any]], role_arn: str
+) -> Callable[[], dict[str, Any]]:
+    """`fetch` (STS AssumeRole), with what botocore would raise as a bare `KeyError` (an
+    answer that does not read) or `RuntimeError` (credentials that are expired already)
+    raised as its `CredentialRetrievalError`, which eniops reports as an AWS error."""
+    from botocore.exceptions import (  # noqa: PLC0415
+        BotoCoreError,
+        ClientError,
+        CredentialRetrievalError,
+    )
+    from botocore.utils import parse_timestamp  # noqa: PLC0415
+
+    def refresh() -> dict[str, Any]:
+        try:
+            metadata = fetch()
+            expires = parse_timestamp(metadata["expiry_time"])
+        except (BotoCoreError, ClientError):
+            raise
+        except Exception as err:
+            raise CredentialRetrievalError(
+                provider="assume-role",
+                error_msg=f"STS's answer to AssumeRole {role_arn} does not read "
+                f"({type(err).__name__})",
+            ) from err
+        if expires <= datetime.now(timezone.utc):
+            raise CredentialRetrievalError(
+                provider="assume-role",
+                error_msg=f"STS answered AssumeRole {role_arn} with credentials that expired "
+                f"at {expires.isoformat()} (is this machine's clock right?)",
+            )
+        return metadata
+
+    return refresh
 
 
 # -- errors --------------------------------------------------------------------------------

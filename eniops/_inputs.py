@@ -135,6 +135,23 @@ def expect_current(value: object, argument: str = "expect_current") -> str | Non
     return eni_or_instance(value, argument)[1]
 
 
+#: What else a route may target (NAT, transit and local gateways, peerings, internet,
+#: egress-only, virtual private and carrier gateways, Gateway Load Balancer endpoints, or a
+#: Cloud WAN core network).
+_ROUTE_TARGET = re.compile(
+    rf"(?:nat|tgw|pcx|igw|vgw|eigw|lgw|cagw|vpce)-{_HEX}"
+    r"|arn:aws[a-z-]*:networkmanager::[0-9]{12}:core-network/core-network-[0-9a-f]{17}"
+)
+
+
+def route_expect_current(value: object, argument: str = "expect_current") -> str | None:
+    """`move_route`'s guard: as `expect_current`, or the id of any other target a route may
+    have (a NAT gateway, a transit gateway, ...), which only a guarded move replaces."""
+    if isinstance(value, str) and _ROUTE_TARGET.fullmatch(value):
+        return value
+    return expect_current(value, argument)
+
+
 @dataclass(frozen=True)
 class TagGuard:
     """`require_tag`: a tag key, optionally with the value it must have."""
@@ -296,6 +313,33 @@ def cidr(value: object, argument: str = "destination") -> str:
         "(with its host bits zero)",
         details={"argument": argument, "value": repr(value)},
     )
+
+
+def endpoint_url(value: object, argument: str = "endpoint_url") -> str | None:
+    """Parse an endpoint URL: ``http(s)://host[:port][/path]``; None means AWS's own."""
+    if value is None:
+        return None
+    from urllib.parse import urlsplit  # noqa: PLC0415
+
+    text = value if isinstance(value, str) else ""
+    try:
+        parts = urlsplit(text)
+        port = parts.port  # a malformed port raises here
+    except ValueError:
+        port, parts = -1, urlsplit("")
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or not text.isascii()
+        or any(c.isspace() for c in text)
+        or port == -1
+    ):
+        raise InvalidInput(
+            f"{argument}: {value!r} is not an http(s) URL such as "
+            "'https://ec2.eu-west-1.amazonaws.com'",
+            details={"argument": argument, "value": repr(value)},
+        )
+    return text
 
 
 _RTB = re.compile(rf"rtb-{_HEX}")

@@ -18,9 +18,6 @@ HOLDER_TAG = "eniops:holder"
 #: Every tag key eniops writes.
 ENIOPS_TAGS = (MOVE_TAG, HOLDER_TAG)
 
-#: Attachment states in which an ENI is still on its instance (and its device index taken).
-ON_INSTANCE_STATES = frozenset({"attaching", "attached", "detaching"})
-
 
 def _tags(raw: Any) -> dict[str, str]:
     return {str(tag["Key"]): str(tag.get("Value", "")) for tag in raw or ()}
@@ -60,6 +57,54 @@ class MoveIntent:
         )
 
 
+_HOLDER = re.compile(
+    r"(?P<instance>i-(?:[0-9a-f]{8}|[0-9a-f]{17}))"
+    r"(?: ip=(?P<ip>[0-9a-fA-F.:]{2,45})| index=(?P<index>[0-9]{1,6}))?"
+)
+
+
+@dataclass(frozen=True)
+class HolderTag:
+    """The `eniops:holder` tag: where eniops last placed an Elastic IP or an ENI.
+
+    ``"<instance> ip=<private ip>"`` for an address, ``"<instance> index=<n>"`` for an ENI; a
+    bare ``"<instance>"`` (written by older versions) reads with neither recorded.
+    """
+
+    instance_id: str
+    private_ip: str | None = None
+    device_index: int | None = None
+
+    def format(self) -> str:
+        """The tag value, as the contract writes it."""
+        if self.private_ip is not None:
+            return f"{self.instance_id} ip={self.private_ip}"
+        if self.device_index is not None:
+            return f"{self.instance_id} index={self.device_index}"
+        return self.instance_id
+
+    @classmethod
+    def parse(cls, value: str | None) -> HolderTag | None:
+        """The record in a tag value, or None if it is absent or not eniops' format."""
+        found = _HOLDER.fullmatch(value or "")
+        if found is None:
+            return None
+        ip = found["ip"]
+        if ip is not None:
+            try:
+                ip = str(ipaddress.ip_address(ip))
+            except ValueError:
+                return None
+        index = found["index"]
+        return cls(found["instance"], ip, int(index) if index is not None else None)
+
+
+def address_holder(instance_id: str | None, private_ip: str) -> str | None:
+    """The `eniops:holder` value of an Elastic IP on `private_ip` of `instance_id` (None: on
+    no instance, so the tag is removed)."""
+    return HolderTag(instance_id, private_ip=private_ip).format() if instance_id else None
+
+
 @dataclass(frozen=True)
 class Attachment:
     """An ENI's attachment to an instance."""
@@ -93,8 +138,6 @@ class Eni:
     public_ips: Mapping[str, str] = field(default_factory=dict)  # private IP -> public IP
     attachment: Attachment | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
-    #: False when read through DescribeInstances, which does not show an ENI's tags.
-    tags_known: bool = True
     source_dest_check: bool = True
 
     @property
@@ -114,11 +157,6 @@ class Eni:
         return self.attachment is not None and self.attachment.status == "detaching"
 
     @property
-    def free(self) -> bool:
-        """True when it is attached to nothing and can be attached."""
-        return self.attachment is None
-
-    @property
     def secondary_ips(self) -> tuple[str, ...]:
         """Private IPs other than the primary."""
         return tuple(ip for ip in self.private_ips if ip != self.primary_ip)
@@ -129,9 +167,9 @@ class Eni:
         return MoveIntent.parse(self.tags.get(MOVE_TAG))
 
     @property
-    def holder_tag(self) -> str | None:
-        """The instance its `eniops:holder` tag names, if any."""
-        return self.tags.get(HOLDER_TAG) or None
+    def holder(self) -> HolderTag | None:
+        """Where its `eniops:holder` tag says eniops last placed it, if the tag reads."""
+        return HolderTag.parse(self.tags.get(HOLDER_TAG))
 
     @classmethod
     def from_api(
@@ -173,7 +211,6 @@ class Eni:
             public_ips=public,
             attachment=attachment,
             tags=_tags(raw_tags),
-            tags_known=raw_tags is not None,
             source_dest_check=bool(raw.get("SourceDestCheck", True)),
         )
 
@@ -210,6 +247,8 @@ class Instance:
     vpc_id: str
     enis: tuple[Eni, ...]
     tags: Mapping[str, str] = field(default_factory=dict)
+    #: The primary private IP as DescribeInstances reports it (kept after the teardown).
+    private_ip: str | None = None
 
     @property
     def primary_eni(self) -> Eni | None:
@@ -234,7 +273,14 @@ class Instance:
             vpc_id=self.vpc_id,
             enis=tuple(enis.get(e.eni_id, e) for e in self.enis),
             tags=self.tags,
+            private_ip=self.private_ip,
         )
+
+    @property
+    def primary_ip(self) -> str | None:
+        """Its primary private IP: its primary ENI's, or (torn down) what EC2 still reports."""
+        primary = self.primary_eni
+        return primary.primary_ip if primary is not None else self.private_ip
 
     @classmethod
     def from_api(cls, raw: Mapping[str, Any]) -> Instance:
@@ -251,6 +297,7 @@ class Instance:
                 Eni.from_api(n, instance_id=iid, az=az) for n in raw.get("NetworkInterfaces") or ()
             ),
             tags=_tags(raw.get("Tags")),
+            private_ip=raw.get("PrivateIpAddress") or None,
         )
 
     def summary(self) -> dict[str, Any]:
@@ -280,9 +327,9 @@ class Address:
         return bool(self.association_id or self.eni_id or self.instance_id)
 
     @property
-    def holder_tag(self) -> str | None:
-        """The instance its `eniops:holder` tag names, if any."""
-        return self.tags.get(HOLDER_TAG) or None
+    def holder(self) -> HolderTag | None:
+        """Where its `eniops:holder` tag says eniops last placed it, if the tag reads."""
+        return HolderTag.parse(self.tags.get(HOLDER_TAG))
 
     @classmethod
     def from_api(cls, raw: Mapping[str, Any]) -> Address:
@@ -309,14 +356,57 @@ class Address:
         }
 
 
+#: The keys of a DescribeRouteTables route that name its target, in the order EC2's own
+#: consoles read them (an instance route shows its ENI too: the ENI is what moves).
+ROUTE_TARGET_KEYS = (
+    "NetworkInterfaceId",
+    "InstanceId",
+    "NatGatewayId",
+    "TransitGatewayId",
+    "VpcPeeringConnectionId",
+    "GatewayId",
+    "EgressOnlyInternetGatewayId",
+    "LocalGatewayId",
+    "CarrierGatewayId",
+    "CoreNetworkArn",
+    "OdbNetworkArn",
+)
+
+
+@dataclass(frozen=True)
+class RouteTarget:
+    """What a route sends traffic to: the key EC2 shows it under, and its id."""
+
+    key: str
+    target_id: str
+
+    @property
+    def param(self) -> str:
+        """The CreateRoute/ReplaceRoute parameter that sets it again (a Gateway Load Balancer
+        endpoint shows as a gateway and is set as an endpoint)."""
+        if self.key == "GatewayId" and self.target_id.startswith("vpce-"):
+            return "VpcEndpointId"
+        return self.key
+
+    @property
+    def movable(self) -> bool:
+        """True for an instance or ENI: what eniops moves overlay routes between."""
+        return self.key in ("NetworkInterfaceId", "InstanceId")
+
+    @property
+    def local(self) -> bool:
+        """The VPC's own local route: never replaced."""
+        return self.key == "GatewayId" and self.target_id == "local"
+
+
 @dataclass(frozen=True)
 class Route:
     """One route of a route table (IPv4 destinations only: eniops moves /32 overlay routes)."""
 
     destination: str
+    via: RouteTarget | None
     eni_id: str | None
     instance_id: str | None
-    gateway_id: str | None
     state: str
     origin: str
 
@@ -326,19 +416,22 @@ class Route:
         destination = raw.get("DestinationCidrBlock")
         if not destination:
             return None
+        via = next(
+            (RouteTarget(key, str(raw[key])) for key in ROUTE_TARGET_KEYS if raw.get(key)), None
+        )
         return cls(
             destination=str(ipaddress.IPv4Network(destination, strict=False)),
+            via=via,
             eni_id=raw.get("NetworkInterfaceId") or None,
             instance_id=raw.get("InstanceId") or None,
-            gateway_id=raw.get("GatewayId") or None,
             state=raw.get("State", "active"),
             origin=raw.get("Origin", "CreateRoute"),
         )
 
     @property
     def target(self) -> str | None:
-        """What the route sends traffic to (an ENI id when it has one)."""
-        return self.eni_id or self.instance_id or self.gateway_id
+        """The id the route sends traffic to (an ENI id when it has one)."""
+        return self.via.target_id if self.via is not None else None
 
 
 @dataclass(frozen=True)

@@ -358,7 +358,7 @@ class Chain:
     #: Result keys ("eni", "routes/rtb-…") filled with the verified state of a subject.
     shows: Mapping[str, Subject] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
-    #: After success: tag each resource `eniops:holder=<instance>` (None: remove the tag).
+    #: After success: tag each resource `eniops:holder` with this value (None: remove the tag).
     holders: tuple[tuple[Subject, str | None], ...] = ()
     #: After success: remove the `eniops:move` tag from this ENI.
     clear_intent: str | None = None

@@ -8,11 +8,12 @@ is tested without moto.
 from __future__ import annotations
 
 import ipaddress
+import itertools
 from collections.abc import Iterable, Mapping
 
 from ._errors import Conflict, NotFound, PreconditionFailed
 from ._inputs import UNASSOCIATED, TagGuard
-from ._model import Address, Eni, Instance, Limits, Route, RouteTable, Subnet
+from ._model import Address, Eni, Instance, Limits, MoveIntent, Route, RouteTable, Subnet
 
 USABLE_INSTANCE_STATES = frozenset({"running", "stopped"})
 
@@ -175,8 +176,39 @@ def choose_device_indexes(
             )
         chosen.append(index)
     taken = used | {i for i in chosen if i is not None}
-    free = (i for i in range(1, 64) if i not in taken)
+    # The slot check above bounds how far this looks: the lowest free indexes of card 0.
+    free = (i for i in itertools.count(1) if i not in taken)
     return [index if index is not None else next(free) for index in chosen]
+
+
+def free_device_indexes(instance: Instance, limits: Limits) -> list[int]:
+    """The device indexes an attach to `instance` could take now, lowest first."""
+    used = instance.used_device_indexes(0)
+    room = max(0, limits.max_on_card(0) - len(used))
+    return list(itertools.islice((i for i in itertools.count(1) if i not in used), room))
+
+
+def recorded_index(intent: MoveIntent, limits: Limits) -> int | None:
+    """The device index an `eniops:move` intent records, if it is one the target's type has on
+    card 0 (a tag is a hint: a value EC2 would refuse, or a forged one, is not sent)."""
+    index = intent.device_index
+    return index if 1 <= index < limits.max_on_card(0) else None
+
+
+def same_vpc_instances(source: Instance, target: Instance) -> None:
+    """``vpc-mismatch``: a standby in another VPC than the instance it stands in for."""
+    if source.vpc_id and target.vpc_id and source.vpc_id != target.vpc_id:
+        raise PreconditionFailed(
+            "vpc-mismatch",
+            f"{target.instance_id} is in {target.vpc_id}, {source.instance_id} in "
+            f"{source.vpc_id}: a standby must be in the same VPC",
+            details={
+                "instance": source.instance_id,
+                "vpc": source.vpc_id,
+                "standby": target.instance_id,
+                "standby_vpc": target.vpc_id,
+            },
+        )
 
 
 def no_same_subnet(eni: Eni, instance: Instance, allow: bool) -> None:
@@ -259,18 +291,27 @@ def ips_to_add(
     allow_reassignment: bool,
     expected: str | None,
     limits: Limits | None,
+    primaries: Iterable[str] = (),
 ) -> tuple[str, ...]:
     """Which of `ips` to assign to `eni`; raises if any may not be.
 
     `holders` maps private IPs in the subnet to the ids holding each now (the ENI first,
-    then its instance, if attached); `expected` is
-    `expect_current`: the ENI (or instance) that must hold each reassigned IP now.
+    then its instance, if attached); `primaries` are the subnet's primary IPs, which EC2
+    never reassigns; `expected` is `expect_current`: the ENI (or instance) that must hold
+    each reassigned IP now.
     """
     wanted = [ip for ip in ips if ip not in eni.private_ips]
+    primary_ips = set(primaries)
     for ip in wanted:
         ip_in_subnet(ip, subnet)
         holder_ids = holders.get(ip, ())
         holder = holder_ids[0] if holder_ids else None
+        if holder and holder != eni.eni_id and ip in primary_ips:
+            raise PreconditionFailed(
+                "ip-is-primary",
+                f"{ip} is the primary private IP of {holder}: EC2 never reassigns it",
+                details={"ip": ip, "holder": holder, "eni": eni.eni_id},
+            )
         if holder and holder != eni.eni_id:
             if not allow_reassignment:
                 raise Conflict(
@@ -407,24 +448,49 @@ def same_vpc(resource_id: str, vpc_id: str, eni: Eni) -> None:
         )
 
 
-def routes_to_move(
-    tables: Iterable[RouteTable], destination: str, named: bool
-) -> list[tuple[RouteTable, Route | None]]:
-    """The tables (and their current route for `destination`) a route move changes.
+def _replaceable(route: Route, *, named: bool, expected: str | None) -> bool:
+    via = route.via
+    if via is None or via.local:
+        return False
+    return via.movable or (named and expected == via.target_id)
 
-    With `named` tables every one is changed (a missing route is created); otherwise only
-    the tables that route the destination, and at least one must.
+
+def routes_to_move(
+    tables: Iterable[RouteTable], destination: str, *, named: bool, expected: str | None
+) -> tuple[list[tuple[RouteTable, Route | None]], list[tuple[RouteTable, Route]]]:
+    """The tables (and their current route for `destination`) a route move changes, and
+    those it leaves alone.
+
+    With `named` tables every one is changed (a missing route is created); otherwise only the
+    tables that route the destination, and at least one must. A route to anything but an
+    instance or an ENI (a NAT gateway, a transit gateway, a peering...) is replaced only in
+    a named table and when `expected` names that target: then it can be put back exactly;
+    otherwise its table is left alone. The VPC's local route is never replaced.
     """
     found = [(table, table.route(destination)) for table in tables]
-    if named:
-        return found
-    routed: list[tuple[RouteTable, Route | None]] = [
-        (table, route) for table, route in found if route is not None
-    ]
-    if not routed:
+    if not named:
+        found = [(table, route) for table, route in found if route is not None]
+        if not found:
+            raise NotFound(
+                f"no route table of the VPC has a route for {destination}; name the tables "
+                "(route_tables) to create it",
+                details={"destination": destination},
+            )
+    moves: list[tuple[RouteTable, Route | None]] = []
+    left: list[tuple[RouteTable, Route]] = []
+    for table, route in found:
+        if route is None or _replaceable(route, named=named, expected=expected):
+            moves.append((table, route))
+        else:
+            left.append((table, route))
+    if not moves:
         raise NotFound(
-            f"no route table of the VPC has a route for {destination}; name the tables "
-            "(route_tables) to create it",
-            details={"destination": destination},
+            f"no route for {destination} targets an instance or an ENI: "
+            + "; ".join(f"{t.route_table_id} routes it to {r.target}" for t, r in left)
+            + ". Name the table (route_tables) and its target (expect_current) to replace it",
+            details={
+                "destination": destination,
+                "left_alone": {t.route_table_id: r.target for t, r in left},
+            },
         )
-    return routed
+    return moves, left

@@ -430,18 +430,30 @@ def _run(args: argparse.Namespace) -> tuple[Any, str]:
     return _run_operation(args, _registry.BY_NAME[args.spec])
 
 
+def _compiled(query: str | None) -> Any:
+    """`--query` as a compiled JMESPath expression: a bad one is exit 2 before any call."""
+    if query is None:
+        return None
+    import jmespath  # noqa: PLC0415  (comes with botocore)
+    from jmespath.exceptions import JMESPathError  # noqa: PLC0415
+
+    try:
+        return jmespath.compile(query)
+    except JMESPathError as err:
+        raise InvalidInput(f"--query {query!r}: {' '.join(str(err).split())}") from err
+
+
 def _render(value: Any, view: str, args: argparse.Namespace) -> str:
     from . import _render as render  # noqa: PLC0415
 
     if view == "raw":
         return str(value)
-    if args.query:
-        import jmespath  # noqa: PLC0415  (comes with botocore)
+    if args.compiled_query is not None:
         from jmespath.exceptions import JMESPathError  # noqa: PLC0415
 
         try:
-            value = jmespath.search(args.query, value)
-        except JMESPathError as err:
+            value = args.compiled_query.search(value)
+        except JMESPathError as err:  # a type error found only on the data
             raise InvalidInput(f"--query {args.query!r}: {err}") from err
         view = "query"
     if args.output == "json":
@@ -464,7 +476,8 @@ def _progress(doing: str, elapsed: float) -> None:
 
 class _Signals:
     """While a command runs: SIGINT and SIGTERM ask it to stop (no new change starts, the
-    call in flight finishes); a second signal stops at once."""
+    call in flight finishes, where everything is gets printed). A repeated signal changes
+    nothing: the first one's exit code and report stand (the call in flight is bounded)."""
 
     def __init__(self) -> None:
         from ._settings import StopRequest  # noqa: PLC0415
@@ -473,10 +486,12 @@ class _Signals:
         self._previous: dict[int, Any] = {}
 
     def _handle(self, signum: int, _frame: Any) -> None:
+        name = signal.Signals(signum).name
         if self.stop.requested:
-            raise KeyboardInterrupt
+            sys.stderr.write(f"\neniops: {name}: already stopping; finishing the call in flight\n")
+            return
         self.stop.request(signum)
-        sys.stderr.write(f"\neniops: {signal.Signals(signum).name}: finishing the call in flight\n")
+        sys.stderr.write(f"\neniops: {name}: finishing the call in flight\n")
 
     def __enter__(self) -> _Signals:
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -493,6 +508,8 @@ def _prepare(args: argparse.Namespace) -> None:
     # Global values are checked before anything is asked of IMDS or EC2.
     _inputs.region(args.region, "--region")
     _inputs.role_arn(getattr(args, "role_arn", None), "--role-arn")
+    _inputs.endpoint_url(getattr(args, "endpoint_url", None), "--endpoint-url")
+    args.compiled_query = _compiled(args.query)
     if args.region is None:  # boto3 reads AWS_DEFAULT_REGION; the AWS CLI also AWS_REGION
         args.region = os.environ.get("AWS_REGION") or None
     if args.verbose:
@@ -539,11 +556,25 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _print(text: str) -> None:
-    """Print, quietly when the reader went away (`eniops iam-policy | head`)."""
+    """Print the output. A reader that went away (`eniops iam-policy | head`) is quiet; a
+    closed or full stdout is one line on stderr. Neither changes the exit code: what was done
+    was done."""
+    out = sys.stdout
     try:
-        print(text)
-        sys.stdout.flush()
+        if out is None:  # started with stdout closed
+            raise OSError("standard output is closed")
+        out.write(text + "\n")
+        out.flush()
     except BrokenPipeError:
+        _silence_stdout()
+    except (OSError, ValueError) as err:  # ValueError: a closed file object
+        _silence_stdout()
+        sys.stderr.write(f"eniops: the output could not be written: {err}\n")
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's last flush cannot fail too."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .. import _inputs
-from .._model import Address, Eni, Instance, Limits, RouteTable
+from .. import _rules as check
+from .._model import HOLDER_TAG, Address, Eni, Instance, Limits, RouteTable
 from .._reads import Reader
 from .._result import Mode
 from ._common import common, start
@@ -112,9 +113,7 @@ def _instance_view(reader: Reader, instance: Instance) -> dict[str, Any]:
         lambda: reader.route_tables(vpc_id=instance.vpc_id) if instance.vpc_id else [],
     )
     instance = instance.with_enis({e.eni_id: e for e in enis})
-    used = instance.used_device_indexes(0)
-    maximum = limits.max_on_card(0)
-    free = max(0, maximum - len(used))
+    free = check.free_device_indexes(instance, limits)
     return {
         "kind": "instance",
         "id": instance.instance_id,
@@ -124,13 +123,10 @@ def _instance_view(reader: Reader, instance: Instance) -> dict[str, Any]:
         "vpc": instance.vpc_id,
         "limits": {
             "max_enis": limits.max_enis,
-            "max_enis_card_0": maximum,
+            "max_enis_card_0": limits.max_on_card(0),
             "ipv4_per_eni": limits.ipv4_per_eni,
         },
-        "free": {
-            "eni_slots": free,
-            "device_indexes": [i for i in range(1, 32) if i not in used][:free],
-        },
+        "free": {"eni_slots": len(free), "device_indexes": free},
         "enis": [
             _eni_line(e, addresses, limits)
             for e in sorted(
@@ -152,7 +148,7 @@ def _eni_line(eni: Eni, addresses: list[Address], limits: Limits | None) -> dict
         for a in addresses
         if a.eni_id == eni.eni_id
     ]
-    view = {**eni.summary(), "elastic_ips": eips, "holder_tag": eni.holder_tag}
+    view = {**eni.summary(), "elastic_ips": eips, "holder_tag": eni.tags.get(HOLDER_TAG)}
     if limits is not None:
         view["free_ip_slots"] = max(0, limits.ipv4_per_eni - len(eni.private_ips))
     return view

@@ -18,7 +18,7 @@ from .. import _inputs
 from .. import _rules as check
 from .._executor import Run, execute
 from .._inputs import TagGuard
-from .._model import MOVE_TAG, Eni, Instance, Limits, MoveIntent
+from .._model import MOVE_TAG, Eni, HolderTag, Instance, Limits, MoveIntent
 from .._plan import (
     Chain,
     Change,
@@ -357,9 +357,9 @@ def move_chain(
     check.no_same_subnet(eni, target, request.allow_same_subnet)
     source = check.eni_holder(eni)
     pending = eni.intent
-    if pending is not None and (att is None or att.status == "detaching"):
+    if pending is not None and att is None:
         dot = pending.delete_on_termination  # what the interrupted move recorded
-    else:
+    else:  # the ENI's own attachment says it, whatever an intent tag claims
         dot = intent and bool(att and att.delete_on_termination)
     items = _leave(eni, target, request, MoveIntent(source or "", target.instance_id, index, dot))
     if not intent:
@@ -397,7 +397,7 @@ def _index_on(eni: Eni, target: Instance, limits: Limits, request: EniRequest) -
     requested = request.device_index
     pending = eni.intent
     if requested is None and pending is not None and pending.target == target.instance_id:
-        recorded = pending.device_index
+        recorded = check.recorded_index(pending, limits)  # a tag is a hint: checked first
         requested = recorded if recorded not in target.used_device_indexes(0) else None
     on_target = eni.instance_id == target.instance_id  # still detaching from it
     leaving = [eni.eni_id] if on_target else []
@@ -447,7 +447,13 @@ def _finish_chain(eni: Eni, target: Instance, operation: str) -> Chain:
     items: list[Change | Wait] = []
     if att.status != "attached":
         items.append(Wait(EniAttached(eni.eni_id, instance_id=target.instance_id)))
-    if pending is not None and pending.delete_on_termination and not att.delete_on_termination:
+    # Only on the attachment the intent recorded, not on one an intent was written over.
+    recorded = pending is not None and pending.delete_on_termination
+    at = pending is not None and (pending.target, pending.device_index) == (
+        att.instance_id,
+        att.device_index,
+    )
+    if recorded and at and not att.delete_on_termination:
         items.append(_restore_dot(eni.eni_id, att.attachment_id))
     source = pending.source if pending is not None else None
     return _chain(eni, target, operation, tuple(items), source=source, index=att.device_index)
@@ -490,7 +496,7 @@ def _chain(
             "device_index": index,
         },
         warnings=tuple(warnings),
-        holders=((subject, target.instance_id),),
+        holders=((subject, HolderTag(target.instance_id, device_index=index).format()),),
         # The intent is cleared where there is one (an interrupted move's, or this move's).
         clear_intent=eni.eni_id if eni.intent is not None or any(map(_is_intent, items)) else None,
         shows={"eni": subject},

@@ -16,7 +16,7 @@ from .. import _rules as check
 from .._errors import InvalidInput
 from .._executor import Run, execute
 from .._inputs import UNASSOCIATED, TagGuard
-from .._model import Address, Eni, Instance, Limits, Subnet
+from .._model import Address, Eni, Instance, Limits, Subnet, address_holder
 from .._plan import (
     AddressOn,
     Chain,
@@ -217,6 +217,7 @@ def plan_add(state: IpsState, request: IpsRequest, guard: TagGuard | None) -> Pl
         allow_reassignment=request.allow_reassignment,
         expected=request.expected,
         limits=limits,
+        primaries=[other.primary_ip for other in state.neighbours],
     )
     _guard(guard, request, state)
     warnings: list[str] = []
@@ -296,7 +297,10 @@ def ip_chain(
         before={"eni": eni.summary()},
         after=after,
         context={"eni": eni.eni_id, "adding": list(ips)},
-        holders=tuple((address, eni.instance_id) for address in addresses),
+        holders=tuple(
+            (("address", a.allocation_id), address_holder(eni.instance_id, str(a.private_ip)))
+            for a in following
+        ),
         shows={"eni": subject},
     )
 

@@ -10,7 +10,7 @@ from .. import _rules as check
 from .._errors import InvalidInput
 from .._executor import Run, execute
 from .._inputs import UNASSOCIATED, EipRef, TagGuard
-from .._model import Address, Eni, Instance
+from .._model import Address, Eni, Instance, address_holder
 from .._plan import AddressHeldBy, AddressOn, Chain, Change, Plan, Subject
 from .._result import Mode, Result
 from ._common import common, start
@@ -241,6 +241,6 @@ def remap_chain(
         before={"address": address.summary()},
         after={"address": _planned(address, eni, ip)},
         context={"eip": address.allocation_id, "public_ip": address.public_ip},
-        holders=((subject, eni.instance_id),),
+        holders=((subject, address_holder(eni.instance_id, ip)),),
         shows={"address": subject},
     )

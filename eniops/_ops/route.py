@@ -97,7 +97,7 @@ def move_route(
         ),
         to_eni=_inputs.eni_id(to_eni, "to_eni") if to_eni is not None else None,
         route_tables=_inputs.route_table_ids(route_tables),
-        expected=_inputs.expect_current(expect_current),
+        expected=_inputs.route_expect_current(expect_current),
         rollback=_inputs.flag(rollback, "rollback"),
     )
     if request.expected == UNASSOCIATED and request.route_tables is None:
@@ -160,14 +160,19 @@ def plan(state: RouteState, request: RouteRequest, guard: TagGuard | None) -> Pl
     tables = [t for t in state.tables if named or t.vpc_id == eni.vpc_id]
     for table in tables:
         check.same_vpc(table.route_table_id, table.vpc_id, eni)
-    moves = check.routes_to_move(tables, destination, named)
+    moves, left = check.routes_to_move(tables, destination, named=named, expected=request.expected)
+    warnings = [
+        f"{t.route_table_id} routes {destination} to {r.target}, not to an instance or an ENI: "
+        "left alone (name the table and expect_current to replace it)"
+        for t, r in left
+    ]
     before: dict[str, Any] = {
         "destination": destination,
         "routes": {t.route_table_id: t.summary(destination) for t, _ in moves},
     }
     pending = [(t, r) for t, r in moves if r is None or r.eni_id != eni.eni_id]
     if not pending:
-        return Plan("move_route", (), before=before, after=before)
+        return Plan("move_route", (), before=before, after=before, warnings=tuple(warnings))
     for table, route in pending:
         _expect(request.expected, table, route, state.holders, destination)
         check.tag_guard(guard, table.route_table_id, table.tags)
@@ -192,7 +197,7 @@ def plan(state: RouteState, request: RouteRequest, guard: TagGuard | None) -> Pl
         chains,
         before=before,
         after=after,
-        warnings=(OS_WARNING,),
+        warnings=(OS_WARNING, *warnings),
         atomic=request.rollback,
     )
 
@@ -215,7 +220,7 @@ def _expect(
                 details={"route_table": table.route_table_id, "expected": expected},
             )
         return
-    current = [route.eni_id, route.instance_id, holders.get(route.eni_id or "")]
+    current = [route.eni_id, route.instance_id, holders.get(route.eni_id or ""), route.target]
     if expected == UNASSOCIATED:
         raise Conflict(
             "expect-mismatch",
@@ -257,12 +262,9 @@ def route_chain(
             ),
         )
     else:
-        if route.eni_id is not None:
-            back = {**base, "NetworkInterfaceId": route.eni_id}
-        elif route.instance_id is not None:
-            back = {**base, "InstanceId": route.instance_id}
-        else:
-            back = {**base, "GatewayId": str(route.gateway_id)}
+        via = route.via
+        assert via is not None  # the rules never move a route without a target
+        back = {**base, via.param: via.target_id}  # exactly what was there, whatever its type
         change = Change(
             "ReplaceRoute",
             {**base, "NetworkInterfaceId": eni.eni_id},

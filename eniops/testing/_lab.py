@@ -19,20 +19,46 @@ class NotMoto(RuntimeError):
 _known_servers: set[str] = set()
 
 
-def _moto_server(endpoint: str) -> bool:
-    """True when `endpoint` is a moto server on this machine (it answers /moto-api/config)."""
+def _answer(url: str) -> str | None:
+    """The body (its first 64 KiB) a loopback URL answers with 2xx, else None."""
     import urllib.request  # noqa: PLC0415
 
+    try:
+        with urllib.request.urlopen(url, timeout=5) as answer:  # noqa: S310
+            if not 200 <= int(answer.status) < 300:
+                return None
+            return str(answer.read(65_536).decode("utf-8", "replace"))
+    except OSError:
+        return None
+
+
+def _moto_config(body: str | None) -> bool:
+    import json  # noqa: PLC0415
+
+    try:
+        config = json.loads(body or "")
+    except ValueError:
+        return False
+    return (
+        isinstance(config, dict)
+        and isinstance(config.get("batch"), dict)
+        and isinstance(config.get("lambda"), dict)
+    )
+
+
+def _moto_server(endpoint: str) -> bool:
+    """True when `endpoint` is a moto server on this machine: it answers both moto's
+    configuration (an object with its `batch` and `lambda` settings) and moto's dashboard
+    page, which a stray server on a loopback port does not."""
     base = endpoint.rstrip("/")
     if base in _known_servers:
         return True
     if (urlsplit(base).hostname or "") not in LOOPBACK:
         return False
-    try:
-        with urllib.request.urlopen(f"{base}/moto-api/config", timeout=5) as answer:  # noqa: S310
-            ok = 200 <= int(answer.status) < 300
-    except OSError:
-        return False
+    dashboard = _answer(f"{base}/moto-api/")
+    ok = _moto_config(_answer(f"{base}/moto-api/config")) and "<title>Moto</title>" in (
+        dashboard or ""
+    )
     if ok:
         _known_servers.add(base)
     return ok

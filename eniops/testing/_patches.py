@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ._rules import Simulation
+from ._view import ips_of
 
 Patch = Callable[[Simulation, dict[str, Any], dict[str, Any]], None]
 
@@ -117,10 +118,12 @@ def addresses(sim: Simulation, params: dict[str, Any], parsed: dict[str, Any]) -
             address.pop("InstanceId", None)
             address.pop("PrivateIpAddress", None)
             continue
-        private_ip = sim.private_ips.get(address.get("AllocationId", ""))
-        if private_ip:
-            address["PrivateIpAddress"] = private_ip
         eni = sim.view.eni(eni_id)
+        private_ip = sim.private_ips.get(address.get("AllocationId", ""))
+        if private_ip and eni is not None and private_ip in ips_of(eni):
+            address["PrivateIpAddress"] = private_ip
+        elif eni is not None:  # moved by a way that left no record: it is on the primary IP
+            address["PrivateIpAddress"] = eni["PrivateIpAddress"]
         instance_id = ((eni or {}).get("Attachment") or {}).get("InstanceId")
         if instance_id:
             address["InstanceId"] = instance_id

@@ -139,13 +139,18 @@ def assign(sim: Simulation, params: dict[str, Any], context: dict[str, Any]) -> 
     network = ipaddress.IPv4Network(subnet["CidrBlock"])
     current = ips_of(eni)
     new = [ip for ip in params.get("PrivateIpAddresses") or [] if ip not in current]
-    holders = {
-        ip: n["NetworkInterfaceId"]
+    neighbours = [
+        n
         for n in sim.view.enis_in_subnet(eni["SubnetId"])
         if n["NetworkInterfaceId"] != eni["NetworkInterfaceId"]
-        for ip in ips_of(n)
-    }
+    ]
+    holders = {ip: n["NetworkInterfaceId"] for n in neighbours for ip in ips_of(n)}
+    primaries = {n.get("PrivateIpAddress") for n in neighbours}
     for ip in new:
+        if ip in primaries:
+            return errors.invalid_parameter(
+                f"Address {ip} is the primary private IP of {holders[ip]} and cannot be reassigned"
+            )
         if ipaddress.IPv4Address(ip) not in network:
             return errors.invalid_parameter(f"Address {ip} is not in subnet {subnet['CidrBlock']}")
         if ip in reserved(subnet["CidrBlock"]):

@@ -151,8 +151,23 @@ class StrictEc2:
         finally:
             self._local.internal = previous
 
+    @contextmanager
+    def bystander(self) -> Iterator[EC2Client]:
+        """Calls made in this block are someone else's: EC2's rules and effects apply (an
+        address associated elsewhere displaces the one there), but they are neither
+        recorded nor answered with the faults queued for the code under test."""
+        previous = getattr(self._local, "bystander", False)
+        self._local.bystander = True
+        try:
+            yield self.client
+        finally:
+            self._local.bystander = previous
+
     def _is_internal(self) -> bool:
         return bool(getattr(self._local, "internal", False))
+
+    def _is_bystander(self) -> bool:
+        return bool(getattr(self._local, "bystander", False))
 
     # -- botocore handlers --------------------------------------------------------------
 
@@ -164,13 +179,14 @@ class StrictEc2:
             return None
         operation = model.name
         params = context.get("strict_params", {})
-        call = Call(operation, params, time.monotonic())
-        with self._book.lock:
-            self.calls.append(call)
-        context["strict_call"] = call
+        if not self._is_bystander():
+            call = Call(operation, params, time.monotonic())
+            with self._book.lock:
+                self.calls.append(call)
+            context["strict_call"] = call
         if self.latency_s:
             time.sleep(self.latency_s)
-        fault = self._book.take(operation, params)
+        fault = None if self._is_bystander() else self._book.take(operation, params)
         if fault is not None:
             if fault.slow_s:
                 time.sleep(fault.slow_s)

@@ -7,6 +7,7 @@ and `check` (the invariants). `tests/chaos/test_chaos.py` drives them.
 from __future__ import annotations
 
 import random
+import re
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -70,6 +71,8 @@ class Account:
     overlay: str
     #: ENIs detached on purpose (a successful detach); every other secondary ENI is attached.
     parked: set[str] = field(default_factory=set)
+    #: Free ENIs no operation is asked to move (one in zone b): only forged tags point at them.
+    strays: list[str] = field(default_factory=list)
 
     def raw(self) -> dict[str, Any]:
         """Every ENI, address and route table, as EC2 itself (moto) holds them."""
@@ -106,8 +109,10 @@ class Monkey:
     calls: int = 0
     killed: bool = False
     meddled: str = ""
+    #: eniops tags a third party wrote before this operation.
+    forged: list[str] = field(default_factory=list)
 
-    def arm(self) -> None:
+    def arm(self, planned: Operation) -> None:
         """Pick this operation's faults (most operations get one or two)."""
         rng, strict = self.rng, self.account.strict
         for _ in range(rng.choice([0, 1, 1, 2, 3])):
@@ -122,6 +127,7 @@ class Monkey:
                     "attach-refused",
                     "third-party",
                     "kill",
+                    "tags",
                 ]
             )
             self.counts[kind] += 1
@@ -146,6 +152,10 @@ class Monkey:
                 strict.inject("AttachNetworkInterface", "InvalidParameterValue")
             elif kind == "third-party":
                 self.third_party_at = rng.randint(2, 8)
+            elif kind == "tags":
+                self.forged.extend(
+                    forge_tags(self.account, rng, planned.source) for _ in range(rng.randint(1, 3))
+                )
             else:
                 self.kill_at = rng.randint(1, 6)
 
@@ -167,17 +177,25 @@ class Monkey:
 
 
 def meddle(account: Account, rng: random.Random) -> str:
-    """Someone else moves something, instantly, in the middle of the operation."""
+    """Someone else moves something, instantly, in the middle of the operation. An address
+    goes as EC2 would move it (displacing the one on the same private IP); an ENI and a
+    route are moved in one step that cannot be refused halfway."""
     raw = account.raw()
-    with account.strict.internal() as client:
-        choice = rng.choice(["eip", "eni", "route"])
-        if choice == "eip":
+    choice = rng.choice(["eip", "eni", "route"])
+    if choice == "eip":
+        with account.strict.bystander() as client:
             allocation = rng.choice(account.eips)
             target = _primary(raw, rng.choice(account.zone_a))
+            displaced = [
+                a
+                for a, address in raw["addresses"].items()
+                if address.get("NetworkInterfaceId") == target and a != allocation
+            ]
             client.associate_address(
                 AllocationId=allocation, NetworkInterfaceId=target, AllowReassociation=True
             )
-            return f"third party moved {allocation} to {target}"
+            return f"third party moved {allocation} to {target}, displacing {displaced}"
+    with account.strict.internal() as client:
         if choice == "route":
             table = rng.choice(raw["tables"])
             target = _primary(raw, rng.choice(account.zone_a))
@@ -212,6 +230,45 @@ def meddle(account: Account, rng: random.Random) -> str:
         return "third party found no room to move an ENI to"
 
 
+#: Device indexes a forged intent records: real ones, the primary's, and ones EC2 refuses.
+FORGED_INDEXES = ["1", "2", "0", "5", "32", "1" + "0" * 30]
+
+
+def forge_tags(account: Account, rng: random.Random, source: str | None) -> str:
+    """A third party writes an eniops tag: a holder tag (bare, with a plausible or wrong IP or
+    index, or garbled) on any address or ENI, or a move intent (any instances, any index,
+    either DeleteOnTermination) on any ENI. It mostly names the instance a failover is about
+    to move things from, and mostly lands on free resources, where tags matter."""
+    instances = [*account.zone_a, account.far]
+    raw = account.raw()
+    free = [
+        *(e for e in [*account.enis, *account.strays] if account.holder(raw["enis"][e]) is None),
+        *(a for a in account.eips if not raw["addresses"][a].get("NetworkInterfaceId")),
+    ]
+    everything = [*account.enis, *account.strays, *account.eips]
+    resource = rng.choice(free if free and rng.random() < 0.7 else everything)
+    named = source if source is not None and rng.random() < 0.7 else rng.choice(instances)
+    if resource.startswith("eni-") and rng.random() < 0.5:
+        key = "eniops:move"
+        value = (
+            f"from={named} to={rng.choice(instances)} index={rng.choice(FORGED_INDEXES)} "
+            f"dot={rng.choice(['true', 'false'])}"
+        )
+    else:
+        key = "eniops:holder"
+        value = rng.choice(
+            [
+                named,
+                f"{named} ip=10.0.1.{rng.randint(4, 20)}",
+                f"{named} index={rng.choice(FORGED_INDEXES)}",
+                f"{named} ip=nowhere",
+            ]
+        )
+    with account.strict.internal() as client:
+        client.create_tags(Resources=[resource], Tags=[{"Key": key, "Value": value}])
+    return f"{key}={value!r} on {resource}"
+
+
 def _primary(raw: dict[str, Any], instance_id: str) -> str:
     return next(
         e["NetworkInterfaceId"]
@@ -231,6 +288,10 @@ class Operation:
     name: str
     call: Callable[[float], Any]
     detail: str
+    #: The instances the caller named as where things may go.
+    targets: frozenset[str] = frozenset()
+    #: For a failover: the instance that failed.
+    source: str | None = None
 
 
 def choose(account: Account, rng: random.Random) -> Operation:
@@ -264,6 +325,7 @@ def choose(account: Account, rng: random.Random) -> Operation:
                 allocation, to_instance=target, expect_current=expect, ec2=client, timeout=t
             ),
             f"{allocation} -> {target} (expect {expect})",
+            frozenset({target}),
         )
     if kind in ("move", "detach", "attach"):
         eni_id = rng.choice(account.enis)
@@ -274,6 +336,7 @@ def choose(account: Account, rng: random.Random) -> Operation:
                 "attach_eni",
                 lambda t: eniops.attach_eni(eni_id, instance=target, ec2=client, timeout=t),
                 f"{eni_id} -> {target}",
+                frozenset({target}),
             )
         if kind == "detach":
             return Operation(
@@ -287,6 +350,7 @@ def choose(account: Account, rng: random.Random) -> Operation:
                 eni_id, to_instance=target, expect_current=current, ec2=client, timeout=t
             ),
             f"{eni_id} {current} -> {target}",
+            frozenset({target}),
         )
     if kind in ("add-ip", "reassign-ip", "remove-ip"):
         return _ip_operation(account, raw, rng, kind)
@@ -300,6 +364,8 @@ def choose(account: Account, rng: random.Random) -> Operation:
                 source, to_instance=target, ec2=client, timeout=max(t, 3.0)
             ),
             f"{source} -> {target}",
+            frozenset({target}),
+            source,
         )
     target = rng.choice(instances)
     return Operation(
@@ -315,6 +381,7 @@ def _ip_operation(
     client = account.client
     primaries = [_primary(raw, i) for i in account.zone_a]
     eni_id = rng.choice(primaries)
+    here = frozenset({account.holder(raw["enis"][eni_id]) or ""})
     secondaries = [
         p["PrivateIpAddress"]
         for other in primaries
@@ -326,6 +393,7 @@ def _ip_operation(
             "add_secondary_ips",
             lambda t: eniops.add_secondary_ips(eni_id, count=1, ec2=client, timeout=t),
             f"one more IP on {eni_id}",
+            here,
         )
     ip = rng.choice(secondaries)
     holder = next(
@@ -350,6 +418,7 @@ def _ip_operation(
             timeout=t,
         ),
         f"{ip} {holder} -> {eni_id}",
+        here,
     )
 
 
@@ -360,12 +429,22 @@ def check(
     account: Account,
     before: dict[str, Any],
     error: BaseException | None,
+    operation: Operation | None = None,
+    meddled: str = "",
 ) -> list[str]:
     """Everything that must hold of the whole account after an operation."""
     raw = account.raw()
     problems: list[str] = []
+    if operation is not None:
+        problems.extend(_only_where_named(account, before, raw, operation, meddled))
+        if operation.source is not None:
+            problems.extend(_nothing_carried_left(account, before, raw, operation, meddled, error))
     for allocation, address in before["addresses"].items():
-        if address.get("AssociationId") and not raw["addresses"][allocation].get("AssociationId"):
+        if (
+            address.get("AssociationId")
+            and not raw["addresses"][allocation].get("AssociationId")
+            and allocation not in meddled  # a third party displaced it
+        ):
             problems.append(f"{allocation} was associated and is not any more")
     for eni_id in account.enis:
         if account.holder(raw["enis"][eni_id]) is None and eni_id not in account.parked:
@@ -382,6 +461,78 @@ def check(
     if isinstance(error, eniops.EniopsError):
         problems.extend(_details_match(error, account))
     return problems
+
+
+def _places(account: Account, raw: dict[str, Any]) -> dict[str, str | None]:
+    """The instance each moved ENI and address is on (None: on nothing)."""
+    places: dict[str, str | None] = {
+        e: account.holder(raw["enis"][e]) for e in [*account.enis, *account.strays]
+    }
+    for allocation in account.eips:
+        eni_id = raw["addresses"][allocation].get("NetworkInterfaceId")
+        eni = raw["enis"].get(eni_id) if eni_id else None
+        places[allocation] = account.holder(eni) if eni else None
+    return places
+
+
+def _only_where_named(
+    account: Account,
+    before: dict[str, Any],
+    raw: dict[str, Any],
+    operation: Operation,
+    meddled: str,
+) -> list[str]:
+    """Nothing moves to an instance the caller did not name (a third party's moves aside)."""
+    was, now = _places(account, before), _places(account, raw)
+    return [
+        f"{resource} moved to {now[resource]}, which the caller did not name"
+        for resource in was
+        if now[resource] not in (None, was[resource])
+        and now[resource] not in operation.targets
+        and resource not in meddled
+    ]
+
+
+def _nothing_carried_left(
+    account: Account,
+    before: dict[str, Any],
+    raw: dict[str, Any],
+    operation: Operation,
+    meddled: str,
+    error: BaseException | None,
+) -> list[str]:
+    """A failover that succeeded leaves nothing the source carried on the source; one that
+    was refused was never refused for a resource the source did not carry (a tag's)."""
+    source = operation.source
+    was, now = _places(account, before), _places(account, raw)
+    carried = {r for r, place in was.items() if place == source and r not in meddled}
+    if error is None:
+        return [f"{r} was on the failed {source} and still is" for r in carried if now[r] == source]
+    if isinstance(error, eniops.PreconditionFailed) and "resources" not in error.details:
+        # A refusal before any change never comes from a resource that only a tag ties to
+        # the source (the target's own resources may well refuse it).
+        named = set(re.findall(r"(?:eni|eipalloc)-[0-9a-f]+", repr(error.details)))
+        on_target = {r for r, place in was.items() if place in operation.targets}
+        by_tag = _tied_by_tag(account, raw, str(source)) - carried - on_target
+        return [
+            f"the failover of {source} was refused ({error.reason}) for {r}, which it did not carry"
+            for r in sorted(named & by_tag)
+            if error.reason not in ("expect-mismatch", "not-found")
+        ]
+    return []
+
+
+def _tied_by_tag(account: Account, raw: dict[str, Any], source: str) -> set[str]:
+    """The ENIs and addresses whose eniops tags name `source`."""
+    tied: set[str] = set()
+    for resource in [*account.enis, *account.strays, *account.eips]:
+        entry = raw["enis" if resource.startswith("eni-") else "addresses"][resource]
+        tags = {t["Key"]: t["Value"] for t in entry.get("TagSet") or entry.get("Tags") or []}
+        if tags.get("eniops:holder", "").startswith(source) or tags.get(
+            "eniops:move", ""
+        ).startswith(f"from={source}"):
+            tied.add(resource)
+    return tied
 
 
 def _details_match(error: eniops.EniopsError, account: Account) -> list[str]:

@@ -53,7 +53,11 @@ def build(client) -> Account:
             allocation = raw.allocate_address(Domain="vpc")["AllocationId"]
             raw.associate_address(AllocationId=allocation, NetworkInterfaceId=primary)
             eips.append(allocation)
-    return Account(client, strict, lab.vpc_id, zone_a, lab.far, enis, eips, lab.overlay)
+        eips.append(raw.allocate_address(Domain="vpc")["AllocationId"])  # a spare, free
+        stray = raw.create_network_interface(SubnetId=lab.subnet_b)["NetworkInterface"]
+    account = Account(client, strict, lab.vpc_id, zone_a, lab.far, enis, eips, lab.overlay)
+    account.strays.append(stray["NetworkInterfaceId"])
+    return account
 
 
 def attempt(operation, timeout: float) -> tuple[object, BaseException | None, float]:
@@ -82,8 +86,8 @@ def one(account: Account, monkey: Monkey, rng: random.Random, number: int) -> No
     timeout = rng.choice([1.0, 2.0, 5.0])
     if operation.name == "failover_instance":
         timeout = max(timeout, 3.0)
-    monkey.calls, monkey.meddled = 0, ""
-    monkey.arm()
+    monkey.calls, monkey.meddled, monkey.forged = 0, "", []
+    monkey.arm(operation)
     outcome, error, elapsed = attempt(operation, timeout)
     killed = isinstance(error, Killed)
     monkey.disarm()
@@ -101,21 +105,24 @@ def one(account: Account, monkey: Monkey, rng: random.Random, number: int) -> No
     if not killed and elapsed > timeout + ONE_CALL_S:
         VIOLATIONS.append(f"{label}: {elapsed:.2f} s against a {timeout} s deadline")
     track(account, operation.name, outcome)
-    problems = check(account, before, error)
+    problems = check(account, before, error, operation, monkey.meddled)
     if killed or any("is detached" in p for p in problems):
         # Killed, or told where an ENI was left: the same operation run again finishes it.
         STATS["re-runs"] += 1
         outcome, error, _ = attempt(operation, 10.0)
         settle(account)
         track(account, operation.name, outcome)
-        problems = check(account, before, error)
+        problems = check(account, before, error, operation, monkey.meddled)
     for problem in problems:
         detail = "".join(traceback.format_exception(error)) if error is not None else ""
-        VIOLATIONS.append(f"{label} [{monkey.meddled}]: {problem}\n{detail[-1500:]}")
+        forged = "; ".join(monkey.forged)
+        VIOLATIONS.append(f"{label} [{monkey.meddled}] [{forged}]: {problem}\n{detail[-1500:]}")
 
 
 def track(account: Account, name: str, result: object) -> None:
-    """ENIs detached on purpose are parked; attached again, they are not."""
+    """ENIs detached on purpose are parked; attached again (by any operation), they are not."""
+    raw = account.raw()
+    account.parked = {e for e in account.parked if account.holder(raw["enis"][e]) is None}
     if not isinstance(result, eniops.Result):
         return
     eni_id = (result.after.get("eni") or {}).get("eni")

@@ -40,7 +40,8 @@ def test_hot_move_with_held_transitions(world):
         "ec2:CreateTags",  # eniops:holder
     ]
     assert "eniops:move" not in tags_of(world)
-    assert tags_of(world)["eniops:holder"] == world.lab.standby
+    index = attachment(world)["DeviceIndex"]
+    assert tags_of(world)["eniops:holder"] == f"{world.lab.standby} index={index}"
     assert any("configured by hand" in w for w in result.warnings)
     assert any("no bandwidth" in w for w in result.warnings)
 

@@ -10,7 +10,7 @@ from support import more_enis, strict_world
 
 import eniops
 from eniops._settings import use_settings
-from eniops.testing import fast_policy
+from eniops.testing import MOTO_IMAGE_ID, fast_policy
 
 
 def snapshot(world):
@@ -61,6 +61,19 @@ def _untagged_eni(world):
     return {"require_tag": "eniops:lab=true"}
 
 
+def _other_vpc(world):
+    """A standby in another VPC (a mistaken `eniops:standby` tag, say)."""
+    with world.strict.internal() as client:
+        vpc = client.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+        subnet = client.create_subnet(
+            VpcId=vpc, CidrBlock="10.9.1.0/24", AvailabilityZone=world.lab.zone_a
+        )["Subnet"]["SubnetId"]
+        made = client.run_instances(
+            ImageId=MOTO_IMAGE_ID, MinCount=1, MaxCount=1, InstanceType="t3.large", SubnetId=subnet
+        )
+    return {"to_instance": made["Instances"][0]["InstanceId"]}
+
+
 @pytest.mark.parametrize(
     ("setup", "reason"),
     [
@@ -69,8 +82,16 @@ def _untagged_eni(world):
         (_too_few_slots, "attachment-limit"),
         (_target_has_eip, "target-has-eip"),
         (_untagged_eni, "tag-guard"),
+        (_other_vpc, "vpc-mismatch"),
     ],
-    ids=["other-az", "pending-standby", "too-few-slots", "target-has-eip", "tag-guard"],
+    ids=[
+        "other-az",
+        "pending-standby",
+        "too-few-slots",
+        "target-has-eip",
+        "tag-guard",
+        "other-vpc",
+    ],
 )
 def test_apply_refuses_exactly_what_plan_refuses_and_changes_nothing(world, setup, reason):
     """Every failover refusal comes from plan and apply alike, before any change."""
@@ -171,3 +192,131 @@ def test_the_poller_keeps_within_its_describe_budget(world):
     ]
     assert len(polls) >= 3  # it did poll the held transition
     assert len(polls) <= 2.0 + 10.0 * (attach.at - detach.ended) + 1, len(polls)
+
+
+# -- tags are hints: what the source carries decides ------------------------------------------
+
+HOLDER = "eniops:holder"
+
+
+def _tag(world, resource, key, value):
+    with world.strict.internal() as client:
+        client.create_tags(Resources=[resource], Tags=[{"Key": key, "Value": value}])
+
+
+def _spare_address(world, tag):
+    """An unassociated address tagged for the active instance whose public IP sorts first
+    (moto gives addresses out in order: the spare's is made to sort before the service's)."""
+    with world.strict.internal() as client:
+        for _ in range(20):
+            made = client.allocate_address(Domain="vpc")
+            if made["PublicIp"] < world.lab.public_ip:
+                break
+            client.release_address(AllocationId=made["AllocationId"])
+        else:
+            pytest.fail("moto gave no public IP that sorts before the service address's")
+    _tag(world, made["AllocationId"], HOLDER, tag)
+    return made["AllocationId"]
+
+
+def _free_eni(world, zone, subnet_cidr, tags):
+    with world.strict.internal() as client:
+        subnet = client.create_subnet(
+            VpcId=world.lab.vpc_id, CidrBlock=subnet_cidr, AvailabilityZone=zone
+        )["Subnet"]["SubnetId"]
+        eni = client.create_network_interface(SubnetId=subnet)["NetworkInterface"]
+    for key, value in tags.items():
+        _tag(world, eni["NetworkInterfaceId"], key, value)
+    return eni["NetworkInterfaceId"]
+
+
+def _failover(world, **kwargs):
+    return eniops.failover_instance(
+        world.lab.active, to_instance=world.lab.standby, ec2=world.client, **kwargs
+    )
+
+
+@pytest.mark.parametrize(
+    "recorded", ["10.0.1.250", "primary", None], ids=["elsewhere", "the-primary-ip", "bare"]
+)
+def test_a_spare_address_with_a_stale_holder_tag_never_hijacks_the_failover(world, recorded):
+    """eniops once placed a spare address on the active instance, someone disassociated it
+    with the AWS CLI, its tag stayed. The failover moves the address the active instance
+    carries to the standby's primary IP; the spare stays unassociated, named in warnings;
+    a re-run changes nothing and refuses nothing."""
+    primary_ip = world.eni(world.primary_eni(world.lab.active))["PrivateIpAddress"]
+    ip = primary_ip if recorded == "primary" else recorded
+    spare = _spare_address(world, world.lab.active + (f" ip={ip}" if ip else ""))
+    result = _failover(world)
+    assert result.changed
+    assert world.address()["NetworkInterfaceId"] == world.primary_eni(world.lab.standby)
+    with world.strict.internal() as client:
+        left = client.describe_addresses(AllocationIds=[spare])["Addresses"][0]
+    assert not left.get("NetworkInterfaceId")
+    assert any(f"{left['PublicIp']} was left where it is" in w for w in result.warnings)
+    again = _failover(world)
+    assert not again.changed
+
+
+@pytest.mark.parametrize(
+    "tags",
+    [
+        lambda w: {HOLDER: w.lab.active},
+        lambda w: {"eniops:move": f"from={w.lab.active} to={w.lab.standby} index=2 dot=false"},
+    ],
+    ids=["holder-tag", "move-intent"],
+)
+def test_a_tagged_eni_in_another_zone_never_blocks_the_failover(world, tags):
+    """A free ENI in zone b tagged for the active instance (it can never have been on it):
+    the address, the floating ENI and the routes all move; the stray stays, named."""
+    stray = _free_eni(world, world.lab.zone_b, "10.0.9.0/24", tags(world))
+    before = snapshot(world)
+    result = _failover(world)
+    standby_primary = world.primary_eni(world.lab.standby)
+    address, eni_on, routes = snapshot(world)
+    assert address == standby_primary
+    assert eni_on == world.lab.standby
+    assert {target for _, target in routes} == {standby_primary}
+    assert before != (address, eni_on, routes)
+    assert "Attachment" not in world.eni(stray)
+    assert any(f"{stray} was left where it is" in w for w in result.warnings)
+
+
+def test_a_stray_holder_tag_under_require_tag_is_left_not_refused(world):
+    """Every real resource carries the required tag; a free ENI in the same zone tagged for
+    the active instance lacks it: the failover moves everything real, the stray stays."""
+    stray = _free_eni(world, world.lab.zone_a, "10.0.9.0/24", {HOLDER: world.lab.active})
+    result = _failover(world, require_tag="eniops:lab=true")
+    assert snapshot(world)[:2] == (world.primary_eni(world.lab.standby), world.lab.standby)
+    assert "Attachment" not in world.eni(stray)
+    assert any(f"{stray} was left where it is" in w for w in result.warnings)
+
+
+@pytest.mark.parametrize("index", ["32", "1" + "0" * 30], ids=["32", "10^30"])
+def test_a_forged_device_index_is_never_sent(world, index):
+    """A free ENI whose intent records a device index the standby's type does not have: it
+    moves at the lowest free index, the recorded one ignored aloud."""
+    intent = f"from={world.lab.active} to={world.lab.standby} index={index} dot=false"
+    forged = _free_eni(world, world.lab.zone_a, "10.0.9.0/24", {"eniops:move": intent})
+    result = _failover(world)
+    sent = {
+        c.params["DeviceIndex"]
+        for c in world.strict.calls
+        if c.operation == "AttachNetworkInterface"
+    }
+    assert sent <= {1, 2}
+    assert world.eni(forged)["Attachment"]["InstanceId"] == world.lab.standby
+    assert any("is not one t3.large has" in w for w in result.warnings)
+
+
+def test_a_forged_intent_on_the_standbys_own_eni_leaves_it_alone(world):
+    """The standby's own ENI carries an intent naming the active instance at another index
+    with dot=true: it is not that move's attachment, so nothing is done to it."""
+    (own,) = more_enis(world, 1, on=world.lab.standby)
+    intent = f"from={world.lab.active} to={world.lab.standby} index=2 dot=true"
+    _tag(world, own, "eniops:move", intent)
+    result = _failover(world)
+    touched = [c for c in world.strict.mutations if own in str(c.params)]
+    assert touched == []
+    assert world.eni(own)["Attachment"]["DeleteOnTermination"] is False
+    assert any(f"{own} was left where it is" in w for w in result.warnings)

@@ -43,9 +43,10 @@ def test_two_round_trips_before_the_change_associate_by_eni(world):
     assert "InstanceId" not in associate.params
     assert associate.params["NetworkInterfaceId"] == world.primary_eni(world.lab.standby)
     assert associate.params["AllowReassociation"] is True
+    where = f"{world.lab.standby} ip={world.address()['PrivateIpAddress']}"
     assert holder.params == {
         "Resources": [world.lab.eip],
-        "Tags": [{"Key": "eniops:holder", "Value": world.lab.standby}],
+        "Tags": [{"Key": "eniops:holder", "Value": where}],
     }
     assert "DisassociateAddress" not in ops
 

@@ -84,6 +84,80 @@ def test_without_rollback_the_changed_table_stays_and_is_named(world):
     assert where[world.lab.route_tables[1]]["target"] == world.primary_eni(world.lab.active)
 
 
+def _nat_tables(world, count):
+    """A NAT gateway and `count` new route tables routing the overlay IP to it."""
+    with world.strict.internal() as client:
+        allocation = client.allocate_address(Domain="vpc")["AllocationId"]
+        nat = client.create_nat_gateway(SubnetId=world.lab.subnet_b, AllocationId=allocation)[
+            "NatGateway"
+        ]["NatGatewayId"]
+        tables = []
+        for _ in range(count):
+            table = client.create_route_table(VpcId=world.lab.vpc_id)["RouteTable"]["RouteTableId"]
+            client.create_route(
+                RouteTableId=table, DestinationCidrBlock=world.lab.overlay, NatGatewayId=nat
+            )
+            tables.append(table)
+    return nat, tables
+
+
+def _route_of(world, table):
+    with world.strict.internal() as client:
+        found = client.describe_route_tables(RouteTableIds=[table])["RouteTables"][0]
+    return next(r for r in found["Routes"] if r.get("DestinationCidrBlock") == world.lab.overlay)
+
+
+def test_a_nat_route_is_left_alone_while_a_later_table_fails(world):
+    """Three tables route the overlay IP: two to the active instance, one to a NAT gateway.
+    Without a guard the NAT route is never touched (named in the warnings of a success); when
+    a later table fails, the first is put back and the NAT route is still exactly as it was."""
+    nat, (nat_table,) = _nat_tables(world, 1)
+    before = targets(world)
+    world.strict.inject(
+        "ReplaceRoute",
+        _codes.INVALID_PARAMETER_VALUE,
+        when=lambda p: p["RouteTableId"] == world.lab.route_tables[1],
+    )
+    with pytest.raises(eniops.PartialFailure) as caught:
+        move(world)
+    assert caught.value.rolled_back
+    assert targets(world) == before
+    assert _route_of(world, nat_table).get("NatGatewayId") == nat
+    assert all(c.params["RouteTableId"] != nat_table for c in world.strict.mutations)
+    result = move(world)
+    assert any(nat_table in w and "left alone" in w for w in result.warnings)
+    assert _route_of(world, nat_table).get("NatGatewayId") == nat
+
+
+def test_a_guarded_nat_route_is_put_back_exactly(world):
+    """Named tables and expect_current naming the NAT gateway: replaced; the second table
+    fails, and the first is put back to the NAT gateway, as a re-read shows."""
+    nat, tables = _nat_tables(world, 2)
+    world.strict.inject(
+        "ReplaceRoute",
+        _codes.INVALID_PARAMETER_VALUE,
+        when=lambda p: p["RouteTableId"] == tables[1] and "NetworkInterfaceId" in p,
+    )
+    with pytest.raises(eniops.PartialFailure) as caught:
+        move(world, route_tables=tables, expect_current=nat)
+    assert caught.value.rolled_back
+    for table in tables:
+        route = _route_of(world, table)
+        assert route.get("NatGatewayId") == nat
+        assert "NetworkInterfaceId" not in route
+    undo = [c for c in world.strict.mutations if c.params.get("NatGatewayId")]
+    assert [c.params["RouteTableId"] for c in undo] == [tables[0]]
+
+
+def test_only_nat_routes_and_no_guard_is_refused(world):
+    """Named tables whose routes all go to a NAT gateway, no guard: not-found, no change."""
+    nat, tables = _nat_tables(world, 1)
+    with pytest.raises(eniops.NotFound) as caught:
+        move(world, route_tables=tables)
+    assert caught.value.details["left_alone"] == {tables[0]: nat}
+    assert world.strict.mutations == []
+
+
 def test_create_where_none_exists_and_the_duplicate_race(world):
     """UNASSOCIATED creates the route in the named table; if one appeared meanwhile EC2
     refuses the create, and eniops says Conflict, with the table untouched."""

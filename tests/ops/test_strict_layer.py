@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import boto3
@@ -29,6 +31,41 @@ def test_refuses_a_local_endpoint_that_is_not_moto():
     client = boto3.client("ec2", region_name="us-east-1", endpoint_url=free_port_url())
     with pytest.raises(NotMoto, match="moto server"):
         StrictEc2(client)
+
+
+class _OneAnswer(BaseHTTPRequestHandler):
+    """A loopback server that answers /moto-api/config as moto does, and nothing else."""
+
+    def do_GET(self):
+        if self.path == "/moto-api/config":
+            body = b'{"batch": {"use_docker": true}, "lambda": {"use_docker": true}}'
+            self.send_response(201)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        else:
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    def log_message(self, *_):
+        pass
+
+
+def test_one_moto_like_answer_is_not_enough():
+    """A server that answers moto's config path but not its dashboard is not taken for moto
+    (it could be anything that happens to answer one path)."""
+    server = HTTPServer(("127.0.0.1", 0), _OneAnswer)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        client = boto3.client("ec2", region_name="us-east-1", endpoint_url=url)
+        with pytest.raises(NotMoto, match="moto server"):
+            StrictEc2(client)
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_its_rules_are_its_own():

@@ -10,6 +10,7 @@ from eniops._model import (
     Limits,
     Route,
     RouteTable,
+    RouteTarget,
     Subnet,
 )
 
@@ -52,23 +53,38 @@ def eni(
         {},
         attachment,
         dict(tags or {}),
-        True,
         source_dest_check,
     )
 
 
 def instance(
-    *enis, state="running", az="us-east-1a", vpc="vpc-0123abcd", iid="i-0000000b", kind="t3.large"
+    *enis,
+    state="running",
+    az="us-east-1a",
+    vpc="vpc-0123abcd",
+    iid="i-0000000b",
+    kind="t3.large",
+    private_ip=None,
 ):
-    """An instance with these ENIs attached."""
-    return Instance(iid, state, kind, az, vpc, tuple(enis), {"env": "prod"})
+    """An instance with these ENIs attached (`private_ip`: what EC2 reports once torn down)."""
+    primary = next((e for e in enis if e.attachment and e.attachment.is_primary), None)
+    ip = private_ip or (primary.primary_ip if primary else None)
+    return Instance(iid, state, kind, az, vpc, tuple(enis), {"env": "prod"}, ip)
 
 
-def address(allocation="eipalloc-0000000a", *, on=None, ip=None, instance=None, tags=None):
+def address(
+    allocation="eipalloc-0000000a",
+    *,
+    on=None,
+    ip=None,
+    instance=None,
+    tags=None,
+    public="203.0.113.10",
+):
     """An Elastic IP, associated with ENI `on` at private IP `ip` when given."""
     return Address(
         allocation,
-        "203.0.113.10",
+        public,
         f"eipassoc-{allocation[9:]}" if on else None,
         on,
         instance if on else None,
@@ -77,10 +93,19 @@ def address(allocation="eipalloc-0000000a", *, on=None, ip=None, instance=None, 
     )
 
 
+def route(destination, target):
+    """A route to `target`: an ENI id, or any other target id (``nat-…``, ``tgw-…``, …)."""
+    key = {
+        "eni": "NetworkInterfaceId",
+        "i": "InstanceId",
+        "nat": "NatGatewayId",
+        "tgw": "TransitGatewayId",
+        "pcx": "VpcPeeringConnectionId",
+    }.get(target.split("-")[0], "GatewayId")
+    eni_id = target if key == "NetworkInterfaceId" else None
+    return Route(destination, RouteTarget(key, target), eni_id, None, "active", "CreateRoute")
+
+
 def table(table_id="rtb-0000000a", *routes, vpc="vpc-0123abcd"):
-    """A route table with (destination, eni) routes."""
-    return RouteTable(
-        table_id,
-        vpc,
-        tuple(Route(d, e, None, None, "active", "CreateRoute") for d, e in routes),
-    )
+    """A route table with (destination, target) routes."""
+    return RouteTable(table_id, vpc, tuple(route(d, t) for d, t in routes))

@@ -62,7 +62,7 @@ def test_remap_is_one_associate_by_eni_guarded_by_the_holder():
     }
     assert change.guard.holders == frozenset({A, "eni-0000000a"})
     assert change.confirm == (change.expect,)
-    assert chain.holders == ((("address", "eipalloc-0000000a"), B),)
+    assert chain.holders == ((("address", "eipalloc-0000000a"), f"{B} ip=10.0.1.20"),)
 
 
 def test_remap_unassociated_asks_ec2_to_refuse_a_taken_address():
@@ -183,7 +183,8 @@ def failover_state(*source_enis, target_enis=(), addresses=(), tables=(), limits
 
 
 def secondary(n, index, **kw):
-    return eni(f"eni-0000{n:04x}", index=index, instance=A, subnet=f"subnet-000000{n:02x}", **kw)
+    kw.setdefault("instance", A)
+    return eni(f"eni-0000{n:04x}", index=index, subnet=f"subnet-000000{n:02x}", **kw)
 
 
 def test_failover_checks_all_slots_at_once():
@@ -286,6 +287,179 @@ def _on_source(**kw):
     return address("eipalloc-0000000a", on="eni-0000000a", ip="10.0.1.10", instance=A, **kw)
 
 
+# -- failover: tags are hints, never orders -------------------------------------------------
+
+HOLDER = "eniops:holder"
+SERVICE = "eipalloc-0000000a"
+
+
+def with_tagged(state, *enis, addresses=()):
+    """`state` with ENIs found by eniops' tags and more addresses in the account."""
+    return failover.FailoverState(
+        state.source,
+        state.target,
+        (*state.addresses, *addresses),
+        tuple(enis),
+        state.tables,
+        state.limits,
+    )
+
+
+def chain_of(plan, operation):
+    return [c for c in plan.chains if c.operation == operation]
+
+
+def spare(tag, public="198.51.100.1", allocation="eipalloc-000000f0"):
+    """An unassociated address whose public IP sorts before the service address's."""
+    return address(allocation, tags={HOLDER: tag}, public=public)
+
+
+@pytest.mark.parametrize(
+    "tag",
+    [f"{A} ip=10.0.1.99", f"{A} ip=10.0.1.10", A],
+    ids=["recorded-elsewhere", "stale-on-the-primary-ip", "bare-old-tag"],
+)
+def test_a_spare_address_tagged_for_the_source_never_takes_the_service_address_place(tag):
+    """The address the source carries on its primary IP goes to the target's primary IP; an
+    unassociated one tagged for the source (which sorts first) stays, named in warnings."""
+    state = failover_state(addresses=[_on_source(), spare(tag)])
+    plan = failover.plan(state, None)
+    (remap_chain,) = chain_of(plan, "remap_eip")
+    assert remap_chain.items[0].params["AllocationId"] == SERVICE
+    assert any("198.51.100.1 was left where it is" in w for w in plan.warnings)
+
+
+def test_a_torn_down_source_gets_back_the_address_recorded_on_its_primary_ip():
+    """Nothing attached any more (EC2's teardown): the address whose tag records the
+    source's primary IP (as EC2 still reports it) goes to the target's primary IP; one
+    recorded on another IP stays."""
+    state = failover_state(addresses=[spare(f"{A} ip=10.0.1.77")])
+    torn = instance(iid=A, state="terminated", private_ip="10.0.1.10")
+    service = address(SERVICE, tags={HOLDER: f"{A} ip=10.0.1.10"}, public="203.0.113.10")
+    state = failover.FailoverState(torn, state.target, (*state.addresses, service), (), (), LIMITS)
+    plan = failover.plan(state, None)
+    (remap_chain,) = chain_of(plan, "remap_eip")
+    assert remap_chain.items[0].params["AllocationId"] == SERVICE
+    assert remap_chain.items[0].params["AllowReassociation"] is False  # only while free
+    assert any("198.51.100.1 was left where it is" in w for w in plan.warnings)
+
+
+def test_two_addresses_claiming_the_primary_ip_are_both_left():
+    """Two unassociated addresses both recorded on the source's primary IP: which one was
+    there cannot be told, so neither moves, and the warnings say why."""
+    state = failover_state(
+        addresses=[
+            spare(f"{A} ip=10.0.1.10"),
+            spare(f"{A} ip=10.0.1.10", public="198.51.100.2", allocation="eipalloc-000000f1"),
+        ]
+    )
+    plan = failover.plan(state, None)
+    assert plan.empty
+    assert sum("cannot be told" in w for w in plan.warnings) == 2
+
+
+def test_a_tag_found_address_on_a_secondary_ip_moves_with_that_ip():
+    """Recorded on a secondary IP still on the source: that IP moves to the target, then the
+    address is associated with it there (only while still unassociated)."""
+    primary = eni("eni-0000000a", index=0, instance=A, ips=("10.0.1.10", "10.0.1.30"))
+    state = failover_state(addresses=[spare(f"{A} ip=10.0.1.30")])
+    state = failover.FailoverState(
+        instance(primary, iid=A), state.target, state.addresses, (), (), LIMITS
+    )
+    (chain,) = failover.plan(state, None).chains
+    assert actions(chain) == ["AssignPrivateIpAddresses", "AssociateAddress"]
+    associate = chain.items[1].params
+    assert associate["PrivateIpAddress"] == "10.0.1.30"
+    assert associate["AllowReassociation"] is False
+
+
+@pytest.mark.parametrize(
+    "stray",
+    [
+        eni(FLOAT, az="us-east-1b", subnet="subnet-0000000e", tags={HOLDER: A}),
+        eni(
+            FLOAT,
+            az="us-east-1b",
+            subnet="subnet-0000000e",
+            tags={MOVE_TAG: MoveIntent(A, B, 1, False).format()},
+        ),
+        eni(FLOAT, vpc="vpc-0000ffff", subnet="subnet-0000000e", tags={HOLDER: A}),
+    ],
+    ids=["holder-tag-other-zone", "move-intent-other-zone", "holder-tag-other-vpc"],
+)
+def test_a_tagged_eni_that_cannot_have_been_on_the_source_never_blocks_the_failover(stray):
+    """A free ENI tagged for the source in another zone or VPC stays (named in warnings);
+    everything the source carries moves."""
+    state = with_tagged(failover_state(secondary(1, 1), addresses=[_on_source()]), stray)
+    plan = failover.plan(state, None)
+    assert sorted(c.operation for c in plan.chains) == ["move_eni", "remap_eip"]
+    (moved,) = chain_of(plan, "move_eni")
+    assert moved.context["eni"] == "eni-00000001"
+    assert any(f"{FLOAT} was left where it is" in w for w in plan.warnings)
+
+
+def test_a_stray_tag_under_require_tag_is_left_not_refused():
+    """require_tag: the carried resources carry the tag; a free ENI tagged for the source
+    that lacks it stays, with a warning, instead of refusing the whole failover."""
+    guard = TagGuard("env", "prod")
+    tagged = {"env": "prod"}
+    state = failover_state(
+        secondary(1, 1, tags=tagged), addresses=[_on_source(tags=tagged)], limits=BIG
+    )
+    stray = eni(FLOAT, subnet="subnet-0000000e", tags={HOLDER: A})
+    plan = failover.plan(with_tagged(state, stray), guard)
+    assert sorted(c.operation for c in plan.chains) == ["move_eni", "remap_eip"]
+    assert any(f"{FLOAT} was left where it is" in w and "env=prod" in w for w in plan.warnings)
+
+
+def test_a_tag_found_eni_never_takes_a_slot_a_carried_one_needs():
+    """One free slot on the target: the carried ENI takes it; the tag-found one stays."""
+    state = failover_state(secondary(1, 1), target_enis=(secondary(3, 1, instance=B),))
+    stray = eni(FLOAT, subnet="subnet-0000000e", tags={HOLDER: f"{A} index=2"})
+    plan = failover.plan(with_tagged(state, stray), None)
+    (moved,) = chain_of(plan, "move_eni")
+    assert moved.context["eni"] == "eni-00000001"
+    assert any(f"{FLOAT} was left where it is" in w for w in plan.warnings)
+
+
+@pytest.mark.parametrize("index", [32, 10**30, 0], ids=["32", "10^30", "the-primary-index"])
+def test_a_forged_device_index_in_an_intent_is_never_sent(index):
+    """An intent recording a device index the target's type does not have: ignored with a
+    warning; the ENI takes the lowest free index."""
+    forged = eni(
+        FLOAT, subnet="subnet-0000000e", tags={MOVE_TAG: MoveIntent(A, B, index, False).format()}
+    )
+    plan = failover.plan(with_tagged(failover_state(), forged), None)
+    (chain,) = chain_of(plan, "move_eni")
+    attach = next(c for c in chain.changes if c.action == "AttachNetworkInterface")
+    assert attach.params["DeviceIndex"] == 1
+    assert any("is not one t3.large has" in w for w in plan.warnings)
+
+
+def test_a_forged_intent_on_the_standbys_own_eni_changes_nothing():
+    """An intent naming the source on an ENI the standby has at another index than the one
+    recorded (not that move's attachment): left alone, DeleteOnTermination untouched."""
+    own = secondary(3, 1, instance=B, tags={MOVE_TAG: MoveIntent(A, B, 2, True).format()})
+    state = failover_state(target_enis=(own,))
+    plan = failover.plan(with_tagged(state, own), None)
+    assert plan.empty
+    assert any("eni-00000003 was left where it is" in w for w in plan.warnings)
+
+
+def test_a_standby_in_another_vpc_is_refused():
+    """A standby (from a tag, say) outside the source's VPC: vpc-mismatch, nothing moves."""
+    state = failover_state(addresses=[_on_source()], vpc="vpc-0000ffff")
+    assert reason_of(lambda: failover.plan(state, None)) == "vpc-mismatch"
+
+
+def test_an_unreadable_holder_tag_naming_the_source_is_named():
+    """A holder tag that begins with the source's id but does not read is ignored, aloud."""
+    garbled = address("eipalloc-000000f0", tags={HOLDER: f"{A} ip=not-an-ip"})
+    plan = failover.plan(failover_state(addresses=[_on_source(), garbled]), None)
+    assert len(plan.chains) == 1
+    assert any("does not read" in w for w in plan.warnings)
+
+
 # -- move_route -----------------------------------------------------------------------------
 
 DEST = "192.168.100.10/32"
@@ -369,6 +543,73 @@ def test_route_already_there_is_an_empty_plan():
     """Every route already targets the ENI: nothing to do."""
     state = route_state(table("rtb-0000000a", (DEST, "eni-0000000b")))
     assert route.plan(state, route_request(), None).empty
+
+
+NAT = "nat-0000000000000000a"
+
+
+def test_a_route_to_a_nat_gateway_is_left_alone_without_a_guard():
+    """Tables found by the destination: the one routing it to a NAT gateway is left alone
+    and named in the warnings; the one routing it to an ENI moves."""
+    state = route_state(
+        table("rtb-0000000a", (DEST, "eni-0000000a")), table("rtb-0000000c", (DEST, NAT))
+    )
+    plan = route.plan(state, route_request(), None)
+    assert [c.context["route_table"] for c in plan.chains] == ["rtb-0000000a"]
+    assert any("rtb-0000000c" in w and NAT in w and "left alone" in w for w in plan.warnings)
+
+
+@pytest.mark.parametrize(
+    "request_changes",
+    [{}, {"route_tables": ("rtb-0000000c",)}, {"expected": NAT}],
+    ids=["found", "named-without-guard", "guard-without-naming"],
+)
+def test_only_routes_to_other_targets_is_not_found(request_changes):
+    """Every route for the destination goes to a NAT gateway, and the move is not both named
+    and guarded for it: nothing to move is refused (not-found), saying what was left."""
+    state = route_state(table("rtb-0000000c", (DEST, NAT)))
+    with pytest.raises(eniops.NotFound) as caught:
+        route.plan(state, route_request(**request_changes), None)
+    assert caught.value.details["left_alone"] == {"rtb-0000000c": NAT}
+
+
+@pytest.mark.parametrize(
+    ("target", "param"),
+    [
+        (NAT, "NatGatewayId"),
+        ("tgw-0000000000000000a", "TransitGatewayId"),
+        ("pcx-0000000a", "VpcPeeringConnectionId"),
+        ("vgw-0000000a", "GatewayId"),
+        ("vpce-0000000000000000a", "VpcEndpointId"),
+    ],
+    ids=["nat", "transit", "peering", "vpn-gateway", "gwlb-endpoint"],
+)
+def test_a_named_and_guarded_route_to_another_target_is_put_back_exactly(target, param):
+    """Named by route_tables and expect_current: replaced, and its undo sends the target
+    back under the parameter its type needs."""
+    state = route_state(table("rtb-0000000c", (DEST, target)))
+    plan = route.plan(state, route_request(route_tables=("rtb-0000000c",), expected=target), None)
+    (change,) = plan.chains[0].items
+    assert change.action == "ReplaceRoute"
+    assert change.undo[0].params == {
+        "RouteTableId": "rtb-0000000c",
+        "DestinationCidrBlock": DEST,
+        param: target,
+    }
+
+
+def test_the_local_route_is_never_replaced():
+    """The VPC's own local route, even named and guarded, is never replaced."""
+    state = route_state(table("rtb-0000000c", (DEST, "local")))
+    with pytest.raises(eniops.NotFound):
+        route.plan(state, route_request(route_tables=("rtb-0000000c",), expected="local"), None)
+
+
+def test_expect_current_names_a_route_target_only_for_move_route(no_calls):
+    """A NAT gateway id guards a route move; to remap_eip it is malformed (no AWS call)."""
+    with pytest.raises(eniops.InvalidInput):
+        eniops.remap_eip("eipalloc-0000000a", to_instance=B, expect_current=NAT, ec2=no_calls)
+    assert no_calls.calls == []
 
 
 def test_waits_are_data():
