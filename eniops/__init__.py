@@ -2,15 +2,22 @@
 
 Every operation validates its preconditions first, calls EC2 with deliberate retries,
 verifies the result and returns a `Result` saying what it did.
+
+The operations are loaded when first used, so that `import eniops` stays cheap (a Lambda's
+cold start); type checkers see them as they are.
 """
 
-from typing import Any
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from ._errors import (
     REASONS,
     AwsError,
     Conflict,
     EniopsError,
+    Interrupted,
     InvalidInput,
     NotFound,
     OperationTimeout,
@@ -19,13 +26,28 @@ from ._errors import (
     PreconditionFailed,
 )
 from ._inputs import UNASSOCIATED
-from ._ops.describe import describe
-from ._ops.eni import attach_eni, detach_eni, move_eni
-from ._ops.failover import failover_instance
-from ._ops.ips import add_secondary_ips, remove_secondary_ips
-from ._ops.remap import remap_eip
-from ._ops.route import move_route
 from ._result import Result, Step
+
+if TYPE_CHECKING:
+    from ._ops.describe import describe
+    from ._ops.eni import attach_eni, detach_eni, move_eni
+    from ._ops.failover import failover_instance
+    from ._ops.ips import add_secondary_ips, remove_secondary_ips
+    from ._ops.remap import remap_eip
+    from ._ops.route import move_route
+
+#: Where each operation lives; it is imported on first use.
+_OPERATIONS = {
+    "remap_eip": "._ops.remap",
+    "move_eni": "._ops.eni",
+    "attach_eni": "._ops.eni",
+    "detach_eni": "._ops.eni",
+    "add_secondary_ips": "._ops.ips",
+    "remove_secondary_ips": "._ops.ips",
+    "failover_instance": "._ops.failover",
+    "move_route": "._ops.route",
+    "describe": "._ops.describe",
+}
 
 __all__ = [
     "REASONS",
@@ -33,6 +55,7 @@ __all__ = [
     "AwsError",
     "Conflict",
     "EniopsError",
+    "Interrupted",
     "InvalidInput",
     "NotFound",
     "OperationTimeout",
@@ -55,9 +78,18 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # `__version__` is read from the package metadata only when asked for: cold starts.
+    # The version is read from the package metadata, an operation imported, when first asked.
     if name == "__version__":
         from ._version import version  # noqa: PLC0415
 
         return version()
-    raise AttributeError(f"module 'eniops' has no attribute {name!r}")
+    module = _OPERATIONS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'eniops' has no attribute {name!r}")
+    function = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = function
+    return function
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

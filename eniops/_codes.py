@@ -53,6 +53,21 @@ GATEWAY_NOT_ATTACHED: Final = "Gateway.NotAttached"
 INVALID_PARAMETER_VALUE: Final = "InvalidParameterValue"
 INVALID_PARAMETER_COMBINATION: Final = "InvalidParameterCombination"
 
+# eniops' own codes for what the lower layer raised without an answer from EC2.
+NO_CREDENTIALS: Final = "NoCredentials"
+
+#: botocore exceptions (by class name) that mean the network failed before EC2 answered: the
+#: call may or may not have been carried out.
+TRANSIENT: Final = frozenset(
+    {
+        "EndpointConnectionError",
+        "ConnectTimeoutError",
+        "ReadTimeoutError",
+        "ConnectionClosedError",
+        "ProxyConnectionError",
+    }
+)
+
 THROTTLING_CODES: Final = frozenset({REQUEST_LIMIT_EXCEEDED})
 SERVER_CODES: Final = frozenset({INTERNAL_ERROR, SERVICE_UNAVAILABLE, UNAVAILABLE})
 PERMISSION_CODES: Final = frozenset({UNAUTHORIZED_OPERATION, AUTH_FAILURE, ACCESS_DENIED})
@@ -113,3 +128,21 @@ def rule_for(code: str, http_status: int | None = None) -> CodeRule:
     if http_status is not None and http_status >= 500:
         return CodeRule("retry")
     return CodeRule("aws")
+
+
+def resendable(code: str) -> bool:
+    """True for a call refused for its rate, answered with a server fault, or lost on the
+    network: sending it again may succeed."""
+    return code in TRANSIENT or rule_for(code).translation == "retry"
+
+
+def is_refusal(error: object) -> bool:
+    """True when EC2 clearly refused a call (so it had no effect), as opposed to an error
+    that leaves open whether it was carried out (5xx, throttling, network, no answer)."""
+    from ._errors import AwsError, Interrupted, OperationTimeout  # noqa: PLC0415
+
+    if isinstance(error, (OperationTimeout, Interrupted)):
+        return False
+    if isinstance(error, AwsError):
+        return not resendable(error.code)
+    return True

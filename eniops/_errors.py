@@ -6,7 +6,7 @@ One root (`EniopsError`) and shallow families. Context lives in attributes (`rea
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 Reason = Literal[
     "not-found",
@@ -38,6 +38,9 @@ REASONS: tuple[Reason, ...] = Reason.__args__  # type: ignore[attr-defined]
 CONFLICT_REASONS: frozenset[Reason] = frozenset({"expect-mismatch", "in-use", "ip-in-use"})
 
 
+E = TypeVar("E", bound="EniopsError")
+
+
 class EniopsError(Exception):
     """Root of every error eniops raises."""
 
@@ -50,6 +53,15 @@ class EniopsError(Exception):
     def reason(self) -> str | None:
         """The reason code, for errors that have one."""
         return None
+
+    def copy(self: E, details: dict[str, Any] | None = None) -> E:
+        """This error as a new object with `details` (or its own copy of them): an error is
+        never changed once raised, since another thread may hold it."""
+        mine = self.__class__.__new__(self.__class__)
+        mine.__dict__.update(self.__dict__)
+        mine.args = self.args
+        mine.details = dict(self.details if details is None else details)
+        return mine
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON output: type, reason, message and details."""
@@ -172,6 +184,20 @@ class Interrupted(EniopsError):
 #: Exit codes of an interrupted command: 128 + the signal number.
 EXIT_SIGINT = 130
 EXIT_SIGTERM = 143
+
+#: The command line's exit codes and what each means (the contract's table; the reference
+#: is checked against it, the command's help is made from it).
+EXIT_MEANINGS: tuple[tuple[str, str], ...] = (
+    ("0", "done, or nothing to do"),
+    ("2", "invalid input or usage"),
+    ("3", "precondition failed (other than conflict)"),
+    ("4", "conflict"),
+    ("5", "AWS error, permission denied included"),
+    ("6", "timeout"),
+    ("7", "partial failure, rolled back"),
+    ("8", "partial failure, not rolled back"),
+    ("130, 143", "interrupted by SIGINT, SIGTERM (where every resource is was printed)"),
+)
 
 
 def exit_code_for(error: BaseException) -> int:

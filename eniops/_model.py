@@ -6,103 +6,11 @@ Pure: these take the dictionaries boto3 returns and never call AWS themselves.
 from __future__ import annotations
 
 import ipaddress
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-#: The tag a move writes on an ENI before its detach and removes after the verified attach.
-MOVE_TAG = "eniops:move"
-#: The tag written on an Elastic IP or ENI after every successful change: who holds it now.
-HOLDER_TAG = "eniops:holder"
-#: Every tag key eniops writes.
-ENIOPS_TAGS = (MOVE_TAG, HOLDER_TAG)
-
-
-def _tags(raw: Any) -> dict[str, str]:
-    return {str(tag["Key"]): str(tag.get("Value", "")) for tag in raw or ()}
-
-
-_INTENT = re.compile(
-    r"from=(?P<source>i-[0-9a-f]+) to=(?P<target>i-[0-9a-f]+) "
-    r"index=(?P<index>[0-9]+) dot=(?P<dot>true|false)"
-)
-
-
-@dataclass(frozen=True)
-class MoveIntent:
-    """The `eniops:move` tag: an ENI move that was started and not yet verified."""
-
-    source: str
-    target: str
-    device_index: int
-    delete_on_termination: bool
-
-    def format(self) -> str:
-        """The tag value, as the contract writes it."""
-        dot = "true" if self.delete_on_termination else "false"
-        return f"from={self.source} to={self.target} index={self.device_index} dot={dot}"
-
-    @classmethod
-    def parse(cls, value: str | None) -> MoveIntent | None:
-        """The intent in a tag value, or None if it is absent or not eniops' format."""
-        found = _INTENT.fullmatch(value or "")
-        if found is None:
-            return None
-        return cls(
-            source=found["source"],
-            target=found["target"],
-            device_index=int(found["index"]),
-            delete_on_termination=found["dot"] == "true",
-        )
-
-
-_HOLDER = re.compile(
-    r"(?P<instance>i-(?:[0-9a-f]{8}|[0-9a-f]{17}))"
-    r"(?: ip=(?P<ip>[0-9a-fA-F.:]{2,45})| index=(?P<index>[0-9]{1,6}))?"
-)
-
-
-@dataclass(frozen=True)
-class HolderTag:
-    """The `eniops:holder` tag: where eniops last placed an Elastic IP or an ENI.
-
-    ``"<instance> ip=<private ip>"`` for an address, ``"<instance> index=<n>"`` for an ENI; a
-    bare ``"<instance>"`` (written by older versions) reads with neither recorded.
-    """
-
-    instance_id: str
-    private_ip: str | None = None
-    device_index: int | None = None
-
-    def format(self) -> str:
-        """The tag value, as the contract writes it."""
-        if self.private_ip is not None:
-            return f"{self.instance_id} ip={self.private_ip}"
-        if self.device_index is not None:
-            return f"{self.instance_id} index={self.device_index}"
-        return self.instance_id
-
-    @classmethod
-    def parse(cls, value: str | None) -> HolderTag | None:
-        """The record in a tag value, or None if it is absent or not eniops' format."""
-        found = _HOLDER.fullmatch(value or "")
-        if found is None:
-            return None
-        ip = found["ip"]
-        if ip is not None:
-            try:
-                ip = str(ipaddress.ip_address(ip))
-            except ValueError:
-                return None
-        index = found["index"]
-        return cls(found["instance"], ip, int(index) if index is not None else None)
-
-
-def address_holder(instance_id: str | None, private_ip: str) -> str | None:
-    """The `eniops:holder` value of an Elastic IP on `private_ip` of `instance_id` (None: on
-    no instance, so the tag is removed)."""
-    return HolderTag(instance_id, private_ip=private_ip).format() if instance_id else None
+from ._tags import HOLDER_TAG, MOVE_TAG, HolderTag, MoveIntent, tag_dict
 
 
 @dataclass(frozen=True)
@@ -171,6 +79,11 @@ class Eni:
         """Where its `eniops:holder` tag says eniops last placed it, if the tag reads."""
         return HolderTag.parse(self.tags.get(HOLDER_TAG))
 
+    @property
+    def holder_tag(self) -> str | None:
+        """Its `eniops:holder` tag as written, if any."""
+        return self.tags.get(HOLDER_TAG)
+
     @classmethod
     def from_api(
         cls, raw: Mapping[str, Any], *, instance_id: str | None = None, az: str | None = None
@@ -210,7 +123,7 @@ class Eni:
             private_ips=ips,
             public_ips=public,
             attachment=attachment,
-            tags=_tags(raw_tags),
+            tags=tag_dict(raw_tags),
             source_dest_check=bool(raw.get("SourceDestCheck", True)),
         )
 
@@ -296,7 +209,7 @@ class Instance:
             enis=tuple(
                 Eni.from_api(n, instance_id=iid, az=az) for n in raw.get("NetworkInterfaces") or ()
             ),
-            tags=_tags(raw.get("Tags")),
+            tags=tag_dict(raw.get("Tags")),
             private_ip=raw.get("PrivateIpAddress") or None,
         )
 
@@ -331,6 +244,11 @@ class Address:
         """Where its `eniops:holder` tag says eniops last placed it, if the tag reads."""
         return HolderTag.parse(self.tags.get(HOLDER_TAG))
 
+    @property
+    def holder_tag(self) -> str | None:
+        """Its `eniops:holder` tag as written, if any."""
+        return self.tags.get(HOLDER_TAG)
+
     @classmethod
     def from_api(cls, raw: Mapping[str, Any]) -> Address:
         """Parse an `Addresses` entry of DescribeAddresses."""
@@ -341,7 +259,7 @@ class Address:
             eni_id=raw.get("NetworkInterfaceId") or None,
             instance_id=raw.get("InstanceId") or None,
             private_ip=raw.get("PrivateIpAddress") or None,
-            tags=_tags(raw.get("Tags")),
+            tags=tag_dict(raw.get("Tags")),
         )
 
     def summary(self) -> dict[str, Any]:
@@ -353,119 +271,6 @@ class Address:
             "eni": self.eni_id,
             "instance": self.instance_id,
             "private_ip": self.private_ip,
-        }
-
-
-#: The keys of a DescribeRouteTables route that name its target, in the order EC2's own
-#: consoles read them (an instance route shows its ENI too: the ENI is what moves).
-ROUTE_TARGET_KEYS = (
-    "NetworkInterfaceId",
-    "InstanceId",
-    "NatGatewayId",
-    "TransitGatewayId",
-    "VpcPeeringConnectionId",
-    "GatewayId",
-    "EgressOnlyInternetGatewayId",
-    "LocalGatewayId",
-    "CarrierGatewayId",
-    "CoreNetworkArn",
-    "OdbNetworkArn",
-)
-
-
-@dataclass(frozen=True)
-class RouteTarget:
-    """What a route sends traffic to: the key EC2 shows it under, and its id."""
-
-    key: str
-    target_id: str
-
-    @property
-    def param(self) -> str:
-        """The CreateRoute/ReplaceRoute parameter that sets it again (a Gateway Load Balancer
-        endpoint shows as a gateway and is set as an endpoint)."""
-        if self.key == "GatewayId" and self.target_id.startswith("vpce-"):
-            return "VpcEndpointId"
-        return self.key
-
-    @property
-    def movable(self) -> bool:
-        """True for an instance or ENI: what eniops moves overlay routes between."""
-        return self.key in ("NetworkInterfaceId", "InstanceId")
-
-    @property
-    def local(self) -> bool:
-        """The VPC's own local route: never replaced."""
-        return self.key == "GatewayId" and self.target_id == "local"
-
-
-@dataclass(frozen=True)
-class Route:
-    """One route of a route table (IPv4 destinations only: eniops moves /32 overlay routes)."""
-
-    destination: str
-    via: RouteTarget | None
-    eni_id: str | None
-    instance_id: str | None
-    state: str
-    origin: str
-
-    @classmethod
-    def from_api(cls, raw: Mapping[str, Any]) -> Route | None:
-        """Parse a `Routes` entry; None for routes without an IPv4 destination."""
-        destination = raw.get("DestinationCidrBlock")
-        if not destination:
-            return None
-        via = next(
-            (RouteTarget(key, str(raw[key])) for key in ROUTE_TARGET_KEYS if raw.get(key)), None
-        )
-        return cls(
-            destination=str(ipaddress.IPv4Network(destination, strict=False)),
-            via=via,
-            eni_id=raw.get("NetworkInterfaceId") or None,
-            instance_id=raw.get("InstanceId") or None,
-            state=raw.get("State", "active"),
-            origin=raw.get("Origin", "CreateRoute"),
-        )
-
-    @property
-    def target(self) -> str | None:
-        """The id the route sends traffic to (an ENI id when it has one)."""
-        return self.via.target_id if self.via is not None else None
-
-
-@dataclass(frozen=True)
-class RouteTable:
-    """A route table of a VPC."""
-
-    route_table_id: str
-    vpc_id: str
-    routes: tuple[Route, ...]
-    tags: Mapping[str, str] = field(default_factory=dict)
-
-    def route(self, destination: str) -> Route | None:
-        """The route for `destination` (a CIDR in canonical form), if any."""
-        return next((r for r in self.routes if r.destination == destination), None)
-
-    @classmethod
-    def from_api(cls, raw: Mapping[str, Any]) -> RouteTable:
-        """Parse a `RouteTables` entry of DescribeRouteTables."""
-        routes = (Route.from_api(r) for r in raw.get("Routes") or ())
-        return cls(
-            route_table_id=raw["RouteTableId"],
-            vpc_id=raw.get("VpcId", ""),
-            routes=tuple(r for r in routes if r is not None),
-            tags=_tags(raw.get("Tags")),
-        )
-
-    def summary(self, destination: str) -> dict[str, Any]:
-        """The table's route for `destination`, as results show it."""
-        route = self.route(destination)
-        return {
-            "route_table": self.route_table_id,
-            "destination": destination,
-            "target": route.target if route else None,
-            "state": route.state if route else None,
         }
 
 

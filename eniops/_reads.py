@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from ._errors import NotFound
 from ._gateway import Gateway
 from ._inputs import EipRef
-from ._model import Address, Eni, Instance, Limits, RouteTable, Subnet
+from ._model import Address, Eni, Instance, Limits, Subnet
+from ._routes import RouteTable
+from ._threads import at_once
+from ._views import Kind, PrivateIp, RouteRef
 
 T = TypeVar("T")
 
@@ -39,27 +41,16 @@ def clear_caches() -> None:
         _caches.clear()
 
 
-class Reader:
-    """Reads of one operation, through its gateway."""
+class _Reads:
+    """What every family of reads shares: the operation's gateway and the client's cache."""
 
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
         self._cache = _cache_of(gateway.client)
 
     def at_once(self, *reads: Any) -> list[Any]:
-        """Run independent reads at once; return their results in order.
-
-        The first error (in argument order) is raised once all have finished.
-        """
-        if len(reads) <= 1:
-            return [read() for read in reads]
-        with ThreadPoolExecutor(max_workers=len(reads), thread_name_prefix="eniops-read") as pool:
-            futures = [pool.submit(read) for read in reads]
-            outcomes = [(f.result() if f.exception() is None else f.exception()) for f in futures]
-        for outcome in outcomes:
-            if isinstance(outcome, BaseException):
-                raise outcome
-        return outcomes
+        """Run independent reads at once (see `eniops._threads`)."""
+        return at_once(*reads)
 
     def _pages(self, operation: str, params: Mapping[str, Any], key: str) -> Iterator[Any]:
         request = dict(params)
@@ -71,7 +62,9 @@ class Reader:
                 return
             request["NextToken"] = token
 
-    # -- Elastic IPs ------------------------------------------------------------------------
+
+class _AddressReads(_Reads):
+    """Elastic IPs."""
 
     def addresses(self) -> list[Address]:
         """Every Elastic IP of the region: one call (accounts hold few)."""
@@ -101,7 +94,9 @@ class Reader:
         )
         return [Address.from_api(a) for a in response.get("Addresses", [])]
 
-    # -- ENIs -------------------------------------------------------------------------------
+
+class _EniReads(_Reads):
+    """Network interfaces."""
 
     def enis(self, eni_ids: Sequence[str]) -> dict[str, Eni]:
         """ENIs by id (every one must exist)."""
@@ -129,7 +124,9 @@ class Reader:
             for n in self._pages("DescribeNetworkInterfaces", params, "NetworkInterfaces")
         ]
 
-    # -- instances, types, subnets ----------------------------------------------------------
+
+class _InstanceReads(_Reads):
+    """Instances, their types' limits and their subnets' ranges (the last two cached)."""
 
     def instances(self, instance_ids: Sequence[str]) -> dict[str, Instance]:
         """Instances by id (every one must exist), with their attached ENIs."""
@@ -167,11 +164,6 @@ class Reader:
         self._cache[key] = limits
         return limits
 
-    def cached_limits(self, instance_type: str) -> Limits | None:
-        """The limits of `instance_type` if this client read them before, else None."""
-        cached = self._cache.get(f"limits:{instance_type}")
-        return cached if isinstance(cached, Limits) else None
-
     def subnet(self, subnet_id: str) -> Subnet:
         """A subnet's range (cached: it never changes)."""
         key = f"subnet:{subnet_id}"
@@ -183,7 +175,9 @@ class Reader:
         self._cache[key] = subnet
         return subnet
 
-    # -- route tables -----------------------------------------------------------------------
+
+class _RouteReads(_Reads):
+    """Route tables."""
 
     def route_tables(
         self,
@@ -218,33 +212,55 @@ class Reader:
             for t in self._pages("DescribeRouteTables", params, "RouteTables")
         ]
 
-    # -- the poller's batch reads: what does not exist is simply absent --------------------
 
-    def current(self, kind: str, ids: Sequence[str]) -> dict[str, Any]:
-        """The present state of resources of one kind (``eni``, ``address``, ``route-table``,
-        or ``private-ip``: the ENI holding ``<subnet>/<ip>``)."""
-        wanted = sorted(set(ids))
-        if kind == "eni":
-            found: Iterable[Any] = self.enis_where("network-interface-id", wanted)
-            return {e.eni_id: e for e in found}
-        if kind == "address":
-            response = self.gateway.call(
-                "DescribeAddresses", {"Filters": [{"Name": "allocation-id", "Values": wanted}]}
-            )
-            return {
-                a.allocation_id: a
-                for a in (Address.from_api(raw) for raw in response.get("Addresses", []))
-            }
-        if kind == "private-ip":
-            subnets = sorted({resource.partition("/")[0] for resource in wanted})
-            holders = {
-                f"{eni.subnet_id}/{ip}": eni
-                for eni in self.enis_where("subnet-id", subnets)
-                for ip in eni.private_ips
-            }
-            return {resource: holders[resource] for resource in wanted if resource in holders}
-        if kind == "route-table":
-            params = {"Filters": [{"Name": "route-table-id", "Values": wanted}]}
-            tables = self._pages("DescribeRouteTables", params, "RouteTables")
-            return {t.route_table_id: t for t in (RouteTable.from_api(raw) for raw in tables)}
-        raise ValueError(f"unknown kind {kind!r}")
+class Reader(_AddressReads, _EniReads, _InstanceReads, _RouteReads):
+    """Reads of one operation, through its gateway."""
+
+    def current(self, kind: Kind, ids: Sequence[Any]) -> dict[Any, Any]:
+        """The present state of resources of one kind, by their identity (an ENI or an
+        allocation id, a `RouteRef`, or a `PrivateIp`: the ENI that holds it)."""
+        return _CURRENT[kind](self, sorted(set(ids), key=str))
+
+
+def _current_enis(reader: Reader, ids: list[str]) -> dict[Any, Any]:
+    return {e.eni_id: e for e in reader.enis_where("network-interface-id", ids)}
+
+
+def _current_addresses(reader: Reader, ids: list[str]) -> dict[Any, Any]:
+    response = reader.gateway.call(
+        "DescribeAddresses", {"Filters": [{"Name": "allocation-id", "Values": ids}]}
+    )
+    found = (Address.from_api(raw) for raw in response.get("Addresses", []))
+    return {a.allocation_id: a for a in found}
+
+
+def _current_routes(reader: Reader, ids: list[RouteRef]) -> dict[Any, Any]:
+    tables = sorted({r.route_table_id for r in ids})
+    params = {"Filters": [{"Name": "route-table-id", "Values": tables}]}
+    found = {
+        t.route_table_id: t
+        for t in (
+            RouteTable.from_api(raw)
+            for raw in reader._pages("DescribeRouteTables", params, "RouteTables")
+        )
+    }
+    return {r: found[r.route_table_id] for r in ids if r.route_table_id in found}
+
+
+def _current_holders(reader: Reader, ids: list[PrivateIp]) -> dict[Any, Any]:
+    subnets = sorted({p.subnet_id for p in ids})
+    holders = {
+        PrivateIp(eni.subnet_id, ip): eni
+        for eni in reader.enis_where("subnet-id", subnets)
+        for ip in eni.private_ips
+    }
+    return {p: holders[p] for p in ids if p in holders}
+
+
+#: How the poller reads each kind of resource.
+_CURRENT: dict[Kind, Callable[[Reader, Any], dict[Any, Any]]] = {
+    "eni": _current_enis,
+    "address": _current_addresses,
+    "route-table": _current_routes,
+    "private-ip": _current_holders,
+}

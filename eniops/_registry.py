@@ -1,23 +1,20 @@
-"""Every operation, declared once: its name, command, positional argument and IAM actions.
+"""Every operation, declared once: its name, command, arguments, their rules, IAM actions.
 
-The command line builds its commands from here, the Lambda adapter dispatches direct
-invocations by it, `iam-policy` and the deployable template are generated from it, and a
-test runs every operation and fails if it calls an EC2 action not declared here.
+The command line builds its commands from here (options, which are exclusive, what
+`--to-self` fills), the functions check their argument rules here, the Lambda adapter
+dispatches direct invocations by it, `iam-policy` and the deployable template are generated
+from it, and a test runs every operation and fails if it calls an EC2 action not declared
+here. Nothing here imports an operation: each is loaded when first used.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from ._errors import InvalidInput
-from ._ops.describe import describe
-from ._ops.eni import attach_eni, detach_eni, move_eni
-from ._ops.failover import failover_instance
-from ._ops.ips import add_secondary_ips, remove_secondary_ips
-from ._ops.remap import remap_eip
-from ._ops.route import move_route
 from ._permissions import policy_document
 
 TAGS = ("CreateTags", "DeleteTags")
@@ -25,17 +22,35 @@ TAGS = ("CreateTags", "DeleteTags")
 
 @dataclass(frozen=True)
 class OperationSpec:
-    """One operation: how it is called everywhere, and what it may call in EC2."""
+    """One operation: how it is called everywhere, its argument rules, and what it may call
+    in EC2. Its function is loaded when first used (`import eniops` stays cheap)."""
 
     name: str  # the Python function, e.g. "remap_eip"
     command: tuple[str, ...]  # the command line's words, e.g. ("eip", "remap")
     positional: str  # the name of its one positional argument
-    function: Callable[..., Any]
+    module: str  # where the function lives, e.g. "eniops._ops.remap"
+    #: Its own keyword arguments, in signature order (the common ones aside).
+    keywords: tuple[str, ...]
     reads: tuple[str, ...]  # EC2 read actions
     changes: tuple[str, ...]  # EC2 mutating actions
     summary: str
     #: Keywords `--to-self` fills with this instance's id.
     self_targets: tuple[str, ...] = ()
+    #: Groups of arguments of which exactly one is required.
+    one_of: tuple[tuple[str, ...], ...] = ()
+    #: Arguments that must be given (not empty).
+    required: tuple[str, ...] = ()
+    #: (argument, what it needs): an argument that applies only with another.
+    requires: tuple[tuple[str, str], ...] = ()
+    #: Takes the common keywords `mode` and `require_tag` (it can change things).
+    mutating: bool = True
+    #: Other services' actions it may call besides EC2's (`service:Action`).
+    other_actions: tuple[str, ...] = ()
+
+    @property
+    def function(self) -> Callable[..., Any]:
+        """The public function (its module is imported now if it was not yet)."""
+        return getattr(importlib.import_module(self.module), self.name)  # type: ignore[no-any-return]
 
     @property
     def policy_name(self) -> str:
@@ -45,12 +60,8 @@ class OperationSpec:
     @property
     def actions(self) -> tuple[str, ...]:
         """Every IAM action it needs, sorted."""
-        return tuple(sorted(f"ec2:{a}" for a in {*self.reads, *self.changes}))
-
-    @property
-    def mutating(self) -> bool:
-        """True when it changes anything."""
-        return bool(self.changes)
+        ec2 = {f"ec2:{a}" for a in {*self.reads, *self.changes}}
+        return tuple(sorted({*ec2, *self.other_actions}))
 
 
 _ENI_READS = ("DescribeNetworkInterfaces", "DescribeInstances", "DescribeInstanceTypes")
@@ -60,17 +71,27 @@ OPERATIONS: tuple[OperationSpec, ...] = (
         "remap_eip",
         ("eip", "remap"),
         "eip",
-        remap_eip,
+        "eniops._ops.remap",
+        ("to_instance", "to_eni", "private_ip", "expect_current", "replace_eip"),
         reads=("DescribeAddresses", "DescribeInstances", "DescribeNetworkInterfaces"),
         changes=("AssociateAddress", *TAGS),
         summary="move an Elastic IP in one call, guarded and verified",
         self_targets=("to_instance",),
+        one_of=(("to_instance", "to_eni"),),
     ),
     OperationSpec(
         "move_eni",
         ("eni", "move"),
         "eni",
-        move_eni,
+        "eniops._ops.eni",
+        (
+            "to_instance",
+            "device_index",
+            "expect_current",
+            "force_detach",
+            "allow_same_subnet",
+            "rollback",
+        ),
         reads=_ENI_READS,
         changes=(
             "DetachNetworkInterface",
@@ -80,49 +101,59 @@ OPERATIONS: tuple[OperationSpec, ...] = (
         ),
         summary="detach, attach elsewhere, verify (rolls back; a re-run resumes)",
         self_targets=("to_instance",),
+        one_of=(("to_instance",),),
     ),
     OperationSpec(
         "attach_eni",
         ("eni", "attach"),
         "eni",
-        attach_eni,
+        "eniops._ops.eni",
+        ("instance", "device_index", "allow_same_subnet"),
         reads=_ENI_READS,
         changes=("AttachNetworkInterface", "ModifyNetworkInterfaceAttribute", *TAGS),
         summary="attach an available ENI",
         self_targets=("instance",),
+        one_of=(("instance",),),
     ),
     OperationSpec(
         "detach_eni",
         ("eni", "detach"),
         "eni",
-        detach_eni,
+        "eniops._ops.eni",
+        ("expect_current", "force"),
         reads=("DescribeNetworkInterfaces",),
-        changes=("DetachNetworkInterface", "DeleteTags"),
+        changes=("DetachNetworkInterface", *TAGS),
         summary="detach a secondary ENI",
     ),
     OperationSpec(
         "add_secondary_ips",
         ("ip", "add"),
         "target",
-        add_secondary_ips,
+        "eniops._ops.ips",
+        ("ips", "count", "allow_reassignment", "expect_current"),
         reads=(*_ENI_READS, "DescribeSubnets", "DescribeAddresses"),
         changes=("AssignPrivateIpAddresses", *TAGS),
         summary="add secondary private IPs (additive)",
+        one_of=(("ips", "count"),),
+        requires=(("expect_current", "allow_reassignment"),),
     ),
     OperationSpec(
         "remove_secondary_ips",
         ("ip", "remove"),
         "target",
-        remove_secondary_ips,
+        "eniops._ops.ips",
+        ("ips",),
         reads=("DescribeNetworkInterfaces", "DescribeInstances", "DescribeAddresses"),
         changes=("UnassignPrivateIpAddresses",),
         summary="remove secondary private IPs",
+        required=("ips",),
     ),
     OperationSpec(
         "failover_instance",
         ("failover",),
         "from_instance",
-        failover_instance,
+        "eniops._ops.failover",
+        ("to_instance",),
         reads=(*_ENI_READS, "DescribeAddresses", "DescribeRouteTables"),
         changes=(
             "AssociateAddress",
@@ -135,22 +166,26 @@ OPERATIONS: tuple[OperationSpec, ...] = (
         ),
         summary="move an instance's Elastic IPs, ENIs and routes to its standby",
         self_targets=("to_instance",),
+        one_of=(("to_instance",),),
     ),
     OperationSpec(
         "move_route",
         ("route", "move"),
         "destination",
-        move_route,
+        "eniops._ops.route",
+        ("to_instance", "to_eni", "route_tables", "expect_current", "rollback"),
         reads=("DescribeRouteTables", "DescribeInstances", "DescribeNetworkInterfaces"),
         changes=("ReplaceRoute", "CreateRoute", "DeleteRoute"),
         summary="point an overlay IP's routes at another instance (across zones)",
         self_targets=("to_instance",),
+        one_of=(("to_instance", "to_eni"),),
     ),
     OperationSpec(
         "describe",
         ("show",),
         "resource_id",
-        describe,
+        "eniops._ops.describe",
+        (),
         reads=(
             "DescribeAddresses",
             "DescribeInstances",
@@ -160,6 +195,7 @@ OPERATIONS: tuple[OperationSpec, ...] = (
         ),
         changes=(),
         summary="what an operator needs to see before a move",
+        mutating=False,
     ),
 )
 
@@ -185,6 +221,13 @@ def actions_for(operations: Iterable[str] = ()) -> list[str]:
 def mutating_actions() -> frozenset[str]:
     """Every action an operation declares as a change."""
     return frozenset(f"ec2:{a}" for spec in OPERATIONS for a in spec.changes)
+
+
+def self_option_group(spec: OperationSpec) -> tuple[str, ...] | None:
+    """The group of exactly-one arguments `--to-self` joins on the command line, if any."""
+    if not spec.self_targets:
+        return None
+    return next((g for g in spec.one_of if spec.self_targets[0] in g), None)
 
 
 def iam_policy(operations: Iterable[str] = (), *, require_tag: str | None = None) -> dict[str, Any]:

@@ -13,9 +13,14 @@ from collections.abc import Iterable, Mapping
 
 from ._errors import Conflict, NotFound, PreconditionFailed
 from ._inputs import UNASSOCIATED, TagGuard
-from ._model import Address, Eni, Instance, Limits, MoveIntent, Route, RouteTable, Subnet
+from ._model import Address, Attachment, Eni, Instance, Limits, Subnet
+from ._routes import Route, RouteTable
+from ._tags import MoveIntent
 
+#: States in which an instance takes an ENI (hot or warm attach).
 USABLE_INSTANCE_STATES = frozenset({"running", "stopped"})
+#: States in which an instance's primary ENI may receive an Elastic IP.
+EIP_TARGET_STATES = frozenset({"pending", "running", "stopped"})
 
 
 def tag_guard(guard: TagGuard | None, resource_id: str, tags: Mapping[str, str]) -> None:
@@ -364,6 +369,38 @@ def ips_to_remove(eni: Eni, ips: Iterable[str], ips_with_eip: Iterable[str]) -> 
     return tuple(present)
 
 
+def settled_on(eni: Eni, instance_id: str) -> bool:
+    """Already there: attached to `instance_id`, and `attached` (not merely naming it)."""
+    return eni.attached_to == instance_id
+
+
+def arriving(eni: Eni, instance_id: str) -> bool:
+    """On `instance_id` already: attaching, or attached with an intent left over."""
+    return eni.instance_id == instance_id and not eni.detaching
+
+
+def next_delete_on_termination(eni: Eni, *, carry: bool) -> bool:
+    """DeleteOnTermination for the ENI's next attachment: what an interrupted move recorded
+    once the ENI is detached, else what its own attachment has (when `carry`), whatever an
+    intent tag claims while that attachment is there to read."""
+    intent, att = eni.intent, eni.attachment
+    if intent is not None and att is None:
+        return intent.delete_on_termination
+    return carry and bool(att and att.delete_on_termination)
+
+
+def restores_dot(intent: MoveIntent | None, attachment: Attachment) -> bool:
+    """A move's intent recorded DeleteOnTermination for this very attachment (its instance
+    and device index), and the attachment does not have it yet."""
+    return (
+        intent is not None
+        and intent.delete_on_termination
+        and (intent.target, intent.device_index)
+        == (attachment.instance_id, attachment.device_index)
+        and not attachment.delete_on_termination
+    )
+
+
 def eni_holder(eni: Eni) -> str | None:
     """Who holds an ENI: the instance it is on, or, while an interrupted move is pending
     (`detaching` or `available` with an `eniops:move` tag), the instance it moves from."""
@@ -446,6 +483,37 @@ def same_vpc(resource_id: str, vpc_id: str, eni: Eni) -> None:
             f"{resource_id} is in {vpc_id}, {eni.eni_id} in {eni.vpc_id}",
             details={"resource": resource_id, "vpc": vpc_id, "eni_vpc": eni.vpc_id},
         )
+
+
+def route_expected(
+    expected: str | None,
+    table: RouteTable,
+    route: Route | None,
+    holders: Mapping[str, str | None],
+    destination: str,
+) -> None:
+    """`move_route`'s `expect_current` on one table's route for `destination`: the instance,
+    ENI or other target it must route to now, or `UNASSOCIATED` (no route yet). `holders`
+    names the instance of each ENI a route names alone."""
+    if expected is None:
+        return
+    where = f"the route to {destination} in {table.route_table_id}"
+    if route is None:
+        if expected != UNASSOCIATED:
+            raise Conflict(
+                "expect-mismatch",
+                f"{table.route_table_id} has no route to {destination}, not one to {expected}",
+                details={"route_table": table.route_table_id, "expected": expected},
+            )
+        return
+    if expected == UNASSOCIATED:
+        raise Conflict(
+            "expect-mismatch",
+            f"{where} exists already (to {route.target})",
+            details={"route_table": table.route_table_id, "current": route.target},
+        )
+    current = [route.eni_id, route.instance_id, holders.get(route.eni_id or ""), route.target]
+    expect_current(expected, where, current)
 
 
 def _replaceable(route: Route, *, named: bool, expected: str | None) -> bool:

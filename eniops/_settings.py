@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextvars
 import signal
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -52,19 +54,71 @@ DEFAULT_POLICY = RetryPolicy()
 
 
 class StopRequest:
-    """Set by a signal handler: start no new change, finish the call in flight, report."""
+    """Set by a signal handler: start no new change, finish the call in flight, report.
+
+    Everything that sleeps or waits for an operation wakes when a stop is asked for.
+    """
 
     def __init__(self) -> None:
         self.signal: int | None = None
+        self._event = threading.Event()
+        self._lock = threading.Lock()
+        self._listeners: list[Callable[[], None]] = []
 
     def request(self, signum: int = signal.SIGINT) -> None:
-        """Ask the running operation to stop."""
-        self.signal = signum
+        """Ask the running operation to stop (the first request's signal is kept)."""
+        if self.signal is None:
+            self.signal = signum
+        self._event.set()
+        with self._lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener()
 
     @property
     def requested(self) -> bool:
         """True once a stop was asked for."""
         return self.signal is not None
+
+    @property
+    def event(self) -> threading.Event:
+        """Set once a stop was asked for."""
+        return self._event
+
+    def listen(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call `listener` when a stop is asked for; returns what stops listening."""
+        with self._lock:
+            self._listeners.append(listener)
+
+        def forget() -> None:
+            with self._lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return forget
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to `seconds`; True when cut short by a stop request."""
+        return self._event.wait(max(0.0, seconds))
+
+
+class Clock:
+    """Time as an operation sees it: every sleep of eniops goes through `sleep`, which a
+    stop request cuts short. Tests inject their own (a clock that records, or never sleeps)."""
+
+    def __init__(self, stop: StopRequest | None = None) -> None:
+        self.stop = stop
+
+    def now(self) -> float:
+        """Monotonic seconds."""
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep `seconds`, or less when a stop is asked for."""
+        if self.stop is not None:
+            self.stop.wait(seconds)
+        elif seconds > 0:
+            time.sleep(seconds)
 
 
 @dataclass(frozen=True)
@@ -76,6 +130,12 @@ class Settings:
     progress: Callable[[str, float], None] | None = None
     #: Set by the command line's signal handlers.
     stop: StopRequest | None = None
+    #: How the operation sleeps (None: a clock of its own, woken by `stop`).
+    clock: Clock | None = None
+
+    def the_clock(self) -> Clock:
+        """The clock the operation sleeps by."""
+        return self.clock if self.clock is not None else Clock(self.stop)
 
 
 DEFAULT_SETTINGS = Settings()

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from ._errors import EniopsError
 from ._inputs import UNASSOCIATED
-from ._model import MOVE_TAG, MoveIntent
+from ._tags import MOVE_TAG, MoveIntent
 
 Expect = Literal["done", "refused", "say"]
 

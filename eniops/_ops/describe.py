@@ -6,10 +6,11 @@ from typing import TYPE_CHECKING, Any
 
 from .. import _inputs
 from .. import _rules as check
-from .._model import HOLDER_TAG, Address, Eni, Instance, Limits, RouteTable
+from .._model import Address, Eni, Instance, Limits
 from .._reads import Reader
-from .._result import Mode
-from ._common import common, start
+from .._routes import RouteTable
+from .._tags import HOLDER_TAG
+from ._operation import Common, start
 
 if TYPE_CHECKING:
     import boto3
@@ -19,34 +20,29 @@ if TYPE_CHECKING:
 def describe(
     resource_id: str,
     *,
-    mode: Mode = "apply",
     ec2: EC2Client | None = None,
     session: boto3.session.Session | None = None,
     region: str | None = None,
     timeout: float = 30.0,
-    require_tag: str | None = None,
     role_arn: str | None = None,
 ) -> dict[str, Any]:
     """Describe an instance, ENI or Elastic IP: attachments, IPs, Elastic IPs, limits, free
     slots, the routes that target its ENIs, and the tags eniops wrote (a pending move).
 
-    Reads only: every mode is the same, and there is nothing for `require_tag` to guard
-    (both are accepted, and checked for form, like every operation's common keywords).
+    It reads only, so it takes no `mode` and no `require_tag`.
+
+    Args:
+        resource_id: an instance id, an ENI id, or an Elastic IP (allocation id or address).
+        ec2: a boto3 EC2 client to use as given.
+        session, region: build a client from these when `ec2` is not given.
+        timeout: seconds for the whole read, retries included.
+        role_arn: an IAM role to assume and build the client from.
 
     Raises:
         InvalidInput; NotFound; AwsError; OperationTimeout.
     """
     kind, ident = _inputs.resource(resource_id)
-    keywords = common(
-        mode=mode,
-        ec2=ec2,
-        session=session,
-        region=region,
-        timeout=timeout,
-        require_tag=require_tag,
-        role_arn=role_arn,
-    )
-    reader = start("describe", keywords).reader
+    reader = _reader(ec2=ec2, session=session, region=region, timeout=timeout, role_arn=role_arn)
     if kind == "eip":
         address = reader.address(_inputs.eip(ident))
         return {
@@ -60,27 +56,21 @@ def describe(
     return _instance_view(reader, reader.instance(ident))
 
 
+def _reader(**keywords: Any) -> Reader:
+    """A reader over a run of its own (the deadline starts now), for reads only."""
+    common = Common.parse({**keywords, "mode": "plan"})
+    return start("describe", common).reader
+
+
 def instance_tags(
     instance_id: str,
     *,
     ec2: EC2Client | None = None,
-    session: boto3.session.Session | None = None,
-    region: str | None = None,
     timeout: float = 30.0,
-    role_arn: str | None = None,
 ) -> dict[str, str]:
     """An instance's tags: one DescribeInstances within `timeout` (the Lambda's standby)."""
     ident = _inputs.instance_id(instance_id, "instance")
-    keywords = common(
-        mode="plan",
-        ec2=ec2,
-        session=session,
-        region=region,
-        timeout=timeout,
-        require_tag=None,
-        role_arn=role_arn,
-    )
-    return dict(start("describe", keywords).reader.instance(ident).tags)
+    return dict(_reader(ec2=ec2, timeout=timeout).instance(ident).tags)
 
 
 def _eni_view(reader: Reader, eni: Eni) -> dict[str, Any]:

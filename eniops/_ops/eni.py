@@ -2,73 +2,115 @@
 
 A move writes its intent (`eniops:move`) on the ENI before the detach, detaches by
 `AttachmentId` (a stale attachment cannot be detached by mistake), waits until the ENI is
-available, attaches, waits until it is attached, restores `DeleteOnTermination`, and only
-then removes the intent. An ENI that is `detaching` or `available` with an intent counts as
-held by the instance it moves from, so re-running an interrupted move completes it at the
-recorded device index. A failed attach puts the ENI back on its source, or the error says
-exactly where it is.
+available, attaches, waits until it is attached (its `eniops:holder` tag riding beside),
+restores `DeleteOnTermination`, and removes the intent beside the last check. An ENI that
+is `detaching` or `available` with an intent counts as held by the instance it moves from,
+so re-running an interrupted move completes it at the recorded device index. A failed
+attach puts the ENI back on its source, or the error says exactly where it is.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .. import _inputs
 from .. import _rules as check
-from .._executor import Run, execute
+from .._executor import Run
+from .._expect import EniDetached
 from .._inputs import TagGuard
-from .._model import MOVE_TAG, Eni, HolderTag, Instance, Limits, MoveIntent
-from .._plan import (
-    Chain,
-    Change,
-    DeletesOnTermination,
-    EniAttached,
-    EniDetached,
-    Plan,
-    Ref,
-    Subject,
-    Tagged,
-    Wait,
-)
+from .._model import Eni, Instance, Limits
+from .._plan import Chain, Change, Plan, Wait
 from .._result import Mode, Result
-from ._common import common, start
+from .._views import Planned, Subject
+from . import _bookkeeping
+from ._moving import FORCE_WARNING, Placement, move_chain
+from ._operation import Body, run
 
 if TYPE_CHECKING:
     import boto3
     from mypy_boto3_ec2 import EC2Client
 
-HOT_ATTACH_WARNING = (
-    "after a hot or warm attach, operating systems other than Amazon Linux and Windows may "
-    "need the interface, its address and routes configured by hand"
-)
-BANDWIDTH_WARNING = "a second network interface adds no bandwidth to the instance"
-FORCE_WARNING = (
-    "forced detach: the device index may stay unusable and instance metadata stale on "
-    "the source instance until it is stopped and started"
-)
-
 
 @dataclass(frozen=True)
-class EniRequest:
-    """The arguments of `move_eni`, `attach_eni` and `detach_eni`, parsed."""
+class MoveRequest:
+    """`move_eni`'s arguments, parsed."""
 
     eni_id: str
-    target: str | None = None
-    device_index: int | None = None
-    expected: str | None = None
-    force: bool = False
-    allow_same_subnet: bool = False
-    rollback: bool = True
+    target: str
+    expected: str | None
+    placement: Placement
+    guard: TagGuard | None = None
+
+    @classmethod
+    def parse(cls, arguments: Mapping[str, Any], guard: TagGuard | None) -> MoveRequest:
+        """Parse `move_eni`'s own arguments."""
+        return cls(
+            eni_id=_inputs.eni_id(arguments["eni"]),
+            target=_inputs.instance_id(arguments["to_instance"], "to_instance"),
+            expected=_inputs.expect_current(arguments["expect_current"]),
+            placement=Placement(
+                device_index=_inputs.device_index(arguments["device_index"]),
+                allow_same_subnet=_inputs.flag(arguments["allow_same_subnet"], "allow_same_subnet"),
+                force=_inputs.flag(arguments["force_detach"], "force_detach"),
+                rollback=_inputs.flag(arguments["rollback"], "rollback"),
+            ),
+            guard=guard,
+        )
 
 
 @dataclass(frozen=True)
-class EniState:
-    """The ENI, the target instance (with its type's limits) and, for a tag guard, the source."""
+class AttachRequest:
+    """`attach_eni`'s arguments, parsed."""
+
+    eni_id: str
+    target: str
+    placement: Placement
+    guard: TagGuard | None = None
+
+    @classmethod
+    def parse(cls, arguments: Mapping[str, Any], guard: TagGuard | None) -> AttachRequest:
+        """Parse `attach_eni`'s own arguments."""
+        return cls(
+            eni_id=_inputs.eni_id(arguments["eni"]),
+            target=_inputs.instance_id(arguments["instance"], "instance"),
+            placement=Placement(
+                device_index=_inputs.device_index(arguments["device_index"]),
+                allow_same_subnet=_inputs.flag(arguments["allow_same_subnet"], "allow_same_subnet"),
+            ),
+            guard=guard,
+        )
+
+
+@dataclass(frozen=True)
+class DetachRequest:
+    """`detach_eni`'s arguments, parsed."""
+
+    eni_id: str
+    expected: str | None
+    force: bool
+    guard: TagGuard | None = None
+
+    @classmethod
+    def parse(cls, arguments: Mapping[str, Any], guard: TagGuard | None) -> DetachRequest:
+        """Parse `detach_eni`'s own arguments."""
+        return cls(
+            eni_id=_inputs.eni_id(arguments["eni"]),
+            expected=_inputs.expect_current(arguments["expect_current"]),
+            force=_inputs.flag(arguments["force"], "force"),
+            guard=guard,
+        )
+
+
+@dataclass(frozen=True)
+class PlaceState:
+    """The ENI and the target instance with its type's limits; for a move under a tag guard,
+    the instance it leaves (whose tags the guard reads)."""
 
     eni: Eni
-    target: Instance | None = None
-    limits: Limits | None = None
+    target: Instance
+    limits: Limits
     source: Instance | None = None
 
 
@@ -96,6 +138,21 @@ def move_eni(
     intent. If the attach fails, the ENI goes back to the source at its old device index
     (unless `rollback=False`). Re-running an interrupted move completes it.
 
+    Args:
+        eni: the ENI id (``eni-…``).
+        to_instance: the instance to move it to (same VPC and availability zone).
+        device_index: on network card 0; None picks the lowest free one.
+        expect_current: the instance or ENI that must hold it now.
+        force_detach: force the detach (for a failed source instance only).
+        allow_same_subnet: allow a second ENI of a subnet the target is already in.
+        rollback: put the ENI back on its source when the attach fails.
+        mode: ``"apply"``, ``"plan"`` (read and check only) or ``"dry-run"``.
+        ec2: a boto3 EC2 client to use as given.
+        session, region: build a client from these when `ec2` is not given.
+        timeout: seconds for the whole operation, retries and waits included.
+        require_tag: ``"key"`` or ``"key=value"`` every changed resource must carry.
+        role_arn: an IAM role to assume and build the client from.
+
     Raises:
         InvalidInput; NotFound; Conflict (``expect-mismatch``); PreconditionFailed
         (``primary-eni``, ``requester-managed``, ``vpc-mismatch``, ``az-mismatch``,
@@ -103,27 +160,7 @@ def move_eni(
         ``tag-guard``); AwsError; OperationTimeout (details say where the ENI is);
         PartialFailure (``rolled_back`` says whether the ENI went back to the source).
     """
-    request = EniRequest(
-        eni_id=_inputs.eni_id(eni),
-        target=_inputs.instance_id(to_instance, "to_instance"),
-        device_index=_inputs.device_index(device_index),
-        expected=_inputs.expect_current(expect_current),
-        force=_inputs.flag(force_detach, "force_detach"),
-        allow_same_subnet=_inputs.flag(allow_same_subnet, "allow_same_subnet"),
-        rollback=_inputs.flag(rollback, "rollback"),
-    )
-    keywords = common(
-        mode=mode,
-        ec2=ec2,
-        session=session,
-        region=region,
-        timeout=timeout,
-        require_tag=require_tag,
-        role_arn=role_arn,
-    )
-    run = start("move_eni", keywords)
-    state = read(run, request, with_source=keywords.guard is not None)
-    return execute(plan_move(state, request, keywords.guard), run)
+    return run(MOVE, locals())
 
 
 def attach_eni(
@@ -142,8 +179,14 @@ def attach_eni(
 ) -> Result:
     """Attach an available ENI to `instance` and wait until it is attached.
 
-    `device_index=None` picks the lowest free index on network card 0. An ENI still
-    `detaching` is waited for, then attached.
+    An ENI still `detaching` is waited for, then attached.
+
+    Args:
+        eni: the ENI id (``eni-…``).
+        instance: the instance to attach it to.
+        device_index: on network card 0; None picks the lowest free one.
+        allow_same_subnet: allow a second ENI of a subnet the instance is already in.
+        mode, ec2, session, region, timeout, require_tag, role_arn: as for `move_eni`.
 
     Raises:
         InvalidInput; NotFound; Conflict(``in-use``) when attached elsewhere;
@@ -151,24 +194,7 @@ def attach_eni(
         ``instance-state``, ``attachment-limit``, ``device-index-in-use``, ``same-subnet``,
         ``tag-guard``); AwsError; OperationTimeout.
     """
-    request = EniRequest(
-        eni_id=_inputs.eni_id(eni),
-        target=_inputs.instance_id(instance, "instance"),
-        device_index=_inputs.device_index(device_index),
-        allow_same_subnet=_inputs.flag(allow_same_subnet, "allow_same_subnet"),
-    )
-    keywords = common(
-        mode=mode,
-        ec2=ec2,
-        session=session,
-        region=region,
-        timeout=timeout,
-        require_tag=require_tag,
-        role_arn=role_arn,
-    )
-    run = start("attach_eni", keywords)
-    state = read(run, request, with_source=False)
-    return execute(plan_attach(state, request, keywords.guard), run)
+    return run(ATTACH, locals())
 
 
 def detach_eni(
@@ -186,100 +212,97 @@ def detach_eni(
 ) -> Result:
     """Detach a secondary ENI (by its `AttachmentId`) and wait until it is available.
 
+    Args:
+        eni: the ENI id (``eni-…``).
+        expect_current: the instance or ENI that must hold it now.
+        force: force the detach (for a failed instance only).
+        mode, ec2, session, region, timeout, require_tag, role_arn: as for `move_eni`.
+
     Raises:
         InvalidInput; NotFound; Conflict(``expect-mismatch``); PreconditionFailed
         (``primary-eni``, ``requester-managed``, ``tag-guard``); AwsError; OperationTimeout.
     """
-    request = EniRequest(
-        eni_id=_inputs.eni_id(eni),
-        expected=_inputs.expect_current(expect_current),
-        force=_inputs.flag(force, "force"),
-    )
-    keywords = common(
-        mode=mode,
-        ec2=ec2,
-        session=session,
-        region=region,
-        timeout=timeout,
-        require_tag=require_tag,
-        role_arn=role_arn,
-    )
-    run = start("detach_eni", keywords)
-    state = read(run, request, with_source=False)
-    return execute(plan_detach(state, request, keywords.guard), run)
+    return run(DETACH, locals())
 
 
-def read(run: Run, request: EniRequest, *, with_source: bool) -> EniState:
+def _read_place(run: Run, eni_id: str, target_id: str, *, source_too: bool) -> PlaceState:
     """The ENI and the target at once; the target type's limits (cached per client); the
     source instance only when a tag guard needs its tags."""
     reader = run.reader
-    if request.target is None:
-        eni = reader.eni(request.eni_id)
-        run.mark_read()
-        return EniState(eni)
-    eni, target = reader.at_once(
-        lambda: reader.eni(request.eni_id), lambda: reader.instance(str(request.target))
-    )
+    eni, target = reader.at_once(lambda: reader.eni(eni_id), lambda: reader.instance(target_id))
     source_id = check.eni_holder(eni)
     source = None
-    if with_source and source_id and source_id != target.instance_id:
+    if source_too and source_id and source_id != target.instance_id:
         limits, source = reader.at_once(
             lambda: reader.limits(target.instance_type), lambda: reader.instance(source_id)
         )
     else:
         limits = reader.limits(target.instance_type)
     run.mark_read()
-    return EniState(eni, target, limits, source)
+    return PlaceState(eni, target, limits, source)
+
+
+def read_move(run: Run, request: MoveRequest) -> PlaceState:
+    """What `move_eni` reads (see `_read_place`)."""
+    return _read_place(run, request.eni_id, request.target, source_too=request.guard is not None)
+
+
+def read_attach(run: Run, request: AttachRequest) -> PlaceState:
+    """What `attach_eni` reads (see `_read_place`)."""
+    return _read_place(run, request.eni_id, request.target, source_too=False)
+
+
+def read_detach(run: Run, request: DetachRequest) -> Eni:
+    """The ENI."""
+    eni = run.reader.eni(request.eni_id)
+    run.mark_read()
+    return eni
 
 
 # -- planners: pure -------------------------------------------------------------------------
 
 
-def plan_move(state: EniState, request: EniRequest, guard: TagGuard | None) -> Plan:
+def plan_move_eni(request: MoveRequest, state: PlaceState) -> Plan:
     """The chain that moves the ENI to the target, or a refusal."""
-    eni, target, limits = state.eni, state.target, state.limits
-    assert target is not None
-    assert limits is not None
+    eni, target = state.eni, state.target
     check.not_requester_managed(eni)
     before = {"eni": eni.summary()}
-    if _settled_on(eni, target.instance_id) and eni.intent is None:
+    if check.settled_on(eni, target.instance_id) and eni.intent is None:
         return Plan("move_eni", (), before=before, after=before)
     check.not_primary(eni)
-    arriving = eni.instance_id == target.instance_id and not eni.detaching
-    if not arriving:  # already (or almost) there: a re-run finishes, whoever held it before
+    if not check.arriving(eni, target.instance_id):  # almost there: a re-run finishes it
         check.expect_current(request.expected, eni.eni_id, [check.eni_holder(eni)])
-    check.tag_guard(guard, eni.eni_id, eni.tags)
+    check.tag_guard(request.guard, eni.eni_id, eni.tags)
     for instance in (target, state.source):
         if instance is not None:
-            check.tag_guard(guard, instance.instance_id, instance.tags)
-    chain = move_chain(eni, target, limits, request)
+            check.tag_guard(request.guard, instance.instance_id, instance.tags)
+    chain = move_chain(eni, target, state.limits, request.placement)
     return Plan(
         "move_eni", (chain,), before=before, after=dict(chain.after), warnings=chain.warnings
     )
 
 
-def plan_attach(state: EniState, request: EniRequest, guard: TagGuard | None) -> Plan:
+def plan_attach_eni(request: AttachRequest, state: PlaceState) -> Plan:
     """The chain that attaches a free ENI (waiting out a detach first), or a refusal."""
-    eni, target, limits = state.eni, state.target, state.limits
-    assert target is not None
-    assert limits is not None
+    eni, target = state.eni, state.target
     check.not_requester_managed(eni)
     before = {"eni": eni.summary()}
-    if _settled_on(eni, target.instance_id):
+    if check.settled_on(eni, target.instance_id):
         return Plan("attach_eni", (), before=before, after=before)
     if not eni.detaching:
         check.free_for(eni, target.instance_id)
-    check.tag_guard(guard, eni.eni_id, eni.tags)
-    check.tag_guard(guard, target.instance_id, target.tags)
-    chain = move_chain(eni, target, limits, request, operation="attach_eni", intent=False)
+    check.tag_guard(request.guard, eni.eni_id, eni.tags)
+    check.tag_guard(request.guard, target.instance_id, target.tags)
+    chain = move_chain(
+        eni, target, state.limits, request.placement, operation="attach_eni", intent=False
+    )
     return Plan(
         "attach_eni", (chain,), before=before, after=dict(chain.after), warnings=chain.warnings
     )
 
 
-def plan_detach(state: EniState, request: EniRequest, guard: TagGuard | None) -> Plan:
+def plan_detach_eni(request: DetachRequest, eni: Eni) -> Plan:
     """The detach by `AttachmentId` and the wait until available, or a refusal."""
-    eni = state.eni
     before = {"eni": eni.summary()}
     att = eni.attachment
     if att is None:  # already detached: a re-run is a no-op, before the guard
@@ -287,36 +310,30 @@ def plan_detach(state: EniState, request: EniRequest, guard: TagGuard | None) ->
     check.expect_current(request.expected, eni.eni_id, [check.eni_holder(eni)])
     check.not_requester_managed(eni)
     check.not_primary(eni)
-    check.tag_guard(guard, eni.eni_id, eni.tags)
-    wait_for = EniDetached(eni.eni_id, attachment_id=att.attachment_id, source=att.instance_id)
-    items: tuple[Change | Wait, ...]
+    check.tag_guard(request.guard, eni.eni_id, eni.tags)
+    gone = EniDetached(eni.eni_id, attachment_id=att.attachment_id, source=att.instance_id)
+    riders = (_bookkeeping.holder(eni.eni_id, None, eni.holder_tag),)
+    item: Change | Wait
     if eni.detaching:
-        items = (Wait(wait_for),)
+        item = Wait(gone, riders=riders)
     else:
         params: dict[str, Any] = {"AttachmentId": att.attachment_id}
         if request.force:
             params["Force"] = True
-        items = (Change("DetachNetworkInterface", params, expect=wait_for, final=True),)
+        item = Change("DetachNetworkInterface", params, expect=(gone,), role="goal", riders=riders)
     subject: Subject = ("eni", eni.eni_id)
-    after = {"eni": _detached_view(eni)}
+    after = {"eni": Planned(subject, _detached_view(eni))}
     chain = Chain(
         name=f"detach {eni.eni_id}",
         operation="detach_eni",
-        items=items,
+        items=(item,),
         subjects=(subject,),
         before=before,
         after=after,
         context={"eni": eni.eni_id, "source": att.instance_id},
         warnings=(FORCE_WARNING,) if request.force else (),
-        holders=((subject, None),),
-        shows={"eni": subject},
     )
     return Plan("detach_eni", (chain,), before=before, after=after, warnings=chain.warnings)
-
-
-def _settled_on(eni: Eni, instance_id: str) -> bool:
-    """Already there: attached, and `attached` (not merely naming the instance)."""
-    return eni.attached_to == instance_id
 
 
 def _detached_view(eni: Eni) -> dict[str, Any]:
@@ -330,240 +347,6 @@ def _detached_view(eni: Eni) -> dict[str, Any]:
     }
 
 
-def move_chain(
-    eni: Eni,
-    target: Instance,
-    limits: Limits,
-    request: EniRequest,
-    *,
-    operation: str = "move_eni",
-    intent: bool = True,
-    device_index: int | None = None,
-) -> Chain:
-    """The chain that brings `eni` onto `target`, from wherever it is now.
-
-    Attached elsewhere: intent tag, detach, attach, `DeleteOnTermination`. Detaching (an
-    interrupted move, or someone's detach): wait, then attach. Available: attach. Attaching
-    to the target, or attached with an intent left over: finish what is missing. With
-    `device_index`, the index was already chosen (a failover checks all its ENIs together).
-    `intent=False` (attach_eni) writes no intent and carries no DeleteOnTermination over.
-    """
-    att = eni.attachment
-    if att is not None and att.instance_id == target.instance_id and att.status != "detaching":
-        return _finish_chain(eni, target, operation)
-    check.same_vpc_and_az(eni, target)
-    check.instance_state(target)
-    index = device_index if device_index is not None else _index_on(eni, target, limits, request)
-    check.no_same_subnet(eni, target, request.allow_same_subnet)
-    source = check.eni_holder(eni)
-    pending = eni.intent
-    if pending is not None and att is None:
-        dot = pending.delete_on_termination  # what the interrupted move recorded
-    else:  # the ENI's own attachment says it, whatever an intent tag claims
-        dot = intent and bool(att and att.delete_on_termination)
-    items = _leave(eni, target, request, MoveIntent(source or "", target.instance_id, index, dot))
-    if not intent:
-        items = [item for item in items if not _is_intent(item)]
-    items.append(
-        Change(
-            "AttachNetworkInterface",
-            {
-                "NetworkInterfaceId": eni.eni_id,
-                "InstanceId": target.instance_id,
-                "DeviceIndex": index,
-                "NetworkCardIndex": 0,
-            },
-            expect=EniAttached(eni.eni_id, instance_id=target.instance_id, leaving=source),
-            final=True,
-        )
-    )
-    if dot:
-        items.append(_restore_dot(eni.eni_id, Ref("attachment_id")))
-    return _chain(
-        eni,
-        target,
-        operation,
-        tuple(items),
-        source=source,
-        index=index,
-        force=request.force,
-        rollback=request.rollback,
-    )
-
-
-def _index_on(eni: Eni, target: Instance, limits: Limits, request: EniRequest) -> int:
-    """The device index on the target: the one asked for, else the one an interrupted move
-    recorded (if still free), else the lowest free one."""
-    requested = request.device_index
-    pending = eni.intent
-    if requested is None and pending is not None and pending.target == target.instance_id:
-        recorded = check.recorded_index(pending, limits)  # a tag is a hint: checked first
-        requested = recorded if recorded not in target.used_device_indexes(0) else None
-    on_target = eni.instance_id == target.instance_id  # still detaching from it
-    leaving = [eni.eni_id] if on_target else []
-    return check.choose_device_index(target, limits, requested, leaving=leaving)
-
-
-def _leave(
-    eni: Eni, target: Instance, request: EniRequest, intent: MoveIntent
-) -> list[Change | Wait]:
-    """Getting the ENI off where it is: record the intent (unless recorded already), then
-    detach it, or wait for a detach already running. Nothing when it is available."""
-    att = eni.attachment
-    if att is None:
-        return []
-    items: list[Change | Wait] = []
-    pending = eni.intent
-    if pending is None or (pending.target, pending.device_index) != (
-        intent.target,
-        intent.device_index,
-    ):
-        items.append(_intent_change(eni, intent))
-    if att.status == "detaching":
-        detached = EniDetached(
-            eni.eni_id,
-            attachment_id=att.attachment_id,
-            source=att.instance_id,
-            target=target.instance_id,
-        )
-        items.append(Wait(detached))
-    else:
-        items.append(
-            _detach_change(eni, target.instance_id, request.force, intent.delete_on_termination)
-        )
-    return items
-
-
-def _is_intent(item: Change | Wait) -> bool:
-    return isinstance(item, Change) and item.action == "CreateTags"
-
-
-def _finish_chain(eni: Eni, target: Instance, operation: str) -> Chain:
-    """The ENI is on the target (attaching, or attached with an intent left over): wait for
-    `attached`, restore `DeleteOnTermination` if the intent says so, clear the intent."""
-    att = eni.attachment
-    assert att is not None
-    pending = eni.intent
-    items: list[Change | Wait] = []
-    if att.status != "attached":
-        items.append(Wait(EniAttached(eni.eni_id, instance_id=target.instance_id)))
-    # Only on the attachment the intent recorded, not on one an intent was written over.
-    recorded = pending is not None and pending.delete_on_termination
-    at = pending is not None and (pending.target, pending.device_index) == (
-        att.instance_id,
-        att.device_index,
-    )
-    if recorded and at and not att.delete_on_termination:
-        items.append(_restore_dot(eni.eni_id, att.attachment_id))
-    source = pending.source if pending is not None else None
-    return _chain(eni, target, operation, tuple(items), source=source, index=att.device_index)
-
-
-def _chain(
-    eni: Eni,
-    target: Instance,
-    operation: str,
-    items: tuple[Change | Wait, ...],
-    *,
-    source: str | None,
-    index: int,
-    force: bool = False,
-    rollback: bool = True,
-) -> Chain:
-    subject: Subject = ("eni", eni.eni_id)
-    warnings = [HOT_ATTACH_WARNING, BANDWIDTH_WARNING]
-    if force:
-        warnings.append(FORCE_WARNING)
-    return Chain(
-        name=f"move {eni.eni_id}",
-        operation=operation,
-        items=items,
-        subjects=(subject,),
-        before={"eni": eni.summary()},
-        after={
-            "eni": {
-                **eni.summary(),
-                "instance": target.instance_id,
-                "device_index": index,
-                "attachment_status": "attached",
-                "status": "in-use",
-            }
-        },
-        context={
-            "eni": eni.eni_id,
-            "source": source,
-            "target": target.instance_id,
-            "device_index": index,
-        },
-        warnings=tuple(warnings),
-        holders=((subject, HolderTag(target.instance_id, device_index=index).format()),),
-        # The intent is cleared where there is one (an interrupted move's, or this move's).
-        clear_intent=eni.eni_id if eni.intent is not None or any(map(_is_intent, items)) else None,
-        shows={"eni": subject},
-        rollback=rollback,
-    )
-
-
-def _intent_change(eni: Eni, intent: MoveIntent) -> Change:
-    """The `eniops:move` tag, written before the detach; put back by deleting our value only
-    (a concurrent run's intent, written over ours, stays)."""
-    value = intent.format()
-    return Change(
-        "CreateTags",
-        {"Resources": [eni.eni_id], "Tags": [{"Key": MOVE_TAG, "Value": value}]},
-        expect=Tagged(eni.eni_id, key=MOVE_TAG, value=value),
-        verify=False,
-        bookkeeping=True,
-        undo=(
-            Change(
-                "DeleteTags",
-                {"Resources": [eni.eni_id], "Tags": [{"Key": MOVE_TAG, "Value": value}]},
-                bookkeeping=True,
-                note="the move did not happen: its intent is removed",
-            ),
-        ),
-        note="the intent: a re-run completes the move from here",
-    )
-
-
-def _detach_change(eni: Eni, target: str, force: bool, dot: bool) -> Change:
-    att = eni.attachment
-    assert att is not None
-    params: dict[str, Any] = {"AttachmentId": att.attachment_id}
-    if force:
-        params["Force"] = True
-    back: list[Change] = [
-        Change(
-            "AttachNetworkInterface",
-            {
-                "NetworkInterfaceId": eni.eni_id,
-                "InstanceId": att.instance_id,
-                "DeviceIndex": att.device_index,
-                "NetworkCardIndex": att.network_card_index,
-            },
-            expect=EniAttached(eni.eni_id, instance_id=att.instance_id),
-            note=f"put back on {att.instance_id} at device index {att.device_index}",
-        )
-    ]
-    if dot:
-        back.append(_restore_dot(eni.eni_id, Ref("attachment_id")))
-    return Change(
-        "DetachNetworkInterface",
-        params,
-        expect=EniDetached(
-            eni.eni_id, attachment_id=att.attachment_id, source=att.instance_id, target=target
-        ),
-        undo=tuple(back),
-    )
-
-
-def _restore_dot(eni_id: str, attachment_id: str | Ref) -> Change:
-    return Change(
-        "ModifyNetworkInterfaceAttribute",
-        {
-            "NetworkInterfaceId": eni_id,
-            "Attachment": {"AttachmentId": attachment_id, "DeleteOnTermination": True},
-        },
-        expect=DeletesOnTermination(eni_id),
-        note="restore DeleteOnTermination from the source attachment",
-    )
+MOVE = Body("move_eni", MoveRequest.parse, read_move, plan_move_eni)
+ATTACH = Body("attach_eni", AttachRequest.parse, read_attach, plan_attach_eni)
+DETACH = Body("detach_eni", DetachRequest.parse, read_detach, plan_detach_eni)

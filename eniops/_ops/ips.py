@@ -9,27 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from .. import _inputs
 from .. import _rules as check
-from .._errors import InvalidInput
-from .._executor import Run, execute
+from .._executor import Run
+from .._expect import AddressOn, IpHeldBy, IpsOn
 from .._inputs import UNASSOCIATED, TagGuard
-from .._model import Address, Eni, Instance, Limits, Subnet, address_holder
-from .._plan import (
-    AddressOn,
-    Chain,
-    Change,
-    IpHeldBy,
-    IpsOn,
-    Plan,
-    Subject,
-    Wait,
-    private_ip_subject,
-)
+from .._model import Address, Eni, Instance, Limits, Subnet
+from .._plan import Chain, Change, Plan, Wait
 from .._result import Mode, Result
-from ._common import common, start
+from .._tags import address_holder
+from .._views import Planned, PrivateIp, Subject
+from . import _bookkeeping
+from ._operation import Body, run
 
 if TYPE_CHECKING:
     import boto3
@@ -40,24 +33,55 @@ if TYPE_CHECKING:
 class IpsRequest:
     """The arguments of `add_secondary_ips` / `remove_secondary_ips`, parsed."""
 
-    kind: str  # "instance" or "eni"
+    kind: Literal["instance", "eni"]
     target: str
     ips: tuple[str, ...]
     count: int = 0
     allow_reassignment: bool = False
     expected: str | None = None
+    guard: TagGuard | None = None
+
+    @classmethod
+    def parse_add(cls, arguments: Mapping[str, Any], guard: TagGuard | None) -> IpsRequest:
+        """Parse `add_secondary_ips`' own arguments."""
+        kind, target = _inputs.eni_or_instance(arguments["target"], "target")
+        return cls(
+            kind,
+            target,
+            _inputs.ipv4_list(arguments["ips"], "ips"),
+            _inputs.count(arguments["count"]),
+            _inputs.flag(arguments["allow_reassignment"], "allow_reassignment"),
+            _inputs.expect_current(arguments["expect_current"]),
+            guard,
+        )
+
+    @classmethod
+    def parse_remove(cls, arguments: Mapping[str, Any], guard: TagGuard | None) -> IpsRequest:
+        """Parse `remove_secondary_ips`' own arguments."""
+        kind, target = _inputs.eni_or_instance(arguments["target"], "target")
+        return cls(kind, target, _inputs.ipv4_list(arguments["ips"], "ips"), guard=guard)
 
 
 @dataclass(frozen=True)
-class IpsState:
-    """The ENI, its instance, and what the subnet and the Elastic IPs look like."""
+class AddState:
+    """The ENI, its instance (for the type's limits), its subnet and the subnet's ENIs, and
+    the Elastic IPs (that may follow a reassigned IP)."""
 
     eni: Eni
     instance: Instance | None
-    subnet: Subnet | None = None
-    neighbours: tuple[Eni, ...] = ()
-    limits: Limits | None = None
-    addresses: tuple[Address, ...] = ()
+    subnet: Subnet
+    neighbours: tuple[Eni, ...]
+    limits: Limits | None
+    addresses: tuple[Address, ...]
+
+
+@dataclass(frozen=True)
+class RemoveState:
+    """The ENI, its instance (for a tag guard) and the Elastic IPs on it."""
+
+    eni: Eni
+    instance: Instance | None
+    addresses: tuple[Address, ...]
 
 
 def add_secondary_ips(
@@ -83,35 +107,20 @@ def add_secondary_ips(
         count: instead of `ips`, how many free addresses to pick (never reserved or used).
         allow_reassignment: take IPs held by another ENI (any Elastic IP on them follows).
         expect_current: with reassignment, the ENI or instance that must hold them now.
+        mode: ``"apply"``, ``"plan"`` (read and check only) or ``"dry-run"``.
+        ec2: a boto3 EC2 client to use as given.
+        session, region: build a client from these when `ec2` is not given.
+        timeout: seconds for the whole operation, retries and waits included.
+        require_tag: ``"key"`` or ``"key=value"`` every changed resource must carry.
+        role_arn: an IAM role to assume and build the client from.
 
     Raises:
         InvalidInput; NotFound; Conflict (``ip-in-use``, ``expect-mismatch``);
         PreconditionFailed (``ip-outside-subnet``, ``ip-reserved``, ``ip-limit``,
-        ``tag-guard``); AwsError; OperationTimeout (EC2 did not show the IPs in time).
+        ``ip-is-primary``, ``tag-guard``); AwsError; OperationTimeout (EC2 did not show the
+        IPs in time).
     """
-    kind, target_id = _inputs.eni_or_instance(target, "target")
-    wanted = _inputs.ipv4_list(ips, "ips")
-    how_many = _inputs.count(count)
-    if bool(wanted) == bool(how_many):
-        raise InvalidInput("add_secondary_ips needs exactly one of ips and count")
-    reassign = _inputs.flag(allow_reassignment, "allow_reassignment")
-    expected = _inputs.expect_current(expect_current)
-    if expected is not None and not reassign:
-        raise InvalidInput(
-            "expect_current applies to add_secondary_ips only with allow_reassignment"
-        )
-    request = IpsRequest(kind, target_id, wanted, how_many, reassign, expected)
-    keywords = common(
-        mode=mode,
-        ec2=ec2,
-        session=session,
-        region=region,
-        timeout=timeout,
-        require_tag=require_tag,
-        role_arn=role_arn,
-    )
-    run = start("add_secondary_ips", keywords)
-    return execute(plan_add(read_add(run, request), request, keywords.guard), run)
+    return run(ADD, locals())
 
 
 def remove_secondary_ips(
@@ -130,30 +139,21 @@ def remove_secondary_ips(
 
     IPs not on the ENI are skipped; the primary IP and IPs with an Elastic IP are refused.
 
+    Args:
+        target: ENI id, or instance id meaning its primary ENI.
+        ips: the addresses to remove.
+        mode, ec2, session, region, timeout, require_tag, role_arn: as for
+            `add_secondary_ips`.
+
     Raises:
         InvalidInput; NotFound; PreconditionFailed (``ip-is-primary``, ``ip-has-eip``,
         ``tag-guard``); AwsError; OperationTimeout.
     """
-    kind, target_id = _inputs.eni_or_instance(target, "target")
-    wanted = _inputs.ipv4_list(ips, "ips")
-    if not wanted:
-        raise InvalidInput("remove_secondary_ips needs at least one IP")
-    request = IpsRequest(kind, target_id, wanted)
-    keywords = common(
-        mode=mode,
-        ec2=ec2,
-        session=session,
-        region=region,
-        timeout=timeout,
-        require_tag=require_tag,
-        role_arn=role_arn,
-    )
-    run = start("remove_secondary_ips", keywords)
-    return execute(plan_remove(read_remove(run, request), request, keywords.guard), run)
+    return run(REMOVE, locals())
 
 
 def _read_target(
-    run: Run, request: IpsRequest, *, need_instance: bool
+    run: Run, request: IpsRequest, *, with_instance: bool
 ) -> tuple[Eni, Instance | None]:
     """The ENI to change and, when it is attached, its instance (for the type's limits)."""
     reader = run.reader
@@ -161,16 +161,16 @@ def _read_target(
         instance = reader.instance(request.target)
         return check.primary_of(instance), instance
     eni = reader.eni(request.target)
-    if need_instance and eni.instance_id:
+    if with_instance and eni.instance_id:
         return eni, reader.instance(eni.instance_id)
     return eni, None
 
 
-def read_add(run: Run, request: IpsRequest) -> IpsState:
+def read_add(run: Run, request: IpsRequest) -> AddState:
     """The target, then the subnet, its ENIs, the limits (and the Elastic IPs that may
     follow a reassigned IP) at once."""
     reader = run.reader
-    eni, instance = _read_target(run, request, need_instance=True)
+    eni, instance = _read_target(run, request, with_instance=True)
     subnet, neighbours, limits, addresses = reader.at_once(
         lambda: reader.subnet(eni.subnet_id),
         lambda: reader.enis_where("subnet-id", [eni.subnet_id]),
@@ -178,28 +178,27 @@ def read_add(run: Run, request: IpsRequest) -> IpsState:
         lambda: reader.addresses() if request.allow_reassignment else [],
     )
     run.mark_read()
-    return IpsState(eni, instance, subnet, tuple(neighbours), limits, tuple(addresses))
+    return AddState(eni, instance, subnet, tuple(neighbours), limits, tuple(addresses))
 
 
-def read_remove(run: Run, request: IpsRequest) -> IpsState:
+def read_remove(run: Run, request: IpsRequest) -> RemoveState:
     """The target and the Elastic IPs on it."""
-    eni, instance = _read_target(run, request, need_instance=False)
+    eni, instance = _read_target(run, request, with_instance=False)
     addresses = run.reader.addresses_on([eni.eni_id])
     run.mark_read()
-    return IpsState(eni, instance, addresses=tuple(addresses))
+    return RemoveState(eni, instance, tuple(addresses))
 
 
-def _guard(guard: TagGuard | None, request: IpsRequest, state: IpsState) -> None:
-    if request.kind == "instance" and state.instance is not None:
-        check.tag_guard(guard, state.instance.instance_id, state.instance.tags)
+def _guard(request: IpsRequest, eni: Eni, instance: Instance | None) -> None:
+    if request.kind == "instance" and instance is not None:
+        check.tag_guard(request.guard, instance.instance_id, instance.tags)
     else:
-        check.tag_guard(guard, state.eni.eni_id, state.eni.tags)
+        check.tag_guard(request.guard, eni.eni_id, eni.tags)
 
 
-def plan_add(state: IpsState, request: IpsRequest, guard: TagGuard | None) -> Plan:
+def plan_add_secondary_ips(request: IpsRequest, state: AddState) -> Plan:
     """Which IPs to assign (checked against the subnet, its users and the limit)."""
     eni, subnet, limits = state.eni, state.subnet, state.limits
-    assert subnet is not None
     holders: dict[str, tuple[str, ...]] = {
         ip: tuple(i for i in (other.eni_id, other.instance_id) if i)
         for other in state.neighbours
@@ -219,7 +218,7 @@ def plan_add(state: IpsState, request: IpsRequest, guard: TagGuard | None) -> Pl
         limits=limits,
         primaries=[other.primary_ip for other in state.neighbours],
     )
-    _guard(guard, request, state)
+    _guard(request, eni, state.instance)
     warnings: list[str] = []
     if limits is None:
         warnings.append(f"{eni.eni_id} is not attached: the per-interface IP limit is unknown")
@@ -246,6 +245,52 @@ def plan_add(state: IpsState, request: IpsRequest, guard: TagGuard | None) -> Pl
     )
 
 
+def assign(
+    eni: Eni,
+    ips: tuple[str, ...],
+    allow_reassignment: bool,
+    following: list[Address],
+    guarded: Mapping[str, str] | None = None,
+    *,
+    role: Literal["step", "goal"] = "goal",
+) -> Change:
+    """`AssignPrivateIpAddresses`, checked on the ENI, with the holder tags of the Elastic
+    IPs that follow a reassigned IP riding beside.
+
+    `guarded` (IP -> the ENI expected to hold it) makes a reassignment that must not take an
+    IP from anyone else: EC2 has no compare-and-swap for it, so instead of the ENI alone,
+    who holds each IP is read `confirm_after_s` after the answer (a third party's
+    reassignment meanwhile is a `Conflict`, not a timeout).
+    """
+    expect: tuple[IpsOn | IpHeldBy, ...] = (IpsOn(eni.eni_id, ips=ips),)
+    if guarded is not None:
+        expect = tuple(
+            IpHeldBy(
+                PrivateIp(eni.subnet_id, ip),
+                eni_id=eni.eni_id,
+                allowed=frozenset({guarded.get(ip), None}),
+            )
+            for ip in ips
+        )
+    return Change(
+        "AssignPrivateIpAddresses",
+        {
+            "NetworkInterfaceId": eni.eni_id,
+            "PrivateIpAddresses": list(ips),
+            "AllowReassignment": allow_reassignment,
+        },
+        expect=expect,
+        check="confirm" if guarded is not None else "wait",
+        role=role,
+        riders=tuple(
+            _bookkeeping.holder(
+                a.allocation_id, address_holder(eni.instance_id, str(a.private_ip)), a.holder_tag
+            )
+            for a in following
+        ),
+    )
+
+
 def ip_chain(
     eni: Eni,
     ips: tuple[str, ...],
@@ -253,28 +298,9 @@ def ip_chain(
     following: list[Address],
     guarded: Mapping[str, str] | None = None,
 ) -> Chain:
-    """`AssignPrivateIpAddresses`, verified on the ENI and on every Elastic IP that follows.
-
-    `guarded` (IP -> the ENI expected to hold it) makes a reassignment that must not take an
-    IP from anyone else: EC2 has no compare-and-swap for it, so instead of verifying on the
-    ENI alone, who holds each IP is read `confirm_after_s` after the answer (a third
-    party's reassignment meanwhile is a `Conflict`, not a timeout).
-    """
+    """The assignment, then a wait for every Elastic IP that follows a reassigned IP."""
     subject: Subject = ("eni", eni.eni_id)
-    items: list[Change | Wait] = [
-        Change(
-            "AssignPrivateIpAddresses",
-            {
-                "NetworkInterfaceId": eni.eni_id,
-                "PrivateIpAddresses": list(ips),
-                "AllowReassignment": allow_reassignment,
-            },
-            expect=IpsOn(eni.eni_id, ips=ips),
-            dry_run=False,
-            confirm=_held_by(eni, ips, guarded),
-            final=True,
-        )
-    ]
+    items: list[Change | Wait] = [assign(eni, ips, allow_reassignment, following, guarded)]
     items.extend(
         Wait(
             AddressOn(
@@ -286,7 +312,7 @@ def ip_chain(
         )
         for a in following
     )
-    after = {"eni": {**eni.summary(), "secondary_ips": [*eni.secondary_ips, *ips]}}
+    planned = {**eni.summary(), "secondary_ips": [*eni.secondary_ips, *ips]}
     addresses: list[Subject] = [("address", a.allocation_id) for a in following]
     return Chain(
         name=f"secondary IP {', '.join(ips)}"
@@ -295,44 +321,23 @@ def ip_chain(
         items=tuple(items),
         subjects=(subject, *addresses),
         before={"eni": eni.summary()},
-        after=after,
+        after={"eni": Planned(subject, planned)},
         context={"eni": eni.eni_id, "adding": list(ips)},
-        holders=tuple(
-            (("address", a.allocation_id), address_holder(eni.instance_id, str(a.private_ip)))
-            for a in following
-        ),
-        shows={"eni": subject},
     )
 
 
-def _held_by(
-    eni: Eni, ips: tuple[str, ...], guarded: Mapping[str, str] | None
-) -> tuple[IpHeldBy, ...]:
-    """Who must hold each IP once a guarded reassignment is done (nothing when unguarded)."""
-    if guarded is None:
-        return ()
-    return tuple(
-        IpHeldBy(
-            private_ip_subject(eni.subnet_id, ip),
-            eni_id=eni.eni_id,
-            allowed=frozenset({guarded.get(ip), None}),
-        )
-        for ip in ips
-    )
-
-
-def plan_remove(state: IpsState, request: IpsRequest, guard: TagGuard | None) -> Plan:
+def plan_remove_secondary_ips(request: IpsRequest, state: RemoveState) -> Plan:
     """Which IPs to unassign: never the primary, never one with an Elastic IP."""
     eni = state.eni
     with_eip = {a.private_ip for a in state.addresses if a.private_ip} | set(eni.public_ips)
     to_remove = check.ips_to_remove(eni, request.ips, with_eip)
-    _guard(guard, request, state)
+    _guard(request, eni, state.instance)
     before = {"eni": eni.summary()}
     if not to_remove:
         return Plan("remove_secondary_ips", (), before=before, after=before)
     subject: Subject = ("eni", eni.eni_id)
     kept = [ip for ip in eni.secondary_ips if ip not in to_remove]
-    after: dict[str, Any] = {"eni": {**eni.summary(), "secondary_ips": kept}}
+    after: dict[str, Any] = {"eni": Planned(subject, {**eni.summary(), "secondary_ips": kept})}
     chain = Chain(
         name=f"remove {', '.join(to_remove)}",
         operation="remove_secondary_ips",
@@ -340,15 +345,19 @@ def plan_remove(state: IpsState, request: IpsRequest, guard: TagGuard | None) ->
             Change(
                 "UnassignPrivateIpAddresses",
                 {"NetworkInterfaceId": eni.eni_id, "PrivateIpAddresses": list(to_remove)},
-                expect=IpsOn(eni.eni_id, ips=to_remove, present=False),
-                dry_run=False,
-                final=True,
+                expect=(IpsOn(eni.eni_id, ips=to_remove, present=False),),
+                role="goal",
             ),
         ),
         subjects=(subject,),
         before=before,
         after=after,
         context={"eni": eni.eni_id, "removing": list(to_remove)},
-        shows={"eni": subject},
     )
     return Plan("remove_secondary_ips", (chain,), before=before, after=after)
+
+
+ADD = Body("add_secondary_ips", IpsRequest.parse_add, read_add, plan_add_secondary_ips)
+REMOVE = Body(
+    "remove_secondary_ips", IpsRequest.parse_remove, read_remove, plan_remove_secondary_ips
+)

@@ -2,25 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .. import _inputs
 from .. import _rules as check
-from .._errors import InvalidInput
-from .._executor import Run, execute
+from .._executor import Run
+from .._expect import AddressHeldBy, AddressOn
 from .._inputs import UNASSOCIATED, EipRef, TagGuard
-from .._model import Address, Eni, Instance, address_holder
-from .._plan import AddressHeldBy, AddressOn, Chain, Change, Plan, Subject
+from .._model import Address, Eni, Instance
+from .._plan import Chain, Change, Plan
 from .._result import Mode, Result
-from ._common import common, start
+from .._tags import address_holder
+from .._views import Planned, Subject
+from . import _bookkeeping
+from ._operation import Body, run
 
 if TYPE_CHECKING:
     import boto3
     from mypy_boto3_ec2 import EC2Client
 
-#: States in which an instance's primary ENI may receive an Elastic IP.
-EIP_TARGET_STATES = frozenset({"pending", "running", "stopped"})
 UNGUARDED_WARNING = "without expect_current: nothing guarded against a split brain"
 
 
@@ -34,6 +36,24 @@ class RemapRequest:
     private_ip: str | None
     expected: str | None
     replace_eip: bool
+    guard: TagGuard | None = None
+
+    @classmethod
+    def parse(cls, arguments: Mapping[str, Any], guard: TagGuard | None) -> RemapRequest:
+        """Parse `remap_eip`'s own arguments."""
+        to_instance, to_eni = arguments["to_instance"], arguments["to_eni"]
+        private_ip = arguments["private_ip"]
+        return cls(
+            ref=_inputs.eip(arguments["eip"]),
+            to_instance=(
+                _inputs.instance_id(to_instance, "to_instance") if to_instance is not None else None
+            ),
+            to_eni=_inputs.eni_id(to_eni, "to_eni") if to_eni is not None else None,
+            private_ip=_inputs.ipv4(private_ip, "private_ip") if private_ip is not None else None,
+            expected=_inputs.expect_current(arguments["expect_current"]),
+            replace_eip=_inputs.flag(arguments["replace_eip"], "replace_eip"),
+            guard=guard,
+        )
 
 
 @dataclass(frozen=True)
@@ -75,7 +95,12 @@ def remap_eip(
             ``eniops.UNASSOCIATED`` (then EC2 itself refuses a taken address).
         replace_eip: take a private IP that carries another Elastic IP (which EC2 then
             disassociates; it is named in `before` and `warnings`).
-        mode, ec2, session, region, timeout, require_tag, role_arn: the common keywords.
+        mode: ``"apply"``, ``"plan"`` (read and check only) or ``"dry-run"``.
+        ec2: a boto3 EC2 client to use as given.
+        session, region: build a client from these when `ec2` is not given.
+        timeout: seconds for the whole operation, retries and waits included.
+        require_tag: ``"key"`` or ``"key=value"`` every changed resource must carry.
+        role_arn: an IAM role to assume and build the client from.
 
     Raises:
         InvalidInput: malformed arguments (before any AWS call).
@@ -83,40 +108,17 @@ def remap_eip(
         AwsError, PermissionDenied: EC2 refused, or retries ran out.
         OperationTimeout: the association was not verified within `timeout`.
     """
-    if (to_instance is None) == (to_eni is None):
-        raise InvalidInput("remap_eip needs exactly one of to_instance and to_eni")
-    request = RemapRequest(
-        ref=_inputs.eip(eip),
-        to_instance=(
-            _inputs.instance_id(to_instance, "to_instance") if to_instance is not None else None
-        ),
-        to_eni=_inputs.eni_id(to_eni, "to_eni") if to_eni is not None else None,
-        private_ip=_inputs.ipv4(private_ip, "private_ip") if private_ip is not None else None,
-        expected=_inputs.expect_current(expect_current),
-        replace_eip=_inputs.flag(replace_eip, "replace_eip"),
-    )
-    keywords = common(
-        mode=mode,
-        ec2=ec2,
-        session=session,
-        region=region,
-        timeout=timeout,
-        require_tag=require_tag,
-        role_arn=role_arn,
-    )
-    run = start("remap_eip", keywords)
-    state = read(run, request)
-    return execute(plan(state, request, keywords.guard), run)
+    return run(REMAP, locals())
 
 
-def read(run: Run, request: RemapRequest) -> RemapState:
+def read_remap(run: Run, request: RemapRequest) -> RemapState:
     """Every address and the target, at once; the holder's instance only if unnamed."""
     reader = run.reader
 
     def target() -> tuple[Instance | None, Eni]:
         if request.to_instance is not None:
             instance = reader.instance(request.to_instance)
-            return instance, check.eip_target(instance, EIP_TARGET_STATES)
+            return instance, check.eip_target(instance, check.EIP_TARGET_STATES)
         return None, reader.eni(str(request.to_eni))
 
     addresses, (instance, eni) = reader.at_once(reader.addresses, target)
@@ -145,7 +147,7 @@ def read(run: Run, request: RemapRequest) -> RemapState:
     return RemapState(address, tuple(addresses), instance, eni, holder_instance)
 
 
-def plan(state: RemapState, request: RemapRequest, guard: TagGuard | None) -> Plan:
+def plan_remap_eip(request: RemapRequest, state: RemapState) -> Plan:
     """The association to make, or a refusal. Pure: the rules of `remap_eip`."""
     address, eni, instance = state.address, state.eni, state.instance
     ip = request.private_ip or eni.primary_ip
@@ -155,6 +157,7 @@ def plan(state: RemapState, request: RemapRequest, guard: TagGuard | None) -> Pl
         return Plan("remap_eip", (), before=before, after=before)  # already in place
     holders = [address.eni_id, address.instance_id or state.holder_instance]
     check.expect_current(request.expected, str(request.ref), holders)
+    guard = request.guard
     check.tag_guard(guard, address.allocation_id, address.tags)
     target_id = instance.instance_id if instance is not None else eni.eni_id
     check.tag_guard(guard, target_id, instance.tags if instance is not None else eni.tags)
@@ -172,12 +175,9 @@ def plan(state: RemapState, request: RemapRequest, guard: TagGuard | None) -> Pl
             f"{address.public_ip} was taken from {address.instance_id or address.eni_id} "
             + UNGUARDED_WARNING
         )
+    chain = remap_chain(address, eni, ip, request.expected, holders)
     return Plan(
-        "remap_eip",
-        (remap_chain(address, eni, ip, request.expected, holders),),
-        before=before,
-        after={"address": _planned(address, eni, ip)},
-        warnings=tuple(warnings),
+        "remap_eip", (chain,), before=before, after=dict(chain.after), warnings=tuple(warnings)
     )
 
 
@@ -191,17 +191,12 @@ def _planned(address: Address, eni: Eni, ip: str) -> dict[str, Any]:
     }
 
 
-def remap_chain(
-    address: Address,
-    eni: Eni,
-    ip: str,
-    expected: str | None,
-    holders: list[str | None],
-    *,
-    name: str | None = None,
-) -> Chain:
+def associate(
+    address: Address, eni: Eni, ip: str, expected: str | None, holders: list[str | None]
+) -> Change:
     """One `AssociateAddress` by `NetworkInterfaceId`, `AllowReassociation` sent explicitly
-    (False for "only if unassociated": EC2 then refuses a taken address atomically)."""
+    (False for "only if unassociated": EC2 then refuses a taken address atomically), with
+    the address's `eniops:holder` tag riding beside its check."""
     allowed: frozenset[str | None]
     if expected is None:
         allowed = frozenset(holders) if address.associated else frozenset({None})
@@ -211,13 +206,13 @@ def remap_chain(
         # The holder as the read showed it (its ENI and instance) passed expect_current:
         # either id still holding it is the expected holder (EC2 may show only the ENI).
         allowed = frozenset({expected, *(h for h in holders if h)})
-    expect = AddressOn(
+    on = AddressOn(
         address.allocation_id,
         eni_id=eni.eni_id,
         private_ip=ip,
         allowed=frozenset({address.eni_id, None}),
     )
-    associate = Change(
+    return Change(
         "AssociateAddress",
         {
             "AllocationId": address.allocation_id,
@@ -225,22 +220,34 @@ def remap_chain(
             "PrivateIpAddress": ip,
             "AllowReassociation": expected != UNASSOCIATED,
         },
-        expect=expect,
-        guard=AddressHeldBy(address.allocation_id, holders=allowed, target_eni=eni.eni_id),
+        expect=(on,),
         # Taking an address from its holder is not a compare-and-swap in EC2: a guarded
         # take is confirmed by a later read (`AllowReassociation=False` is atomic already).
-        confirm=(expect,) if expected not in (None, UNASSOCIATED) else (),
-        final=True,
+        check="confirm" if expected not in (None, UNASSOCIATED) else "wait",
+        role="goal",
+        guard=AddressHeldBy(address.allocation_id, holders=allowed, target_eni=eni.eni_id),
+        riders=(
+            _bookkeeping.holder(
+                address.allocation_id, address_holder(eni.instance_id, ip), address.holder_tag
+            ),
+        ),
     )
+
+
+def remap_chain(
+    address: Address, eni: Eni, ip: str, expected: str | None, holders: list[str | None]
+) -> Chain:
+    """The chain that moves `address` to `ip` of `eni`."""
     subject: Subject = ("address", address.allocation_id)
     return Chain(
-        name=name or f"remap {address.public_ip}",
+        name=f"remap {address.public_ip}",
         operation="remap_eip",
-        items=(associate,),
+        items=(associate(address, eni, ip, expected, holders),),
         subjects=(subject,),
         before={"address": address.summary()},
-        after={"address": _planned(address, eni, ip)},
+        after={"address": Planned(subject, _planned(address, eni, ip))},
         context={"eip": address.allocation_id, "public_ip": address.public_ip},
-        holders=((subject, address_holder(eni.instance_id, ip)),),
-        shows={"address": subject},
     )
+
+
+REMAP = Body("remap_eip", RemapRequest.parse, read_remap, plan_remap_eip)

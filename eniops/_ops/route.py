@@ -9,18 +9,22 @@ secondary IPs cannot. One `ReplaceRoute` per table (all at once), verified with
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .. import _inputs
 from .. import _rules as check
-from .._errors import Conflict, InvalidInput
-from .._executor import Run, execute
+from .._errors import InvalidInput
+from .._executor import Run
+from .._expect import RouteTo
 from .._inputs import UNASSOCIATED, TagGuard
-from .._model import Eni, Instance, Route, RouteTable
-from .._plan import Chain, Change, Plan, RouteTo, Subject
+from .._model import Eni, Instance
+from .._plan import Chain, Change, Plan
 from .._result import Mode, Result
-from ._common import common, start
+from .._routes import Route, RouteTable
+from .._views import Planned, RouteRef, Subject
+from ._operation import Body, run
 
 if TYPE_CHECKING:
     import boto3
@@ -42,6 +46,29 @@ class RouteRequest:
     route_tables: tuple[str, ...] | None
     expected: str | None
     rollback: bool
+    guard: TagGuard | None = None
+
+    @classmethod
+    def parse(cls, arguments: Mapping[str, Any], guard: TagGuard | None) -> RouteRequest:
+        """Parse `move_route`'s own arguments."""
+        to_instance, to_eni = arguments["to_instance"], arguments["to_eni"]
+        request = cls(
+            destination=_inputs.cidr(arguments["destination"]),
+            to_instance=(
+                _inputs.instance_id(to_instance, "to_instance") if to_instance is not None else None
+            ),
+            to_eni=_inputs.eni_id(to_eni, "to_eni") if to_eni is not None else None,
+            route_tables=_inputs.route_table_ids(arguments["route_tables"]),
+            expected=_inputs.route_expect_current(arguments["expect_current"]),
+            rollback=_inputs.flag(arguments["rollback"], "rollback"),
+            guard=guard,
+        )
+        if request.expected == UNASSOCIATED and request.route_tables is None:
+            raise InvalidInput(
+                "expect_current=UNASSOCIATED creates the route: name the route_tables to "
+                "create it in"
+            )
+        return request
 
 
 @dataclass(frozen=True)
@@ -80,44 +107,25 @@ def move_route(
             that has a route for `destination` (at least one must).
         expect_current: the instance or ENI every such route targets now, or
             ``eniops.UNASSOCIATED``: no route exists yet, and one is created in each named
-            table (EC2 refuses atomically if one appeared).
+            table (EC2 refuses atomically if one appeared); or, for a named table, the id of
+            another target its route has (``nat-…``) to replace that.
         rollback: put back the tables already changed when a later one fails.
+        mode: ``"apply"``, ``"plan"`` (read and check only) or ``"dry-run"``.
+        ec2: a boto3 EC2 client to use as given.
+        session, region: build a client from these when `ec2` is not given.
+        timeout: seconds for the whole operation, retries and waits included.
+        require_tag: ``"key"`` or ``"key=value"`` every changed resource must carry.
+        role_arn: an IAM role to assume and build the client from.
 
     Raises:
         InvalidInput; NotFound; Conflict (``expect-mismatch``); PreconditionFailed
         (``source-dest-check``, ``vpc-mismatch``, ``tag-guard``); AwsError;
         OperationTimeout; PartialFailure.
     """
-    if (to_instance is None) == (to_eni is None):
-        raise InvalidInput("move_route needs exactly one of to_instance and to_eni")
-    request = RouteRequest(
-        destination=_inputs.cidr(destination),
-        to_instance=(
-            _inputs.instance_id(to_instance, "to_instance") if to_instance is not None else None
-        ),
-        to_eni=_inputs.eni_id(to_eni, "to_eni") if to_eni is not None else None,
-        route_tables=_inputs.route_table_ids(route_tables),
-        expected=_inputs.route_expect_current(expect_current),
-        rollback=_inputs.flag(rollback, "rollback"),
-    )
-    if request.expected == UNASSOCIATED and request.route_tables is None:
-        raise InvalidInput(
-            "expect_current=UNASSOCIATED creates the route: name the route_tables to create it in"
-        )
-    keywords = common(
-        mode=mode,
-        ec2=ec2,
-        session=session,
-        region=region,
-        timeout=timeout,
-        require_tag=require_tag,
-        role_arn=role_arn,
-    )
-    run = start("move_route", keywords)
-    return execute(plan(read(run, request), request, keywords.guard), run)
+    return run(ROUTE, locals())
 
 
-def read(run: Run, request: RouteRequest) -> RouteState:
+def read_route(run: Run, request: RouteRequest) -> RouteState:
     """The target and the route tables at once (the tables that route the destination,
     when none are named); the ENIs routes point at, only when a guard names an instance."""
     reader = run.reader
@@ -153,7 +161,7 @@ def read(run: Run, request: RouteRequest) -> RouteState:
     return RouteState(eni, instance, tuple(found), holders)
 
 
-def plan(state: RouteState, request: RouteRequest, guard: TagGuard | None) -> Plan:
+def plan_move_route(request: RouteRequest, state: RouteState) -> Plan:
     """The routes to replace (or create), checked; or a refusal. Pure."""
     eni, destination = state.eni, request.destination
     named = request.route_tables is not None
@@ -173,25 +181,13 @@ def plan(state: RouteState, request: RouteRequest, guard: TagGuard | None) -> Pl
     pending = [(t, r) for t, r in moves if r is None or r.eni_id != eni.eni_id]
     if not pending:
         return Plan("move_route", (), before=before, after=before, warnings=tuple(warnings))
-    for table, route in pending:
-        _expect(request.expected, table, route, state.holders, destination)
-        check.tag_guard(guard, table.route_table_id, table.tags)
-    target = state.instance
-    check.tag_guard(
-        guard, target.instance_id if target else eni.eni_id, target.tags if target else eni.tags
-    )
-    check.source_dest_check_off(eni)
+    _guard(request, state, pending)
     chains = tuple(
         route_chain(table, destination, eni, route, rollback=request.rollback)
         for table, route in pending
     )
-    after = {
-        "destination": destination,
-        "routes": {
-            **before["routes"],
-            **{t.route_table_id: _planned(t, destination, eni) for t, _ in pending},
-        },
-    }
+    moved = {chain.context["route_table"]: chain.after["route"] for chain in chains}
+    after = {"destination": destination, "routes": {**before["routes"], **moved}}
     return Plan(
         "move_route",
         chains,
@@ -202,32 +198,21 @@ def plan(state: RouteState, request: RouteRequest, guard: TagGuard | None) -> Pl
     )
 
 
-def _expect(
-    expected: str | None,
-    table: RouteTable,
-    route: Route | None,
-    holders: dict[str, str | None],
-    destination: str,
+def _guard(
+    request: RouteRequest, state: RouteState, pending: list[tuple[RouteTable, Route | None]]
 ) -> None:
-    if expected is None:
-        return
-    where = f"the route to {destination} in {table.route_table_id}"
-    if route is None:
-        if expected != UNASSOCIATED:
-            raise Conflict(
-                "expect-mismatch",
-                f"{table.route_table_id} has no route to {destination}, not one to {expected}",
-                details={"route_table": table.route_table_id, "expected": expected},
-            )
-        return
-    current = [route.eni_id, route.instance_id, holders.get(route.eni_id or ""), route.target]
-    if expected == UNASSOCIATED:
-        raise Conflict(
-            "expect-mismatch",
-            f"{where} exists already (to {route.target})",
-            details={"route_table": table.route_table_id, "current": route.target},
-        )
-    check.expect_current(expected, where, current)
+    """`expect_current` and `require_tag` on every route to move, and the target's checks."""
+    eni = state.eni
+    for table, route in pending:
+        check.route_expected(request.expected, table, route, state.holders, request.destination)
+        check.tag_guard(request.guard, table.route_table_id, table.tags)
+    target = state.instance
+    check.tag_guard(
+        request.guard,
+        target.instance_id if target else eni.eni_id,
+        target.tags if target else eni.tags,
+    )
+    check.source_dest_check_off(eni)
 
 
 def _planned(table: RouteTable, destination: str, eni: Eni) -> dict[str, Any]:
@@ -243,52 +228,58 @@ def route_chain(
     table: RouteTable, destination: str, eni: Eni, route: Route | None, *, rollback: bool
 ) -> Chain:
     """One `ReplaceRoute` (or `CreateRoute` where there is none), verified; its undo puts
-    the previous target back (or deletes the created route)."""
+    back exactly what was there (or deletes the created route)."""
     rtb = table.route_table_id
+    where = RouteRef(rtb, destination)
     previous = route.target if route is not None else None
     base = {"RouteTableId": rtb, "DestinationCidrBlock": destination}
     if route is None:
         change = Change(
             "CreateRoute",
             {**base, "NetworkInterfaceId": eni.eni_id},
-            expect=RouteTo(rtb, destination=destination, eni_id=eni.eni_id, previous=None),
+            expect=(RouteTo(where, target=eni.eni_id, previous=None),),
+            role="goal",
             undo=(
                 Change(
                     "DeleteRoute",
                     base,
-                    expect=RouteTo(rtb, destination=destination, eni_id=None, previous=eni.eni_id),
+                    expect=(RouteTo(where, target=None, previous=eni.eni_id),),
                     note="put back: the route did not exist",
                 ),
             ),
         )
     else:
-        via = route.via
-        assert via is not None  # the rules never move a route without a target
-        back = {**base, via.param: via.target_id}  # exactly what was there, whatever its type
         change = Change(
             "ReplaceRoute",
             {**base, "NetworkInterfaceId": eni.eni_id},
-            expect=RouteTo(rtb, destination=destination, eni_id=eni.eni_id, previous=previous),
-            undo=(
-                Change(
-                    "ReplaceRoute",
-                    back,
-                    expect=RouteTo(
-                        rtb, destination=destination, eni_id=previous, previous=eni.eni_id
-                    ),
-                    note=f"put back to {previous}",
-                ),
-            ),
+            expect=(RouteTo(where, target=eni.eni_id, previous=previous),),
+            role="goal",
+            undo=(_put_back(where, route, eni),),
         )
-    subject: Subject = ("route-table", rtb)
+    subject: Subject = ("route-table", where)
     return Chain(
         name=f"route {destination} in {rtb}",
         operation="move_route",
         items=(change,),
         subjects=(subject,),
         before={"route": table.summary(destination)},
-        after={"route": _planned(table, destination, eni)},
+        after={"route": Planned(subject, _planned(table, destination, eni))},
         context={"route_table": rtb, "destination": destination, "target": eni.eni_id},
-        shows={f"routes/{rtb}": subject},
         rollback=rollback,
     )
+
+
+def _put_back(where: RouteRef, route: Route, eni: Eni) -> Change:
+    """The route as it was, whatever its target's type."""
+    via = route.via
+    assert via is not None  # the rules never move a route without a target
+    base = {"RouteTableId": where.route_table_id, "DestinationCidrBlock": where.destination}
+    return Change(
+        "ReplaceRoute",
+        {**base, via.param: via.target_id},
+        expect=(RouteTo(where, target=route.target, previous=eni.eni_id),),
+        note=f"put back to {route.target}",
+    )
+
+
+ROUTE = Body("move_route", RouteRequest.parse, read_route, plan_move_route)

@@ -157,6 +157,30 @@ class _Builder:
         )
         return str(made["InstanceId"]), str(primary)
 
+    def address_on(self, eni_id: str) -> dict[str, Any]:
+        """An Elastic IP associated with `eni_id`'s primary IP."""
+        address = self.client.allocate_address(
+            Domain="vpc", TagSpecifications=self.spec("elastic-ip")
+        )
+        self.client.associate_address(
+            AllocationId=address["AllocationId"],
+            NetworkInterfaceId=eni_id,
+            AllowReassociation=False,
+        )
+        return dict(address)
+
+    def floating_eni(self, subnet_id: str, instance_id: str) -> str:
+        """An ENI attached to `instance_id` at device index 1."""
+        floating = self.client.create_network_interface(
+            SubnetId=subnet_id,
+            Description="floating service address",
+            TagSpecifications=self.spec("network-interface"),
+        )["NetworkInterface"]["NetworkInterfaceId"]
+        self.client.attach_network_interface(
+            NetworkInterfaceId=floating, InstanceId=instance_id, DeviceIndex=1
+        )
+        return str(floating)
+
     def route_tables(
         self, vpc_id: str, subnet_b: str, overlay: str, eni_id: str
     ) -> tuple[str, str]:
@@ -207,18 +231,8 @@ def build_lab(
         build.instance(subnet_a, "standby"),
         build.instance(subnet_b, "far"),
     )
-    address = client.allocate_address(Domain="vpc", TagSpecifications=build.spec("elastic-ip"))
-    client.associate_address(
-        AllocationId=address["AllocationId"],
-        NetworkInterfaceId=active_eni,
-        AllowReassociation=False,
-    )
-    floating = client.create_network_interface(
-        SubnetId=subnet_a2,
-        Description="floating service address",
-        TagSpecifications=build.spec("network-interface"),
-    )["NetworkInterface"]["NetworkInterfaceId"]
-    client.attach_network_interface(NetworkInterfaceId=floating, InstanceId=active, DeviceIndex=1)
+    address = build.address_on(active_eni)
+    floating = build.floating_eni(subnet_a2, active)
     overlay = "192.168.100.10/32"
     tables = build.route_tables(vpc_id, subnet_b, overlay, active_eni)
     return Lab(

@@ -27,42 +27,70 @@ def _ok() -> Any:
     return AWSResponse("https://ec2.strict.invalid/", 200, HTTPHeaders(), None)
 
 
-class StrictEc2:
-    """botocore event handlers on a moto-backed EC2 client that enforce EC2's rules.
+class _Recording:
+    """Every call the code under test makes, recorded; calls of the test's own not."""
 
-    Refused as EC2 refuses them (moto accepts them): an attach across zones or VPCs, to a
-    taken device index, of an ENI in use, past the type's limit, to an instance neither
-    running nor stopped; a detach of the primary interface; secondary IPs outside the
-    subnet, reserved, or another ENI's (unless reassigned, which moves the IP and its Elastic
-    IP), past the per-interface limit; `AssociateAddress` by `InstanceId` on a multi-ENI
-    instance or to a private IP the ENI lacks; `CreateRoute` for a routed destination,
-    `ReplaceRoute` for an unrouted one. Played as EC2 plays them: `DryRun` answered with
-    `DryRunOperation` and nothing done; the Elastic IP displaced from a target private IP;
-    `PrivateIpAddress` and `DeleteOnTermination` honoured; termination teardown. Faults and
-    held transitions on request; every call recorded.
+    calls: list[Call]
+    client: Any
+    _book: FaultBook
+    _local: threading.local
 
-    Refuses a client not backed by moto (`NotMoto`): it must never guard a real account.
-    """
+    def count(self, operation: str | None = None, *, include_dry_run: bool = True) -> int:
+        """How many calls of `operation` (or of all operations) were made."""
+        return sum(
+            1
+            for call in self.calls
+            if (operation is None or call.operation == operation)
+            and (include_dry_run or not call.dry_run)
+        )
 
-    def __init__(self, client: EC2Client, *, latency_s: float = 0.0) -> None:
-        in_process = require_moto(client)
-        self.client: Any = client
-        #: Added to every call, as a network would: calls in flight together overlap.
-        self.latency_s = latency_s
-        self.calls: list[Call] = []
-        self._book = FaultBook()
-        self._local = threading.local()
-        #: EC2 carries out each change atomically; here a rule's check, moto's change and its
-        #: effects are three steps, so changes go through them one at a time.
-        self._applying = threading.Lock()
-        self.sim = Simulation(AccountView(client, in_process=in_process), self._book)
-        events = client.meta.events
-        events.register("before-parameter-build.ec2", self._remember_params)
-        events.register("before-call.ec2", self._before_call)
-        events.register("after-call.ec2", self._after_call)
-        events.register("after-call-error.ec2", self._after_call_error)
+    @property
+    def mutations(self) -> list[Call]:
+        """The mutating calls made, DryRun included."""
+        return [c for c in self.calls if c.operation in MUTATING_OPERATIONS]
 
-    # -- knobs --------------------------------------------------------------------------
+    def operations(self) -> list[str]:
+        """The names of the calls made, in order."""
+        return [c.operation for c in self.calls]
+
+    def reset_calls(self) -> None:
+        """Forget the recorded calls (e.g. after setting up a scenario)."""
+        with self._book.lock:
+            self.calls.clear()
+
+    @contextmanager
+    def internal(self) -> Iterator[EC2Client]:
+        """Calls made in this block are neither recorded nor checked (scenario set-up)."""
+        previous = getattr(self._local, "internal", False)
+        self._local.internal = True
+        try:
+            yield self.client
+        finally:
+            self._local.internal = previous
+
+    @contextmanager
+    def bystander(self) -> Iterator[EC2Client]:
+        """Calls made in this block are someone else's: EC2's rules and effects apply (an
+        address associated elsewhere displaces the one there), but they are neither
+        recorded nor answered with the faults queued for the code under test."""
+        previous = getattr(self._local, "bystander", False)
+        self._local.bystander = True
+        try:
+            yield self.client
+        finally:
+            self._local.bystander = previous
+
+    def _is_internal(self) -> bool:
+        return bool(getattr(self._local, "internal", False))
+
+    def _is_bystander(self) -> bool:
+        return bool(getattr(self._local, "bystander", False))
+
+
+class _Faulting:
+    """Faults and held transitions the test asks for."""
+
+    _book: FaultBook
 
     def inject(
         self,
@@ -118,56 +146,41 @@ class StrictEc2:
         """Forget the faults and holds not used yet (transitions already running go on)."""
         self._book.clear()
 
-    def count(self, operation: str | None = None, *, include_dry_run: bool = True) -> int:
-        """How many calls of `operation` (or of all operations) were made."""
-        return sum(
-            1
-            for call in self.calls
-            if (operation is None or call.operation == operation)
-            and (include_dry_run or not call.dry_run)
-        )
 
-    @property
-    def mutations(self) -> list[Call]:
-        """The mutating calls made, DryRun included."""
-        return [c for c in self.calls if c.operation in MUTATING_OPERATIONS]
+class StrictEc2(_Faulting, _Recording):
+    """botocore event handlers on a moto-backed EC2 client that enforce EC2's rules.
 
-    def operations(self) -> list[str]:
-        """The names of the calls made, in order."""
-        return [c.operation for c in self.calls]
+    Refused as EC2 refuses them (moto accepts them): an attach across zones or VPCs, to a
+    taken device index, of an ENI in use, past the type's limit, to an instance neither
+    running nor stopped; a detach of the primary interface; secondary IPs outside the
+    subnet, reserved, or another ENI's (unless reassigned, which moves the IP and its Elastic
+    IP), past the per-interface limit; `AssociateAddress` by `InstanceId` on a multi-ENI
+    instance or to a private IP the ENI lacks; `CreateRoute` for a routed destination,
+    `ReplaceRoute` for an unrouted one. Played as EC2 plays them: `DryRun` answered with
+    `DryRunOperation` and nothing done; the Elastic IP displaced from a target private IP;
+    `PrivateIpAddress` and `DeleteOnTermination` honoured; termination teardown. Faults and
+    held transitions on request; every call recorded.
 
-    def reset_calls(self) -> None:
-        """Forget the recorded calls (e.g. after setting up a scenario)."""
-        with self._book.lock:
-            self.calls.clear()
+    Refuses a client not backed by moto (`NotMoto`): it must never guard a real account.
+    """
 
-    @contextmanager
-    def internal(self) -> Iterator[EC2Client]:
-        """Calls made in this block are neither recorded nor checked (scenario set-up)."""
-        previous = getattr(self._local, "internal", False)
-        self._local.internal = True
-        try:
-            yield self.client
-        finally:
-            self._local.internal = previous
-
-    @contextmanager
-    def bystander(self) -> Iterator[EC2Client]:
-        """Calls made in this block are someone else's: EC2's rules and effects apply (an
-        address associated elsewhere displaces the one there), but they are neither
-        recorded nor answered with the faults queued for the code under test."""
-        previous = getattr(self._local, "bystander", False)
-        self._local.bystander = True
-        try:
-            yield self.client
-        finally:
-            self._local.bystander = previous
-
-    def _is_internal(self) -> bool:
-        return bool(getattr(self._local, "internal", False))
-
-    def _is_bystander(self) -> bool:
-        return bool(getattr(self._local, "bystander", False))
+    def __init__(self, client: EC2Client, *, latency_s: float = 0.0) -> None:
+        in_process = require_moto(client)
+        self.client: Any = client
+        #: Added to every call, as a network would: calls in flight together overlap.
+        self.latency_s = latency_s
+        self.calls: list[Call] = []
+        self._book = FaultBook()
+        self._local = threading.local()
+        #: EC2 carries out each change atomically; here a rule's check, moto's change and its
+        #: effects are three steps, so changes go through them one at a time.
+        self._applying = threading.Lock()
+        self.sim = Simulation(AccountView(client, in_process=in_process), self._book)
+        events = client.meta.events
+        events.register("before-parameter-build.ec2", self._remember_params)
+        events.register("before-call.ec2", self._before_call)
+        events.register("after-call.ec2", self._after_call)
+        events.register("after-call-error.ec2", self._after_call_error)
 
     # -- botocore handlers --------------------------------------------------------------
 

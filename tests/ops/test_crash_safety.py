@@ -10,7 +10,7 @@ from support import strict_world
 
 import eniops
 from eniops import _codes
-from eniops._model import MOVE_TAG, MoveIntent
+from eniops._tags import MOVE_TAG, MoveIntent
 from eniops.testing import MUTATING_OPERATIONS
 
 

@@ -36,8 +36,8 @@ def test_hot_move_with_held_transitions(world):
         "ec2:CreateTags",  # the intent, before the detach
         "ec2:DetachNetworkInterface",
         "ec2:AttachNetworkInterface",
-        "ec2:DeleteTags",  # the intent, once attached and verified
-        "ec2:CreateTags",  # eniops:holder
+        "ec2:CreateTags",  # eniops:holder, beside the attach's check
+        "ec2:DeleteTags",  # the intent, beside the attach's check
     ]
     assert "eniops:move" not in tags_of(world)
     index = attachment(world)["DeviceIndex"]
@@ -357,12 +357,14 @@ def test_delete_on_termination_is_restored(world):
 
 
 def test_plan_and_dry_run(world):
-    """plan makes no call; dry-run sends detach and attach with DryRun=True."""
+    """plan lists every call and makes none; dry-run sends each with DryRun=True."""
     planned = move(world, mode="plan")
     assert [(s.action, s.status) for s in planned.steps] == [
-        ("ec2:CreateTags", "planned"),
+        ("ec2:CreateTags", "planned"),  # the intent
         ("ec2:DetachNetworkInterface", "planned"),
         ("ec2:AttachNetworkInterface", "planned"),
+        ("ec2:CreateTags", "planned"),  # the holder tag
+        ("ec2:DeleteTags", "planned"),  # the intent's removal
     ]
     assert world.strict.mutations == []
     move(world, mode="dry-run")
@@ -370,7 +372,8 @@ def test_plan_and_dry_run(world):
         ("CreateTags", True),
         ("DetachNetworkInterface", True),
         ("AttachNetworkInterface", True),
-        ("CreateTags", True),  # the holder tag
+        ("CreateTags", True),
+        ("DeleteTags", True),
     ]
     assert attachment(world)["InstanceId"] == world.lab.active
     assert "eniops:move" not in tags_of(world)
@@ -385,11 +388,14 @@ def test_dry_run_plans_delete_on_termination_without_a_bogus_call(world):
     )
     world.strict.reset_calls()
     result = move(world, mode="dry-run")
-    assert [s.action for s in result.steps][-1] == "ec2:ModifyNetworkInterfaceAttribute"
-    assert result.steps[-1].status == "planned"
+    restore = next(s for s in result.steps if s.action == "ec2:ModifyNetworkInterfaceAttribute")
+    assert restore.status == "planned"
+    assert "depends on an earlier change" in restore.note
+    assert [s.action for s in result.steps][-1] == "ec2:DeleteTags"  # beside the restore
     assert [c.operation for c in world.strict.mutations] == [
         "CreateTags",
         "DetachNetworkInterface",
         "AttachNetworkInterface",
         "CreateTags",
+        "DeleteTags",
     ]

@@ -6,11 +6,12 @@ import pytest
 from state import BIG, LIMITS, address, eni, instance, table
 
 import eniops
+from eniops._expect import EniAttached, EniDetached
 from eniops._inputs import UNASSOCIATED, EipRef, TagGuard
-from eniops._model import MOVE_TAG, MoveIntent
 from eniops._ops import failover, remap, route
-from eniops._ops.eni import EniRequest, EniState, plan_move
-from eniops._plan import Change, EniAttached, EniDetached, Ref, Wait
+from eniops._ops.eni import MoveRequest, Placement, PlaceState, plan_move_eni
+from eniops._plan import Change, Ref, Wait
+from eniops._tags import MOVE_TAG, MoveIntent
 
 A, B = "i-0000000a", "i-0000000b"
 FLOAT = "eni-0000f10a"
@@ -51,7 +52,7 @@ def remap_request(**changes):
 def test_remap_is_one_associate_by_eni_guarded_by_the_holder():
     """One AssociateAddress by ENI and private IP, AllowReassociation sent, guard on A (by
     instance or by its ENI, as EC2 may show either), confirmed by a later read."""
-    plan = remap.plan(remap_state(), remap_request(), None)
+    plan = remap.plan_remap_eip(remap_request(), remap_state())
     (chain,) = plan.chains
     (change,) = chain.items
     assert change.params == {
@@ -61,8 +62,12 @@ def test_remap_is_one_associate_by_eni_guarded_by_the_holder():
         "AllowReassociation": True,
     }
     assert change.guard.holders == frozenset({A, "eni-0000000a"})
-    assert change.confirm == (change.expect,)
-    assert chain.holders == ((("address", "eipalloc-0000000a"), f"{B} ip=10.0.1.20"),)
+    assert change.check == "confirm"
+    (holder,) = change.riders  # where it now is, beside the check
+    assert holder.params == {
+        "Resources": ["eipalloc-0000000a"],
+        "Tags": [{"Key": "eniops:holder", "Value": f"{B} ip=10.0.1.20"}],
+    }
 
 
 def test_remap_unassociated_asks_ec2_to_refuse_a_taken_address():
@@ -70,7 +75,7 @@ def test_remap_unassociated_asks_ec2_to_refuse_a_taken_address():
     state = remap_state()
     free = address("eipalloc-0000000a")
     state = remap.RemapState(free, (free,), state.instance, state.eni)
-    plan = remap.plan(state, remap_request(expected=UNASSOCIATED), None)
+    plan = remap.plan_remap_eip(remap_request(expected=UNASSOCIATED), state)
     assert plan.chains[0].items[0].params["AllowReassociation"] is False
 
 
@@ -79,34 +84,38 @@ def test_remap_already_in_place_is_an_empty_plan():
     state = remap_state()
     there = address("eipalloc-0000000a", on="eni-0000000b", ip="10.0.1.20", instance=B)
     state = remap.RemapState(there, (there,), state.instance, state.eni)
-    assert remap.plan(state, remap_request(), None).empty
+    assert remap.plan_remap_eip(remap_request(), state).empty
 
 
 def test_remap_target_has_eip_and_replace_eip():
     """Another EIP on the target IP is refused; replace_eip names it instead."""
     other = address("eipalloc-0000000b", on="eni-0000000b", ip="10.0.1.20", instance=B)
-    assert reason_of(lambda: remap.plan(remap_state(other), remap_request(), None)) == (
+    assert reason_of(lambda: remap.plan_remap_eip(remap_request(), remap_state(other))) == (
         "target-has-eip"
     )
-    plan = remap.plan(remap_state(other), remap_request(replace_eip=True), None)
+    plan = remap.plan_remap_eip(remap_request(replace_eip=True), remap_state(other))
     assert plan.before["displaced"]["allocation_id"] == "eipalloc-0000000b"
     assert any("disassociated" in w for w in plan.warnings)
     # An EIP on another IP of the target ENI is no obstacle.
     elsewhere = address("eipalloc-0000000b", on="eni-0000000b", ip="10.0.1.21", instance=B)
-    assert not remap.plan(remap_state(elsewhere), remap_request(), None).empty
+    assert not remap.plan_remap_eip(remap_request(), remap_state(elsewhere)).empty
 
 
 # -- move_eni: fresh and resumed ------------------------------------------------------------
 
 
 def move_state(moving, target=None):
-    return EniState(moving, target or instance(eni("eni-0000000b", index=0, instance=B)), LIMITS)
+    return PlaceState(moving, target or instance(eni("eni-0000000b", index=0, instance=B)), LIMITS)
+
+
+def move_request(expected=None):
+    return MoveRequest(FLOAT, B, expected, Placement())
 
 
 def test_move_writes_the_intent_then_detaches_then_attaches():
     """Intent tag, detach by AttachmentId, attach at the lowest free index; DOT restored."""
     source = eni(FLOAT, index=1, instance=A, subnet="subnet-0000000c", dot=True)
-    plan = plan_move(move_state(source), EniRequest(FLOAT, target=B, expected=A), None)
+    plan = plan_move_eni(move_request(A), move_state(source))
     (chain,) = plan.chains
     assert actions(chain) == [
         "CreateTags",
@@ -118,14 +127,14 @@ def test_move_writes_the_intent_then_detaches_then_attaches():
     assert intent == MoveIntent(A, B, 1, True)
     assert chain.items[1].params == {"AttachmentId": f"eni-attach-{FLOAT[4:]}"}
     assert chain.items[3].params["Attachment"]["AttachmentId"] == Ref("attachment_id")
-    assert chain.clear_intent == FLOAT
+    assert chain.changes[-1].params == {"Resources": [FLOAT], "Tags": [{"Key": MOVE_TAG}]}
 
 
 def test_an_interrupted_move_resumes_at_its_recorded_index():
     """Available with an intent from A: held by A; attach at the recorded index, DOT back."""
     tags = {MOVE_TAG: MoveIntent(A, B, 2, True).format()}
     detached = eni(FLOAT, subnet="subnet-0000000c", tags=tags)
-    plan = plan_move(move_state(detached), EniRequest(FLOAT, target=B, expected=A), None)
+    plan = plan_move_eni(move_request(A), move_state(detached))
     (chain,) = plan.chains
     assert actions(chain) == ["AttachNetworkInterface", "ModifyNetworkInterfaceAttribute"]
     assert chain.items[0].params["DeviceIndex"] == 2
@@ -135,7 +144,7 @@ def test_a_move_interrupted_while_detaching_waits_then_attaches():
     """Detaching with an intent: wait for the detach, then attach (no second detach)."""
     tags = {MOVE_TAG: MoveIntent(A, B, 1, False).format()}
     leaving = eni(FLOAT, index=1, instance=A, status="detaching", subnet="subnet-0c", tags=tags)
-    plan = plan_move(move_state(leaving), EniRequest(FLOAT, target=B, expected=A), None)
+    plan = plan_move_eni(move_request(A), move_state(leaving))
     (chain,) = plan.chains
     assert actions(chain) == ["wait", "AttachNetworkInterface"]
     assert isinstance(chain.items[0].expect, EniDetached)
@@ -145,18 +154,18 @@ def test_a_move_interrupted_while_attaching_is_finished():
     """Attached on the target with the intent left: no detach or attach; the intent clears."""
     tags = {MOVE_TAG: MoveIntent(A, B, 1, True).format()}
     arriving = eni(FLOAT, index=1, instance=B, status="attaching", subnet="subnet-0c", tags=tags)
-    plan = plan_move(move_state(arriving), EniRequest(FLOAT, target=B, expected=A), None)
+    plan = plan_move_eni(move_request(A), move_state(arriving))
     (chain,) = plan.chains
     assert actions(chain) == ["wait", "ModifyNetworkInterfaceAttribute"]
     assert isinstance(chain.items[0].expect, EniAttached)
-    assert chain.clear_intent == FLOAT
+    assert chain.changes[-1].params == {"Resources": [FLOAT], "Tags": [{"Key": MOVE_TAG}]}
 
 
 def test_moving_back_to_the_instance_it_is_detaching_from():
     """Still detaching from B and moved to B: wait for the detach, attach again."""
     leaving = eni(FLOAT, index=1, instance=B, status="detaching", subnet="subnet-0c")
     target = instance(eni("eni-0000000b", index=0, instance=B), leaving)
-    plan = plan_move(move_state(leaving, target), EniRequest(FLOAT, target=B), None)
+    plan = plan_move_eni(move_request(), move_state(leaving, target))
     (chain,) = plan.chains
     assert actions(chain) == ["CreateTags", "wait", "AttachNetworkInterface"]
     assert chain.items[2].params["DeviceIndex"] == 1  # its own index is free once it leaves
@@ -166,10 +175,14 @@ def test_available_without_intent_is_held_by_nobody():
     """expect_current=A on an available ENI without an intent is a conflict."""
     free = eni(FLOAT, subnet="subnet-0c")
     with pytest.raises(eniops.Conflict):
-        plan_move(move_state(free), EniRequest(FLOAT, target=B, expected=A), None)
+        plan_move_eni(move_request(A), move_state(free))
 
 
 # -- failover: every step checked on one read ----------------------------------------------
+
+
+def plan_failover(state, guard=None):
+    return failover.plan_failover_instance(failover.FailoverRequest(A, B, guard), state)
 
 
 def failover_state(*source_enis, target_enis=(), addresses=(), tables=(), limits=LIMITS, **kw):
@@ -190,13 +203,13 @@ def secondary(n, index, **kw):
 def test_failover_checks_all_slots_at_once():
     """Two ENIs to move and one free slot: refused before anything, not halfway."""
     state = failover_state(secondary(1, 1), secondary(2, 2), target_enis=(secondary(3, 1),))
-    assert reason_of(lambda: failover.plan(state, None)) == "attachment-limit"
+    assert reason_of(lambda: plan_failover(state)) == "attachment-limit"
 
 
 def test_failover_indexes_follow_the_source_order():
     """Moving ENIs take the target's lowest free indexes in their source order."""
     state = failover_state(secondary(2, 3), secondary(1, 1), limits=BIG, kind="m5.24xlarge")
-    plan = failover.plan(state, None)
+    plan = plan_failover(state)
     attaches = [
         c.params for chain in plan.chains for c in chain.changes if c.action.startswith("Attach")
     ]
@@ -218,12 +231,12 @@ def test_failover_indexes_follow_the_source_order():
 def test_failover_refusals_of_the_target(changes, reason):
     """A standby the ENIs cannot go to is refused for the whole failover."""
     state = failover_state(secondary(1, 1), addresses=[_on_source()], **changes)
-    assert reason_of(lambda: failover.plan(state, None)) == reason
+    assert reason_of(lambda: plan_failover(state)) == reason
 
 
 def test_a_pending_standby_takes_elastic_ips_alone():
     """Only an Elastic IP to move: a pending standby is fine (EC2 accepts it)."""
-    plan = failover.plan(failover_state(addresses=[_on_source()], state="pending"), None)
+    plan = plan_failover(failover_state(addresses=[_on_source()], state="pending"))
     assert [c.operation for c in plan.chains] == ["remap_eip"]
 
 
@@ -231,14 +244,14 @@ def test_failover_target_has_eip():
     """The standby's primary IP carries its own Elastic IP: refused."""
     own = address("eipalloc-0000000b", on="eni-0000000b", ip="10.0.1.20", instance=B)
     state = failover_state(addresses=[_on_source(), own])
-    assert reason_of(lambda: failover.plan(state, None)) == "target-has-eip"
+    assert reason_of(lambda: plan_failover(state)) == "target-has-eip"
 
 
 def test_failover_tag_guard_covers_every_resource():
     """require_tag on an untagged ENI refuses the whole failover."""
     state = failover_state(secondary(1, 1), addresses=[_on_source(tags={"team": "db"})])
     guard = TagGuard("team", "db")
-    assert reason_of(lambda: failover.plan(state, guard)) == "tag-guard"
+    assert reason_of(lambda: plan_failover(guard=guard, state=state)) == "tag-guard"
 
 
 def test_failover_picks_up_what_termination_left_behind():
@@ -249,7 +262,7 @@ def test_failover_picks_up_what_termination_left_behind():
     state = failover.FailoverState(
         state.source, state.target, state.addresses, (free,), (), state.limits
     )
-    plan = failover.plan(state, None)
+    plan = plan_failover(state)
     assert sorted(c.operation for c in plan.chains) == ["move_eni", "remap_eip"]
     remap_change = next(c for c in plan.chains if c.operation == "remap_eip").items[0]
     assert remap_change.params["AllowReassociation"] is False  # only while still unassociated
@@ -260,7 +273,7 @@ def test_failover_moves_routes_to_the_source_primary_only():
     routes = table(
         "rtb-0000000a", ("192.168.100.10/32", "eni-0000000a"), ("192.168.100.11/32", "eni-00000001")
     )
-    plan = failover.plan(failover_state(secondary(1, 1), tables=[routes]), None)
+    plan = plan_failover(failover_state(secondary(1, 1), tables=[routes]))
     moved = [c for c in plan.chains if c.operation == "move_route"]
     assert [c.items[0].params["DestinationCidrBlock"] for c in moved] == ["192.168.100.10/32"]
     assert moved[0].items[0].params["NetworkInterfaceId"] == "eni-0000000b"
@@ -280,7 +293,7 @@ def test_failover_routes_need_source_dest_check_off():
         (routes,),
         LIMITS,
     )
-    assert reason_of(lambda: failover.plan(state, None)) == "source-dest-check"
+    assert reason_of(lambda: plan_failover(state)) == "source-dest-check"
 
 
 def _on_source(**kw):
@@ -323,7 +336,7 @@ def test_a_spare_address_tagged_for_the_source_never_takes_the_service_address_p
     """The address the source carries on its primary IP goes to the target's primary IP; an
     unassociated one tagged for the source (which sorts first) stays, named in warnings."""
     state = failover_state(addresses=[_on_source(), spare(tag)])
-    plan = failover.plan(state, None)
+    plan = plan_failover(state)
     (remap_chain,) = chain_of(plan, "remap_eip")
     assert remap_chain.items[0].params["AllocationId"] == SERVICE
     assert any("198.51.100.1 was left where it is" in w for w in plan.warnings)
@@ -337,7 +350,7 @@ def test_a_torn_down_source_gets_back_the_address_recorded_on_its_primary_ip():
     torn = instance(iid=A, state="terminated", private_ip="10.0.1.10")
     service = address(SERVICE, tags={HOLDER: f"{A} ip=10.0.1.10"}, public="203.0.113.10")
     state = failover.FailoverState(torn, state.target, (*state.addresses, service), (), (), LIMITS)
-    plan = failover.plan(state, None)
+    plan = plan_failover(state)
     (remap_chain,) = chain_of(plan, "remap_eip")
     assert remap_chain.items[0].params["AllocationId"] == SERVICE
     assert remap_chain.items[0].params["AllowReassociation"] is False  # only while free
@@ -353,7 +366,7 @@ def test_two_addresses_claiming_the_primary_ip_are_both_left():
             spare(f"{A} ip=10.0.1.10", public="198.51.100.2", allocation="eipalloc-000000f1"),
         ]
     )
-    plan = failover.plan(state, None)
+    plan = plan_failover(state)
     assert plan.empty
     assert sum("cannot be told" in w for w in plan.warnings) == 2
 
@@ -366,7 +379,7 @@ def test_a_tag_found_address_on_a_secondary_ip_moves_with_that_ip():
     state = failover.FailoverState(
         instance(primary, iid=A), state.target, state.addresses, (), (), LIMITS
     )
-    (chain,) = failover.plan(state, None).chains
+    (chain,) = plan_failover(state).chains
     assert actions(chain) == ["AssignPrivateIpAddresses", "AssociateAddress"]
     associate = chain.items[1].params
     assert associate["PrivateIpAddress"] == "10.0.1.30"
@@ -391,7 +404,7 @@ def test_a_tagged_eni_that_cannot_have_been_on_the_source_never_blocks_the_failo
     """A free ENI tagged for the source in another zone or VPC stays (named in warnings);
     everything the source carries moves."""
     state = with_tagged(failover_state(secondary(1, 1), addresses=[_on_source()]), stray)
-    plan = failover.plan(state, None)
+    plan = plan_failover(state)
     assert sorted(c.operation for c in plan.chains) == ["move_eni", "remap_eip"]
     (moved,) = chain_of(plan, "move_eni")
     assert moved.context["eni"] == "eni-00000001"
@@ -407,7 +420,7 @@ def test_a_stray_tag_under_require_tag_is_left_not_refused():
         secondary(1, 1, tags=tagged), addresses=[_on_source(tags=tagged)], limits=BIG
     )
     stray = eni(FLOAT, subnet="subnet-0000000e", tags={HOLDER: A})
-    plan = failover.plan(with_tagged(state, stray), guard)
+    plan = plan_failover(guard=guard, state=with_tagged(state, stray))
     assert sorted(c.operation for c in plan.chains) == ["move_eni", "remap_eip"]
     assert any(f"{FLOAT} was left where it is" in w and "env=prod" in w for w in plan.warnings)
 
@@ -416,7 +429,7 @@ def test_a_tag_found_eni_never_takes_a_slot_a_carried_one_needs():
     """One free slot on the target: the carried ENI takes it; the tag-found one stays."""
     state = failover_state(secondary(1, 1), target_enis=(secondary(3, 1, instance=B),))
     stray = eni(FLOAT, subnet="subnet-0000000e", tags={HOLDER: f"{A} index=2"})
-    plan = failover.plan(with_tagged(state, stray), None)
+    plan = plan_failover(with_tagged(state, stray))
     (moved,) = chain_of(plan, "move_eni")
     assert moved.context["eni"] == "eni-00000001"
     assert any(f"{FLOAT} was left where it is" in w for w in plan.warnings)
@@ -429,7 +442,7 @@ def test_a_forged_device_index_in_an_intent_is_never_sent(index):
     forged = eni(
         FLOAT, subnet="subnet-0000000e", tags={MOVE_TAG: MoveIntent(A, B, index, False).format()}
     )
-    plan = failover.plan(with_tagged(failover_state(), forged), None)
+    plan = plan_failover(with_tagged(failover_state(), forged))
     (chain,) = chain_of(plan, "move_eni")
     attach = next(c for c in chain.changes if c.action == "AttachNetworkInterface")
     assert attach.params["DeviceIndex"] == 1
@@ -441,7 +454,7 @@ def test_a_forged_intent_on_the_standbys_own_eni_changes_nothing():
     recorded (not that move's attachment): left alone, DeleteOnTermination untouched."""
     own = secondary(3, 1, instance=B, tags={MOVE_TAG: MoveIntent(A, B, 2, True).format()})
     state = failover_state(target_enis=(own,))
-    plan = failover.plan(with_tagged(state, own), None)
+    plan = plan_failover(with_tagged(state, own))
     assert plan.empty
     assert any("eni-00000003 was left where it is" in w for w in plan.warnings)
 
@@ -449,13 +462,13 @@ def test_a_forged_intent_on_the_standbys_own_eni_changes_nothing():
 def test_a_standby_in_another_vpc_is_refused():
     """A standby (from a tag, say) outside the source's VPC: vpc-mismatch, nothing moves."""
     state = failover_state(addresses=[_on_source()], vpc="vpc-0000ffff")
-    assert reason_of(lambda: failover.plan(state, None)) == "vpc-mismatch"
+    assert reason_of(lambda: plan_failover(state)) == "vpc-mismatch"
 
 
 def test_an_unreadable_holder_tag_naming_the_source_is_named():
     """A holder tag that begins with the source's id but does not read is ignored, aloud."""
     garbled = address("eipalloc-000000f0", tags={HOLDER: f"{A} ip=not-an-ip"})
-    plan = failover.plan(failover_state(addresses=[_on_source(), garbled]), None)
+    plan = plan_failover(failover_state(addresses=[_on_source(), garbled]))
     assert len(plan.chains) == 1
     assert any("does not read" in w for w in plan.warnings)
 
@@ -488,7 +501,9 @@ def test_route_move_replaces_every_table_that_routes_it():
     one = table("rtb-0000000a", (DEST, "eni-0000000a"))
     two = table("rtb-0000000b", (DEST, "eni-0000000a"))
     other = table("rtb-0000000c", ("10.9.0.0/16", "eni-0000000a"))
-    plan = route.plan(route_state(one, two, other), route_request(expected="eni-0000000a"), None)
+    plan = route.plan_move_route(
+        route_request(expected="eni-0000000a"), route_state(one, two, other)
+    )
     assert [c.items[0].action for c in plan.chains] == ["ReplaceRoute", "ReplaceRoute"]
     assert plan.atomic
     undo = plan.chains[0].items[0].undo[0]
@@ -525,14 +540,16 @@ def test_route_move_replaces_every_table_that_routes_it():
 )
 def test_route_move_refusals(state, request_changes, reason):
     """Each refusal of move_route, decided before any change."""
-    assert reason_of(lambda: route.plan(state, route_request(**request_changes), None)) == reason
+    assert (
+        reason_of(lambda: route.plan_move_route(route_request(**request_changes), state)) == reason
+    )
 
 
 def test_route_create_in_named_tables_when_unassociated():
     """expect_current=UNASSOCIATED creates the route; its undo deletes it."""
     state = route_state(table("rtb-0000000a"))
-    plan = route.plan(
-        state, route_request(route_tables=("rtb-0000000a",), expected=UNASSOCIATED), None
+    plan = route.plan_move_route(
+        route_request(route_tables=("rtb-0000000a",), expected=UNASSOCIATED), state
     )
     (change,) = plan.chains[0].items
     assert change.action == "CreateRoute"
@@ -542,7 +559,7 @@ def test_route_create_in_named_tables_when_unassociated():
 def test_route_already_there_is_an_empty_plan():
     """Every route already targets the ENI: nothing to do."""
     state = route_state(table("rtb-0000000a", (DEST, "eni-0000000b")))
-    assert route.plan(state, route_request(), None).empty
+    assert route.plan_move_route(route_request(), state).empty
 
 
 NAT = "nat-0000000000000000a"
@@ -554,7 +571,7 @@ def test_a_route_to_a_nat_gateway_is_left_alone_without_a_guard():
     state = route_state(
         table("rtb-0000000a", (DEST, "eni-0000000a")), table("rtb-0000000c", (DEST, NAT))
     )
-    plan = route.plan(state, route_request(), None)
+    plan = route.plan_move_route(route_request(), state)
     assert [c.context["route_table"] for c in plan.chains] == ["rtb-0000000a"]
     assert any("rtb-0000000c" in w and NAT in w and "left alone" in w for w in plan.warnings)
 
@@ -569,7 +586,7 @@ def test_only_routes_to_other_targets_is_not_found(request_changes):
     and guarded for it: nothing to move is refused (not-found), saying what was left."""
     state = route_state(table("rtb-0000000c", (DEST, NAT)))
     with pytest.raises(eniops.NotFound) as caught:
-        route.plan(state, route_request(**request_changes), None)
+        route.plan_move_route(route_request(**request_changes), state)
     assert caught.value.details["left_alone"] == {"rtb-0000000c": NAT}
 
 
@@ -588,7 +605,9 @@ def test_a_named_and_guarded_route_to_another_target_is_put_back_exactly(target,
     """Named by route_tables and expect_current: replaced, and its undo sends the target
     back under the parameter its type needs."""
     state = route_state(table("rtb-0000000c", (DEST, target)))
-    plan = route.plan(state, route_request(route_tables=("rtb-0000000c",), expected=target), None)
+    plan = route.plan_move_route(
+        route_request(route_tables=("rtb-0000000c",), expected=target), state
+    )
     (change,) = plan.chains[0].items
     assert change.action == "ReplaceRoute"
     assert change.undo[0].params == {
@@ -602,7 +621,9 @@ def test_the_local_route_is_never_replaced():
     """The VPC's own local route, even named and guarded, is never replaced."""
     state = route_state(table("rtb-0000000c", (DEST, "local")))
     with pytest.raises(eniops.NotFound):
-        route.plan(state, route_request(route_tables=("rtb-0000000c",), expected="local"), None)
+        route.plan_move_route(
+            route_request(route_tables=("rtb-0000000c",), expected="local"), state
+        )
 
 
 def test_expect_current_names_a_route_target_only_for_move_route(no_calls):
@@ -616,6 +637,6 @@ def test_waits_are_data():
     """A chain is inspectable data: waits and changes, with their expectations."""
     tags = {MOVE_TAG: MoveIntent(A, B, 1, False).format()}
     leaving = eni(FLOAT, index=1, instance=A, status="detaching", subnet="subnet-0c", tags=tags)
-    (chain,) = plan_move(move_state(leaving), EniRequest(FLOAT, target=B), None).chains
+    (chain,) = plan_move_eni(move_request(), move_state(leaving)).chains
     assert isinstance(chain.items[0], Wait)
     assert chain.items[0].expect.doing() == f"waiting for {FLOAT} to detach from {A}"

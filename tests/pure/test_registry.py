@@ -8,7 +8,7 @@ import inspect
 import pytest
 
 import eniops
-from eniops import _registry, aws_lambda, cli
+from eniops import _cli_parser, _registry, aws_lambda
 
 OPERATION_FUNCTIONS = sorted(
     name
@@ -19,13 +19,19 @@ OPERATION_FUNCTIONS = sorted(
 )
 
 
+COMMON = {"mode", "ec2", "session", "region", "timeout", "require_tag", "role_arn"}
+
+
 def test_every_public_operation_is_registered_once():
-    """Each operation function of `eniops` is declared in the registry, and nothing else."""
+    """Each operation function of `eniops` is declared in the registry, and nothing else;
+    its positional argument and own keywords are the function's, in signature order."""
     assert sorted(_registry.BY_NAME) == OPERATION_FUNCTIONS
     for spec in _registry.OPERATIONS:
         assert spec.function is getattr(eniops, spec.name)
-        first = next(iter(inspect.signature(spec.function).parameters))
-        assert first == spec.positional
+        parameters = list(inspect.signature(spec.function).parameters.values())
+        assert parameters[0].name == spec.positional
+        own = [p.name for p in parameters[1:] if p.name not in COMMON]
+        assert tuple(own) == spec.keywords, spec.name
 
 
 def _commands(parser, words=()):
@@ -40,11 +46,11 @@ def _commands(parser, words=()):
 @pytest.mark.parametrize("spec", _registry.OPERATIONS, ids=lambda s: s.name)
 def test_every_operation_has_its_command_and_options(spec):
     """The command line has the operation's command, and an option for each keyword."""
-    commands = dict(_commands(cli.build_parser()))
+    commands = dict(_commands(_cli_parser.build_parser()))
     parser = commands[spec.command]
     flags = {flag for action in parser._actions for flag in action.option_strings}
-    for name in cli.keywords_of(spec):
-        assert cli.OPTIONS[name].flag in flags, name
+    for name in spec.keywords:
+        assert _cli_parser.OPTIONS[name].flag in flags, name
     if spec.mutating:
         assert {"--plan", "--dry-run", "--require-tag"} <= flags
 

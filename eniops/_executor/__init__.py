@@ -1,0 +1,96 @@
+"""The one executor: runs a `Plan` under a mode and says exactly what happened.
+
+- `plan` lists every call of the plan, in order, as planned, and calls nothing.
+- `dry-run` sends each call EC2 accepts `DryRun` for with `DryRun=True`, and says which it
+  cannot check (EC2 offers no DryRun for them, or they depend on an earlier change).
+- `apply` runs the plan's chains at once (`_chain`): each change is sent, checked as its
+  plan says, with its bookkeeping riding beside the check; waits of every chain are read
+  together by one poller within a describe budget (`_poller`); a failure undoes what its
+  chain (or, for an atomic plan, every chain) did. How it ended is said once (`_outcome`).
+
+How the work runs at once is said in `eniops._threads`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._errors import PermissionDenied
+from .._plan import Plan, Wait, calls_of
+from .._result import Result, Step
+from . import _outcome
+from ._chain import ChainRun, undo
+from ._poller import Poller
+from ._run import Run
+from ._send import has_ref, shown
+
+
+def execute(plan: Plan, run: Run) -> Result:
+    """Run `plan` under `run.mode`; return its Result or raise what went wrong."""
+    if plan.empty:
+        return _outcome.result(plan, run, warnings=plan.warnings)
+    if run.mode == "plan":
+        steps = [
+            Step(f"ec2:{c.action}", shown(c.params), "planned", c.note)
+            for chain in plan.chains
+            for c in chain.changes
+        ]
+        return _outcome.planned(plan, run, steps, [])
+    if run.mode == "dry-run":
+        return _dry_run(plan, run)
+    return _apply(plan, run)
+
+
+def _dry_run(plan: Plan, run: Run) -> Result:
+    """Each call sent with DryRun=True where EC2 takes it; the rest said, not skipped."""
+    steps: list[Step] = []
+    notes: list[str] = []
+    for chain in plan.chains:
+        for item in chain.items:
+            for number, change in enumerate(calls_of(item)):
+                rider = number > 0 or isinstance(item, Wait)
+                if not change.dry_run:
+                    notes.append(
+                        f"EC2 offers no DryRun for {change.action}: planned only, "
+                        "not checked by EC2"
+                    )
+                    note = "no DryRun in EC2"
+                elif has_ref(change.params):
+                    note = "depends on an earlier change: not checked by EC2 before it"
+                else:
+                    note = _try_dry_run(run, change.action, change.params, rider, notes)
+                steps.append(Step(f"ec2:{change.action}", shown(change.params), "planned", note))
+    return _outcome.planned(plan, run, steps, notes)
+
+
+def _try_dry_run(run: Run, action: str, params: Any, rider: bool, notes: list[str]) -> str:
+    """One DryRun. A refused rider (a bookkeeping tag beside a check) is a note: apply goes
+    on without it; anything else refused is refused here too."""
+    try:
+        run.gateway.dry_run(action, params)
+    except PermissionDenied:
+        if not rider:
+            raise
+        notes.append(f"{action} would be refused (IAM): the changes would succeed without it")
+        return "DryRun refused: UnauthorizedOperation"
+    return "DryRun passed"
+
+
+def _apply(plan: Plan, run: Run) -> Result:
+    poller = Poller(run)
+    runs = [ChainRun(chain, run, poller) for chain in plan.chains]
+    run.at_once(*runs)
+    crash = next((r.crash for r in runs if r.crash is not None), None)
+    if crash is not None:
+        raise crash
+    failed = [r for r in runs if r.error is not None]
+    if failed and plan.atomic:
+        for chain_run in runs:
+            if chain_run.error is None and chain_run.done:
+                chain_run.rolled_back = undo(chain_run)
+    if failed:
+        raise _outcome.failure(plan, run, runs, failed)
+    return _outcome.applied(plan, run, runs)
+
+
+__all__ = ["Run", "execute"]

@@ -1,0 +1,212 @@
+"""One chain being applied: each change sent (`_send`), checked as its plan says, its
+bookkeeping riding beside the check; what was done undone when a later change fails."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from .._errors import Conflict, EniopsError, Interrupted, OperationTimeout
+from .._expect import Expectation, Seen
+from .._plan import Chain, Change, Wait
+from .._result import Step, StepStatus
+from ._send import Memory, Sender, resolve, shown
+
+if TYPE_CHECKING:
+    from ._poller import Poller
+    from ._run import Run
+
+
+class ChainRun:
+    """A chain being applied: its steps, what it has done, how it ended."""
+
+    def __init__(self, chain: Chain, run: Run, poller: Poller) -> None:
+        self.chain = chain
+        self.run = run
+        self.poller = poller
+        self.memory = Memory(warnings=list(chain.warnings))
+        self.sender = Sender(run, self.memory)
+        self.steps: list[Step] = []
+        #: Changes done, with the index of their step: undone newest first.
+        self.done: list[tuple[int, Change]] = []
+        self.error: EniopsError | None = None
+        self.undo_error: EniopsError | None = None
+        #: Anything else that ended the chain: a defect or the process being killed. It is
+        #: raised again once every chain has stopped; nothing is undone.
+        self.crash: BaseException | None = None
+        self.made_changes = False
+        self.rolled_back = False
+        self.reached_goal = False
+
+    @property
+    def changed(self) -> bool:
+        """True when a change that matters was made and is still in place."""
+        return self.made_changes and not self.rolled_back
+
+    def __call__(self) -> None:
+        try:
+            for item in self.chain.items:
+                if isinstance(item, Wait):
+                    self._with_riders(item.riders, functools.partial(self._wait, item.expect))
+                else:
+                    self._apply(item)
+            self.reached_goal = True
+        except EniopsError as err:
+            self.error = err
+            self.reached_goal = self._goal_done()
+            recover(self, err)
+        except BaseException as crash:  # raised again once every chain has stopped
+            self.crash = crash
+
+    # -- doing ------------------------------------------------------------------------------
+
+    def _wait(self, expect: Expectation, not_before: float = 0.0) -> Seen:
+        seen, state = self.poller.wait(expect, not_before)
+        self.memory.last[expect.subject] = state
+        self.memory.facts.update(seen.facts)
+        return seen
+
+    def _apply(self, change: Change) -> None:
+        if in_place(change, self.memory):
+            self._record(change, change.params, "skipped", "already in place")
+            answered = self.run.clock.now()
+        else:
+            try:
+                answered = self.send(change)
+            except EniopsError:
+                if self._goal_done() and change.riders:  # bookkeeping follows what EC2 has
+                    self._with_riders(change.riders, lambda: None)
+                raise
+        index = len(self.steps) - 1
+        self._with_riders(change.riders, lambda: self.check(change, answered))
+        self.done.append((index, change))
+        if change.role != "bookkeeping":
+            self.made_changes = True
+
+    def send(self, change: Change) -> float:
+        """Send one change and record its step; return when it was answered."""
+        try:
+            params, note = self.sender.send(change)
+        except EniopsError as err:
+            self._record(change, resolve(change.params, self.memory.facts), "failed", err.message)
+            raise
+        self._record(change, params, "done", note)
+        return self.run.clock.now()
+
+    def _with_riders(self, riders: tuple[Change, ...], check: Callable[[], object]) -> None:
+        """Run `check` with each rider sent beside it; record the riders' steps in order."""
+        outcomes = Riders(self.run, self.sender, riders)
+        try:
+            self.run.at_once(check, *outcomes.sends())
+        finally:
+            for step, rider, warning in outcomes.ended:
+                self.steps.append(step)
+                if rider is not None and rider.undo:
+                    self.done.append((len(self.steps) - 1, rider))
+                if warning:
+                    self.memory.warnings.append(warning)
+
+    def _goal_done(self) -> bool:
+        return any(c.role == "goal" for _, c in self.done)
+
+    def check(self, change: Change, answered: float) -> None:
+        """See that the change took effect, as its `check` says."""
+        if change.check == "settle":
+            return
+        at = answered + self.run.settings.policy.confirm_after_s if change.check == "confirm" else 0
+        self.run.at_once(*(functools.partial(self._wait, e, at) for e in change.expect))
+
+    def _record(self, change: Change, params: Any, status: StepStatus, note: str) -> None:
+        self.steps.append(Step(f"ec2:{change.action}", shown(params), status, note))
+
+
+def in_place(change: Change, memory: Memory) -> bool:
+    """True when the last state seen shows `change` in place (a concurrent run did it)."""
+    last = memory.last
+    if not change.expect or any(e.subject not in last for e in change.expect):
+        return False
+    seen = [e.observe(last[e.subject]) for e in change.expect]
+    if any(s.progress == "absent" for s in seen):
+        return False
+    for one in seen:
+        memory.facts.update(one.facts)
+    return True
+
+
+def recover(chain_run: ChainRun, err: EniopsError) -> None:
+    """After a failure: undo what the chain did, unless that is not ours to do (its goal
+    was reached, it was told not to, or someone else holds the resource now)."""
+    if not chain_run.done:
+        chain_run.rolled_back = True
+        return
+    if (
+        chain_run.reached_goal
+        or not chain_run.chain.rollback
+        or isinstance(err, (Conflict, Interrupted, OperationTimeout))
+    ):
+        return
+    chain_run.rolled_back = undo(chain_run)
+
+
+def undo(chain_run: ChainRun) -> bool:
+    """Put back every change the chain did, newest first; False when one could not be."""
+    run = chain_run.run
+    if run.deadline.expired() or run.stop_requested:
+        return False
+    while chain_run.done:
+        index, change = chain_run.done[-1]
+        try:
+            for back in change.undo:
+                chain_run.send(back)
+                chain_run.check(back, run.clock.now())
+        except EniopsError as undo_err:
+            chain_run.memory.warnings.append(
+                f"putting back {change.action} failed: {undo_err.message}"
+            )
+            chain_run.undo_error = undo_err
+            return False
+        chain_run.done.pop()
+        step = chain_run.steps[index]
+        chain_run.steps[index] = Step(step.action, step.params, "rolled-back", step.note)
+    chain_run.rolled_back = True
+    return True
+
+
+class Riders:
+    """The bookkeeping calls that ride beside a check: sent at once with it; a failure of
+    one is a warning, never the failure of the change it rides beside."""
+
+    def __init__(self, run: Run, sender: Sender, riders: tuple[Change, ...]) -> None:
+        self.run = run
+        self.sender = sender
+        self.riders = riders
+        #: Each rider's step, itself once sent (for its undo), and a warning if it failed.
+        self.ended: list[tuple[Step, Change | None, str]] = [
+            (Step(f"ec2:{r.action}", shown(r.params), "skipped", ""), None, "") for r in riders
+        ]
+
+    def sends(self) -> list[Callable[[], None]]:
+        """One call per rider, for `at_once`."""
+        return [functools.partial(self._ride, i) for i in range(len(self.riders))]
+
+    def _ride(self, index: int) -> None:
+        rider = self.riders[index]
+        try:
+            params, note = self.sender.send(rider)
+        except EniopsError as err:
+            status: StepStatus = "skipped" if isinstance(err, OperationTimeout) else "failed"
+            what = f"{rider.action} {_tag_keys(rider)} on {_resources(rider)}"
+            step = Step(f"ec2:{rider.action}", shown(rider.params), status, err.message)
+            self.ended[index] = (step, None, f"{what} not done: {err.message}")
+            return
+        self.ended[index] = (Step(f"ec2:{rider.action}", shown(params), "done", note), rider, "")
+
+
+def _tag_keys(change: Change) -> str:
+    tags = change.params.get("Tags") or []
+    return ", ".join(str(t.get("Key")) for t in tags if isinstance(t, Mapping)) or "tag"
+
+
+def _resources(change: Change) -> str:
+    return ", ".join(str(r) for r in change.params.get("Resources") or [])

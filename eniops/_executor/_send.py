@@ -1,0 +1,226 @@
+"""Sending one change: never after the deadline or a stop; sent again while EC2 did not
+carry it out; settled by a read when the answer leaves that open.
+
+A change is sent once; EC2's answer decides what follows. Refused for its rate (not carried
+out), it is sent again after a jittered backoff, its guard read again first if that read is
+stale. An answer that leaves open whether it was carried out (5xx, the network, a lost
+answer) is followed by a read of the resource: in place, it is done; otherwise it is sent
+again. After a final error the real state is read before anything is decided.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .. import _codes
+from .._errors import AwsError, EniopsError, Interrupted, PermissionDenied
+from .._plan import Change, Ref
+from .._views import Subject
+
+if TYPE_CHECKING:
+    from ._run import Run
+
+#: A guard read older than this is read again before a throttled change is sent again.
+GUARD_FRESH_S = 0.5
+
+
+class _InPlace(Exception):
+    """A read before a change is sent again shows it in place: it is not sent again."""
+
+    def __init__(self, error: EniopsError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def resolve(value: Any, facts: Mapping[str, Any]) -> Any:
+    """Parameters with each `Ref` replaced by the fact an earlier change established."""
+    if isinstance(value, Ref):
+        return facts[value.fact]
+    if isinstance(value, Mapping):
+        return {k: resolve(v, facts) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [resolve(v, facts) for v in value]
+    return value
+
+
+def shown(value: Any) -> Any:
+    """Parameters as results show them: a `Ref` as its description."""
+    if isinstance(value, Ref):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {k: shown(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [shown(v) for v in value]
+    return value
+
+
+def has_ref(value: Any) -> bool:
+    """True when a parameter depends on an earlier change."""
+    if isinstance(value, Ref):
+        return True
+    if isinstance(value, Mapping):
+        return any(has_ref(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(has_ref(v) for v in value)
+    return False
+
+
+def _resendable(error: BaseException) -> bool:
+    """Refused for its rate, or answered so that it may not have been carried out."""
+    if not isinstance(error, AwsError) or isinstance(error, PermissionDenied):
+        return False
+    return _codes.resendable(error.code)
+
+
+def _throttled(error: BaseException) -> bool:
+    return isinstance(error, AwsError) and error.code in _codes.THROTTLING_CODES
+
+
+@dataclass
+class Memory:
+    """What one chain has learnt: facts from its checks (a new attachment's id), the last
+    state read of each resource, and its warnings."""
+
+    facts: dict[str, Any] = field(default_factory=dict)
+    last: dict[Subject, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+class Sender:
+    """Sends the changes of one chain (see the module)."""
+
+    def __init__(self, run: Run, memory: Memory) -> None:
+        self.run = run
+        self.memory = memory
+
+    def send(self, change: Change) -> tuple[Any, str]:
+        """Send `change`; return the parameters sent and the note for its step. Raises the
+        error that ended it, unless a read shows it in place after all (a warning says so)."""
+        params = resolve(change.params, self.memory.facts)
+        note = change.note
+        self._refuse_if_stopped(change)  # never sent: nothing to settle
+        try:
+            self._with_resends(change, params)
+        except _InPlace as in_place:
+            note = _join(note, f"EC2 answered {_code(in_place.error)} but the change is in place")
+            self.memory.warnings.append(f"{change.action}: {note}")
+        except EniopsError as err:
+            if not settled(self.run, self.memory, change, err):
+                raise
+            note = _join(note, f"EC2 answered {_code(err)} but the change is in place")
+            self.memory.warnings.append(f"{change.action}: {note}")
+        return params, note
+
+    def _with_resends(self, change: Change, params: Mapping[str, Any]) -> None:
+        run = self.run
+        read_at = run.read_at
+        error: EniopsError | None = None
+        attempts = 0
+        try:
+            for attempt in run.gateway.resends(_resendable):
+                with attempt:
+                    attempts = attempt.retry_state.attempt_number
+                    if error is not None:
+                        read_at = self._before_resend(change, error, read_at)
+                        self._refuse_if_stopped(change)
+                    try:
+                        with run.gate:
+                            run.gateway.send(change.action, params)
+                    except EniopsError as err:
+                        error = err
+                        raise
+        except EniopsError as err:
+            ended = self._ended(change, err)
+            raise ended.copy({**ended.details, "attempts": attempts}) from err
+
+    def _refuse_if_stopped(self, change: Change) -> None:
+        run = self.run
+        if run.stop_requested:
+            raise run.interrupted(f"about to call {change.action}")
+        if run.deadline.expired():
+            raise run.deadline.timeout_error(
+                f"about to call {change.action}: no change starts after the deadline",
+                {"operation": change.action, "sent": False},
+            )
+
+    def _ended(self, change: Change, err: EniopsError) -> EniopsError:
+        """What a change's last error means once it is not sent again."""
+        run = self.run
+        if not _resendable(err):
+            return err
+        if run.stop_requested:
+            return Interrupted(
+                f"stopped before {change.action} was sent again",
+                signal=run.settings.stop.signal if run.settings.stop else None,
+                details={"operation": change.action},
+            )
+        code = _code(err)
+        return run.deadline.timeout_error(
+            f"calling {change.action} (EC2 kept answering {code})",
+            {"operation": change.action, "last_code": code, "sent": True},
+        )
+
+    def _before_resend(self, change: Change, error: EniopsError, read_at: float) -> float:
+        """The read before a change is sent again; returns when its guard was last read.
+
+        After an answer that leaves open whether the change was carried out, read the
+        resource: in place means done (`_InPlace`). After throttling (refused for its
+        rate, so not carried out) only a guard is read again, and only when its read is
+        older than `GUARD_FRESH_S`: the read stays close to the write.
+        """
+        clock = self.run.clock
+        throttled = _throttled(error)
+        if throttled and (change.guard is None or clock.now() - read_at < GUARD_FRESH_S):
+            return read_at
+        checks = [*([] if throttled else change.expect), *filter(None, [change.guard])]
+        for expect in checks:
+            state = self._read(expect.subject)
+            seen = expect.observe(state)  # a Conflict stops here
+            if expect is not change.guard and seen.progress != "absent":
+                self.memory.facts.update(seen.facts)
+                raise _InPlace(error)
+        return clock.now()
+
+    def _read(self, subject: Subject) -> Any:
+        kind, resource = subject
+        state = self.run.reader.current(kind, [resource]).get(resource)
+        self.memory.last[subject] = state
+        return state
+
+
+def settled(run: Run, memory: Memory, change: Change, err: EniopsError) -> bool:
+    """After an error: is the change in place after all? Read before deciding."""
+    if not change.expect or isinstance(err, (PermissionDenied, Interrupted)):
+        return False
+    policy = run.settings.policy
+    clear = _codes.is_refusal(err) and int(err.details.get("attempts", 1)) <= 1
+    reads = 1 if clear else policy.settle_reads
+    reader = run.final_reader()
+    for attempt in range(reads):
+        if attempt:
+            run.clock.sleep(policy.settle_pause_s)
+        try:
+            found = [
+                (e, reader.current(e.kind, [e.resource]).get(e.resource)) for e in change.expect
+            ]
+        except EniopsError:
+            return False
+        seen = []
+        for expect, state in found:
+            memory.last[expect.subject] = state
+            seen.append(expect.observe(state))  # a Conflict here says who holds it now
+        if all(s.progress != "absent" for s in seen):
+            for one in seen:
+                memory.facts.update(one.facts)
+            return True
+    return False
+
+
+def _code(err: EniopsError) -> str:
+    return str(getattr(err, "code", None) or err.details.get("code") or type(err).__name__)
+
+
+def _join(first: str, second: str) -> str:
+    return f"{first}; {second}" if first else second

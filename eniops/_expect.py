@@ -1,0 +1,293 @@
+"""What a change must show once it has taken effect: expectations, pure functions of a
+re-read resource.
+
+Each answers done, settling (EC2 has it, the transition runs) or absent (not yet, or not
+at all), and raises `Conflict` when a third party holds the resource: the executor then
+stops waiting at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+from ._errors import Conflict
+from ._model import Address, Eni
+from ._routes import RouteTable
+from ._views import Kind, PrivateIp, ResourceId, RouteRef, Subject, view
+
+Progress = Literal["done", "settling", "absent"]
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What a re-read showed for an expectation, and facts learnt from it."""
+
+    progress: Progress
+    facts: Mapping[str, Any] = field(default_factory=dict)
+
+
+DONE = Seen("done")
+SETTLING = Seen("settling")
+ABSENT = Seen("absent")
+
+
+def _moved_away(what: str, now: str, subject: Subject, state: object, **details: Any) -> Conflict:
+    return Conflict(
+        "expect-mismatch",
+        f"{what} was moved by someone else (now {now}); left where it is",
+        details={"resource": what, "current": view(subject, state), **details},
+    )
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """What a resource must show once a change has taken effect."""
+
+    kind: ClassVar[Kind]
+    resource: ResourceId
+
+    @property
+    def subject(self) -> Subject:
+        """The resource to re-read."""
+        return (self.kind, self.resource)
+
+    def observe(self, state: Any) -> Seen:  # pragma: no cover - every subclass overrides
+        """Judge a re-read of the resource (None when it does not exist)."""
+        raise NotImplementedError
+
+    def doing(self) -> str:  # pragma: no cover - every subclass overrides
+        """What waiting for it is, in words."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class AddressOn(Expectation):
+    """An Elastic IP associated with an ENI's private IP.
+
+    `allowed` are the ENIs (None: unassociated) it may still show while EC2 catches up;
+    anywhere else means someone else took it.
+    """
+
+    kind: ClassVar[Kind] = "address"
+    eni_id: str = ""
+    private_ip: str = ""
+    allowed: frozenset[str | None] = frozenset()
+
+    def observe(self, state: Address | None) -> Seen:
+        if state is None:
+            return ABSENT
+        if state.eni_id == self.eni_id and state.private_ip in (self.private_ip, None):
+            return DONE
+        if state.eni_id in self.allowed or state.eni_id == self.eni_id:
+            return ABSENT
+        raise _moved_away(
+            state.public_ip or str(self.resource),
+            f"on {state.instance_id or state.eni_id}",
+            self.subject,
+            state,
+            wanted={"eni": self.eni_id, "private_ip": self.private_ip},
+        )
+
+    def doing(self) -> str:
+        return f"verifying {self.resource} on {self.eni_id} ({self.private_ip})"
+
+
+@dataclass(frozen=True)
+class AddressHeldBy(Expectation):
+    """A guard: the Elastic IP is still held by one of `holders` (instance or ENI ids, None
+    for unassociated), or already on the change's target."""
+
+    kind: ClassVar[Kind] = "address"
+    holders: frozenset[str | None] = frozenset()
+    target_eni: str = ""
+
+    def observe(self, state: Address | None) -> Seen:
+        if state is None:
+            return ABSENT
+        if state.eni_id == self.target_eni:
+            return DONE
+        now = {state.eni_id, state.instance_id} if state.associated else {None}
+        if now & self.holders:
+            return ABSENT
+        raise _moved_away(
+            state.public_ip or str(self.resource),
+            f"on {state.instance_id or state.eni_id or 'nothing'}",
+            self.subject,
+            state,
+        )
+
+    def doing(self) -> str:
+        return f"checking who holds {self.resource}"
+
+
+@dataclass(frozen=True)
+class EniDetached(Expectation):
+    """An ENI whose attachment `attachment_id` is gone: it is available.
+
+    Attached again to `target` (a concurrent run of the same move) also counts: the move
+    goes on from there. Attached anywhere else means someone else took it.
+    """
+
+    kind: ClassVar[Kind] = "eni"
+    attachment_id: str = ""
+    source: str = ""
+    target: str = ""
+
+    def observe(self, state: Eni | None) -> Seen:
+        if state is None:
+            return ABSENT
+        att = state.attachment
+        if att is None:
+            return DONE if state.status in ("available", "") else SETTLING
+        if att.attachment_id == self.attachment_id:
+            return SETTLING if att.status in ("detaching", "detached") else ABSENT
+        if att.instance_id == self.target:
+            return DONE
+        raise _moved_away(str(self.resource), f"on {att.instance_id}", self.subject, state)
+
+    def doing(self) -> str:
+        return f"waiting for {self.resource} to detach from {self.source}"
+
+
+@dataclass(frozen=True)
+class EniAttached(Expectation):
+    """An ENI attached (status `attached`) to `instance_id`."""
+
+    kind: ClassVar[Kind] = "eni"
+    instance_id: str = ""
+    #: The instance it may still be leaving while this change waits to be sent.
+    leaving: str | None = None
+
+    def observe(self, state: Eni | None) -> Seen:
+        if state is None:
+            return ABSENT
+        att = state.attachment
+        if att is None:
+            return ABSENT
+        if att.instance_id == self.instance_id and att.status == "attached":
+            return Seen(
+                "done",
+                {
+                    "attachment_id": att.attachment_id,
+                    "device_index": att.device_index,
+                    "delete_on_termination": att.delete_on_termination,
+                },
+            )
+        if att.instance_id == self.instance_id and att.status == "attaching":
+            return SETTLING
+        if att.status == "detaching" or att.instance_id == self.leaving:
+            return ABSENT
+        raise _moved_away(str(self.resource), f"on {att.instance_id}", self.subject, state)
+
+    def doing(self) -> str:
+        return f"waiting for {self.resource} to attach to {self.instance_id}"
+
+
+@dataclass(frozen=True)
+class DeletesOnTermination(Expectation):
+    """An ENI's current attachment has `DeleteOnTermination` set."""
+
+    kind: ClassVar[Kind] = "eni"
+
+    def observe(self, state: Eni | None) -> Seen:
+        att = state.attachment if state is not None else None
+        return DONE if att is not None and att.delete_on_termination else ABSENT
+
+    def doing(self) -> str:
+        return f"verifying DeleteOnTermination on {self.resource}"
+
+
+@dataclass(frozen=True)
+class IpsOn(Expectation):
+    """An ENI shows all of `ips` (`present=True`) or none of them."""
+
+    kind: ClassVar[Kind] = "eni"
+    ips: tuple[str, ...] = ()
+    present: bool = True
+
+    def observe(self, state: Eni | None) -> Seen:
+        if state is None:
+            return ABSENT
+        ok = all((ip in state.private_ips) == self.present for ip in self.ips)
+        return DONE if ok else ABSENT
+
+    def doing(self) -> str:
+        verb = "show" if self.present else "drop"
+        return f"waiting for {self.resource} to {verb} {', '.join(self.ips)}"
+
+
+@dataclass(frozen=True)
+class RouteTo(Expectation):
+    """A route table's route for the destination targets `target` (None: no such route).
+
+    `previous` is what the route targeted when it was read (None: there was none).
+    """
+
+    kind: ClassVar[Kind] = "route-table"
+    resource: RouteRef
+    target: str | None = None
+    previous: str | None = None
+
+    def observe(self, state: RouteTable | None) -> Seen:
+        if state is None:
+            return ABSENT
+        route = state.route(self.resource.destination)
+        now = route.target if route is not None else None
+        if now == self.target:
+            return DONE
+        if now == self.previous:
+            return ABSENT
+        raise _moved_away(
+            f"the route to {self.resource.destination} in {self.resource.route_table_id}",
+            f"to {now or 'nothing'}",
+            self.subject,
+            state,
+        )
+
+    def doing(self) -> str:
+        where = self.resource
+        return f"verifying {where.destination} -> {self.target} in {where.route_table_id}"
+
+
+@dataclass(frozen=True)
+class IpHeldBy(Expectation):
+    """A private IP on `eni_id`; the ENI that holds it is read.
+
+    `allowed` are the ENIs (None: nobody) it may still be on while EC2 catches up; any
+    other ENI means someone else reassigned it.
+    """
+
+    kind: ClassVar[Kind] = "private-ip"
+    resource: PrivateIp
+    eni_id: str = ""
+    allowed: frozenset[str | None] = frozenset()
+
+    def observe(self, state: Eni | None) -> Seen:
+        holder = state.eni_id if state is not None else None
+        if holder == self.eni_id:
+            return DONE
+        if holder in self.allowed or state is None:
+            return ABSENT
+        ip = self.resource.ip
+        raise _moved_away(ip, f"on {state.instance_id or holder}", self.subject, state, ip=ip)
+
+    def doing(self) -> str:
+        return f"verifying {self.resource.ip} on {self.eni_id}"
+
+
+@dataclass(frozen=True)
+class Tagged(Expectation):
+    """A resource carries tag `key` = `value`."""
+
+    kind: ClassVar[Kind] = "eni"
+    key: str = ""
+    value: str = ""
+
+    def observe(self, state: Eni | None) -> Seen:
+        tags = state.tags if state is not None else {}
+        return DONE if tags.get(self.key) == self.value else ABSENT
+
+    def doing(self) -> str:
+        return f"verifying tag {self.key} on {self.resource}"

@@ -1,0 +1,176 @@
+"""The EC2 gateway: the only code that talks to boto3 and botocore.
+
+It builds clients (a role to assume included), makes every call under the operation's
+deadline, retries throttling, server errors and network failures with tenacity, re-reads a
+first `NotFound` briefly (EC2's eventual consistency), sends `DryRun`, and turns what the
+lower layer raises into eniops errors.
+
+Retries happen in one layer only. Clients eniops builds have botocore's retries off; on a
+client passed in as `ec2=`, a `needs-retry` handler registered first answers "no retry" for
+eniops' own calls (and only for them), so the caller's client is otherwise untouched.
+Every call runs on a worker thread and is abandoned when the deadline (for a change: the
+deadline plus a short in-flight allowance) passes: a hung endpoint cannot stretch a deadline,
+whatever timeouts the client was built with.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from .. import _codes
+from .._deadline import Deadline
+from .._errors import AwsError, EniopsError, Interrupted
+from .._settings import Clock, RetryPolicy, StopRequest
+from . import _retries
+from ._clients import _eniops_call, _NoRetry, build_client
+from ._translate import error_code, translate
+
+if TYPE_CHECKING:
+    from mypy_boto3_ec2 import EC2Client
+
+__all__ = ["Gateway", "build_client", "error_code", "translate"]
+
+
+class _Abandoned(Exception):
+    """A call did not answer within its bound; it may still complete on EC2's side."""
+
+
+def _invoke(method: Callable[..., Any], params: Mapping[str, Any], limit_s: float) -> Any:
+    """Call `method(**params)` on a thread of its own; give up after `limit_s` seconds."""
+    box: dict[str, Any] = {}
+    finished = threading.Event()
+
+    def run() -> None:
+        _eniops_call.active = True
+        try:
+            box["value"] = method(**params)
+        except _NoRetry as answer:
+            from botocore.exceptions import ClientError  # noqa: PLC0415
+
+            box["error"] = ClientError(answer.response[1], answer.operation)
+        except BaseException as err:  # handed to the waiting thread
+            box["error"] = err
+        finally:
+            finished.set()
+
+    worker = threading.Thread(target=run, name="eniops-call", daemon=True)
+    worker.start()
+    if not finished.wait(max(0.0, limit_s)):
+        raise _Abandoned
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+class Gateway:
+    """Every EC2 call of one operation, under one deadline.
+
+    Reads are retried here (throttling, 5xx and the network with jittered backoff; a first
+    read answering NotFound briefly, for EC2's eventual consistency). A change is sent once:
+    whether to send it again is the executor's decision, which reads before it does.
+    """
+
+    def __init__(
+        self,
+        client: EC2Client,
+        deadline: Deadline,
+        *,
+        policy: RetryPolicy,
+        clock: Clock | None = None,
+        stop: StopRequest | None = None,
+    ) -> None:
+        self.client = client
+        self.deadline = deadline
+        self.policy = policy
+        self.stop = stop
+        self.clock = clock if clock is not None else Clock(stop)
+
+    def past_deadline(self) -> Gateway:
+        """A gateway for the one read of where everything is, allowed past the deadline."""
+        return Gateway(
+            self.client, Deadline(self.policy.final_read_s), policy=self.policy, clock=self.clock
+        )
+
+    def call(self, operation: str, params: Mapping[str, Any], *, first_read: bool = False) -> Any:
+        """A read: call EC2 `operation` with retries; raise the eniops error it stands for.
+
+        A `first_read` answering NotFound is read again briefly (eventual consistency)."""
+        try:
+            retrying = _retries.reading(
+                self.policy, self.deadline, self.clock, self.stop, first_read=first_read
+            )
+            return retrying(self._attempt, operation, params, 0.0)
+        except BaseException as err:
+            raise self._ended(operation, err, retried=True) from err
+
+    def send(self, operation: str, params: Mapping[str, Any]) -> Any:
+        """A change: one call, bounded by the deadline plus the allowance of a call in flight
+        (`RetryPolicy.in_flight_s`); raise the eniops error it stands for."""
+        if self.deadline.expired():
+            raise self.deadline.timeout_error(
+                f"about to call {operation}", {"operation": operation, "sent": False}
+            )
+        try:
+            return self._attempt(operation, params, self.policy.in_flight_s)
+        except BaseException as err:
+            raise self._ended(operation, err, retried=False) from err
+
+    def resends(self, resendable: Callable[[BaseException], bool]) -> Any:
+        """The attempts at sending one change, for its sender to iterate (tenacity's
+        iterator: the sender reads what it must between attempts, in its own loop). Another
+        attempt follows an error `resendable` accepts, after a full-jitter backoff, unless
+        the backoff would end past the deadline or a stop was asked for; the last error is
+        raised as it was."""
+        return _retries.resending(self.policy, self.deadline, self.clock, self.stop, resendable)
+
+    def dry_run(self, operation: str, params: Mapping[str, Any]) -> None:
+        """Ask EC2 whether `operation` would succeed (DryRun=True), changing nothing.
+
+        Raises `PermissionDenied` (UnauthorizedOperation), the error EC2 answered, or an
+        `AwsError` if the endpoint carried the call out (it ignored DryRun).
+        """
+        try:
+            self.call(operation, {**params, "DryRun": True})
+        except EniopsError as err:
+            cause = err.__cause__
+            if cause is not None and error_code(cause) == _codes.DRY_RUN_OPERATION:
+                return
+            raise
+        raise AwsError(
+            f"{operation} with DryRun=True made the change",
+            code=_codes.DRY_RUN_IGNORED,
+            operation=operation,
+        )
+
+    def _attempt(self, operation: str, params: Mapping[str, Any], allowance: float) -> Any:
+        from botocore import xform_name  # noqa: PLC0415
+
+        if self.deadline.expired() and not allowance:
+            raise self.deadline.timeout_error(f"reading {operation}", {"operation": operation})
+        method = getattr(self.client, xform_name(operation))
+        return _invoke(method, params, self.deadline.remaining() + allowance)
+
+    def _ended(self, operation: str, err: BaseException, *, retried: bool) -> BaseException:
+        """What a call's last error means: a call that never answered, a deadline or a stop
+        that ended a read's retries, or the eniops error EC2's answer stands for."""
+        if isinstance(err, _Abandoned):
+            return self.deadline.timeout_error(
+                f"waiting for EC2 to answer {operation}",
+                {"operation": operation, "sent": True, "answered": False},
+            )
+        code = error_code(err)
+        if retried and _codes.resendable(code):
+            if self.stop is not None and self.stop.requested:
+                return Interrupted(
+                    f"stopped while calling {operation} (EC2 answered {code})",
+                    signal=self.stop.signal,
+                    details={"operation": operation},
+                )
+            return self.deadline.timeout_error(
+                f"calling {operation} (EC2 kept answering {code})",
+                {"operation": operation, "last_code": code},
+            )
+        translated = translate(err, operation)
+        return translated if translated is not None else err

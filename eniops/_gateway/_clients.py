@@ -1,0 +1,182 @@
+"""Building EC2 clients: one layer of retries, short timeouts, a role to assume.
+
+Clients eniops builds have botocore's retries off; on a client passed in as `ec2=`, a
+`needs-retry` handler registered first answers "no retry" for eniops' own calls (and only
+for them), so the caller's client is otherwise untouched. A role's credentials come from
+STS when the first call is signed and are refreshed before they expire.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from .._errors import InvalidInput, PermissionDenied
+from .._version import user_agent
+
+if TYPE_CHECKING:
+    import boto3
+    from mypy_boto3_ec2 import EC2Client
+
+#: The session name of an assumed role, as CloudTrail shows it.
+ROLE_SESSION_NAME = "eniops"
+
+_eniops_call = threading.local()
+
+
+class _NoRetry(Exception):  # a signal out of botocore's retry loop
+    """An error answer to an eniops call, handed back before botocore could retry it."""
+
+    def __init__(self, response: Any, operation: str) -> None:
+        super().__init__(operation)
+        self.response = response
+        self.operation = operation
+
+
+def _veto_retry(
+    response: Any = None, caught_exception: Any = None, operation: Any = None, **_: Any
+) -> None:
+    """`needs-retry` handler, first in line: for eniops' own calls, end botocore's retry loop
+    at the first failure (eniops retries them itself); other calls are left alone.
+
+    It raises rather than answering "no retry", which botocore versions read differently
+    (older ones take False as "retry after 0 seconds").
+    """
+    if not getattr(_eniops_call, "active", False):
+        return
+    if caught_exception is not None:
+        raise caught_exception
+    http = response[0] if response else None
+    if http is not None and getattr(http, "status_code", 200) >= 300:
+        raise _NoRetry(response, getattr(operation, "name", ""))
+
+
+def _single_layer(client: Any) -> None:
+    """Make botocore leave retries of eniops' calls to eniops (idempotent)."""
+    service = client.meta.service_model.service_id.hyphenize()
+    client.meta.events.register_first(
+        f"needs-retry.{service}", _veto_retry, unique_id="eniops-single-retry-layer"
+    )
+
+
+def build_client(
+    *,
+    ec2: EC2Client | None = None,
+    session: boto3.session.Session | None = None,
+    region: str | None = None,
+    role_arn: str | None = None,
+    endpoint_url: str | None = None,
+    timeout_s: float | None = None,
+    profile: str | None = None,
+) -> EC2Client:
+    """Return `ec2` as given, else a client from `session` (or a session of the named AWS
+    `profile`, or the default session).
+
+    With `role_arn`, the client uses that role's credentials (STS AssumeRole, session name
+    ``eniops``), fetched when the first call is signed and refreshed before they expire.
+    Clients built here have botocore's retries off and short timeouts.
+    """
+    if ec2 is not None:
+        _single_layer(ec2)
+        return ec2
+    import boto3.session  # noqa: PLC0415  (kept out of `import eniops`: cold starts)
+    from botocore.config import Config  # noqa: PLC0415
+    from botocore.exceptions import BotoCoreError  # noqa: PLC0415
+
+    config = Config(
+        retries={"mode": "standard", "total_max_attempts": 1},
+        connect_timeout=min(3.0, timeout_s or 3.0),
+        read_timeout=min(20.0, timeout_s or 20.0),
+        user_agent_extra=user_agent(),
+        max_pool_connections=50,
+    )
+    try:
+        chosen = session if session is not None else boto3.session.Session(profile_name=profile)
+        if role_arn is not None:
+            chosen = _assumed(chosen, role_arn, region)
+        client = chosen.client("ec2", region_name=region, endpoint_url=endpoint_url, config=config)
+    except BotoCoreError as err:
+        raise InvalidInput(f"cannot build an EC2 client: {err}") from err
+    _single_layer(client)
+    return client
+
+
+def _assumed(
+    session: boto3.session.Session, role_arn: str, region: str | None
+) -> boto3.session.Session:
+    """A session whose credentials are `role_arn`'s, refreshed through STS as they expire."""
+    import boto3.session  # noqa: PLC0415
+    import botocore.session  # noqa: PLC0415
+    from botocore.config import Config  # noqa: PLC0415
+    from botocore.credentials import (  # noqa: PLC0415
+        AssumeRoleCredentialFetcher,
+        DeferredRefreshableCredentials,
+    )
+
+    source = session.get_credentials()
+    if source is None:
+        raise PermissionDenied(
+            f"no credentials to assume {role_arn} with", code="NoCredentialsError", operation="STS"
+        )
+    region_name = region or session.region_name
+    sts_config = Config(
+        retries={"mode": "standard", "total_max_attempts": 2},
+        connect_timeout=3.0,
+        read_timeout=5.0,
+        user_agent_extra=user_agent(),
+    )
+
+    def sts_client(service: str, **credentials: Any) -> Any:
+        client: Any = session.client
+        return client(service, region_name=region_name, config=sts_config, **credentials)
+
+    fetcher = AssumeRoleCredentialFetcher(
+        client_creator=sts_client,
+        source_credentials=source,
+        role_arn=role_arn,
+        extra_args={"RoleSessionName": ROLE_SESSION_NAME},
+    )
+    core = botocore.session.Session()
+    # botocore's own assume-role profiles set the session's credentials this way.
+    core._credentials = DeferredRefreshableCredentials(  # type: ignore[attr-defined]
+        method="assume-role", refresh_using=_checked_refresh(fetcher.fetch_credentials, role_arn)
+    )
+    return boto3.session.Session(botocore_session=core, region_name=region_name)
+
+
+def _checked_refresh(
+    fetch: Callable[[], dict[str, Any]], role_arn: str
+) -> Callable[[], dict[str, Any]]:
+    """`fetch` (STS AssumeRole), with what botocore would raise as a bare `KeyError` (an
+    answer that does not read) or `RuntimeError` (credentials that are expired already)
+    raised as its `CredentialRetrievalError`, which eniops reports as an AWS error."""
+    from botocore.exceptions import (  # noqa: PLC0415
+        BotoCoreError,
+        ClientError,
+        CredentialRetrievalError,
+    )
+    from botocore.utils import parse_timestamp  # noqa: PLC0415
+
+    def refresh() -> dict[str, Any]:
+        try:
+            metadata = fetch()
+            expires = parse_timestamp(metadata["expiry_time"])
+        except (BotoCoreError, ClientError):
+            raise
+        except Exception as err:
+            raise CredentialRetrievalError(
+                provider="assume-role",
+                error_msg=f"STS's answer to AssumeRole {role_arn} does not read "
+                f"({type(err).__name__})",
+            ) from err
+        if expires <= datetime.now(timezone.utc):
+            raise CredentialRetrievalError(
+                provider="assume-role",
+                error_msg=f"STS answered AssumeRole {role_arn} with credentials that expired "
+                f"at {expires.isoformat()} (is this machine's clock right?)",
+            )
+        return metadata
+
+    return refresh

@@ -1,0 +1,104 @@
+"""Retries composed from tenacity's own parts: what is retried, full-jitter backoff by cause,
+and the stops (the deadline, a stop request)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from .. import _codes
+from .._deadline import Deadline
+from .._settings import Clock, RetryPolicy, StopRequest
+from ._translate import _error_parts, _is_client_error, error_code
+
+if TYPE_CHECKING:
+    from tenacity import RetryCallState
+
+
+def _by_cause(policy: RetryPolicy) -> Any:
+    """Full-jitter exponential backoff, shorter after an eventual-consistency NotFound."""
+    from tenacity import wait_random_exponential  # noqa: PLC0415
+    from tenacity.wait import wait_base  # noqa: PLC0415
+
+    not_found = wait_random_exponential(
+        multiplier=policy.not_found_first_s, max=policy.not_found_cap_s
+    )
+    other = wait_random_exponential(multiplier=policy.backoff_first_s, max=policy.backoff_cap_s)
+
+    class _ByCause(wait_base):
+        def __call__(self, retry_state: RetryCallState) -> float:
+            outcome = retry_state.outcome
+            err = outcome.exception() if outcome is not None else None
+            chosen = (
+                not_found
+                if err is not None and error_code(err) in _codes.NOT_FOUND_CODES
+                else other
+            )
+            return float(chosen(retry_state))
+
+    return _ByCause()
+
+
+def stops(deadline: Deadline, stop: StopRequest | None) -> Any:
+    """No retry whose backoff would end past the deadline, none after a stop request."""
+    from tenacity import stop_any, stop_before_delay, stop_when_event_set  # noqa: PLC0415
+
+    parts: list[Any] = [stop_before_delay(deadline.remaining())]
+    if stop is not None:
+        parts.append(stop_when_event_set(stop.event))
+    return stop_any(*parts)
+
+
+def reading(
+    policy: RetryPolicy,
+    deadline: Deadline,
+    clock: Clock,
+    stop: StopRequest | None,
+    *,
+    first_read: bool,
+) -> Any:
+    """How a read is retried: throttling, 5xx and the network; a `first_read` answering
+    NotFound, briefly (EC2's eventual consistency)."""
+    from tenacity import Retrying, retry_if_exception  # noqa: PLC0415
+
+    started = clock.now()
+
+    def retryable(err: BaseException) -> bool:
+        if type(err).__name__ in _codes.TRANSIENT:
+            return True
+        if not _is_client_error(err):
+            return False
+        code, _, _, status = _error_parts(err)
+        rule = _codes.rule_for(code, status)
+        return rule.translation == "retry" or (
+            first_read
+            and rule.translation == "not-found"
+            and clock.now() - started < policy.not_found_window_s
+        )
+
+    return Retrying(
+        retry=retry_if_exception(retryable),
+        wait=_by_cause(policy),
+        stop=stops(deadline, stop),
+        sleep=clock.sleep,
+        reraise=True,
+    )
+
+
+def resending(
+    policy: RetryPolicy,
+    deadline: Deadline,
+    clock: Clock,
+    stop: StopRequest | None,
+    resendable: Callable[[BaseException], bool],
+) -> Any:
+    """How a change is sent again: after an error `resendable` accepts, full-jitter backoff."""
+    from tenacity import Retrying, retry_if_exception, wait_random_exponential  # noqa: PLC0415
+
+    return Retrying(
+        retry=retry_if_exception(resendable),
+        wait=wait_random_exponential(multiplier=policy.backoff_first_s, max=policy.backoff_cap_s),
+        stop=stops(deadline, stop),
+        sleep=clock.sleep,
+        reraise=True,
+    )

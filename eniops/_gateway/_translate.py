@@ -1,0 +1,99 @@
+"""One place turns what botocore raises, or EC2 answers, into the eniops error it stands for:
+EC2's codes by their rules (`_codes`), the lower layer's own errors by one table."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NoReturn
+
+from .. import _codes
+from .._errors import (
+    AwsError,
+    Conflict,
+    EniopsError,
+    NotFound,
+    PermissionDenied,
+    PreconditionFailed,
+)
+
+
+def _error_parts(err: BaseException) -> tuple[str, str, str | None, int | None]:
+    response = getattr(err, "response", None) or {}
+    error = response.get("Error") or {}
+    meta = response.get("ResponseMetadata") or {}
+    return (
+        str(error.get("Code", type(err).__name__)),
+        str(error.get("Message", err)),
+        meta.get("RequestId"),
+        meta.get("HTTPStatusCode"),
+    )
+
+
+def _is_client_error(err: BaseException) -> bool:
+    # botocore's ClientError without importing botocore at module level.
+    return hasattr(err, "response") and isinstance(getattr(err, "response", None), dict)
+
+
+def error_code(err: BaseException) -> str:
+    """EC2's error code of `err` (or the exception's class name)."""
+    return _error_parts(err)[0]
+
+
+def _answered(err: BaseException, operation: str) -> EniopsError:
+    """An error EC2 answered: the eniops error its code stands for (`_codes`)."""
+    code, message, request_id, status = _error_parts(err)
+    rule = _codes.rule_for(code, status)
+    context = {"code": code, "operation": operation}
+    text = f"{operation}: {code}: {message}"
+    if rule.translation == "permission":
+        return PermissionDenied(text, code=code, operation=operation, request_id=request_id)
+    if rule.translation == "not-found":
+        return NotFound(text, details=context)
+    if rule.translation == "conflict" and rule.reason:
+        return Conflict(rule.reason, text, details=context)  # type: ignore[arg-type]
+    if rule.translation == "precondition" and rule.reason:
+        return PreconditionFailed(rule.reason, text, details=context)  # type: ignore[arg-type]
+    return AwsError(text, code=code, operation=operation, request_id=request_id)
+
+
+def _no_credentials(err: BaseException, operation: str) -> EniopsError:
+    return AwsError(
+        f"{operation}: no AWS credentials found ({err}); looked in the environment "
+        "(AWS_ACCESS_KEY_ID, AWS_PROFILE), the shared credentials and config files, the "
+        "container's and the instance's metadata",
+        code=_codes.NO_CREDENTIALS,
+        operation=operation,
+    )
+
+
+def _unanswered(err: BaseException, operation: str) -> EniopsError:
+    return AwsError(f"{operation}: {err}", code=type(err).__name__, operation=operation)
+
+
+#: The lower layer's errors that EC2 did not answer, by class, and what each is in eniops.
+_LOWER: dict[str, Callable[[BaseException, str], EniopsError]] = {
+    "NoCredentialsError": _no_credentials,
+    "PartialCredentialsError": _no_credentials,
+    **dict.fromkeys(_codes.TRANSIENT, _unanswered),
+    "CredentialRetrievalError": _unanswered,
+}
+
+
+def translate(err: BaseException, operation: str) -> EniopsError | None:
+    """The eniops error that `err`, raised by botocore or EC2's answer, stands for (eniops'
+    own errors as they are); None for anything else (a defect, which is not translated)."""
+    if isinstance(err, EniopsError):
+        return err
+    if _is_client_error(err):
+        return _answered(err, operation)
+    make = _LOWER.get(type(err).__name__)
+    if make is None and "botocore" in type(err).__module__:
+        make = _unanswered  # any other error of the lower layer: an AWS error
+    return make(err, operation) if make is not None else None
+
+
+def _raise_translated(err: BaseException, operation: str) -> NoReturn:
+    translated = translate(err, operation)
+    if translated is None or translated is err:
+        raise err
+    raise translated from err

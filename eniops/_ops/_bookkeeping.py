@@ -1,0 +1,65 @@
+"""eniops' own tags as ordinary changes of a plan: the `eniops:move` intent written before a
+detach, its removal once the move is done, and the `eniops:holder` tag that rides beside
+the check of every change that moves something."""
+
+from __future__ import annotations
+
+from .._expect import Tagged
+from .._plan import Change
+from .._tags import HOLDER_TAG, MOVE_TAG, MoveIntent
+
+
+def holder(resource_id: str, value: str | None, previous: str | None) -> Change:
+    """Tag `resource_id` with where it now is (`value`; None removes the tag). Its undo puts
+    back what the tag said before."""
+    return Change(
+        *_holder_call(resource_id, value),
+        check="settle",
+        role="bookkeeping",
+        undo=(Change(*_holder_call(resource_id, previous), check="settle", role="bookkeeping"),),
+        note="where it is now",
+    )
+
+
+def _holder_call(resource_id: str, value: str | None) -> tuple[str, dict[str, object]]:
+    if value is None:
+        return "DeleteTags", {"Resources": [resource_id], "Tags": [{"Key": HOLDER_TAG}]}
+    return "CreateTags", {
+        "Resources": [resource_id],
+        "Tags": [{"Key": HOLDER_TAG, "Value": value}],
+    }
+
+
+def intent(eni_id: str, move: MoveIntent) -> Change:
+    """The `eniops:move` tag, written before the detach; put back by deleting our value only
+    (a concurrent run's intent, written over ours, stays)."""
+    value = move.format()
+    tag = {"Key": MOVE_TAG, "Value": value}
+    return Change(
+        "CreateTags",
+        {"Resources": [eni_id], "Tags": [tag]},
+        expect=(Tagged(eni_id, key=MOVE_TAG, value=value),),
+        check="settle",
+        role="bookkeeping",
+        undo=(
+            Change(
+                "DeleteTags",
+                {"Resources": [eni_id], "Tags": [tag]},
+                check="settle",
+                role="bookkeeping",
+                note="the move did not happen: its intent is removed",
+            ),
+        ),
+        note="the intent: a re-run completes the move from here",
+    )
+
+
+def intent_removal(eni_id: str) -> Change:
+    """The move is done: its `eniops:move` intent (whatever its value) goes."""
+    return Change(
+        "DeleteTags",
+        {"Resources": [eni_id], "Tags": [{"Key": MOVE_TAG}]},
+        check="settle",
+        role="bookkeeping",
+        note="the move is done: its intent is removed",
+    )

@@ -1,0 +1,138 @@
+"""The one body every operation shares: arguments, read, plan, execute, result.
+
+A public function keeps its explicit signature (the contract) and hands the arguments it
+was called with to `run`, with its operation's `Body`: how to parse its own arguments into a
+request, how to read the state it needs (independent reads at once), and its pure planner
+``plan_<operation>(request, state) -> Plan``. The argument rules (exactly one of, required,
+one argument only with another) are declared once, in the registry, and checked here before
+anything else; then the common keywords; then the request. `InvalidInput` comes before any
+AWS call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from .. import _inputs, _registry, _settings
+from .._deadline import Deadline
+from .._errors import InvalidInput
+from .._executor import Run, execute
+from .._gateway import Gateway, build_client
+from .._inputs import TagGuard
+from .._plan import Plan
+from .._reads import Reader
+from .._result import Mode, Result
+
+R = TypeVar("R")
+S = TypeVar("S")
+
+#: The keywords every operation takes (see `Common`).
+COMMON = ("mode", "ec2", "session", "region", "timeout", "require_tag", "role_arn")
+
+
+@dataclass(frozen=True)
+class Common:
+    """The common keywords, parsed."""
+
+    mode: Mode
+    timeout_s: float
+    guard: TagGuard | None
+    ec2: Any
+    session: Any
+    region: str | None
+    role_arn: str | None
+
+    @classmethod
+    def parse(cls, arguments: Mapping[str, Any]) -> Common:
+        """Parse the common keywords among `arguments`; nothing here calls AWS."""
+        parsed = cls(
+            mode=_inputs.mode(arguments.get("mode", "apply")),
+            timeout_s=_inputs.timeout(arguments["timeout"]),
+            guard=_inputs.tag_guard(arguments.get("require_tag")),
+            ec2=_inputs.ec2_client(arguments.get("ec2")),
+            session=_inputs.boto3_session(arguments.get("session")),
+            region=_inputs.region(arguments.get("region")),
+            role_arn=_inputs.role_arn(arguments.get("role_arn")),
+        )
+        if parsed.ec2 is not None and parsed.role_arn is not None:
+            raise InvalidInput(
+                "role_arn builds its own client: pass either ec2 or role_arn, not both",
+                details={"argument": "role_arn"},
+            )
+        return parsed
+
+
+@dataclass(frozen=True)
+class Body(Generic[R, S]):
+    """What is particular to one operation: its request, its reads and its planner."""
+
+    name: str
+    parse: Callable[[Mapping[str, Any], TagGuard | None], R]
+    read: Callable[[Run, R], S]
+    plan: Callable[[R, S], Plan]
+
+
+def run(body: Body[R, S], arguments: Mapping[str, Any]) -> Result:
+    """Run an operation with the arguments its public function was called with."""
+    check_rules(body.name, arguments)
+    common = Common.parse(arguments)
+    request = body.parse(arguments, common.guard)
+    current = start(body.name, common)
+    state = body.read(current, request)
+    return execute(body.plan(request, state), current)
+
+
+def _given(value: object) -> bool:
+    """An argument counts as given unless it is None, False, zero or empty."""
+    if value is None or value is False:
+        return False
+    if isinstance(value, (str, list, tuple, set, frozenset, dict)):
+        return len(value) > 0
+    return not (isinstance(value, int) and value == 0)
+
+
+def check_rules(name: str, arguments: Mapping[str, Any]) -> None:
+    """The registry's argument rules for operation `name`: raise `InvalidInput` if one fails."""
+    spec = _registry.spec_for(name)
+    for group in spec.one_of:
+        given = [a for a in group if _given(arguments.get(a))]
+        if len(given) != 1:
+            raise InvalidInput(
+                f"{name} needs exactly one of {' and '.join(group)}"
+                + (f" (got {', '.join(given)})" if given else ""),
+                details={"arguments": list(group)},
+            )
+    for argument in spec.required:
+        if not _given(arguments.get(argument)):
+            raise InvalidInput(f"{name} needs {argument}", details={"argument": argument})
+    for argument, needs in spec.requires:
+        if _given(arguments.get(argument)) and not _given(arguments.get(needs)):
+            raise InvalidInput(
+                f"{argument} applies to {name} only with {needs}", details={"argument": argument}
+            )
+
+
+def start(operation: str, keywords: Common) -> Run:
+    """Begin a run: the deadline starts now; the client is built (never at import time)."""
+    settings = _settings.current()
+    deadline = Deadline(keywords.timeout_s)
+    client = build_client(
+        ec2=keywords.ec2,
+        session=keywords.session,
+        region=keywords.region,
+        role_arn=keywords.role_arn,
+        timeout_s=keywords.timeout_s,
+    )
+    gateway = Gateway(
+        client, deadline, policy=settings.policy, clock=settings.the_clock(), stop=settings.stop
+    )
+    return Run(
+        operation=operation,
+        mode=keywords.mode,
+        gateway=gateway,
+        reader=Reader(gateway),
+        settings=settings,
+        deadline=deadline,
+    )

@@ -1,0 +1,111 @@
+"""The tags eniops writes on the resources it moves, and reads back as hints.
+
+`eniops:move` records a move's intent on an ENI before its detach; `eniops:holder` records
+where an Elastic IP or an ENI was placed. Pure: parsing and formatting only.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from typing import Any
+
+
+def tag_dict(raw: Any) -> dict[str, str]:
+    """A describe's `Tags`/`TagSet` list as a dict."""
+    return {str(tag["Key"]): str(tag.get("Value", "")) for tag in raw or ()}
+
+
+#: The tag a move writes on an ENI before its detach and removes after the verified attach.
+MOVE_TAG = "eniops:move"
+#: The tag written on an Elastic IP or ENI after every successful change: who holds it now.
+HOLDER_TAG = "eniops:holder"
+#: Every tag key eniops writes.
+ENIOPS_TAGS = (MOVE_TAG, HOLDER_TAG)
+
+
+def _tags(raw: Any) -> dict[str, str]:
+    return {str(tag["Key"]): str(tag.get("Value", "")) for tag in raw or ()}
+
+
+_INTENT = re.compile(
+    r"from=(?P<source>i-[0-9a-f]+) to=(?P<target>i-[0-9a-f]+) "
+    r"index=(?P<index>[0-9]+) dot=(?P<dot>true|false)"
+)
+
+
+@dataclass(frozen=True)
+class MoveIntent:
+    """The `eniops:move` tag: an ENI move that was started and not yet verified."""
+
+    source: str
+    target: str
+    device_index: int
+    delete_on_termination: bool
+
+    def format(self) -> str:
+        """The tag value, as the contract writes it."""
+        dot = "true" if self.delete_on_termination else "false"
+        return f"from={self.source} to={self.target} index={self.device_index} dot={dot}"
+
+    @classmethod
+    def parse(cls, value: str | None) -> MoveIntent | None:
+        """The intent in a tag value, or None if it is absent or not eniops' format."""
+        found = _INTENT.fullmatch(value or "")
+        if found is None:
+            return None
+        return cls(
+            source=found["source"],
+            target=found["target"],
+            device_index=int(found["index"]),
+            delete_on_termination=found["dot"] == "true",
+        )
+
+
+_HOLDER = re.compile(
+    r"(?P<instance>i-(?:[0-9a-f]{8}|[0-9a-f]{17}))"
+    r"(?: ip=(?P<ip>[0-9a-fA-F.:]{2,45})| index=(?P<index>[0-9]{1,6}))?"
+)
+
+
+@dataclass(frozen=True)
+class HolderTag:
+    """The `eniops:holder` tag: where eniops last placed an Elastic IP or an ENI.
+
+    ``"<instance> ip=<private ip>"`` for an address, ``"<instance> index=<n>"`` for an ENI; a
+    bare ``"<instance>"`` (written by older versions) reads with neither recorded.
+    """
+
+    instance_id: str
+    private_ip: str | None = None
+    device_index: int | None = None
+
+    def format(self) -> str:
+        """The tag value, as the contract writes it."""
+        if self.private_ip is not None:
+            return f"{self.instance_id} ip={self.private_ip}"
+        if self.device_index is not None:
+            return f"{self.instance_id} index={self.device_index}"
+        return self.instance_id
+
+    @classmethod
+    def parse(cls, value: str | None) -> HolderTag | None:
+        """The record in a tag value, or None if it is absent or not eniops' format."""
+        found = _HOLDER.fullmatch(value or "")
+        if found is None:
+            return None
+        ip = found["ip"]
+        if ip is not None:
+            try:
+                ip = str(ipaddress.ip_address(ip))
+            except ValueError:
+                return None
+        index = found["index"]
+        return cls(found["instance"], ip, int(index) if index is not None else None)
+
+
+def address_holder(instance_id: str | None, private_ip: str) -> str | None:
+    """The `eniops:holder` value of an Elastic IP on `private_ip` of `instance_id` (None: on
+    no instance, so the tag is removed)."""
+    return HolderTag(instance_id, private_ip=private_ip).format() if instance_id else None

@@ -1,0 +1,136 @@
+"""What results, errors and `show` say of a resource: its identity, and one view per kind.
+
+Nothing here calls AWS. A subject is a kind of resource and its identity; `view` turns the
+state read for it into the plain data results and errors carry, and `in_words` into the
+few words an error message ends with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, TypeAlias
+
+from ._model import Address, Eni
+from ._routes import RouteTable
+
+Kind = Literal["eni", "address", "route-table", "private-ip"]
+
+
+@dataclass(frozen=True, order=True)
+class PrivateIp:
+    """A private IP's identity: IPs are unique within a subnet, not a region."""
+
+    subnet_id: str
+    ip: str
+
+    def __str__(self) -> str:
+        return self.ip
+
+
+@dataclass(frozen=True, order=True)
+class RouteRef:
+    """One route's identity: a route table and the destination it routes."""
+
+    route_table_id: str
+    destination: str
+
+    def __str__(self) -> str:
+        return self.route_table_id
+
+
+#: An ENI or allocation id, a route, or a private IP.
+ResourceId: TypeAlias = "str | RouteRef | PrivateIp"
+#: A resource the executor can re-read: its kind and identity.
+Subject: TypeAlias = "tuple[Kind, ResourceId]"
+
+
+def _eni(_: ResourceId, state: Eni) -> dict[str, Any]:
+    return state.summary()
+
+
+def _address(_: ResourceId, state: Address) -> dict[str, Any]:
+    return state.summary()
+
+
+def _route(resource: RouteRef, state: RouteTable) -> dict[str, Any]:
+    return state.summary(resource.destination)
+
+
+#: The view of each kind of state (a private IP is shown as the ENI that holds it).
+_VIEWS: dict[Kind, Callable[[Any, Any], dict[str, Any]]] = {
+    "eni": _eni,
+    "address": _address,
+    "route-table": _route,
+    "private-ip": _eni,
+}
+
+
+def view(subject: Subject, state: object) -> dict[str, Any] | None:
+    """The state read for `subject` as results and errors show it (None: it does not exist)."""
+    if state is None:
+        return None
+    kind, resource = subject
+    return _VIEWS[kind](resource, state)
+
+
+def _eni_words(shown: Mapping[str, Any]) -> str:
+    if shown.get("instance"):
+        return (
+            f"{shown['eni']} is {shown['attachment_status']} on {shown['instance']} "
+            f"at device index {shown['device_index']}"
+        )
+    return f"{shown['eni']} is {shown.get('status')}, attached to nothing"
+
+
+def _address_words(shown: Mapping[str, Any]) -> str:
+    if shown.get("eni"):
+        holder = shown.get("instance") or shown["eni"]
+        return f"{shown['public_ip']} is on {holder} ({shown.get('private_ip')})"
+    return f"{shown['public_ip']} is associated with nothing"
+
+
+def _route_words(shown: Mapping[str, Any]) -> str:
+    return f"{shown['route_table']}: {shown['destination']} -> {shown['target']}"
+
+
+_WORDS: dict[Kind, Callable[[Mapping[str, Any]], str]] = {
+    "eni": _eni_words,
+    "address": _address_words,
+    "route-table": _route_words,
+    "private-ip": _eni_words,
+}
+
+
+def in_words(subject: Subject, shown: object) -> str:
+    """Where a resource is, in a few words (for error messages)."""
+    if not isinstance(shown, Mapping):
+        return str(shown)
+    return _WORDS[subject[0]](shown)
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A resource's state as the plan expects it; in a result, what EC2 showed instead once
+    it was read (verified)."""
+
+    subject: Subject
+    state: Mapping[str, Any]
+
+
+def resolved(data: Mapping[str, Any], seen: Mapping[Subject, Any]) -> dict[str, Any]:
+    """`data` (a plan's before or after) as plain data: each `Planned` state replaced by the
+    view of what was read of its subject, or kept as planned when nothing was read."""
+
+    def one(value: Any) -> Any:
+        if isinstance(value, Planned):
+            state = seen.get(value.subject)
+            shown = view(value.subject, state) if state is not None else None
+            return shown if shown is not None else dict(value.state)
+        if isinstance(value, Mapping):
+            return {k: one(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [one(v) for v in value]
+        return value
+
+    return {k: one(v) for k, v in data.items()}

@@ -1,0 +1,183 @@
+"""The executor: the plan is every call, and apply makes exactly those calls.
+
+For every operation, in a scenario where each of its calls is needed, `plan` lists the calls
+(the bookkeeping tags included); `apply`, run on the same state right after, makes exactly
+those calls, in that order within each chain, and records each as a step.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from support import more_enis
+
+import eniops
+from eniops.testing import MUTATING_OPERATIONS
+
+
+def _dot(world, eni_id):
+    """DeleteOnTermination on the ENI's attachment: the move restores it on the target."""
+    attachment = world.eni(eni_id)["Attachment"]["AttachmentId"]
+    with world.strict.internal() as client:
+        client.modify_network_interface_attribute(
+            NetworkInterfaceId=eni_id,
+            Attachment={"AttachmentId": attachment, "DeleteOnTermination": True},
+        )
+
+
+def _free_floating(world):
+    with world.strict.internal() as client:
+        attachment = world.eni(world.lab.floating_eni)["Attachment"]["AttachmentId"]
+        client.detach_network_interface(AttachmentId=attachment)
+
+
+def _secondary_on_active(world, ip="10.0.1.77"):
+    with world.strict.internal() as client:
+        client.assign_private_ip_addresses(
+            NetworkInterfaceId=world.primary_eni(world.lab.active), PrivateIpAddresses=[ip]
+        )
+    return ip
+
+
+def _eip_on_a_secondary_ip(world):
+    ip = _secondary_on_active(world)
+    with world.strict.bystander() as client:
+        own = client.allocate_address(Domain="vpc")["AllocationId"]
+        client.associate_address(
+            AllocationId=own,
+            NetworkInterfaceId=world.primary_eni(world.lab.active),
+            PrivateIpAddress=ip,
+        )
+
+
+#: Each operation: what makes every one of its calls needed, and the call itself.
+SCENARIOS = {
+    "remap_eip": (
+        lambda w: None,
+        lambda w, mode: eniops.remap_eip(
+            w.lab.eip,
+            to_instance=w.lab.standby,
+            expect_current=w.lab.active,
+            mode=mode,
+            ec2=w.client,
+        ),
+    ),
+    "move_eni": (
+        lambda w: _dot(w, w.lab.floating_eni),
+        lambda w, mode: eniops.move_eni(
+            w.lab.floating_eni, to_instance=w.lab.standby, mode=mode, ec2=w.client
+        ),
+    ),
+    "attach_eni": (
+        _free_floating,
+        lambda w, mode: eniops.attach_eni(
+            w.lab.floating_eni, instance=w.lab.standby, mode=mode, ec2=w.client
+        ),
+    ),
+    "detach_eni": (
+        lambda w: None,
+        lambda w, mode: eniops.detach_eni(w.lab.floating_eni, mode=mode, ec2=w.client),
+    ),
+    "add_secondary_ips": (
+        lambda w: None,
+        lambda w, mode: eniops.add_secondary_ips(
+            w.lab.standby, ips=["10.0.1.88"], mode=mode, ec2=w.client
+        ),
+    ),
+    "remove_secondary_ips": (
+        _secondary_on_active,
+        lambda w, mode: eniops.remove_secondary_ips(
+            w.lab.active, ips=["10.0.1.77"], mode=mode, ec2=w.client
+        ),
+    ),
+    "failover_instance": (
+        lambda w: (_dot(w, w.lab.floating_eni), _eip_on_a_secondary_ip(w), more_enis(w, 1)),
+        lambda w, mode: eniops.failover_instance(
+            w.lab.active, to_instance=w.lab.standby, mode=mode, ec2=w.client
+        ),
+    ),
+    "move_route": (
+        lambda w: None,
+        lambda w, mode: eniops.move_route(
+            w.lab.overlay, to_instance=w.lab.standby, mode=mode, ec2=w.client
+        ),
+    ),
+}
+
+
+def _chains(result):
+    """Each chain's steps: a composite result's children, or the one chain's."""
+    return [child.steps for child in result.children] or [result.steps]
+
+
+def _matches(planned, made):
+    """A made call's parameters are the planned ones; a value known only once an earlier
+    change was verified (shown as `<…>` in the plan) stands for whatever it turned out to be."""
+    if isinstance(planned, str) and planned.startswith("<") and planned.endswith(">"):
+        return True
+    if isinstance(planned, dict):
+        return (
+            isinstance(made, dict)
+            and planned.keys() == made.keys()
+            and all(_matches(planned[k], made[k]) for k in planned)
+        )
+    if isinstance(planned, list):
+        return (
+            isinstance(made, list)
+            and len(planned) == len(made)
+            and all(_matches(p, m) for p, m in zip(planned, made, strict=True))
+        )
+    return planned == made
+
+
+@pytest.mark.parametrize("operation", sorted(SCENARIOS))
+def test_the_plan_is_every_call_apply_makes(big_world, operation):
+    """plan lists exactly the calls apply then makes: each chain's calls in its order, the
+    tags included, and no call that was not listed."""
+    world = big_world
+    prepare, call = SCENARIOS[operation]
+    prepare(world)
+    planned = call(world, "plan")
+    world.strict.reset_calls()
+    applied = call(world, "apply")
+    assert applied.changed
+    planned_chains = [[(s.action, s.params) for s in steps] for steps in _chains(planned)]
+    applied_chains = [[s.action for s in steps] for steps in _chains(applied)]
+    assert [[a for a, _ in chain] for chain in planned_chains] == applied_chains
+    made = [c for c in world.strict.calls if c.operation in MUTATING_OPERATIONS]
+    planned_calls = [call for chain in planned_chains for call in chain]
+    assert Counter(f"ec2:{c.operation}" for c in made) == Counter(a for a, _ in planned_calls)
+    for action, params in planned_calls:
+        assert any(f"ec2:{c.operation}" == action and _matches(params, c.params) for c in made), (
+            action,
+            params,
+        )
+    assert all(s.status == "done" for steps in _chains(applied) for s in steps), applied.to_dict()[
+        "steps"
+    ]
+
+
+@pytest.mark.parametrize("operation", sorted(SCENARIOS))
+def test_dry_run_sends_every_call_ec2_takes_dry_run_for(big_world, operation):
+    """dry-run sends each planned call with DryRun=True where EC2 offers it (not those that
+    depend on an earlier change), says which it could not, and changes nothing."""
+    world = big_world
+    prepare, call = SCENARIOS[operation]
+    prepare(world)
+    world.strict.reset_calls()
+    result = call(world, "dry-run")
+    assert not result.changed
+    steps = [s for steps in _chains(result) for s in steps]
+    sent = [c for c in world.strict.calls if c.operation in MUTATING_OPERATIONS]
+    assert all(c.dry_run for c in sent)
+    checked = [s for s in steps if s.note == "DryRun passed"]
+    assert len(checked) == len(sent)
+    unchecked = [s for s in steps if s.note != "DryRun passed"]
+    for step in unchecked:
+        assert step.note in (
+            "no DryRun in EC2",
+            "depends on an earlier change: not checked by EC2 before it",
+        ), step
+    if any(s.note == "no DryRun in EC2" for s in steps):
+        assert any("EC2 offers no DryRun" in w for w in result.warnings)
