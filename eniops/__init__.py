@@ -26,6 +26,7 @@ from ._errors import (
     PreconditionFailed,
 )
 from ._inputs import UNASSOCIATED
+from ._keywords import CommonKeywords, ReadKeywords
 from ._result import Result, Step
 
 if TYPE_CHECKING:
@@ -53,6 +54,7 @@ __all__ = [
     "REASONS",
     "UNASSOCIATED",
     "AwsError",
+    "CommonKeywords",
     "Conflict",
     "EniopsError",
     "Interrupted",
@@ -62,6 +64,7 @@ __all__ = [
     "PartialFailure",
     "PermissionDenied",
     "PreconditionFailed",
+    "ReadKeywords",
     "Result",
     "Step",
     "__version__",

@@ -13,6 +13,22 @@ from typing import Any
 from ._tags import HOLDER_TAG, MOVE_TAG, HolderTag, MoveIntent, tag_dict
 
 
+class _PlacedByEniops:
+    """A resource eniops moves, and so tags with where it placed it (`eniops:holder`)."""
+
+    tags: Mapping[str, str]
+
+    @property
+    def holder(self) -> HolderTag | None:
+        """Where its `eniops:holder` tag says eniops last placed it, if the tag reads."""
+        return HolderTag.parse(self.tags.get(HOLDER_TAG))
+
+    @property
+    def holder_tag(self) -> str | None:
+        """Its `eniops:holder` tag as written, if any."""
+        return self.tags.get(HOLDER_TAG)
+
+
 @dataclass(frozen=True)
 class Attachment:
     """An ENI's attachment to an instance."""
@@ -31,7 +47,7 @@ class Attachment:
 
 
 @dataclass(frozen=True)
-class Eni:
+class Eni(_PlacedByEniops):
     """A network interface and what is attached to it."""
 
     eni_id: str
@@ -73,16 +89,6 @@ class Eni:
     def intent(self) -> MoveIntent | None:
         """The pending move recorded in its `eniops:move` tag, if any."""
         return MoveIntent.parse(self.tags.get(MOVE_TAG))
-
-    @property
-    def holder(self) -> HolderTag | None:
-        """Where its `eniops:holder` tag says eniops last placed it, if the tag reads."""
-        return HolderTag.parse(self.tags.get(HOLDER_TAG))
-
-    @property
-    def holder_tag(self) -> str | None:
-        """Its `eniops:holder` tag as written, if any."""
-        return self.tags.get(HOLDER_TAG)
 
     @classmethod
     def from_api(
@@ -223,7 +229,7 @@ class Instance:
 
 
 @dataclass(frozen=True)
-class Address:
+class Address(_PlacedByEniops):
     """An Elastic IP and its association, if any."""
 
     allocation_id: str
@@ -238,16 +244,6 @@ class Address:
     def associated(self) -> bool:
         """True when the address is associated with something."""
         return bool(self.association_id or self.eni_id or self.instance_id)
-
-    @property
-    def holder(self) -> HolderTag | None:
-        """Where its `eniops:holder` tag says eniops last placed it, if the tag reads."""
-        return HolderTag.parse(self.tags.get(HOLDER_TAG))
-
-    @property
-    def holder_tag(self) -> str | None:
-        """Its `eniops:holder` tag as written, if any."""
-        return self.tags.get(HOLDER_TAG)
 
     @classmethod
     def from_api(cls, raw: Mapping[str, Any]) -> Address:

@@ -283,12 +283,34 @@ def _direct(
             f"operation {str(name)[:80]!r} with args {type(args).__name__}: expected one of "
             f"{', '.join(sorted(BY_NAME))} and an object of arguments"
         )
+    resource, kwargs = _direct_arguments(spec, args, deadline)
+    outcome = spec.function(resource, ec2=get_client(), **kwargs)
+    data = outcome if isinstance(outcome, dict) else outcome.to_dict()
+    if spec.mutating:
+        fields["moved"] = _moved(data)
+        _emit(logging.INFO, "done", fields, outcome="changed" if data["changed"] else "unchanged")
+    else:
+        _emit(logging.INFO, "done", fields, outcome="read")
+    return {"ok": True, **data}
+
+
+def _direct_arguments(
+    spec: Any, args: Mapping[str, Any], deadline: _Deadline
+) -> tuple[Any, dict[str, Any]]:
+    """A direct invocation's arguments, checked: its own names only, no client of its own,
+    the function's tag guard and deadline (neither switched off nor stretched)."""
+    from ._ops._operation import COMMON, READ  # noqa: PLC0415
+
     kwargs = dict(args)
     if spec.positional not in kwargs:
         raise InvalidInput(f"{spec.name} needs args.{spec.positional}")
     refused = sorted(FORBIDDEN_ARGS & set(kwargs))
     if refused:
         raise InvalidInput(f"{spec.name}: {', '.join(refused)} are the function's own, not args")
+    known = {spec.positional, *spec.keywords, *(COMMON if spec.mutating else READ)}
+    unknown = sorted(str(k) for k in set(kwargs) - known)
+    if unknown:
+        raise InvalidInput(f"{spec.name}: {unknown[0][:80]!r} is not one of its arguments")
     resource = kwargs.pop(spec.positional)
     configured = os.environ.get(REQUIRE_TAG_ENV) or None
     if configured is not None and spec.mutating:
@@ -303,20 +325,17 @@ def _direct(
     for key in ("ips", "route_tables"):
         if isinstance(kwargs.get(key), list):
             kwargs[key] = tuple(kwargs[key])
+    missing = [k for k in _required(spec) if k not in kwargs]
+    if missing:
+        raise InvalidInput(f"{spec.name} needs args.{missing[0]}")
+    return resource, kwargs
+
+
+def _required(spec: Any) -> list[str]:
     import inspect  # noqa: PLC0415
 
-    try:
-        inspect.signature(spec.function).bind(resource, ec2=None, **kwargs)
-    except TypeError as err:
-        raise InvalidInput(f"{spec.name}: {err}") from err
-    outcome = spec.function(resource, ec2=get_client(), **kwargs)
-    data = outcome if isinstance(outcome, dict) else outcome.to_dict()
-    if spec.mutating:
-        fields["moved"] = _moved(data)
-        _emit(logging.INFO, "done", fields, outcome="changed" if data["changed"] else "unchanged")
-    else:
-        _emit(logging.INFO, "done", fields, outcome="read")
-    return {"ok": True, **data}
+    parameters = inspect.signature(spec.function).parameters.values()
+    return [p.name for p in parameters if p.kind is p.KEYWORD_ONLY and p.default is p.empty]
 
 
 def _moved(result: Mapping[str, Any]) -> list[str]:

@@ -388,7 +388,140 @@ def section_load() -> None:
         )
 
 
+# -- single operations: no idle time ------------------------------------------------------
+
+
+def plain_remap(client: Any, lab: Lab) -> None:
+    """The same checks in turn with plain boto3: the address, the target, the associate, a
+    verifying read."""
+    client.describe_addresses(AllocationIds=[lab.eip])
+    found = client.describe_instances(InstanceIds=[lab.standby])["Reservations"][0]["Instances"][0]
+    eni = next(n for n in found["NetworkInterfaces"] if n["Attachment"]["DeviceIndex"] == 0)
+    client.associate_address(
+        AllocationId=lab.eip,
+        NetworkInterfaceId=eni["NetworkInterfaceId"],
+        AllowReassociation=True,
+    )
+    client.describe_addresses(AllocationIds=[lab.eip])
+
+
+def naive_move(client: Any, lab: Lab) -> None:
+    """A naive move with plain boto3: read the ENI, detach, read until available, attach at
+    the next index, read until attached (EC2 answering at once: one read each)."""
+    eni = client.describe_network_interfaces(NetworkInterfaceIds=[lab.floating_eni])
+    attachment = eni["NetworkInterfaces"][0]["Attachment"]["AttachmentId"]
+    client.detach_network_interface(AttachmentId=attachment)
+    client.describe_network_interfaces(NetworkInterfaceIds=[lab.floating_eni])
+    client.attach_network_interface(
+        NetworkInterfaceId=lab.floating_eni, InstanceId=lab.standby, DeviceIndex=1
+    )
+    client.describe_network_interfaces(NetworkInterfaceIds=[lab.floating_eni])
+
+
+def _median_of(runs: int, once: Callable[[World], float]) -> float:
+    times = []
+    for _ in range(runs):
+        with world() as w:
+            eniops.describe(w.lab.standby, ec2=w.client)  # a warm client: the type is cached
+            w.strict.reset_calls()
+            times.append(once(w))
+    return statistics.median(times)
+
+
+def _own_time(calls: list[Any], total: float) -> float:
+    """The part of `total` when no call to EC2 was in flight: eniops' own time."""
+    busy, end = 0.0, float("-inf")
+    for call in sorted(calls, key=lambda c: c.at):
+        start, stop = max(call.at, end), call.ended or call.at
+        busy += max(0.0, stop - start)
+        end = max(end, stop)
+    return total - busy
+
+
+def _remap_once(w: World) -> tuple[float, float, int]:
+    started = time.monotonic()
+    eniops.remap_eip(w.lab.eip, to_instance=w.lab.standby, ec2=w.client)
+    total = time.monotonic() - started
+    calls = [c for c in w.strict.calls if c.at >= started]
+    return total, _own_time(calls, total), round_trips(calls)
+
+
+def section_single(runs: int = 7) -> None:
+    print(f"\n== single operations, no idle time ({LATENCY_S * 1000:.0f} ms added per call)")
+    remaps = []
+    for _ in range(runs):
+        with world() as w:
+            eniops.describe(w.lab.standby, ec2=w.client)  # a warm client: the type is cached
+            w.strict.reset_calls()
+            remaps.append(_remap_once(w))
+    remap = statistics.median(r[0] for r in remaps)
+    own = statistics.median(r[1] for r in remaps)
+    trips = max(r[2] for r in remaps)
+    plain = _median_of(runs, lambda w: timed(lambda: plain_remap(w.client, w.lab)))
+    print(
+        f"  (remap_eip {remap * 1000:.0f} ms in {trips} round trips, of which {own * 1000:.0f} ms "
+        f"outside EC2's calls; plain boto3 doing the same checks in turn {plain * 1000:.0f} ms)"
+    )
+    line("remap_eip, no guard: round trips", str(trips), "3", verdict(trips, 3))
+    line(
+        "remap_eip: eniops' own time beyond them, ms",
+        f"{own * 1000:.0f}",
+        "20",
+        verdict(own, 0.020),
+    )
+    ratio = remap / plain
+    line(
+        "remap_eip / plain boto3 doing the same checks", f"{ratio:.2f}", "0.8", verdict(ratio, 0.8)
+    )
+    move = _median_of(
+        runs,
+        lambda w: timed(
+            lambda: eniops.move_eni(w.lab.floating_eni, to_instance=w.lab.standby, ec2=w.client)
+        ),
+    )
+    naive = _median_of(runs, lambda w: timed(lambda: naive_move(w.client, w.lab)))
+    print(f"  (move_eni {move * 1000:.0f} ms; naive boto3 move {naive * 1000:.0f} ms)")
+    ratio = move / naive
+    line(
+        "move_eni / naive boto3 move (EC2 answers at once)",
+        f"{ratio:.2f}",
+        "1.3",
+        verdict(ratio, 1.3),
+    )
+
+
+def _wall(args: list[str], runs: int = 15) -> float:
+    import subprocess
+
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run(args, capture_output=True, check=False)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def section_startup() -> None:
+    """What a Lambda cold start and a shell script pay before eniops does anything."""
+    python = sys.executable
+    bare = _wall([python, "-c", "pass"])
+    ours = _wall([python, "-c", "import eniops"]) - bare
+    theirs = _wall([python, "-c", "import boto3"]) - bare
+    helping = _wall([python, "-m", "eniops", "--help"])
+    print("\n== startup, median of 15 processes")
+    print(
+        f"  (import eniops {ours * 1000:.1f} ms, import boto3 {theirs * 1000:.1f} ms, beyond "
+        f"the interpreter's own {bare * 1000:.0f} ms)"
+    )
+    line(
+        "import eniops / import boto3", f"{ours / theirs:.2f}", "0.35", verdict(ours / theirs, 0.35)
+    )
+    line("eniops --help: ms", f"{helping * 1000:.0f}", "80", verdict(helping * 1000, 80))
+
+
 SECTIONS = {
+    "single": section_single,
+    "startup": section_startup,
     "plans": section_plans,
     "routes": section_routes,
     "process": section_process,

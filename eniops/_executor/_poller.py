@@ -33,6 +33,8 @@ class _Waiter:
     #: No "done" before this time (a confirmation read); a conflict may show earlier.
     not_before: float = 0.0
     done: threading.Event = field(default_factory=threading.Event)
+    #: Not read yet: its first read waits for the changes sent together with its own.
+    fresh: bool = True
     seen: Seen | None = None
     state: Any = None
     error: BaseException | None = None
@@ -59,6 +61,7 @@ class Poller:
         self._waiters: list[_Waiter] = []
         self._thread: threading.Thread | None = None
         self._budget = _Budget(self.policy, self.clock)
+        run.in_flight.listen(self._wake)
         #: Describe calls the poller made (tests and benchmarks read it).
         self.describes = 0
 
@@ -117,7 +120,8 @@ class Poller:
                     continue
                 due = min(w.due for w in self._waiters)
                 kinds = _due_kinds(self._waiters, due)
-                left = max(due, self._budget.ready_at(len(kinds))) - self.clock.now()
+                gathered = _gathered(self._waiters, self.run.in_flight.count, self.policy)
+                left = max(due, self._budget.ready_at(len(kinds)), gathered) - self.clock.now()
                 if left <= 0:
                     return True
                 self._cond.wait(min(left, run.deadline.remaining()))
@@ -198,6 +202,7 @@ class _Budget:
 
 def _judge(waiter: _Waiter, states: dict[Any, Any], now: float, policy: RetryPolicy) -> bool:
     """Judge one wait by what was read; True when it is over (done, or a conflict)."""
+    waiter.fresh = False
     waiter.state = states.get(waiter.expect.resource)
     try:
         seen = waiter.expect.observe(waiter.state)
@@ -213,6 +218,16 @@ def _judge(waiter: _Waiter, states: dict[Any, Any], now: float, policy: RetryPol
         waiter.delay = min(policy.poll_cap_s, waiter.delay * policy.poll_growth)
         waiter.due = max(now + waiter.delay, waiter.not_before)
     return False
+
+
+def _gathered(waiters: list[_Waiter], in_flight: int, policy: RetryPolicy) -> float:
+    """When the first read of a fresh wait may go out: at once, unless changes sent
+    together with its own are still in flight (then once they are answered, or after
+    `poll_first_s` at most)."""
+    fresh = [w.due for w in waiters if w.fresh]
+    if not fresh or not in_flight:
+        return 0.0
+    return min(fresh) + policy.poll_first_s
 
 
 def _timeout(run: Run, waiter: _Waiter) -> BaseException:

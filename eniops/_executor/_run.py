@@ -37,6 +37,7 @@ class Run:
     def __post_init__(self) -> None:
         self.clock: Clock = self.settings.the_clock()
         self.gate = threading.Semaphore(MAX_CHANGES_IN_FLIGHT)
+        self.in_flight = InFlight()
 
     def mark_read(self) -> None:
         """Record that the state the plan is built from has just been read."""
@@ -67,3 +68,37 @@ class Run:
         if not self.deadline.expired():
             return self.reader
         return Reader(self.gateway.past_deadline())
+
+
+class InFlight:
+    """The changes sent and not answered yet (eniops' bookkeeping tags aside): a wait's
+    first read goes out once the changes sent together with its own are answered, so that
+    one read sees them all."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._count = 0
+        self._listeners: list[Callable[[], None]] = []
+
+    @property
+    def count(self) -> int:
+        """How many changes are in flight now."""
+        return self._count
+
+    def listen(self, listener: Callable[[], None]) -> None:
+        """Call `listener` whenever a change is answered."""
+        with self._lock:
+            self._listeners.append(listener)
+
+    def begin(self) -> None:
+        """A change is sent."""
+        with self._lock:
+            self._count += 1
+
+    def end(self) -> None:
+        """A change is answered (or given up)."""
+        with self._lock:
+            self._count -= 1
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener()

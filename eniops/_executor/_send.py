@@ -126,14 +126,25 @@ class Sender:
                         read_at = self._before_resend(change, error, read_at)
                         self._refuse_if_stopped(change)
                     try:
-                        with run.gate:
-                            run.gateway.send(change.action, params)
+                        self._send_once(change, params)
                     except EniopsError as err:
                         error = err
                         raise
         except EniopsError as err:
             ended = self._ended(change, err)
             raise ended.copy({**ended.details, "attempts": attempts}) from err
+
+    def _send_once(self, change: Change, params: Mapping[str, Any]) -> None:
+        run = self.run
+        counted = change.role != "bookkeeping"
+        with run.gate:
+            if counted:
+                run.in_flight.begin()
+            try:
+                run.gateway.send(change.action, params)
+            finally:
+                if counted:
+                    run.in_flight.end()
 
     def _refuse_if_stopped(self, change: Change) -> None:
         run = self.run

@@ -11,7 +11,7 @@ AWS call.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -28,8 +28,9 @@ from .._result import Mode, Result
 R = TypeVar("R")
 S = TypeVar("S")
 
-#: The keywords every operation takes (see `Common`).
+#: The keywords every operation takes (`CommonKeywords`), and those one that reads only takes.
 COMMON = ("mode", "ec2", "session", "region", "timeout", "require_tag", "role_arn")
+READ = ("ec2", "session", "region", "timeout", "role_arn")
 
 
 @dataclass(frozen=True)
@@ -66,16 +67,32 @@ class Common:
 
 @dataclass(frozen=True)
 class Body(Generic[R, S]):
-    """What is particular to one operation: its request, its reads and its planner."""
+    """What is particular to one operation: its request, its reads and its planner, and the
+    `timeout` it takes when none is given."""
 
     name: str
     parse: Callable[[Mapping[str, Any], TagGuard | None], R]
     read: Callable[[Run, R], S]
     plan: Callable[[R, S], Plan]
+    timeout_s: float
 
 
-def run(body: Body[R, S], arguments: Mapping[str, Any]) -> Result:
+def arguments_of(name: str, called: Mapping[str, Any], allowed: Iterable[str]) -> dict[str, Any]:
+    """The arguments a public function was called with (its `locals()`): its own, and those
+    of its ``**common`` (only the `allowed` names: another is refused as Python refuses an
+    unexpected keyword)."""
+    own = {k: v for k, v in called.items() if k != "common"}
+    common = dict(called.get("common") or {})
+    unexpected = sorted(set(common) - set(allowed))
+    if unexpected:
+        raise TypeError(f"{name}() got an unexpected keyword argument {unexpected[0]!r}")
+    return {**own, **common}
+
+
+def run(body: Body[R, S], called: Mapping[str, Any]) -> Result:
     """Run an operation with the arguments its public function was called with."""
+    arguments = arguments_of(body.name, called, COMMON)
+    arguments.setdefault("timeout", body.timeout_s)
     check_rules(body.name, arguments)
     common = Common.parse(arguments)
     request = body.parse(arguments, common.guard)

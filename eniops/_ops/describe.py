@@ -10,39 +10,30 @@ from .._model import Address, Eni, Instance, Limits
 from .._reads import Reader
 from .._routes import RouteTable
 from .._tags import HOLDER_TAG
-from ._operation import Common, start
+from ._operation import READ, Common, arguments_of, start
 
 if TYPE_CHECKING:
-    import boto3
     from mypy_boto3_ec2 import EC2Client
+    from typing_extensions import Unpack
+
+    from .._keywords import ReadKeywords
 
 
-def describe(
-    resource_id: str,
-    *,
-    ec2: EC2Client | None = None,
-    session: boto3.session.Session | None = None,
-    region: str | None = None,
-    timeout: float = 30.0,
-    role_arn: str | None = None,
-) -> dict[str, Any]:
+def describe(resource_id: str, **common: Unpack[ReadKeywords]) -> dict[str, Any]:
     """Describe an instance, ENI or Elastic IP: attachments, IPs, Elastic IPs, limits, free
     slots, the routes that target its ENIs, and the tags eniops wrote (a pending move).
 
-    It reads only, so it takes no `mode` and no `require_tag`.
-
     Args:
         resource_id: an instance id, an ENI id, or an Elastic IP (allocation id or address).
-        ec2: a boto3 EC2 client to use as given.
-        session, region: build a client from these when `ec2` is not given.
-        timeout: seconds for the whole read, retries included.
-        role_arn: an IAM role to assume and build the client from.
+        **common: the keywords of a read (`eniops.ReadKeywords`): ec2, session, region,
+            timeout (default 30 s), role_arn. It changes nothing: no `mode`, no `require_tag`.
 
     Raises:
         InvalidInput; NotFound; AwsError; OperationTimeout.
     """
+    arguments = arguments_of("describe", {"common": common}, READ)
     kind, ident = _inputs.resource(resource_id)
-    reader = _reader(ec2=ec2, session=session, region=region, timeout=timeout, role_arn=role_arn)
+    reader = _reader(**{"timeout": 30.0, **arguments})
     if kind == "eip":
         address = reader.address(_inputs.eip(ident))
         return {

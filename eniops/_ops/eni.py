@@ -22,15 +22,16 @@ from .._expect import EniDetached
 from .._inputs import TagGuard
 from .._model import Eni, Instance, Limits
 from .._plan import Chain, Change, Plan, Wait
-from .._result import Mode, Result
+from .._result import Result
 from .._views import Planned, Subject
 from . import _bookkeeping
 from ._moving import FORCE_WARNING, Placement, move_chain
 from ._operation import Body, run
 
 if TYPE_CHECKING:
-    import boto3
-    from mypy_boto3_ec2 import EC2Client
+    from typing_extensions import Unpack
+
+    from .._keywords import CommonKeywords
 
 
 @dataclass(frozen=True)
@@ -123,13 +124,7 @@ def move_eni(
     force_detach: bool = False,
     allow_same_subnet: bool = False,
     rollback: bool = True,
-    mode: Mode = "apply",
-    ec2: EC2Client | None = None,
-    session: boto3.session.Session | None = None,
-    region: str | None = None,
-    timeout: float = 300.0,
-    require_tag: str | None = None,
-    role_arn: str | None = None,
+    **common: Unpack[CommonKeywords],
 ) -> Result:
     """Move an ENI (with its MAC, IPs, security groups and Elastic IPs) to `to_instance`.
 
@@ -146,12 +141,8 @@ def move_eni(
         force_detach: force the detach (for a failed source instance only).
         allow_same_subnet: allow a second ENI of a subnet the target is already in.
         rollback: put the ENI back on its source when the attach fails.
-        mode: ``"apply"``, ``"plan"`` (read and check only) or ``"dry-run"``.
-        ec2: a boto3 EC2 client to use as given.
-        session, region: build a client from these when `ec2` is not given.
-        timeout: seconds for the whole operation, retries and waits included.
-        require_tag: ``"key"`` or ``"key=value"`` every changed resource must carry.
-        role_arn: an IAM role to assume and build the client from.
+        **common: the common keywords (`eniops.CommonKeywords`): mode, ec2, session,
+            region, timeout (default 300 s), require_tag, role_arn.
 
     Raises:
         InvalidInput; NotFound; Conflict (``expect-mismatch``); PreconditionFailed
@@ -169,13 +160,7 @@ def attach_eni(
     instance: str,
     device_index: int | None = None,
     allow_same_subnet: bool = False,
-    mode: Mode = "apply",
-    ec2: EC2Client | None = None,
-    session: boto3.session.Session | None = None,
-    region: str | None = None,
-    timeout: float = 300.0,
-    require_tag: str | None = None,
-    role_arn: str | None = None,
+    **common: Unpack[CommonKeywords],
 ) -> Result:
     """Attach an available ENI to `instance` and wait until it is attached.
 
@@ -186,7 +171,8 @@ def attach_eni(
         instance: the instance to attach it to.
         device_index: on network card 0; None picks the lowest free one.
         allow_same_subnet: allow a second ENI of a subnet the instance is already in.
-        mode, ec2, session, region, timeout, require_tag, role_arn: as for `move_eni`.
+        **common: the common keywords (`eniops.CommonKeywords`): mode, ec2, session,
+            region, timeout (default 300 s), require_tag, role_arn.
 
     Raises:
         InvalidInput; NotFound; Conflict(``in-use``) when attached elsewhere;
@@ -202,13 +188,7 @@ def detach_eni(
     *,
     expect_current: str | None = None,
     force: bool = False,
-    mode: Mode = "apply",
-    ec2: EC2Client | None = None,
-    session: boto3.session.Session | None = None,
-    region: str | None = None,
-    timeout: float = 300.0,
-    require_tag: str | None = None,
-    role_arn: str | None = None,
+    **common: Unpack[CommonKeywords],
 ) -> Result:
     """Detach a secondary ENI (by its `AttachmentId`) and wait until it is available.
 
@@ -216,7 +196,8 @@ def detach_eni(
         eni: the ENI id (``eni-…``).
         expect_current: the instance or ENI that must hold it now.
         force: force the detach (for a failed instance only).
-        mode, ec2, session, region, timeout, require_tag, role_arn: as for `move_eni`.
+        **common: the common keywords (`eniops.CommonKeywords`): mode, ec2, session,
+            region, timeout (default 300 s), require_tag, role_arn.
 
     Raises:
         InvalidInput; NotFound; Conflict(``expect-mismatch``); PreconditionFailed
@@ -347,6 +328,6 @@ def _detached_view(eni: Eni) -> dict[str, Any]:
     }
 
 
-MOVE = Body("move_eni", MoveRequest.parse, read_move, plan_move_eni)
-ATTACH = Body("attach_eni", AttachRequest.parse, read_attach, plan_attach_eni)
-DETACH = Body("detach_eni", DetachRequest.parse, read_detach, plan_detach_eni)
+MOVE = Body("move_eni", MoveRequest.parse, read_move, plan_move_eni, 300.0)
+ATTACH = Body("attach_eni", AttachRequest.parse, read_attach, plan_attach_eni, 300.0)
+DETACH = Body("detach_eni", DetachRequest.parse, read_detach, plan_detach_eni, 300.0)

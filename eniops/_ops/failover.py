@@ -27,7 +27,7 @@ from .._executor import Run
 from .._inputs import UNASSOCIATED, TagGuard
 from .._model import Address, Attachment, Eni, Instance, Limits
 from .._plan import Chain, Change, Plan
-from .._result import Mode, Result
+from .._result import Result
 from .._tags import ENIOPS_TAGS, MOVE_TAG
 from . import _picking as picking
 from ._moving import Placement, move_chain
@@ -38,21 +38,16 @@ from .remap import remap_chain
 from .route import route_chain
 
 if TYPE_CHECKING:
-    import boto3
-    from mypy_boto3_ec2 import EC2Client
+    from typing_extensions import Unpack
+
+    from .._keywords import CommonKeywords
 
 
 def failover_instance(
     from_instance: str,
     *,
     to_instance: str,
-    mode: Mode = "apply",
-    ec2: EC2Client | None = None,
-    session: boto3.session.Session | None = None,
-    region: str | None = None,
-    timeout: float = 300.0,
-    require_tag: str | None = None,
-    role_arn: str | None = None,
+    **common: Unpack[CommonKeywords],
 ) -> Result:
     """Move every Elastic IP, secondary ENI and route `from_instance` carries to `to_instance`.
 
@@ -297,4 +292,6 @@ def _with_attached(instance: Instance, placed: Iterable[tuple[Eni, int]]) -> Ins
     return dataclasses.replace(instance, enis=(*instance.enis, *more))
 
 
-FAILOVER = Body("failover_instance", FailoverRequest.parse, read_failover, plan_failover_instance)
+FAILOVER = Body(
+    "failover_instance", FailoverRequest.parse, read_failover, plan_failover_instance, 300.0
+)

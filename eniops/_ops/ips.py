@@ -18,15 +18,16 @@ from .._expect import AddressOn, IpHeldBy, IpsOn
 from .._inputs import UNASSOCIATED, TagGuard
 from .._model import Address, Eni, Instance, Limits, Subnet
 from .._plan import Chain, Change, Plan, Wait
-from .._result import Mode, Result
+from .._result import Result
 from .._tags import address_holder
 from .._views import Planned, PrivateIp, Subject
 from . import _bookkeeping
 from ._operation import Body, run
 
 if TYPE_CHECKING:
-    import boto3
-    from mypy_boto3_ec2 import EC2Client
+    from typing_extensions import Unpack
+
+    from .._keywords import CommonKeywords
 
 
 @dataclass(frozen=True)
@@ -91,13 +92,7 @@ def add_secondary_ips(
     count: int = 0,
     allow_reassignment: bool = False,
     expect_current: str | None = None,
-    mode: Mode = "apply",
-    ec2: EC2Client | None = None,
-    session: boto3.session.Session | None = None,
-    region: str | None = None,
-    timeout: float = 60.0,
-    require_tag: str | None = None,
-    role_arn: str | None = None,
+    **common: Unpack[CommonKeywords],
 ) -> Result:
     """Add secondary private IPs to an ENI (or an instance's primary ENI), additively.
 
@@ -107,12 +102,8 @@ def add_secondary_ips(
         count: instead of `ips`, how many free addresses to pick (never reserved or used).
         allow_reassignment: take IPs held by another ENI (any Elastic IP on them follows).
         expect_current: with reassignment, the ENI or instance that must hold them now.
-        mode: ``"apply"``, ``"plan"`` (read and check only) or ``"dry-run"``.
-        ec2: a boto3 EC2 client to use as given.
-        session, region: build a client from these when `ec2` is not given.
-        timeout: seconds for the whole operation, retries and waits included.
-        require_tag: ``"key"`` or ``"key=value"`` every changed resource must carry.
-        role_arn: an IAM role to assume and build the client from.
+        **common: the common keywords (`eniops.CommonKeywords`): mode, ec2, session,
+            region, timeout (default 60 s), require_tag, role_arn.
 
     Raises:
         InvalidInput; NotFound; Conflict (``ip-in-use``, ``expect-mismatch``);
@@ -127,13 +118,7 @@ def remove_secondary_ips(
     target: str,
     *,
     ips: tuple[str, ...] | list[str],
-    mode: Mode = "apply",
-    ec2: EC2Client | None = None,
-    session: boto3.session.Session | None = None,
-    region: str | None = None,
-    timeout: float = 60.0,
-    require_tag: str | None = None,
-    role_arn: str | None = None,
+    **common: Unpack[CommonKeywords],
 ) -> Result:
     """Remove secondary private IPs from an ENI (or an instance's primary ENI).
 
@@ -142,8 +127,8 @@ def remove_secondary_ips(
     Args:
         target: ENI id, or instance id meaning its primary ENI.
         ips: the addresses to remove.
-        mode, ec2, session, region, timeout, require_tag, role_arn: as for
-            `add_secondary_ips`.
+        **common: the common keywords (`eniops.CommonKeywords`): mode, ec2, session,
+            region, timeout (default 60 s), require_tag, role_arn.
 
     Raises:
         InvalidInput; NotFound; PreconditionFailed (``ip-is-primary``, ``ip-has-eip``,
@@ -357,7 +342,7 @@ def plan_remove_secondary_ips(request: IpsRequest, state: RemoveState) -> Plan:
     return Plan("remove_secondary_ips", (chain,), before=before, after=after)
 
 
-ADD = Body("add_secondary_ips", IpsRequest.parse_add, read_add, plan_add_secondary_ips)
+ADD = Body("add_secondary_ips", IpsRequest.parse_add, read_add, plan_add_secondary_ips, 60.0)
 REMOVE = Body(
-    "remove_secondary_ips", IpsRequest.parse_remove, read_remove, plan_remove_secondary_ips
+    "remove_secondary_ips", IpsRequest.parse_remove, read_remove, plan_remove_secondary_ips, 60.0
 )

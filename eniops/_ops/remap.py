@@ -13,15 +13,16 @@ from .._expect import AddressHeldBy, AddressOn
 from .._inputs import UNASSOCIATED, EipRef, TagGuard
 from .._model import Address, Eni, Instance
 from .._plan import Chain, Change, Plan
-from .._result import Mode, Result
+from .._result import Result
 from .._tags import address_holder
 from .._views import Planned, Subject
 from . import _bookkeeping
 from ._operation import Body, run
 
 if TYPE_CHECKING:
-    import boto3
-    from mypy_boto3_ec2 import EC2Client
+    from typing_extensions import Unpack
+
+    from .._keywords import CommonKeywords
 
 UNGUARDED_WARNING = "without expect_current: nothing guarded against a split brain"
 
@@ -76,13 +77,7 @@ def remap_eip(
     private_ip: str | None = None,
     expect_current: str | None = None,
     replace_eip: bool = False,
-    mode: Mode = "apply",
-    ec2: EC2Client | None = None,
-    session: boto3.session.Session | None = None,
-    region: str | None = None,
-    timeout: float = 30.0,
-    require_tag: str | None = None,
-    role_arn: str | None = None,
+    **common: Unpack[CommonKeywords],
 ) -> Result:
     """Move Elastic IP `eip` to an instance's primary ENI or to an ENI, in one call.
 
@@ -95,12 +90,8 @@ def remap_eip(
             ``eniops.UNASSOCIATED`` (then EC2 itself refuses a taken address).
         replace_eip: take a private IP that carries another Elastic IP (which EC2 then
             disassociates; it is named in `before` and `warnings`).
-        mode: ``"apply"``, ``"plan"`` (read and check only) or ``"dry-run"``.
-        ec2: a boto3 EC2 client to use as given.
-        session, region: build a client from these when `ec2` is not given.
-        timeout: seconds for the whole operation, retries and waits included.
-        require_tag: ``"key"`` or ``"key=value"`` every changed resource must carry.
-        role_arn: an IAM role to assume and build the client from.
+        **common: the common keywords (`eniops.CommonKeywords`): mode, ec2, session,
+            region, timeout (default 30 s), require_tag, role_arn.
 
     Raises:
         InvalidInput: malformed arguments (before any AWS call).
@@ -250,4 +241,4 @@ def remap_chain(
     )
 
 
-REMAP = Body("remap_eip", RemapRequest.parse, read_remap, plan_remap_eip)
+REMAP = Body("remap_eip", RemapRequest.parse, read_remap, plan_remap_eip, 30.0)

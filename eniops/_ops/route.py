@@ -21,14 +21,15 @@ from .._expect import RouteTo
 from .._inputs import UNASSOCIATED, TagGuard
 from .._model import Eni, Instance
 from .._plan import Chain, Change, Plan
-from .._result import Mode, Result
+from .._result import Result
 from .._routes import Route, RouteTable
 from .._views import Planned, RouteRef, Subject
 from ._operation import Body, run
 
 if TYPE_CHECKING:
-    import boto3
-    from mypy_boto3_ec2 import EC2Client
+    from typing_extensions import Unpack
+
+    from .._keywords import CommonKeywords
 
 OS_WARNING = (
     "the overlay address must be configured on the target's operating system: eniops "
@@ -90,13 +91,7 @@ def move_route(
     route_tables: list[str] | tuple[str, ...] | None = None,
     expect_current: str | None = None,
     rollback: bool = True,
-    mode: Mode = "apply",
-    ec2: EC2Client | None = None,
-    session: boto3.session.Session | None = None,
-    region: str | None = None,
-    timeout: float = 60.0,
-    require_tag: str | None = None,
-    role_arn: str | None = None,
+    **common: Unpack[CommonKeywords],
 ) -> Result:
     """Point the routes for `destination` at an instance's primary ENI or at an ENI.
 
@@ -110,12 +105,8 @@ def move_route(
             table (EC2 refuses atomically if one appeared); or, for a named table, the id of
             another target its route has (``nat-…``) to replace that.
         rollback: put back the tables already changed when a later one fails.
-        mode: ``"apply"``, ``"plan"`` (read and check only) or ``"dry-run"``.
-        ec2: a boto3 EC2 client to use as given.
-        session, region: build a client from these when `ec2` is not given.
-        timeout: seconds for the whole operation, retries and waits included.
-        require_tag: ``"key"`` or ``"key=value"`` every changed resource must carry.
-        role_arn: an IAM role to assume and build the client from.
+        **common: the common keywords (`eniops.CommonKeywords`): mode, ec2, session,
+            region, timeout (default 60 s), require_tag, role_arn.
 
     Raises:
         InvalidInput; NotFound; Conflict (``expect-mismatch``); PreconditionFailed
@@ -282,4 +273,4 @@ def _put_back(where: RouteRef, route: Route, eni: Eni) -> Change:
     )
 
 
-ROUTE = Body("move_route", RouteRequest.parse, read_route, plan_move_route)
+ROUTE = Body("move_route", RouteRequest.parse, read_route, plan_move_route, 60.0)

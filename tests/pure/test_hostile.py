@@ -55,13 +55,20 @@ JUNK = st.one_of(
 
 
 def _arguments() -> list[tuple[str, str]]:
-    """Every (function, argument) pair of the public functions."""
+    """Every (function, argument) pair of the public functions, the common keywords its
+    ``**common`` takes included."""
     import inspect
+
+    from eniops._ops._operation import COMMON, READ
+    from eniops._registry import BY_NAME
 
     pairs = []
     for name in CALLS:
         for parameter in inspect.signature(getattr(eniops, name)).parameters.values():
-            pairs.append((name, parameter.name))
+            if parameter.kind is parameter.VAR_KEYWORD:
+                pairs.extend((name, k) for k in (COMMON if BY_NAME[name].mutating else READ))
+            else:
+                pairs.append((name, parameter.name))
     return pairs
 
 
