@@ -173,6 +173,10 @@ class World:
                 "NetworkInterfaces"
             ][0]
 
+    def ips(self, eni_id: str) -> list[str]:
+        """The private IPs of an ENI, as EC2 (the strict layer) shows them."""
+        return [p["PrivateIpAddress"] for p in self.eni(eni_id)["PrivateIpAddresses"]]
+
     def address(self) -> dict:
         """The lab's Elastic IP as EC2 (the strict layer) shows it."""
         return self.client.describe_addresses(AllocationIds=[self.lab.eip])["Addresses"][0]

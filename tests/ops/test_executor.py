@@ -1,4 +1,4 @@
-"""The executor: the plan is every call, and apply makes exactly those calls.
+"""The executor: the plan is every call, apply makes exactly those calls; the shared poller.
 
 For every operation, in a scenario where each of its calls is needed, `plan` lists the calls
 (the bookkeeping tags included); `apply`, run on the same state right after, makes exactly
@@ -7,13 +7,16 @@ those calls, in that order within each chain, and records each as a step.
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
+from dataclasses import replace
 
 import pytest
-from support import more_enis
+from support import more_enis, strict_world
 
 import eniops
-from eniops.testing import MUTATING_OPERATIONS
+from eniops._settings import use_settings
+from eniops.testing import MUTATING_OPERATIONS, fast_policy
 
 
 def _dot(world, eni_id):
@@ -181,3 +184,81 @@ def test_dry_run_sends_every_call_ec2_takes_dry_run_for(big_world, operation):
         ), step
     if any(s.note == "no DryRun in EC2" for s in steps):
         assert any("EC2 offers no DryRun" in w for w in result.warnings)
+
+
+# -- the poller -------------------------------------------------------------------------
+
+
+def _polls_for(world, count):
+    """Fail over `count` ENIs with held transitions; return the verification reads."""
+    moving = more_enis(world, count - 1)
+    world.strict.hold("DetachNetworkInterface", polls=3)
+    world.strict.hold("AttachNetworkInterface", polls=3)
+    world.strict.reset_calls()
+    result = eniops.failover_instance(
+        world.lab.active, to_instance=world.lab.standby, ec2=world.client
+    )
+    assert result.changed
+    for eni in [world.lab.floating_eni, *moving]:
+        assert world.eni(eni)["Attachment"]["InstanceId"] == world.lab.standby
+    return [
+        c
+        for c in world.strict.calls
+        if c.operation == "DescribeNetworkInterfaces"
+        and c.params.get("Filters", [{}])[0].get("Name") == "network-interface-id"
+    ]
+
+
+def test_one_poller_reads_every_pending_eni_in_one_call(big_world):
+    """Four ENIs waited for together: a poll names all the pending ones at once."""
+    polls = _polls_for(big_world, 4)
+    assert max(len(c.params["Filters"][0]["Values"]) for c in polls) == 4
+
+
+def test_polls_do_not_grow_with_the_enis():
+    """Verification reads for six ENIs stay near those for one (one poll each would be 6x)."""
+    with strict_world("m5.24xlarge") as one:
+        single = len(_polls_for(one, 1))
+    with strict_world("m5.24xlarge") as six:
+        several = len(_polls_for(six, 6))
+    assert several < 3 * single, (single, several)
+
+
+def test_settings_reach_every_worker(world):
+    """short_waits() (the test's settings) drive the polls of failover steps run at once."""
+    world.strict.hold("DetachNetworkInterface", polls=4)
+    world.strict.hold("AttachNetworkInterface", polls=4)
+    seen: list[str] = []
+    with use_settings(progress=lambda doing, _elapsed: seen.append(doing)):
+        eniops.failover_instance(world.lab.active, to_instance=world.lab.standby, ec2=world.client)
+    polls = [
+        c.at
+        for c in world.strict.calls
+        if c.operation == "DescribeNetworkInterfaces" and "Filters" in c.params
+    ]
+    gaps = [b - a for a, b in itertools.pairwise(polls)]
+    # The production first delay is 0.1 s and grows to 0.4 s: with it, no poll would follow
+    # another within 0.09 s. The median is used, as a busy machine may stretch a few gaps.
+    assert sorted(gaps)[len(gaps) // 2] < 0.09, gaps
+    assert any(f"{world.lab.floating_eni} to detach" in s for s in seen)
+    assert any(f"{world.lab.floating_eni} to attach" in s for s in seen)
+
+
+def test_the_poller_keeps_within_its_describe_budget(world):
+    """With a poll interval far shorter than the budget allows, the describe budget paces the
+    polls: over a held transition, no more than the burst plus the refill for the time taken
+    (with a 5 ms interval and no budget it would be about 200 polls a second)."""
+    world.strict.hold("DetachNetworkInterface", seconds=1.0)
+    policy = replace(fast_policy(), poll_cap_s=0.005, poll_describes_per_s=10.0, poll_burst=2.0)
+    with use_settings(policy=policy):
+        eniops.failover_instance(world.lab.active, to_instance=world.lab.standby, ec2=world.client)
+    calls = world.strict.calls
+    detach = next(c for c in calls if c.operation == "DetachNetworkInterface")
+    attach = next(c for c in calls if c.operation == "AttachNetworkInterface")
+    polls = [
+        c
+        for c in calls
+        if c.operation == "DescribeNetworkInterfaces" and detach.ended <= c.at <= attach.at
+    ]
+    assert len(polls) >= 3  # it did poll the held transition
+    assert len(polls) <= 2.0 + 10.0 * (attach.at - detach.ended) + 1, len(polls)

@@ -1,16 +1,14 @@
-"""failover_instance as one plan: all-or-nothing checks, one poller, settings in every worker."""
+"""failover_instance on the strict layer: all-or-nothing checks, what moves (and what tags may
+add), reads in one round trip."""
 
 from __future__ import annotations
 
-import itertools
-from dataclasses import replace
-
 import pytest
-from support import more_enis, strict_world
+from support import more_enis
 
 import eniops
-from eniops._settings import use_settings
-from eniops.testing import MOTO_IMAGE_ID, fast_policy
+from eniops import _codes
+from eniops.testing import MOTO_IMAGE_ID, MUTATING_OPERATIONS, round_trips
 
 
 def snapshot(world):
@@ -117,81 +115,6 @@ def test_a_detaching_interface_keeps_its_device_index(world):
     )
     attach = next(s for child in planned.children for s in child.steps if "Attach" in s.action)
     assert attach.params["DeviceIndex"] == 2
-
-
-def _polls_for(world, count):
-    """Fail over `count` ENIs with held transitions; return the verification reads."""
-    moving = more_enis(world, count - 1)
-    world.strict.hold("DetachNetworkInterface", polls=3)
-    world.strict.hold("AttachNetworkInterface", polls=3)
-    world.strict.reset_calls()
-    result = eniops.failover_instance(
-        world.lab.active, to_instance=world.lab.standby, ec2=world.client
-    )
-    assert result.changed
-    for eni in [world.lab.floating_eni, *moving]:
-        assert world.eni(eni)["Attachment"]["InstanceId"] == world.lab.standby
-    return [
-        c
-        for c in world.strict.calls
-        if c.operation == "DescribeNetworkInterfaces"
-        and c.params.get("Filters", [{}])[0].get("Name") == "network-interface-id"
-    ]
-
-
-def test_one_poller_reads_every_pending_eni_in_one_call(big_world):
-    """Four ENIs waited for together: a poll names all the pending ones at once."""
-    polls = _polls_for(big_world, 4)
-    assert max(len(c.params["Filters"][0]["Values"]) for c in polls) == 4
-
-
-def test_polls_do_not_grow_with_the_enis():
-    """Verification reads for six ENIs stay near those for one (one poll each would be 6x)."""
-    with strict_world("m5.24xlarge") as one:
-        single = len(_polls_for(one, 1))
-    with strict_world("m5.24xlarge") as six:
-        several = len(_polls_for(six, 6))
-    assert several < 3 * single, (single, several)
-
-
-def test_settings_reach_every_worker(world):
-    """short_waits() (the test's settings) drive the polls of failover steps run at once."""
-    world.strict.hold("DetachNetworkInterface", polls=4)
-    world.strict.hold("AttachNetworkInterface", polls=4)
-    seen: list[str] = []
-    with use_settings(progress=lambda doing, _elapsed: seen.append(doing)):
-        eniops.failover_instance(world.lab.active, to_instance=world.lab.standby, ec2=world.client)
-    polls = [
-        c.at
-        for c in world.strict.calls
-        if c.operation == "DescribeNetworkInterfaces" and "Filters" in c.params
-    ]
-    gaps = [b - a for a, b in itertools.pairwise(polls)]
-    # The production first delay is 0.1 s and grows to 0.4 s: with it, no poll would follow
-    # another within 0.09 s. The median is used, as a busy machine may stretch a few gaps.
-    assert sorted(gaps)[len(gaps) // 2] < 0.09, gaps
-    assert any(f"{world.lab.floating_eni} to detach" in s for s in seen)
-    assert any(f"{world.lab.floating_eni} to attach" in s for s in seen)
-
-
-def test_the_poller_keeps_within_its_describe_budget(world):
-    """With a poll interval far shorter than the budget allows, the describe budget paces the
-    polls: over a held transition, no more than the burst plus the refill for the time taken
-    (with a 5 ms interval and no budget it would be about 200 polls a second)."""
-    world.strict.hold("DetachNetworkInterface", seconds=1.0)
-    policy = replace(fast_policy(), poll_cap_s=0.005, poll_describes_per_s=10.0, poll_burst=2.0)
-    with use_settings(policy=policy):
-        eniops.failover_instance(world.lab.active, to_instance=world.lab.standby, ec2=world.client)
-    calls = world.strict.calls
-    detach = next(c for c in calls if c.operation == "DetachNetworkInterface")
-    attach = next(c for c in calls if c.operation == "AttachNetworkInterface")
-    polls = [
-        c
-        for c in calls
-        if c.operation == "DescribeNetworkInterfaces" and detach.ended <= c.at <= attach.at
-    ]
-    assert len(polls) >= 3  # it did poll the held transition
-    assert len(polls) <= 2.0 + 10.0 * (attach.at - detach.ended) + 1, len(polls)
 
 
 # -- tags are hints: what the source carries decides ------------------------------------------
@@ -320,3 +243,121 @@ def test_a_forged_intent_on_the_standbys_own_eni_leaves_it_alone(world):
     assert touched == []
     assert world.eni(own)["Attachment"]["DeleteOnTermination"] is False
     assert any(f"{own} was left where it is" in w for w in result.warnings)
+
+
+# -- what moves, and how ----------------------------------------------------------------
+
+
+def test_failover_moves_everything_and_second_run_is_a_no_op(world):
+    """The EIP and the floating ENI go to the standby; a re-run changes nothing."""
+    result = eniops.failover_instance(
+        world.lab.active, to_instance=world.lab.standby, ec2=world.client
+    )
+    assert result.changed
+    assert {c.operation for c in result.children} == {"remap_eip", "move_eni", "move_route"}
+    assert world.address()["InstanceId"] == world.lab.standby
+    assert world.eni(world.lab.floating_eni)["Attachment"]["InstanceId"] == world.lab.standby
+    world.strict.reset_calls()
+    again = eniops.failover_instance(
+        world.lab.active, to_instance=world.lab.standby, ec2=world.client
+    )
+    assert not again.changed
+    assert world.strict.mutations == []
+
+
+def test_failover_plan_changes_nothing(world):
+    """plan checks every step and changes nothing."""
+    result = eniops.failover_instance(
+        world.lab.active, to_instance=world.lab.standby, mode="plan", ec2=world.client
+    )
+    assert len(result.children) == 4  # the address, the ENI, the overlay route in two tables
+    assert world.strict.mutations == []
+
+
+def test_failover_partial_failure_reports_every_step(world):
+    """One step fails after another changed: PartialFailure lists each step's outcome."""
+    world.strict.inject("AttachNetworkInterface", _codes.INVALID_PARAMETER_VALUE, times=2)
+    with pytest.raises(eniops.PartialFailure) as caught:
+        eniops.failover_instance(world.lab.active, to_instance=world.lab.standby, ec2=world.client)
+    steps = caught.value.details["steps"]
+    assert {("result" in s) for s in steps} == {True, False}
+    assert world.address()["InstanceId"] == world.lab.standby
+
+
+def test_failover_moves_an_eip_on_a_secondary_ip_with_its_ip(world):
+    """An EIP on a secondary IP moves with that IP to the standby's primary ENI."""
+    vip = "10.0.1.88"
+    active_eni = world.primary_eni(world.lab.active)
+    world.client.assign_private_ip_addresses(
+        NetworkInterfaceId=active_eni, PrivateIpAddresses=[vip]
+    )
+    eniops.remap_eip(world.lab.eip, to_eni=active_eni, private_ip=vip, ec2=world.client)
+    world.strict.reset_calls()
+    result = eniops.failover_instance(
+        world.lab.active, to_instance=world.lab.standby, ec2=world.client
+    )
+    assert "add_secondary_ips" in {c.operation for c in result.children}
+    address = world.address()
+    assert (address["InstanceId"], address["PrivateIpAddress"]) == (world.lab.standby, vip)
+    assign = next(c for c in world.strict.calls if c.operation == "AssignPrivateIpAddresses")
+    assert assign.params["AllowReassignment"] is True
+    assert vip not in world.ips(active_eni)
+
+
+def test_failover_reads_in_one_round_trip_before_its_steps(world):
+    """Instances, addresses, eniops' tagged ENIs and the route tables are read together."""
+    world.strict.latency_s = 0.02
+    eniops.describe(world.lab.standby, ec2=world.client)  # the instance type, cached
+    world.strict.reset_calls()
+    eniops.failover_instance(world.lab.active, to_instance=world.lab.standby, ec2=world.client)
+    calls = world.strict.calls
+    first = next(i for i, c in enumerate(calls) if c.operation in MUTATING_OPERATIONS)
+    assert sorted(c.operation for c in calls[:first]) == [
+        "DescribeAddresses",
+        "DescribeInstances",
+        "DescribeNetworkInterfaces",  # the ENIs eniops tagged (the attached ones come with the
+        "DescribeRouteTables",  # instances; their tags are read too only for a tag guard)
+    ]
+    assert round_trips(calls[:first]) == 1
+    instances = next(c for c in calls[:first] if c.operation == "DescribeInstances")
+    assert instances.params == {"InstanceIds": [world.lab.active, world.lab.standby]}
+
+
+def test_failover_refuses_a_secondary_ip_eip_across_subnets(world):
+    """An EIP on a secondary IP cannot follow to a standby in another subnet: nothing changes."""
+    vip = "10.0.1.89"
+    active_eni = world.primary_eni(world.lab.active)
+    world.client.assign_private_ip_addresses(
+        NetworkInterfaceId=active_eni, PrivateIpAddresses=[vip]
+    )
+    eniops.remap_eip(world.lab.eip, to_eni=active_eni, private_ip=vip, ec2=world.client)
+    world.strict.reset_calls()
+    with pytest.raises(eniops.PreconditionFailed) as caught:
+        eniops.failover_instance(world.lab.active, to_instance=world.lab.far, ec2=world.client)
+    assert caught.value.reason == "ip-outside-subnet"
+    assert world.strict.mutations == []
+
+
+def test_failover_leaves_service_interfaces_alone(world):
+    """An interface of another type on the failed instance is not moved."""
+    eni = world.lab.floating_eni
+
+    def as_efa(parsed, **_):
+        for reservation in parsed.get("Reservations", []):
+            for instance in reservation["Instances"]:
+                for entry in instance.get("NetworkInterfaces", []):
+                    if entry["NetworkInterfaceId"] == eni:
+                        entry["InterfaceType"] = "efa"
+
+    def as_efa_eni(parsed, **_):
+        for entry in parsed.get("NetworkInterfaces", []):
+            if entry["NetworkInterfaceId"] == eni:
+                entry["InterfaceType"] = "efa"
+
+    world.client.meta.events.register("after-call.ec2.DescribeInstances", as_efa)
+    world.client.meta.events.register("after-call.ec2.DescribeNetworkInterfaces", as_efa_eni)
+    result = eniops.failover_instance(
+        world.lab.active, to_instance=world.lab.standby, ec2=world.client
+    )
+    assert sorted(c.operation for c in result.children) == ["move_route", "move_route", "remap_eip"]
+    assert world.eni(eni)["Attachment"]["InstanceId"] == world.lab.active

@@ -173,3 +173,15 @@ def test_the_model_view_agrees_with_the_describe_view(world):
             assert quick[key] == full[key], key
         assert quick["Attachment"]["AttachmentId"] == full["Attachment"]["AttachmentId"]
         assert {t["Key"] for t in quick["TagSet"]} == {t["Key"] for t in full["TagSet"]}
+
+
+def test_strict_layer_refuses_ip_outside_subnet(world):
+    """The raw client meets EC2's IP rules."""
+    from botocore.exceptions import ClientError
+
+    with pytest.raises(ClientError, match="not in subnet"):
+        world.client.assign_private_ip_addresses(
+            NetworkInterfaceId=world.primary_eni(world.lab.standby),
+            PrivateIpAddresses=["10.0.2.50"],
+        )
+    assert isinstance(world.strict, StrictEc2)

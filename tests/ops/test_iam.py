@@ -1,0 +1,57 @@
+"""What each operation declares (its IAM actions) is what it calls, and the policy it makes."""
+
+from __future__ import annotations
+
+import pytest
+
+import eniops
+from eniops import _registry
+
+RUNS = {
+    "remap_eip": lambda w: eniops.remap_eip(w.lab.eip, to_instance=w.lab.standby, ec2=w.client),
+    "move_eni": lambda w: eniops.move_eni(
+        w.lab.floating_eni, to_instance=w.lab.standby, ec2=w.client
+    ),
+    "attach_eni": lambda w: (
+        eniops.detach_eni(w.lab.floating_eni, ec2=w.client),
+        w.strict.reset_calls(),
+        eniops.attach_eni(w.lab.floating_eni, instance=w.lab.standby, ec2=w.client),
+    ),
+    "detach_eni": lambda w: eniops.detach_eni(w.lab.floating_eni, ec2=w.client),
+    "add_secondary_ips": lambda w: eniops.add_secondary_ips(
+        w.lab.floating_eni, count=1, ec2=w.client
+    ),
+    "remove_secondary_ips": lambda w: eniops.remove_secondary_ips(
+        w.lab.active, ips=["10.0.1.99"], ec2=w.client
+    ),
+    "failover_instance": lambda w: eniops.failover_instance(
+        w.lab.active, to_instance=w.lab.standby, ec2=w.client
+    ),
+    "move_route": lambda w: eniops.move_route(
+        w.lab.overlay, to_instance=w.lab.standby, ec2=w.client
+    ),
+    "describe": lambda w: [
+        eniops.describe(x, ec2=w.client) for x in (w.lab.active, w.lab.floating_eni, w.lab.eip)
+    ],
+}
+
+
+@pytest.mark.parametrize("operation", sorted(_registry.BY_NAME))
+def test_every_call_is_declared(world, operation):
+    """Each operation calls only EC2 actions its IAM permissions declare."""
+    RUNS[operation](world)
+    called = {f"ec2:{c.operation}" for c in world.strict.calls}
+    assert called, "the operation made no call"
+    declared = set(_registry.BY_NAME[operation].actions)
+    assert called <= declared, called - declared
+
+
+def test_iam_policy_scopes_changes_by_tag():
+    """The generated policy splits reads from changes and scopes changes by the tag."""
+    policy = _registry.iam_policy(["eip-remap"], require_tag="team=payments")
+    read, change = policy["Statement"]
+    assert change["Action"] == ["ec2:AssociateAddress", "ec2:CreateTags", "ec2:DeleteTags"]
+    assert change["Condition"] == {"StringEquals": {"aws:ResourceTag/team": "payments"}}
+    assert "ec2:AssociateAddress" not in read["Action"]
+    with pytest.raises(eniops.InvalidInput):
+        _registry.iam_policy(["nope"])
