@@ -153,8 +153,8 @@ OPERATIONS: tuple[OperationSpec, ...] = (
         ("failover",),
         "from_instance",
         "eniops._ops.failover",
-        ("to_instance",),
-        reads=(*_ENI_READS, "DescribeAddresses", "DescribeRouteTables"),
+        ("to_instance", "ips"),
+        reads=(*_ENI_READS, "DescribeAddresses", "DescribeRouteTables", "DescribeSubnets"),
         changes=(
             "AssociateAddress",
             "DetachNetworkInterface",

@@ -9,13 +9,43 @@ from __future__ import annotations
 
 import ipaddress
 import itertools
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Literal, TypeVar
 
 from ._errors import Conflict, NotFound, PreconditionFailed
 from ._inputs import UNASSOCIATED, TagGuard
 from ._model import Address, Attachment, Eni, Instance, Limits, Subnet
 from ._routes import Route, RouteTable
 from ._tags import MoveIntent
+
+T = TypeVar("T")
+
+
+class Verdicts:
+    """How a planner meets a refused rule. An operation raises the first refusal: nothing
+    is changed. A readiness check notes each refusal and plans on with what it can still
+    build, so that every problem is listed, not only the first."""
+
+    def __init__(self, *, collect: bool = False) -> None:
+        self.collect = collect
+        self.refusals: list[PreconditionFailed] = []
+
+    def check(self, rule: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
+        """Apply `rule`; its refusal is raised, or noted (then None is its answer)."""
+        try:
+            return rule(*args, **kwargs)
+        except PreconditionFailed as refusal:
+            if not self.collect:
+                raise
+            self.refusals.append(refusal)
+            return None
+
+    def holds(self, rule: Callable[..., object], *args: Any) -> bool:
+        """Apply a rule that answers nothing: True when it holds (a refusal as above)."""
+        count = len(self.refusals)
+        self.check(rule, *args)
+        return len(self.refusals) == count
+
 
 #: States in which an instance takes an ENI (hot or warm attach).
 USABLE_INSTANCE_STATES = frozenset({"running", "stopped"})
@@ -237,6 +267,59 @@ def no_same_subnet(eni: Eni, instance: Instance, allow: bool) -> None:
                 "suggestion": "add_secondary_ips",
             },
         )
+
+
+def one_subnet(ip: str, source: Instance, target: Instance) -> None:
+    """A private IP of the source's primary ENI moves only to a primary ENI of its subnet
+    (EC2 reassigns within a subnet): ``vpc-mismatch`` or ``ip-outside-subnet``."""
+    here, there = source.primary_eni, target.primary_eni
+    if here is None or there is None or here.subnet_id == there.subnet_id:
+        return
+    raise PreconditionFailed(
+        "vpc-mismatch" if source.vpc_id != target.vpc_id else "ip-outside-subnet",
+        f"{ip} is on {here.eni_id} in {here.subnet_id}; moving it needs {target.instance_id}'s "
+        f"primary ENI in that subnet, not {there.subnet_id}",
+        details={"ip": ip, "source_subnet": here.subnet_id, "target_subnet": there.subnet_id},
+    )
+
+
+FloatingMove = Literal["move", "assign", "there"]
+
+
+def floating_ip(
+    ip: str,
+    source: Instance,
+    target: Instance,
+    holders: Mapping[str, str],
+    subnet: Subnet | None,
+) -> FloatingMove:
+    """How a floating IP of a failover reaches the target's primary ENI: ``there`` already;
+    ``move`` from a secondary IP of the source's primary ENI (one subnet); ``assign`` when
+    no ENI holds it (the source's teardown freed it), inside the target's subnet. Held by
+    anyone else (``ip-in-use``) or the source's primary IP (``ip-is-primary``): refused.
+    `holders` maps IPs to the ENI holding each now."""
+    here, there = source.primary_eni, target.primary_eni
+    if there is not None and ip in there.private_ips:
+        return "there"
+    if here is not None and ip == here.primary_ip:
+        raise PreconditionFailed(
+            "ip-is-primary",
+            f"{ip} is the primary private IP of {here.eni_id}: EC2 never reassigns it",
+            details={"ip": ip, "holder": here.eni_id},
+        )
+    if here is not None and ip in here.secondary_ips:
+        one_subnet(ip, source, target)
+        return "move"
+    holder = holders.get(ip)
+    if holder is not None:
+        raise Conflict(
+            "ip-in-use",
+            f"{ip} belongs to {holder}, not to {source.instance_id}: a failover does not take it",
+            details={"ip": ip, "holder": holder, "instance": source.instance_id},
+        )
+    if subnet is not None:
+        ip_in_subnet(ip, subnet)
+    return "assign"
 
 
 def reserved_ips(subnet: Subnet) -> frozenset[str]:

@@ -101,6 +101,8 @@ JUDGES: dict[str, Any] = {
         or (isinstance(v, (list, tuple)) and bool(v) and all(_matches(_id("rtb"))(t) for t in v))
     ),
     "ips": _ips,
+    # failover_instance's floating IPs are optional: none is the default
+    "failover_instance.ips": lambda v: v in ((), []) or _ips(v),
     "count": lambda v: type(v) is int and v == 0,  # the base call names its IPs
     "device_index": _optional(_whole(0, 31)),
     "mode": lambda v: isinstance(v, str) and v in ("apply", "plan", "dry-run"),

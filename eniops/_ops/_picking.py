@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from .. import _rules as check
 from .._errors import PreconditionFailed
 from .._inputs import TagGuard
-from .._model import Address, Eni, Instance, Limits
+from .._model import Address, Eni, Instance, Limits, Subnet
 from .._routes import RouteTable
 from .._tags import HOLDER_TAG, MOVE_TAG, HolderTag
 
@@ -31,6 +31,10 @@ class FailoverState:
     tagged: tuple[Eni, ...]
     tables: tuple[RouteTable, ...]
     limits: Limits
+    #: For floating IPs (`ips`): the ENI holding each now; the target's subnet, when one
+    #: of them is held by no ENI.
+    holders: Mapping[str, str] = field(default_factory=dict)
+    subnet: Subnet | None = None
 
 
 @dataclass
@@ -49,6 +53,8 @@ class Moves:
     #: Free and tagged for the source, or on the target with the source's move unfinished.
     tagged_enis: list[Eni] = field(default_factory=list)
     routes: list[tuple[RouteTable, str]] = field(default_factory=list)
+    #: Floating IPs asked for (`ips`) that no moving Elastic IP takes along.
+    ips: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -60,16 +66,17 @@ class Moves:
     @property
     def empty(self) -> bool:
         """True when nothing moves."""
-        return not (self.addresses or self.enis or self.tagged_enis or self.routes)
+        return not (self.addresses or self.enis or self.tagged_enis or self.routes or self.ips)
 
     def leave(self, what: str, why: str) -> None:
         """A resource found by a tag stays where it is; the result says why."""
         self.warnings.append(f"{what} was left where it is: {why}")
 
 
-def carried(state: FailoverState) -> Moves:
+def carried(state: FailoverState, ips: tuple[str, ...] = ()) -> Moves:
     """What EC2 shows on the source: the Elastic IPs of its primary ENI, its movable
-    secondary ENIs (service-owned ones stay), and the routes to its primary ENI."""
+    secondary ENIs (service-owned ones stay), the routes to its primary ENI, and the
+    floating IPs asked for (those an Elastic IP's move takes along aside)."""
     moves = Moves()
     primary = state.source.primary_eni
     for address in sorted(state.addresses, key=lambda a: a.public_ip):
@@ -96,6 +103,8 @@ def carried(state: FailoverState) -> Moves:
         key=source_order,
     )
     moves.routes = _routes(state)
+    with_eip = {str(a.private_ip) for a in moves.secondary_eips}
+    moves.ips = [ip for ip in ips if ip not in with_eip]
     return moves
 
 
@@ -255,15 +264,18 @@ def _guard(guard: TagGuard | None, address: Address) -> None:
     check.tag_guard(guard, address.allocation_id, address.tags)
 
 
-def guard_carried(guard: TagGuard | None, state: FailoverState, moves: Moves) -> None:
+def guard_carried(
+    guard: TagGuard | None, state: FailoverState, moves: Moves, verdicts: check.Verdicts
+) -> None:
     """`require_tag` on both instances and on everything the source carries: refused."""
     if guard is None:
         return
-    for instance in (state.source, state.target):
-        check.tag_guard(guard, instance.instance_id, instance.tags)
-    for address in (*([moves.primary_eip] if moves.primary_eip else []), *moves.secondary_eips):
-        _guard(guard, address)
-    for eni in moves.enis:
-        check.tag_guard(guard, eni.eni_id, eni.tags)
-    for table, _ in moves.routes:
-        check.tag_guard(guard, table.route_table_id, table.tags)
+    carried = [moves.primary_eip] if moves.primary_eip else []
+    tagged: list[tuple[str, Mapping[str, str]]] = [
+        *((i.instance_id, i.tags) for i in (state.source, state.target)),
+        *((a.allocation_id, a.tags) for a in (*carried, *moves.secondary_eips)),
+        *((e.eni_id, e.tags) for e in moves.enis),
+        *((t.route_table_id, t.tags) for t, _ in moves.routes),
+    ]
+    for resource_id, tags in dict(tagged).items():
+        verdicts.check(check.tag_guard, guard, resource_id, tags)

@@ -16,6 +16,7 @@ whose interrupted move (`eniops:move`) started from it.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -47,9 +48,13 @@ def failover_instance(
     from_instance: str,
     *,
     to_instance: str,
+    ips: tuple[str, ...] | list[str] = (),
     **common: Unpack[CommonKeywords],
 ) -> Result:
     """Move every Elastic IP, secondary ENI and route `from_instance` carries to `to_instance`.
+
+    `ips`: floating private IPs of the source's primary ENI to move with it (same subnet);
+    one no ENI holds any more (the source terminated) is assigned to the target.
 
     Every step is guarded by ``expect_current=from_instance``. All steps' preconditions are
     checked together on one read before the first change; then the steps run at once.
@@ -71,6 +76,7 @@ class FailoverRequest:
     source: str
     target: str
     guard: TagGuard | None = None
+    ips: tuple[str, ...] = ()
 
     @classmethod
     def parse(cls, arguments: Mapping[str, Any], guard: TagGuard | None) -> FailoverRequest:
@@ -79,7 +85,7 @@ class FailoverRequest:
         target = _inputs.instance_id(arguments["to_instance"], "to_instance")
         if source == target:
             raise InvalidInput("from_instance and to_instance are the same instance")
-        return cls(source, target, guard)
+        return cls(source, target, guard, _inputs.ipv4_list(arguments.get("ips", ()), "ips"))
 
 
 def read_failover(run: Run, request: FailoverRequest) -> FailoverState:
@@ -90,7 +96,8 @@ def read_failover(run: Run, request: FailoverRequest) -> FailoverState:
     """
     reader = run.reader
     source_id, target_id, with_tags = request.source, request.target, request.guard is not None
-    instances, addresses, tagged, tables, attached = reader.at_once(
+    ips = list(request.ips)
+    instances, addresses, tagged, tables, attached, holding = reader.at_once(
         lambda: reader.instances([source_id, target_id]),
         reader.addresses,
         lambda: reader.enis_where("tag-key", list(ENIOPS_TAGS)),
@@ -98,17 +105,38 @@ def read_failover(run: Run, request: FailoverRequest) -> FailoverState:
         lambda: (
             reader.enis_where("attachment.instance-id", [source_id, target_id]) if with_tags else []
         ),
+        lambda: reader.enis_where("addresses.private-ip-address", ips) if ips else [],
     )
     full = {e.eni_id: e for e in (*attached, *tagged)}
     source = instances[source_id].with_enis(full)
     target = instances[target_id].with_enis(full)
-    limits = reader.limits(target.instance_type)
+    holders = {
+        ip: e.eni_id
+        for e in holding
+        if e.vpc_id == target.vpc_id
+        for ip in e.private_ips
+        if ip in ips
+    }
+    free = [ip for ip in ips if ip not in holders]
+    subnet_id = target.primary_eni.subnet_id if target.primary_eni else None
+    limits, subnet = reader.at_once(
+        lambda: reader.limits(target.instance_type),
+        lambda: reader.subnet(subnet_id) if free and subnet_id else None,
+    )
     run.mark_read()
-    return FailoverState(source, target, tuple(addresses), tuple(tagged), tuple(tables), limits)
+    return FailoverState(
+        source, target, tuple(addresses), tuple(tagged), tuple(tables), limits, holders, subnet
+    )
 
 
 def plan_failover_instance(request: FailoverRequest, state: FailoverState) -> Plan:
-    """Every step, checked together on one read; or the first refusal. Pure.
+    """Every step, checked together on one read; or the first refusal. Pure."""
+    return plan_failover(request, state, check.Verdicts())
+
+
+def plan_failover(request: FailoverRequest, state: FailoverState, verdicts: check.Verdicts) -> Plan:
+    """Every step of the failover, each rule met as `verdicts` says: the first refusal
+    raised (an operation), or every refusal noted while the rest is planned (readiness).
 
     What the source carries decides: a refusal of any of it refuses the whole failover.
     Resources found only by eniops' tags fill the gaps a teardown or a killed move left, each
@@ -116,58 +144,70 @@ def plan_failover_instance(request: FailoverRequest, state: FailoverState) -> Pl
     left where it is with a warning and never blocks the rest.
     """
     source, target, guard = state.source, state.target, request.guard
-    check.same_vpc_instances(source, target)
-    moves = picking.carried(state)
-    picking.guard_carried(guard, state, moves)
+    verdicts.check(check.same_vpc_instances, source, target)
+    moves = picking.carried(state, request.ips)
+    picking.guard_carried(guard, state, moves, verdicts)
     picking.tagged_addresses(state, guard, moves)
     picking.tagged_enis(state, guard, moves)
-    before: dict[str, Any] = {
-        "from": source.instance_id,
-        "to": target.instance_id,
-        "elastic_ips": [a.summary() for a in moves.addresses],
-        "enis": [e.eni_id for e in (*moves.enis, *moves.tagged_enis)],
-        "routes": [t.summary(d) for t, d in moves.routes],
-    }
+    before = _before(state, moves)
     if moves.empty:
-        return Plan(
-            "failover_instance", (), before=before, after=before, warnings=tuple(moves.warnings)
-        )
-    check.instance_state(
-        target, check.USABLE_INSTANCE_STATES if moves.enis else check.EIP_TARGET_STATES
-    )
-    target_primary = check.primary_of(target)
-    chains: list[Chain] = [*_eip_chains(state, moves, target_primary)]
-    chains.extend(_eni_chains(state, moves))
-    if moves.routes:
-        check.source_dest_check_off(target_primary)
+        return Plan("failover_instance", (), before, before, warnings=tuple(moves.warnings))
+    states = check.USABLE_INSTANCE_STATES if moves.enis else check.EIP_TARGET_STATES
+    verdicts.check(check.instance_state, target, states)
+    chains: list[Chain] = []
+    target_primary = verdicts.check(check.primary_of, target)
+    if target_primary is not None:
+        chains.extend(_eip_chains(state, moves, target_primary, verdicts))
+        chains.extend(_ip_chains(state, moves, target_primary, verdicts))
+    chains.extend(_eni_chains(state, moves, verdicts))
+    if moves.routes and target_primary is not None:
+        verdicts.check(check.source_dest_check_off, target_primary)
         chains.extend(
             route_chain(t, d, target_primary, t.route(d), rollback=True) for t, d in moves.routes
         )
+    after = {
+        "from": source.instance_id,
+        "to": target.instance_id,
+        "steps": [c.name for c in chains],
+    }
     return Plan(
         "failover_instance",
         tuple(chains),
         before=before,
-        after={
-            "from": source.instance_id,
-            "to": target.instance_id,
-            "steps": [c.name for c in chains],
-        },
+        after=after,
         warnings=tuple(moves.warnings),
         composite=True,
     )
 
 
-def _eip_chains(state: FailoverState, moves: picking.Moves, target_primary: Eni) -> list[Chain]:
+def _before(state: FailoverState, moves: picking.Moves) -> dict[str, Any]:
+    return {
+        "from": state.source.instance_id,
+        "to": state.target.instance_id,
+        "elastic_ips": [a.summary() for a in moves.addresses],
+        "enis": [e.eni_id for e in (*moves.enis, *moves.tagged_enis)],
+        "ips": list(moves.ips),
+        "routes": [t.summary(d) for t, d in moves.routes],
+    }
+
+
+def _eip_chains(
+    state: FailoverState, moves: picking.Moves, target_primary: Eni, verdicts: check.Verdicts
+) -> list[Chain]:
     chains: list[Chain] = []
     address = moves.primary_eip
     if address is not None:
-        chain = _primary_chain(state, moves, address, target_primary)
+        chain = _primary_chain(state, moves, address, target_primary, verdicts)
         if chain is not None:
             chains.append(chain)
     source_primary = state.source.primary_eni
     for address in moves.secondary_eips:
-        assert source_primary is not None
-        chains.append(_secondary_ip_chain(state, address, source_primary, target_primary))
+        assert source_primary is not None  # `picking` found it on the source's primary ENI
+        ip = str(address.private_ip)
+        if verdicts.holds(check.one_subnet, ip, state.source, state.target):
+            chains.append(
+                ip_chain(target_primary, (ip,), True, [address], {ip: source_primary.eni_id})
+            )
     for address, ip in moves.tagged_secondary_eips:
         assert source_primary is not None
         if source_primary.subnet_id != target_primary.subnet_id:
@@ -178,7 +218,11 @@ def _eip_chains(state: FailoverState, moves: picking.Moves, target_primary: Eni)
 
 
 def _primary_chain(
-    state: FailoverState, moves: picking.Moves, address: Address, target_primary: Eni
+    state: FailoverState,
+    moves: picking.Moves,
+    address: Address,
+    target_primary: Eni,
+    verdicts: check.Verdicts,
 ) -> Chain | None:
     """The address of the source's primary IP to the target's primary IP; a tag-found one
     that would displace another address stays instead of refusing the failover."""
@@ -188,33 +232,38 @@ def _primary_chain(
         state.addresses, [a.allocation_id for a in moves.addresses], target_primary, ip
     )
     if moves.primary_by_tag:
-        rule = lambda: check.no_eip_on_target(displaced, target_primary, ip, replace=False)  # noqa: E731
+        rule = functools.partial(check.no_eip_on_target, displaced, target_primary, ip, False)
         if not picking.passes(moves, address.public_ip, rule):
             return None
         return remap_chain(address, target_primary, ip, UNASSOCIATED, [])
-    check.no_eip_on_target(displaced, target_primary, ip, replace=False)
+    verdicts.check(check.no_eip_on_target, displaced, target_primary, ip, False)
     holders = [address.eni_id, address.instance_id or source_id]
-    check.expect_current(source_id, address.allocation_id, holders)
+    verdicts.check(check.expect_current, source_id, address.allocation_id, holders)
     return remap_chain(address, target_primary, ip, source_id, holders)
 
 
-def _secondary_ip_chain(
-    state: FailoverState, address: Address, source_primary: Eni, target_primary: Eni
-) -> Chain:
-    """An Elastic IP on a secondary IP moves with that IP, which needs one subnet."""
-    if target_primary.subnet_id != source_primary.subnet_id:
-        raise PreconditionFailed(
-            "vpc-mismatch" if state.target.vpc_id != state.source.vpc_id else "ip-outside-subnet",
-            f"{address.public_ip} is on secondary IP {address.private_ip}; moving it needs "
-            "both primary ENIs in one subnet",
-            details={
-                "address": address.summary(),
-                "source_subnet": source_primary.subnet_id,
-                "target_subnet": target_primary.subnet_id,
-            },
-        )
-    ip = str(address.private_ip)
-    return ip_chain(target_primary, (ip,), True, [address], {ip: source_primary.eni_id})
+def _ip_chains(
+    state: FailoverState, moves: picking.Moves, target_primary: Eni, verdicts: check.Verdicts
+) -> list[Chain]:
+    """The floating IPs asked for (`ips`): those on the source's primary ENI reassigned from
+    it (guarded by it, confirmed); those no ENI holds (the source's teardown freed them)
+    assigned without reassignment, so that EC2 refuses one someone took meanwhile."""
+    source, target, holders = state.source, state.target, state.holders
+    how = {
+        ip: verdicts.check(check.floating_ip, ip, source, target, holders, state.subnet)
+        for ip in moves.ips
+    }
+    moving = tuple(ip for ip in moves.ips if how[ip] == "move")
+    free = tuple(ip for ip in moves.ips if how[ip] == "assign")
+    verdicts.check(check.ip_limit, target_primary, state.limits, len(moving) + len(free))
+    chains = []
+    if moving:
+        assert source.primary_eni is not None  # `floating_ip` found them on it
+        guarded = dict.fromkeys(moving, source.primary_eni.eni_id)
+        chains.append(ip_chain(target_primary, moving, True, [], guarded))
+    if free:
+        chains.append(ip_chain(target_primary, free, False, []))
+    return chains
 
 
 def _tagged_secondary_chain(
@@ -234,18 +283,21 @@ def _tagged_secondary_chain(
     )
 
 
-def _eni_chains(state: FailoverState, moves: picking.Moves) -> list[Chain]:
+def _eni_chains(
+    state: FailoverState, moves: picking.Moves, verdicts: check.Verdicts
+) -> list[Chain]:
     """Move chains for the carried ENIs, their device indexes chosen together on the
     target (a refusal refuses the failover); then for each tag-found ENI in the slots left
     (none left: it stays)."""
     target, limits = state.target, state.limits
+    chains: list[Chain] = []
     requested = [_recorded(e, target, limits, moves) for e in moves.enis]
-    indexes = check.choose_device_indexes(target, limits, requested)
-    chains = [
-        move_chain(eni, target, limits, Placement(device_index=index))
-        for eni, index in zip(moves.enis, indexes, strict=True)
-    ]
-    occupied = _with_attached(target, zip(moves.enis, indexes, strict=True))
+    indexes = verdicts.check(check.choose_device_indexes, target, limits, requested)
+    if indexes is not None:  # else noted: the carried ENIs have no place to go
+        for eni, index in zip(moves.enis, indexes, strict=True):
+            chain = verdicts.check(move_chain, eni, target, limits, Placement(index))
+            chains.extend([chain] if chain is not None else [])
+    occupied = _with_attached(target, zip(moves.enis, indexes or [], strict=False))
     for eni in moves.tagged_enis:
         if eni.instance_id == target.instance_id:  # on the target already: finish the move
             chains.append(move_chain(eni, target, limits, Placement()))

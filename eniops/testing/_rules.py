@@ -370,5 +370,34 @@ def describe_any_of(sim: Simulation, params: dict[str, Any]) -> dict[str, Any] |
     return {"NetworkInterfaces": list(found.values()), "ResponseMetadata": {"HTTPStatusCode": 200}}
 
 
+#: ENI filters on every private IP of an ENI, which moto matches on its primary IP only.
+IP_FILTERS = frozenset({"addresses.private-ip-address", "private-ip-address"})
+
+
+def describe_by_private_ip(sim: Simulation, params: dict[str, Any]) -> dict[str, Any] | None:
+    """DescribeNetworkInterfaces filtered by private IP: EC2 matches any IP of an ENI,
+    secondary ones included; the rest of the query as moto answers it."""
+    filters = params.get("Filters") or []
+    by_ip = [f for f in filters if f.get("Name") in IP_FILTERS]
+    if not by_ip:
+        return describe_any_of(sim, params)
+    others = [f for f in filters if f.get("Name") not in IP_FILTERS]
+    query = {**params, "Filters": others}
+    query.pop("NextToken", None)
+    if not others:
+        query.pop("Filters")
+    answer = describe_any_of(sim, query) or sim.view.client.describe_network_interfaces(**query)
+    wanted = [set(f.get("Values") or []) for f in by_ip]
+    found = [
+        entry
+        for entry in answer["NetworkInterfaces"]
+        if all(
+            values & {p["PrivateIpAddress"] for p in entry.get("PrivateIpAddresses", [])}
+            for values in wanted
+        )
+    ]
+    return {"NetworkInterfaces": found, "ResponseMetadata": {"HTTPStatusCode": 200}}
+
+
 #: Operation -> an answer given in moto's place when moto would answer wrongly.
-ANSWERS: dict[str, Answer] = {"DescribeNetworkInterfaces": describe_any_of}
+ANSWERS: dict[str, Answer] = {"DescribeNetworkInterfaces": describe_by_private_ip}

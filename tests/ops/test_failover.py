@@ -72,6 +72,39 @@ def _other_vpc(world):
     return {"to_instance": made["Instances"][0]["InstanceId"]}
 
 
+def _floating(world, ip="10.0.1.77", on=None):
+    """A secondary IP on the primary ENI of `on` (the active instance); that ENI's id."""
+    eni = world.primary_eni(on or world.lab.active)
+    with world.strict.internal() as client:
+        client.assign_private_ip_addresses(NetworkInterfaceId=eni, PrivateIpAddresses=[ip])
+    return eni
+
+
+def _third_eni_holds(world):
+    """The IP on an ENI that is neither the source's nor the standby's."""
+    with world.strict.internal() as client:
+        subnet = world.eni(world.primary_eni(world.lab.active))["SubnetId"]
+        client.create_network_interface(SubnetId=subnet, PrivateIpAddress="10.0.1.77")
+    return {"ips": ["10.0.1.77"]}
+
+
+def _source_primary_ip(world):
+    return {"ips": [world.eni(world.primary_eni(world.lab.active))["PrivateIpAddress"]]}
+
+
+def _across_subnets(world):
+    _floating(world)
+    return {"ips": ["10.0.1.77"], "to_instance": world.lab.far}
+
+
+def _free_outside_subnet(world):
+    return {"ips": ["10.0.9.77"]}
+
+
+def _free_reserved(world):
+    return {"ips": ["10.0.1.1"]}
+
+
 @pytest.mark.parametrize(
     ("setup", "reason"),
     [
@@ -81,6 +114,11 @@ def _other_vpc(world):
         (_target_has_eip, "target-has-eip"),
         (_untagged_eni, "tag-guard"),
         (_other_vpc, "vpc-mismatch"),
+        (_third_eni_holds, "ip-in-use"),
+        (_source_primary_ip, "ip-is-primary"),
+        (_across_subnets, "ip-outside-subnet"),
+        (_free_outside_subnet, "ip-outside-subnet"),
+        (_free_reserved, "ip-reserved"),
     ],
     ids=[
         "other-az",
@@ -89,6 +127,11 @@ def _other_vpc(world):
         "target-has-eip",
         "tag-guard",
         "other-vpc",
+        "ip-on-a-third-eni",
+        "ip-source-primary",
+        "ip-across-subnets",
+        "ip-free-outside",
+        "ip-free-reserved",
     ],
 )
 def test_apply_refuses_exactly_what_plan_refuses_and_changes_nothing(world, setup, reason):
@@ -129,15 +172,10 @@ def _tag(world, resource, key, value):
 
 def _spare_address(world, tag):
     """An unassociated address tagged for the active instance whose public IP sorts first
-    (moto gives addresses out in order: the spare's is made to sort before the service's)."""
+    (eniops looks at addresses in that order: the spare is seen before the service's)."""
     with world.strict.internal() as client:
-        for _ in range(20):
-            made = client.allocate_address(Domain="vpc")
-            if made["PublicIp"] < world.lab.public_ip:
-                break
-            client.release_address(AllocationId=made["AllocationId"])
-        else:
-            pytest.fail("moto gave no public IP that sorts before the service address's")
+        made = client.allocate_address(Domain="vpc", Address="1.1.1.1")
+    assert made["PublicIp"] < world.lab.public_ip  # moto gives 127.x.y.z
     _tag(world, made["AllocationId"], HOLDER, tag)
     return made["AllocationId"]
 
@@ -361,3 +399,67 @@ def test_failover_leaves_service_interfaces_alone(world):
     )
     assert sorted(c.operation for c in result.children) == ["move_route", "move_route", "remap_eip"]
     assert world.eni(eni)["Attachment"]["InstanceId"] == world.lab.active
+
+
+# -- floating IPs (`ips`) ---------------------------------------------------------------------
+
+
+def test_failover_moves_a_floating_ip_and_a_rerun_leaves_it(world):
+    """`ips`: reassigned from the source's primary ENI, guarded and confirmed; a re-run finds
+    it on the standby and changes nothing."""
+    active_eni = _floating(world)
+    standby_eni = world.primary_eni(world.lab.standby)
+    world.strict.reset_calls()
+    result = eniops.failover_instance(
+        world.lab.active, to_instance=world.lab.standby, ips=["10.0.1.77"], ec2=world.client
+    )
+    assert result.changed
+    assert "10.0.1.77" in world.ips(standby_eni)
+    assert "10.0.1.77" not in world.ips(active_eni)
+    (assign,) = [c for c in world.strict.calls if c.operation == "AssignPrivateIpAddresses"]
+    assert assign.params == {
+        "NetworkInterfaceId": standby_eni,
+        "PrivateIpAddresses": ["10.0.1.77"],
+        "AllowReassignment": True,
+    }
+    assert result.before["ips"] == ["10.0.1.77"]
+    world.strict.reset_calls()
+    again = eniops.failover_instance(
+        world.lab.active, to_instance=world.lab.standby, ips=["10.0.1.77"], ec2=world.client
+    )
+    assert not again.changed
+    assert world.strict.mutations == []
+
+
+def test_a_floating_ip_no_eni_holds_is_assigned_without_reassignment(world):
+    """The source's teardown freed the IP: it is assigned to the standby, and EC2 (not a
+    reassignment) decides if someone took it meanwhile; the subnet is read only then."""
+    standby_eni = world.primary_eni(world.lab.standby)
+    world.strict.reset_calls()
+    eniops.failover_instance(
+        world.lab.active, to_instance=world.lab.standby, ips=["10.0.1.78"], ec2=world.client
+    )
+    assert "10.0.1.78" in world.ips(standby_eni)
+    (assign,) = [c for c in world.strict.calls if c.operation == "AssignPrivateIpAddresses"]
+    assert assign.params["AllowReassignment"] is False
+    assert [c.operation for c in world.strict.calls].count("DescribeSubnets") == 1
+
+
+def test_floating_ips_read_in_the_first_round_trip(world):
+    """Who holds each floating IP rides with the failover's first reads: no subnet read, no
+    extra round trip when every IP is on the source."""
+    _floating(world)
+    world.strict.latency_s = 0.02
+    eniops.describe(world.lab.standby, ec2=world.client)  # the instance type, cached
+    world.strict.reset_calls()
+    eniops.failover_instance(
+        world.lab.active, to_instance=world.lab.standby, ips=["10.0.1.77"], ec2=world.client
+    )
+    calls = world.strict.calls
+    first = next(i for i, c in enumerate(calls) if c.operation in MUTATING_OPERATIONS)
+    assert round_trips(calls[:first]) == 1
+    holders = [c for c in calls[:first] if c.params.get("Filters")]
+    assert {"Name": "addresses.private-ip-address", "Values": ["10.0.1.77"]} in [
+        f for c in holders for f in c.params["Filters"]
+    ]
+    assert "DescribeSubnets" not in [c.operation for c in calls]

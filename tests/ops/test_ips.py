@@ -10,9 +10,7 @@ import eniops
 def test_add_by_count_never_reserved_or_used(world):
     """count picks free addresses: not reserved (.0-.3), not the instances' IPs."""
     used = {
-        ip
-        for i in (world.lab.active, world.lab.standby)
-        for ip in world.ips(world.primary_eni(i))
+        ip for i in (world.lab.active, world.lab.standby) for ip in world.ips(world.primary_eni(i))
     }
     result = eniops.add_secondary_ips(world.lab.standby, count=3, ec2=world.client)
     added = result.after["eni"]["secondary_ips"]

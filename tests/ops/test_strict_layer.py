@@ -185,3 +185,23 @@ def test_strict_layer_refuses_ip_outside_subnet(world):
             PrivateIpAddresses=["10.0.2.50"],
         )
     assert isinstance(world.strict, StrictEc2)
+
+
+def test_the_private_ip_filter_matches_secondary_ips(world):
+    """EC2's `addresses.private-ip-address` matches any IP of an ENI (moto: the primary only)."""
+    eni = world.primary_eni(world.lab.active)
+    world.client.assign_private_ip_addresses(
+        NetworkInterfaceId=eni, PrivateIpAddresses=["10.0.1.91"]
+    )
+    for name in ("addresses.private-ip-address", "private-ip-address"):
+        found = world.client.describe_network_interfaces(
+            Filters=[{"Name": name, "Values": ["10.0.1.91", "10.0.1.250"]}]
+        )["NetworkInterfaces"]
+        assert [e["NetworkInterfaceId"] for e in found] == [eni], name
+    both = world.client.describe_network_interfaces(
+        Filters=[
+            {"Name": "addresses.private-ip-address", "Values": ["10.0.1.91"]},
+            {"Name": "subnet-id", "Values": ["subnet-0"]},
+        ]
+    )["NetworkInterfaces"]
+    assert both == []

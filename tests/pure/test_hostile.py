@@ -76,7 +76,7 @@ def _arguments() -> list[tuple[str, str]]:
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
 @given(junk=JUNK)
 def test_one_malformed_argument_is_invalid_input_with_no_aws_call(function, argument, junk):
-    judge = JUDGES.get(argument)
+    judge = JUDGES.get(f"{function}.{argument}", JUDGES.get(argument))
     assert judge is not None, f"no rule for {function}({argument}=…): add one to JUDGES"
     positional, keywords = CALLS[function]
     first = _first(function)
