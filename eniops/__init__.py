@@ -13,6 +13,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from ._errors import (
+    READINESS_REASONS,
     REASONS,
     AwsError,
     Conflict,
@@ -26,14 +27,15 @@ from ._errors import (
     PreconditionFailed,
 )
 from ._inputs import UNASSOCIATED
-from ._keywords import CommonKeywords, ReadKeywords
-from ._result import Result, Step
+from ._keywords import CheckKeywords, CommonKeywords, ReadKeywords
+from ._result import Problem, Readiness, Result, Step
 
 if TYPE_CHECKING:
     from ._ops.describe import describe
     from ._ops.eni import attach_eni, detach_eni, move_eni
     from ._ops.failover import failover_instance
     from ._ops.ips import add_secondary_ips, remove_secondary_ips
+    from ._ops.readiness import check_failover
     from ._ops.remap import remap_eip
     from ._ops.route import move_route
 
@@ -48,12 +50,15 @@ _OPERATIONS = {
     "failover_instance": "._ops.failover",
     "move_route": "._ops.route",
     "describe": "._ops.describe",
+    "check_failover": "._ops.readiness",
 }
 
 __all__ = [
+    "READINESS_REASONS",
     "REASONS",
     "UNASSOCIATED",
     "AwsError",
+    "CheckKeywords",
     "CommonKeywords",
     "Conflict",
     "EniopsError",
@@ -64,12 +69,15 @@ __all__ = [
     "PartialFailure",
     "PermissionDenied",
     "PreconditionFailed",
+    "Problem",
     "ReadKeywords",
+    "Readiness",
     "Result",
     "Step",
     "__version__",
     "add_secondary_ips",
     "attach_eni",
+    "check_failover",
     "describe",
     "detach_eni",
     "failover_instance",

@@ -269,6 +269,13 @@ def _add_operation(commands: Any, groups: dict[str, Any], spec: OperationSpec) -
     _add_keywords(parser, spec)
     if spec.mutating:
         _add_modes(parser)
+    if "require_tag" in spec.common:
+        parser.add_argument(
+            "--require-tag",
+            metavar="KEY[=VALUE]",
+            help="every resource it would change must carry this tag",
+            type=_checked(_inputs.tag_guard, "--require-tag"),
+        )
     _add_globals(parser, top=False)
 
 
@@ -293,7 +300,8 @@ def _add_keywords(parser: argparse.ArgumentParser, spec: OperationSpec) -> None:
     self_group = self_option_group(spec)
     if self_group is not None:
         exclusive[self_group[0]].add_argument(
-            "--to-self",
+            spec.self_flag,
+            dest="to_self",
             action="store_true",
             help="this instance, found through IMDSv2 (honours AWS_EC2_METADATA_DISABLED)",
         )
@@ -303,12 +311,6 @@ def _add_modes(parser: argparse.ArgumentParser) -> None:
     modes = parser.add_mutually_exclusive_group()
     modes.add_argument("--plan", action="store_true", help="read and check only, change nothing")
     modes.add_argument("--dry-run", action="store_true", help="plan, then ask EC2 with DryRun=True")
-    parser.add_argument(
-        "--require-tag",
-        metavar="KEY[=VALUE]",
-        help="refuse to change a resource without this tag",
-        type=_checked(_inputs.tag_guard, "--require-tag"),
-    )
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -35,6 +35,10 @@ Reason = Literal[
 #: Every reason code of `PreconditionFailed`, in the contract's order.
 REASONS: tuple[Reason, ...] = Reason.__args__  # type: ignore[attr-defined]
 
+#: Reasons that only `check_failover` lists (in `Readiness.problems`), never raised.
+ReadinessReason = Literal["standby-not-running", "standby-impaired", "permission-denied"]
+READINESS_REASONS: tuple[ReadinessReason, ...] = ReadinessReason.__args__  # type: ignore[attr-defined]
+
 CONFLICT_REASONS: frozenset[Reason] = frozenset({"expect-mismatch", "in-use", "ip-in-use"})
 
 

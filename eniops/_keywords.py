@@ -1,7 +1,7 @@
 """The keywords every operation takes besides its own, as types a checker can hold callers to.
 
 Every operation takes them as ``**common``; `mypy --strict` checks each call against these.
-Nothing here runs: types only.
+Nothing here runs: types, and the names of each set.
 """
 
 from __future__ import annotations
@@ -13,6 +13,13 @@ if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
 
     from ._result import Mode
+
+
+#: The names of each set: a read's (`describe`), a check's (`check_failover`: a read's and
+#: the tag guard; it never changes anything, so it has no mode) and a change's (the rest).
+READ = ("ec2", "session", "region", "timeout", "role_arn")
+CHECK = (*READ, "require_tag")
+COMMON = ("mode", "ec2", "session", "region", "timeout", "require_tag", "role_arn")
 
 
 class ReadKeywords(TypedDict, total=False):
@@ -45,4 +52,15 @@ class CommonKeywords(ReadKeywords, total=False):
     """
 
     mode: Mode
+    require_tag: str | None
+
+
+class CheckKeywords(ReadKeywords, total=False):
+    """The keywords of `check_failover` (with those of `ReadKeywords`): it changes nothing,
+    so it takes no `mode`.
+
+    require_tag: ``"key"`` or ``"key=value"`` every resource the failover would change must
+        carry; each one without it is a ``tag-guard`` problem.
+    """
+
     require_tag: str | None

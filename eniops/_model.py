@@ -323,3 +323,27 @@ class Subnet:
             availability_zone=raw.get("AvailabilityZone", ""),
             vpc_id=raw.get("VpcId", ""),
         )
+
+
+@dataclass(frozen=True)
+class InstanceStatus:
+    """An instance's status checks (`DescribeInstanceStatus`): each ``ok``, ``impaired``,
+    ``insufficient-data``, ``initializing`` or ``not-applicable`` (not running)."""
+
+    instance_id: str
+    instance_check: str
+    system_check: str
+
+    @property
+    def impaired(self) -> bool:
+        """True when the instance or the system status check is failing."""
+        return "impaired" in (self.instance_check, self.system_check)
+
+    @classmethod
+    def from_api(cls, raw: Mapping[str, Any]) -> InstanceStatus:
+        """Parse an `InstanceStatuses` entry of DescribeInstanceStatus."""
+        return cls(
+            instance_id=raw["InstanceId"],
+            instance_check=(raw.get("InstanceStatus") or {}).get("Status", "not-applicable"),
+            system_check=(raw.get("SystemStatus") or {}).get("Status", "not-applicable"),
+        )

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from ._errors import NotFound
 from ._gateway import Gateway
 from ._inputs import EipRef
-from ._model import Address, Eni, Instance, Limits, Subnet
+from ._model import Address, Eni, Instance, InstanceStatus, Limits, Subnet
 from ._routes import RouteTable
 from ._threads import at_once
 from ._views import Kind, PrivateIp, RouteRef
@@ -147,6 +147,14 @@ class _InstanceReads(_Reads):
     def instance(self, instance_id: str) -> Instance:
         """One instance by id."""
         return self.instances([instance_id])[instance_id]
+
+    def instance_status(self, instance_id: str) -> InstanceStatus | None:
+        """An instance's status checks (whatever its state); None if EC2 shows none."""
+        response = self.gateway.call(
+            "DescribeInstanceStatus", {"InstanceIds": [instance_id], "IncludeAllInstances": True}
+        )
+        found = [InstanceStatus.from_api(raw) for raw in response.get("InstanceStatuses") or ()]
+        return next((s for s in found if s.instance_id == instance_id), None)
 
     def limits(self, instance_type: str) -> Limits:
         """An instance type's network limits (cached: they never change)."""

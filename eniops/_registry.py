@@ -12,9 +12,10 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from ._errors import InvalidInput
+from ._keywords import CHECK, COMMON, READ
 from ._permissions import policy_document
 
 TAGS = ("CreateTags", "DeleteTags")
@@ -34,18 +35,30 @@ class OperationSpec:
     reads: tuple[str, ...]  # EC2 read actions
     changes: tuple[str, ...]  # EC2 mutating actions
     summary: str
-    #: Keywords `--to-self` fills with this instance's id.
+    #: Keywords `--to-self` (or `self_flag`) fills with this instance's id.
     self_targets: tuple[str, ...] = ()
+    self_flag: str = "--to-self"
     #: Groups of arguments of which exactly one is required.
     one_of: tuple[tuple[str, ...], ...] = ()
     #: Arguments that must be given (not empty).
     required: tuple[str, ...] = ()
     #: (argument, what it needs): an argument that applies only with another.
     requires: tuple[tuple[str, str], ...] = ()
-    #: Takes the common keywords `mode` and `require_tag` (it can change things).
-    mutating: bool = True
+    #: Which common keywords it takes: a change's (`CommonKeywords`), a check's
+    #: (`CheckKeywords`: no mode, it sends DryRuns only) or a read's (`ReadKeywords`).
+    takes: Literal["change", "check", "read"] = "change"
     #: Other services' actions it may call besides EC2's (`service:Action`).
     other_actions: tuple[str, ...] = ()
+
+    @property
+    def mutating(self) -> bool:
+        """True when it can change things (it takes `mode`)."""
+        return self.takes == "change"
+
+    @property
+    def common(self) -> tuple[str, ...]:
+        """The names of the common keywords it takes."""
+        return {"change": COMMON, "check": CHECK, "read": READ}[self.takes]
 
     @property
     def function(self) -> Callable[..., Any]:
@@ -65,6 +78,16 @@ class OperationSpec:
 
 
 _ENI_READS = ("DescribeNetworkInterfaces", "DescribeInstances", "DescribeInstanceTypes")
+_FAILOVER_READS = (*_ENI_READS, "DescribeAddresses", "DescribeRouteTables", "DescribeSubnets")
+_FAILOVER_CHANGES = (
+    "AssociateAddress",
+    "DetachNetworkInterface",
+    "AttachNetworkInterface",
+    "ModifyNetworkInterfaceAttribute",
+    "AssignPrivateIpAddresses",
+    "ReplaceRoute",
+    *TAGS,
+)
 
 OPERATIONS: tuple[OperationSpec, ...] = (
     OperationSpec(
@@ -154,16 +177,8 @@ OPERATIONS: tuple[OperationSpec, ...] = (
         "from_instance",
         "eniops._ops.failover",
         ("to_instance", "ips"),
-        reads=(*_ENI_READS, "DescribeAddresses", "DescribeRouteTables", "DescribeSubnets"),
-        changes=(
-            "AssociateAddress",
-            "DetachNetworkInterface",
-            "AttachNetworkInterface",
-            "ModifyNetworkInterfaceAttribute",
-            "AssignPrivateIpAddresses",
-            "ReplaceRoute",
-            *TAGS,
-        ),
+        reads=_FAILOVER_READS,
+        changes=_FAILOVER_CHANGES,
         summary="move an instance's Elastic IPs, ENIs and routes to its standby",
         self_targets=("to_instance",),
         one_of=(("to_instance",),),
@@ -195,7 +210,20 @@ OPERATIONS: tuple[OperationSpec, ...] = (
         ),
         changes=(),
         summary="what an operator needs to see before a move",
-        mutating=False,
+        takes="read",
+    ),
+    OperationSpec(
+        "check_failover",
+        ("check",),
+        "from_instance",
+        "eniops._ops.readiness",
+        ("to_instance", "ips"),
+        reads=(*_FAILOVER_READS, "DescribeInstanceStatus"),
+        changes=_FAILOVER_CHANGES,  # each sent with DryRun=True only: IAM must allow it
+        summary="would a failover work now? every problem listed; changes nothing",
+        self_targets=("to_instance",),
+        one_of=(("to_instance",),),
+        takes="check",
     ),
 )
 

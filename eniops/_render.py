@@ -34,6 +34,21 @@ def result_text(data: Mapping[str, Any], indent: str = "") -> str:
     return "\n".join(lines)
 
 
+def readiness_text(data: Mapping[str, Any]) -> str:
+    """A `Readiness.to_dict()` as text: the verdict, every problem, the warnings, and the
+    failover's plan when ready."""
+    count = len(data["problems"])
+    verdict = "READY" if data["ready"] else f"NOT READY: {count} problem{'s' * (count != 1)}"
+    lines = [f"check_failover: {verdict} in {data['elapsed_s']:.2f}s"]
+    lines.extend(
+        f"  {p['reason']:<20} {p['resource'] or '-':<22} {p['message']}" for p in data["problems"]
+    )
+    lines.extend(f"  warning: {w}" for w in data["warnings"])
+    if data["ready"] and data["plan"] is not None:  # not ready: the problems are the story
+        lines.append(result_text(data["plan"], "  "))
+    return "\n".join(lines)
+
+
 def _changes(name: str, before: Any, after: Any, depth: int = 0) -> list[str]:
     """`name key: old -> new` for what differs between two states (nested one level)."""
     if not isinstance(before, Mapping) or not isinstance(after, Mapping):

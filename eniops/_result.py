@@ -74,3 +74,42 @@ def _plain(value: Any) -> Any:
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     return str(value)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason a failover would not work now: a reason code (those of `PreconditionFailed`
+    and those only `check_failover` lists), the resource it concerns, and what is wrong."""
+
+    reason: str
+    resource: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        """Plain JSON-serialisable data."""
+        return {"reason": self.reason, "resource": self.resource, "message": self.message}
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """Whether a failover would work right now (`check_failover`), with every problem.
+
+    `ready` is True when there is no problem; `plan` is the failover's `Result` in plan mode
+    when one could be made (None when a precondition of the failover fails).
+    """
+
+    ready: bool
+    problems: tuple[Problem, ...] = ()
+    warnings: tuple[str, ...] = ()
+    plan: Result | None = None
+    elapsed_s: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-serialisable data, keyed by the field names."""
+        return {
+            "ready": self.ready,
+            "problems": [p.to_dict() for p in self.problems],
+            "warnings": list(self.warnings),
+            "plan": self.plan.to_dict() if self.plan is not None else None,
+            "elapsed_s": round(self.elapsed_s, 3),
+        }

@@ -299,21 +299,19 @@ def _direct_arguments(
 ) -> tuple[Any, dict[str, Any]]:
     """A direct invocation's arguments, checked: its own names only, no client of its own,
     the function's tag guard and deadline (neither switched off nor stretched)."""
-    from ._ops._operation import COMMON, READ  # noqa: PLC0415
-
     kwargs = dict(args)
     if spec.positional not in kwargs:
         raise InvalidInput(f"{spec.name} needs args.{spec.positional}")
     refused = sorted(FORBIDDEN_ARGS & set(kwargs))
     if refused:
         raise InvalidInput(f"{spec.name}: {', '.join(refused)} are the function's own, not args")
-    known = {spec.positional, *spec.keywords, *(COMMON if spec.mutating else READ)}
+    known = {spec.positional, *spec.keywords, *spec.common}
     unknown = sorted(str(k) for k in set(kwargs) - known)
     if unknown:
         raise InvalidInput(f"{spec.name}: {unknown[0][:80]!r} is not one of its arguments")
     resource = kwargs.pop(spec.positional)
     configured = os.environ.get(REQUIRE_TAG_ENV) or None
-    if configured is not None and spec.mutating:
+    if configured is not None and "require_tag" in spec.common:
         if kwargs.get("require_tag", configured) != configured:
             raise InvalidInput(f"require_tag is {configured!r} here ({REQUIRE_TAG_ENV})")
         kwargs["require_tag"] = configured

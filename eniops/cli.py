@@ -20,6 +20,9 @@ from . import _inputs
 from ._cli_parser import EXIT_USAGE, build_parser
 from ._errors import EXIT_SIGINT, EXIT_SIGTERM, EniopsError, InvalidInput, exit_code_for
 
+#: `eniops check`: a pair that is not ready exits as a failed precondition does.
+EXIT_NOT_READY = 3
+
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
 
@@ -70,10 +73,13 @@ def _run_operation(args: argparse.Namespace, spec: OperationSpec) -> tuple[Any, 
         kwargs["timeout"] = args.timeout
     if spec.mutating:
         kwargs["mode"] = "plan" if args.plan else "dry-run" if args.dry_run else "apply"
+    if "require_tag" in spec.common:
         kwargs["require_tag"] = args.require_tag
     value = spec.function(getattr(args, spec.positional), ec2=_client(args), **kwargs)
     if spec.mutating:
         return value.to_dict(), "result"
+    if spec.takes == "check":
+        return value.to_dict(), "readiness"
     return value, "show"
 
 
@@ -137,6 +143,7 @@ def _render(value: Any, view: str, args: argparse.Namespace) -> str:
     texts: dict[str, Callable[[Any], str]] = {
         "result": render.result_text,
         "show": render.show_text,
+        "readiness": render.readiness_text,
         "query": render.plain,
         "whoami": render.plain,
     }
@@ -226,7 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 sys.stderr.write("\r\x1b[K")
     if text is not None:
         _print(text)
-    return 0
+    return EXIT_NOT_READY if view == "readiness" and not value["ready"] else 0
 
 
 def _print(text: str) -> None:

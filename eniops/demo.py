@@ -18,7 +18,7 @@ from ._errors import EniopsError
 from ._inputs import UNASSOCIATED
 from ._tags import MOVE_TAG, MoveIntent
 
-Expect = Literal["done", "refused", "say"]
+Expect = Literal["done", "refused", "say", "ready", "not-ready"]
 
 
 @dataclass(frozen=True)
@@ -38,9 +38,41 @@ def _secondary_ip(eniops: Any, instance_id: str, ec2: dict[str, Any]) -> tuple[s
 
 def _scenes(eniops: Any, lab: Any, ec2: dict[str, Any], extra: dict[str, str]) -> list[Scene]:
     return [
+        *_check_scenes(eniops, lab, ec2),
         *_eip_scenes(eniops, lab, ec2),
         *_eni_scenes(eniops, lab, ec2, extra),
         *_zone_scenes(eniops, lab, ec2),
+        Scene(
+            "After the failover: would failing over from active to standby work again?",
+            lambda: eniops.check_failover(lab.active, to_instance=lab.standby, **ec2),
+            "ready",
+        ),
+    ]
+
+
+def _check_scenes(eniops: Any, lab: Any, ec2: dict[str, Any]) -> list[Scene]:
+    a, b = lab.active, lab.standby
+
+    def stopped_standby() -> Any:
+        ec2["ec2"].stop_instances(InstanceIds=[b])
+        try:
+            return eniops.check_failover(a, to_instance=b, **ec2)
+        finally:
+            ec2["ec2"].start_instances(InstanceIds=[b])
+
+    return [
+        Scene(
+            "Before anything fails: would a failover from active to standby work now? "
+            "(every call tried with DryRun=True)",
+            lambda: eniops.check_failover(a, to_instance=b, **ec2),
+            "ready",
+        ),
+        Scene(
+            "Someone stops the standby for maintenance: the same check lists why not "
+            "(then the standby is started again)",
+            stopped_standby,
+            "not-ready",
+        ),
     ]
 
 
@@ -160,7 +192,7 @@ def _interrupt(client: Any, lab: Any) -> None:
 
 
 def _play(scene: Scene, say: Callable[[str], None], output: str) -> Any:
-    from ._render import result_text  # noqa: PLC0415
+    from ._render import readiness_text, result_text  # noqa: PLC0415
 
     try:
         outcome = scene.run()
@@ -173,9 +205,15 @@ def _play(scene: Scene, say: Callable[[str], None], output: str) -> Any:
         raise AssertionError(f"{scene.title}: the guard did not refuse")
     if isinstance(outcome, str):
         say(outcome)
+        return outcome
+    data = outcome.to_dict()
+    if "ready" in data:
+        if data["ready"] != (scene.expect == "ready"):
+            raise AssertionError(f"{scene.title}: expected {scene.expect}, got {data}")
+        text = readiness_text(data)
     else:
-        data = outcome.to_dict()
-        say(json.dumps(data, indent=2) if output == "json" else result_text(data))
+        text = result_text(data)
+    say(json.dumps(data, indent=2) if output == "json" else text)
     return outcome
 
 
@@ -194,7 +232,7 @@ def run_demo(*, output: str = "text", say: Callable[[str], None] = print) -> dic
 
     for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         os.environ[key] = "demo"
-    summary: dict[str, Any] = {"refused": [], "changed": 0}
+    summary: dict[str, Any] = {"refused": [], "changed": 0, "checks": []}
     with mock_aws():
         client = build_client(region="us-east-1")
         lab = build_lab(client)
@@ -211,6 +249,8 @@ def run_demo(*, output: str = "text", say: Callable[[str], None] = print) -> dic
             outcome = _play(scene, say, output)
             if isinstance(outcome, EniopsError):
                 summary["refused"].append(outcome.reason)
+            elif hasattr(outcome, "ready"):
+                summary["checks"].append([p.reason for p in outcome.problems])
             elif getattr(outcome, "changed", False):
                 summary["changed"] += 1
         mutations = [c for c in strict.mutations if not c.dry_run]

@@ -28,6 +28,7 @@ from eniops.testing import (
     StrictEc2,
     add_enis,
     build_lab,
+    reset_caches,
     round_trips,
 )
 
@@ -490,6 +491,32 @@ def section_single(runs: int = 7) -> None:
     )
 
 
+def section_readiness() -> None:
+    """`check_failover` and `release_eip`, in round trips (25 ms per call)."""
+    print(f"\n== readiness and release ({LATENCY_S * 1000:.0f} ms added per call)")
+    with world(BIG) as w:
+        _failover_lab(w, 7)
+        reset_caches()  # a cold Lambda: the standby's type not known yet
+        w.strict.reset_calls()
+        cold = timed(
+            lambda: eniops.check_failover(w.lab.active, to_instance=w.lab.standby, ec2=w.client)
+        )
+        cold_trips = round_trips(w.strict.calls)
+        w.strict.reset_calls()
+        readiness = eniops.check_failover(w.lab.active, to_instance=w.lab.standby, ec2=w.client)
+        warm_trips = round_trips(w.strict.calls)
+        dry = sum(1 for c in w.strict.calls if c.params.get("DryRun"))
+    assert readiness.ready, readiness.problems
+    print(
+        f"  (1 EIP + 7 ENIs + 2 routes: {dry} calls tried with DryRun=True; {cold:.3f} s with "
+        f"the instance type not cached yet)"
+    )
+    line(
+        "check_failover: round trips, type not cached", str(cold_trips), "3", verdict(cold_trips, 3)
+    )
+    line("check_failover: round trips, type cached", str(warm_trips), "3", verdict(warm_trips, 3))
+
+
 def _wall(args: list[str], runs: int = 15) -> float:
     import subprocess
 
@@ -523,6 +550,7 @@ SECTIONS = {
     "single": section_single,
     "startup": section_startup,
     "plans": section_plans,
+    "readiness": section_readiness,
     "routes": section_routes,
     "process": section_process,
     "races": section_races,

@@ -181,6 +181,24 @@ class World:
         """The lab's Elastic IP as EC2 (the strict layer) shows it."""
         return self.client.describe_addresses(AllocationIds=[self.lab.eip])["Addresses"][0]
 
+    def account(self) -> dict:
+        """The whole account as EC2 (moto) holds it: instances (state, ENIs, tags), ENIs
+        (attachments, IPs, tags), addresses, route tables, subnets and every tag."""
+        with self.strict.internal() as client:
+            reservations = client.describe_instances()["Reservations"]
+            return {
+                "instances": sorted(
+                    (i["InstanceId"], i["State"]["Name"], i.get("Tags", []))
+                    for r in reservations
+                    for i in r["Instances"]
+                ),
+                "enis": client.describe_network_interfaces()["NetworkInterfaces"],
+                "addresses": client.describe_addresses()["Addresses"],
+                "tables": client.describe_route_tables()["RouteTables"],
+                "subnets": client.describe_subnets()["Subnets"],
+                "tags": client.describe_tags()["Tags"],
+            }
+
     def own_eip_on(self, instance_id: str) -> str:
         """A new Elastic IP associated with the primary IP of `instance_id`; its id."""
         primary = self.primary_eni(instance_id)

@@ -13,10 +13,11 @@ How the work runs at once is said in `eniops._threads`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from .._errors import PermissionDenied
-from .._plan import Plan, Wait, calls_of
+from .._plan import Change, Plan, Wait, calls_of
 from .._result import Result, Step
 from . import _outcome
 from ._chain import ChainRun, undo
@@ -41,25 +42,36 @@ def execute(plan: Plan, run: Run) -> Result:
     return _apply(plan, run)
 
 
-def _dry_run(plan: Plan, run: Run) -> Result:
-    """Each call sent with DryRun=True where EC2 takes it; the rest said, not skipped."""
-    steps: list[Step] = []
-    notes: list[str] = []
+#: Why a call of a plan is not sent with DryRun=True.
+NO_DRY_RUN = "no DryRun in EC2"
+DEPENDS = "depends on an earlier change: not checked by EC2 before it"
+
+
+def dry_run_calls(plan: Plan) -> Iterator[tuple[Change, bool, str]]:
+    """Every call of `plan` in order: the change, whether it is a rider (bookkeeping beside
+    a check: apply goes on without it), and why it cannot be sent with DryRun=True ("" when
+    it can)."""
     for chain in plan.chains:
         for item in chain.items:
             for number, change in enumerate(calls_of(item)):
                 rider = number > 0 or isinstance(item, Wait)
-                if not change.dry_run:
-                    notes.append(
-                        f"EC2 offers no DryRun for {change.action}: planned only, "
-                        "not checked by EC2"
-                    )
-                    note = "no DryRun in EC2"
-                elif has_ref(change.params):
-                    note = "depends on an earlier change: not checked by EC2 before it"
-                else:
-                    note = _try_dry_run(run, change.action, change.params, rider, notes)
-                steps.append(Step(f"ec2:{change.action}", shown(change.params), "planned", note))
+                why = (
+                    NO_DRY_RUN if not change.dry_run else DEPENDS if has_ref(change.params) else ""
+                )
+                yield change, rider, why
+
+
+def _dry_run(plan: Plan, run: Run) -> Result:
+    """Each call sent with DryRun=True where EC2 takes it; the rest said, not skipped."""
+    steps: list[Step] = []
+    notes: list[str] = []
+    for change, rider, why in dry_run_calls(plan):
+        if why == NO_DRY_RUN:
+            notes.append(
+                f"EC2 offers no DryRun for {change.action}: planned only, not checked by EC2"
+            )
+        note = why or _try_dry_run(run, change.action, change.params, rider, notes)
+        steps.append(Step(f"ec2:{change.action}", shown(change.params), "planned", note))
     return _outcome.planned(plan, run, steps, notes)
 
 
@@ -93,4 +105,4 @@ def _apply(plan: Plan, run: Run) -> Result:
     return _outcome.applied(plan, run, runs)
 
 
-__all__ = ["Run", "execute"]
+__all__ = ["DEPENDS", "NO_DRY_RUN", "Run", "dry_run_calls", "execute"]

@@ -21,16 +21,25 @@ from .._errors import InvalidInput
 from .._executor import Run, execute
 from .._gateway import Gateway, build_client
 from .._inputs import TagGuard
+from .._keywords import CHECK, COMMON, READ
 from .._plan import Plan
 from .._reads import Reader
 from .._result import Mode, Result
 
+__all__ = [
+    "CHECK",
+    "COMMON",
+    "READ",
+    "Body",
+    "Common",
+    "arguments_of",
+    "check_rules",
+    "run",
+    "start",
+]
+
 R = TypeVar("R")
 S = TypeVar("S")
-
-#: The keywords every operation takes (`CommonKeywords`), and those one that reads only takes.
-COMMON = ("mode", "ec2", "session", "region", "timeout", "require_tag", "role_arn")
-READ = ("ec2", "session", "region", "timeout", "role_arn")
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from .. import _rules as check
 from .._errors import PreconditionFailed
 from .._inputs import TagGuard
-from .._model import Address, Eni, Instance, Limits, Subnet
+from .._model import Address, Eni, Instance, InstanceStatus, Limits, Subnet
 from .._routes import RouteTable
 from .._tags import HOLDER_TAG, MOVE_TAG, HolderTag
 
@@ -35,6 +35,8 @@ class FailoverState:
     #: of them is held by no ENI.
     holders: Mapping[str, str] = field(default_factory=dict)
     subnet: Subnet | None = None
+    #: The standby's status checks (read for a readiness check only).
+    standby_status: InstanceStatus | None = None
 
 
 @dataclass

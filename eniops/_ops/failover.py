@@ -88,16 +88,18 @@ class FailoverRequest:
         return cls(source, target, guard, _inputs.ipv4_list(arguments.get("ips", ()), "ips"))
 
 
-def read_failover(run: Run, request: FailoverRequest) -> FailoverState:
+def read_failover(run: Run, request: FailoverRequest, *, status: bool = False) -> FailoverState:
     """One round trip of reads (and the target type's limits, cached per client).
 
     DescribeInstances shows the instances' ENIs but not their tags: eniops' own tags come
-    from a read by tag key; the tags of every attached ENI are read only for a tag guard.
+    from a read by tag key; the tags of every attached ENI are read only for a tag guard;
+    who holds the floating IPs (`ips`) by a read by IP; the standby's status checks only
+    for a readiness check (`status`).
     """
     reader = run.reader
     source_id, target_id, with_tags = request.source, request.target, request.guard is not None
     ips = list(request.ips)
-    instances, addresses, tagged, tables, attached, holding = reader.at_once(
+    instances, addresses, tagged, tables, attached, holding, checks = reader.at_once(
         lambda: reader.instances([source_id, target_id]),
         reader.addresses,
         lambda: reader.enis_where("tag-key", list(ENIOPS_TAGS)),
@@ -106,6 +108,7 @@ def read_failover(run: Run, request: FailoverRequest) -> FailoverState:
             reader.enis_where("attachment.instance-id", [source_id, target_id]) if with_tags else []
         ),
         lambda: reader.enis_where("addresses.private-ip-address", ips) if ips else [],
+        lambda: reader.instance_status(target_id) if status else None,
     )
     full = {e.eni_id: e for e in (*attached, *tagged)}
     source = instances[source_id].with_enis(full)
@@ -125,7 +128,15 @@ def read_failover(run: Run, request: FailoverRequest) -> FailoverState:
     )
     run.mark_read()
     return FailoverState(
-        source, target, tuple(addresses), tuple(tagged), tuple(tables), limits, holders, subnet
+        source,
+        target,
+        tuple(addresses),
+        tuple(tagged),
+        tuple(tables),
+        limits,
+        holders,
+        subnet,
+        checks,
     )
 
 

@@ -230,9 +230,12 @@ def test_demo_tells_the_whole_story():
         "ip-outside-subnet",
     ]
     assert summary["changed"] == 7  # remap, move, resume, add, remap, route move, failover
+    # check_failover: ready before, not ready with the standby stopped, ready after the failover
+    assert summary["checks"] == [[], ["standby-not-running"], []]
     assert "pending_move: from=" in out
     assert "routes rtb-" in out
-    assert "== 17." in out
+    assert "check_failover: NOT READY: 1 problem" in out
+    assert "== 20." in out
 
 
 def test_demo_command(capsys):
@@ -485,3 +488,45 @@ def test_whoami_through_imdsv2(server, lab):
         )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"instance": lab.standby, "region": "us-east-1"}
+
+
+def test_check_exits_0_when_ready_and_3_when_not(strict_cli, capsys):
+    """`eniops check`: exit 0 and the readiness as JSON when ready; after the standby stops,
+    exit 3 with every problem, still `Readiness.to_dict()` (not an error object)."""
+    strict, lab = strict_cli
+    argv = ["--output", "json", "check", lab.active, "--to-instance", lab.standby]
+    assert cli.main(argv) == 0
+    ready = json.loads(capsys.readouterr().out)
+    assert (ready["ready"], ready["problems"]) == (True, [])
+    assert ready["plan"]["operation"] == "failover_instance"
+    with strict.internal() as client:
+        client.stop_instances(InstanceIds=[lab.standby])
+    assert cli.main(argv) == 3
+    out = json.loads(capsys.readouterr().out)
+    assert out["ready"] is False
+    assert [p["reason"] for p in out["problems"]] == ["standby-not-running"]
+    assert cli.main(["check", lab.active, "--to-instance", lab.standby]) == 3
+    text = capsys.readouterr().out
+    assert text.startswith("check_failover: NOT READY: 1 problem")
+    assert f"standby-not-running  {lab.standby}" in text
+    assert [c for c in strict.mutations if not c.params.get("DryRun")] == []
+
+
+def test_check_takes_no_mode_and_its_own_options(server, lab):
+    """`check` has --require-tag and --ip but no --plan or --dry-run (it changes nothing)."""
+    done = run(server, "check", lab.active, "--to-instance", lab.standby, "--plan")
+    assert done.returncode == 2
+    done = run(
+        server,
+        "--output",
+        "json",
+        "check",
+        lab.active,
+        "--to-instance",
+        lab.standby,
+        "--require-tag",
+        "no-such-tag",
+    )
+    assert done.returncode == 3, done.stderr
+    reasons = {p["reason"] for p in json.loads(done.stdout)["problems"]}
+    assert reasons == {"tag-guard"}

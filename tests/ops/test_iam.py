@@ -30,6 +30,9 @@ RUNS = {
     "move_route": lambda w: eniops.move_route(
         w.lab.overlay, to_instance=w.lab.standby, ec2=w.client
     ),
+    "check_failover": lambda w: eniops.check_failover(
+        w.lab.active, to_instance=w.lab.standby, ips=["10.0.1.250"], ec2=w.client
+    ),
     "describe": lambda w: [
         eniops.describe(x, ec2=w.client) for x in (w.lab.active, w.lab.floating_eni, w.lab.eip)
     ],

@@ -59,14 +59,13 @@ def _arguments() -> list[tuple[str, str]]:
     ``**common`` takes included."""
     import inspect
 
-    from eniops._ops._operation import COMMON, READ
     from eniops._registry import BY_NAME
 
     pairs = []
     for name in CALLS:
         for parameter in inspect.signature(getattr(eniops, name)).parameters.values():
             if parameter.kind is parameter.VAR_KEYWORD:
-                pairs.extend((name, k) for k in (COMMON if BY_NAME[name].mutating else READ))
+                pairs.extend((name, k) for k in BY_NAME[name].common)
             else:
                 pairs.append((name, parameter.name))
     return pairs

@@ -51,8 +51,8 @@ def test_every_operation_has_its_command_and_options(spec):
     flags = {flag for action in parser._actions for flag in action.option_strings}
     for name in spec.keywords:
         assert _cli_parser.OPTIONS[name].flag in flags, name
-    if spec.mutating:
-        assert {"--plan", "--dry-run", "--require-tag"} <= flags
+    assert ({"--plan", "--dry-run"} <= flags) == spec.mutating
+    assert ("--require-tag" in flags) == ("require_tag" in spec.common)
 
 
 @pytest.mark.parametrize("spec", _registry.OPERATIONS, ids=lambda s: s.name)
@@ -70,7 +70,7 @@ def test_every_operation_has_a_policy(spec):
     allowed = {a for s in policy["Statement"] for a in s["Action"]}
     assert allowed == set(spec.actions)
     changes = next((s for s in policy["Statement"] if s["Sid"] == "EniopsChange"), None)
-    assert (changes is not None) == spec.mutating
+    assert (changes is not None) == bool(spec.changes)
 
 
 def test_unknown_operation_is_invalid_input():

@@ -1,0 +1,207 @@
+"""`check_failover`: would a failover work right now, and would the service then run?
+
+The failover's own reads (with the standby's status checks riding in the same round trip)
+and its own planner, told to note each refusal instead of raising the first: every problem
+is listed, found by the rules the failover itself applies, never by a copy of them. Then one
+round of DryRuns of every call the plan would make, at once. Nothing is ever changed: the
+run is a plan's, and every call it sends carries DryRun=True.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from .. import _rules as check
+from .._codes import DRY_RUN_IGNORED
+from .._errors import AwsError, NotFound, PermissionDenied, PreconditionFailed
+from .._executor import NO_DRY_RUN, Run, dry_run_calls, execute
+from .._plan import Change, Plan
+from .._result import Problem, Readiness
+from ._operation import CHECK, Common, arguments_of, check_rules, start
+from ._picking import FailoverState
+from .failover import FailoverRequest, plan_failover, read_failover
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from .._keywords import CheckKeywords
+
+#: Where a refusal's details name the resource it concerns, most particular first.
+_RESOURCE_KEYS = (
+    "resource",
+    "eni",
+    "address",
+    "route_table",
+    "instance",
+    "standby",
+    "ip",
+    "missing",
+)
+
+
+def check_failover(
+    from_instance: str,
+    *,
+    to_instance: str,
+    ips: tuple[str, ...] | list[str] = (),
+    **common: Unpack[CheckKeywords],
+) -> Readiness:
+    """Whether `failover_instance(from_instance, to_instance=…, ips=…)` would work now.
+
+    Lists every problem, not only the first: each precondition of the failover that fails
+    (its usual reason code), the standby not running (``standby-not-running``) or failing a
+    status check (``standby-impaired``), each call of the failover EC2 refuses with
+    DryRun=True (``permission-denied``), ``tag-guard`` for `require_tag`, and ``not-found``
+    when the source carries nothing to move. It changes nothing, whatever it is given.
+
+    Args:
+        from_instance: the instance whose failover is checked.
+        to_instance: its standby.
+        ips: floating private IPs the failover would move (as `failover_instance`).
+        **common: the keywords of a check (`eniops.CheckKeywords`): ec2, session, region,
+            timeout (default 60 s), role_arn, require_tag. No `mode`.
+
+    Raises:
+        InvalidInput; AwsError (a read refused); OperationTimeout. An instance that does not
+        exist is a ``not-found`` problem.
+    """
+    arguments = arguments_of("check_failover", locals(), CHECK)
+    arguments.setdefault("timeout", 60.0)
+    check_rules("check_failover", arguments)
+    keywords = Common.parse({**arguments, "mode": "plan"})
+    request = FailoverRequest.parse(arguments, keywords.guard)
+    return _assess(start("check_failover", keywords), request)
+
+
+def _assess(run: Run, request: FailoverRequest) -> Readiness:
+    """Read, plan noting every refusal, try each call with DryRun=True: the readiness."""
+    try:
+        state = read_failover(run, request, status=True)
+    except NotFound as missing:  # an instance (or its type) that does not exist
+        named = [i for i in (request.source, request.target) if i in str(missing)]
+        problem = Problem("not-found", ", ".join(named) or _resource(missing.details), str(missing))
+        return Readiness(False, (problem,), elapsed_s=run.deadline.elapsed())
+    verdicts = check.Verdicts(collect=True)
+    plan = plan_failover(request, state, verdicts)
+    problems = [_problem(refusal) for refusal in verdicts.refusals]
+    problems.extend(_standby(state))
+    if plan.empty and not verdicts.refusals:
+        problems.append(
+            Problem(
+                "not-found",
+                request.source,
+                f"{request.source} carries nothing eniops would move (no Elastic IP on its "
+                "primary ENI, no movable secondary ENI, no route to it, none of `ips`)",
+            )
+        )
+    warnings = list(plan.warnings)
+    problems.extend(_dry_runs(run, plan, warnings))
+    shown = not verdicts.refusals and not plan.empty
+    failover = execute(plan, dataclasses.replace(run, operation=plan.operation)) if shown else None
+    return Readiness(
+        ready=not problems,
+        problems=tuple(problems),
+        warnings=tuple(dict.fromkeys(warnings)),
+        plan=failover,
+        elapsed_s=run.deadline.elapsed(),
+    )
+
+
+def _problem(refusal: PreconditionFailed) -> Problem:
+    """A refusal of the failover's rules as a problem, with the resource it concerns."""
+    return Problem(refusal.reason, _resource(refusal.details), refusal.message)
+
+
+def _resource(details: Mapping[str, Any]) -> str:
+    for key in _RESOURCE_KEYS:
+        value = details.get(key)
+        if isinstance(value, Mapping):
+            value = value.get("allocation_id") or value.get("public_ip")
+        if isinstance(value, list):
+            value = ", ".join(map(str, value))
+        if isinstance(value, str) and value:
+            return value
+    return ""
+
+
+def _standby(state: FailoverState) -> list[Problem]:
+    """The standby must be running and pass its status checks, or the service will not run
+    where the failover moves it."""
+    target, status = state.target, state.standby_status
+    problems = []
+    if target.state != "running":
+        problems.append(
+            Problem(
+                "standby-not-running",
+                target.instance_id,
+                f"{target.instance_id} is {target.state}: a failover would move everything to "
+                "an instance that serves nothing",
+            )
+        )
+    if status is not None and status.impaired:
+        problems.append(
+            Problem(
+                "standby-impaired",
+                target.instance_id,
+                f"{target.instance_id} fails its status checks (instance: "
+                f"{status.instance_check}, system: {status.system_check})",
+            )
+        )
+    return problems
+
+
+def _dry_runs(run: Run, plan: Plan, warnings: list[str]) -> list[Problem]:
+    """Every call of the plan EC2 can check sent with DryRun=True, at once; each refused
+    (`UnauthorizedOperation`) is a problem naming the action. A refused bookkeeping tag
+    beside a check is a warning: the failover succeeds without it."""
+    calls: dict[tuple[str, str], tuple[Change, bool]] = {}
+    for change, rider, why in dry_run_calls(plan):
+        if why == NO_DRY_RUN:
+            warnings.append(
+                f"EC2 offers no DryRun for {change.action}: its permission is not checked"
+            )
+        elif why:
+            warnings.append(f"{change.action} {why}: its permission is not checked")
+        else:
+            calls.setdefault((change.action, repr(sorted(change.params.items()))), (change, rider))
+    answers = run.at_once(*(lambda c=c: _dry_run(run, c) for c, _ in calls.values()))
+    problems = []
+    for (change, rider), (denied, answer) in zip(calls.values(), answers, strict=True):
+        resource = _subject_of(change)
+        if answer and (rider or not denied):
+            warnings.append(f"{change.action} on {resource} would be refused ({answer})")
+        if not denied or rider:
+            continue
+        problems.append(
+            Problem(
+                "permission-denied",
+                resource,
+                f"ec2:{change.action} on {resource} is refused: {answer}",
+            )
+        )
+    return list({(p.reason, p.resource, p.message): p for p in problems}.values())
+
+
+def _dry_run(run: Run, change: Change) -> tuple[bool, str]:
+    """Whether IAM refuses the call, and what EC2 answered ("" when it would take it)."""
+    try:
+        run.gateway.dry_run(change.action, change.params)
+    except PermissionDenied as refused:
+        return True, refused.code or "UnauthorizedOperation"
+    except AwsError as answered:
+        if answered.code == DRY_RUN_IGNORED:
+            raise  # the endpoint carried a change out: never go on
+        return False, f"{answered.code}: {answered}"
+    return False, ""
+
+
+def _subject_of(change: Change) -> str:
+    params = change.params
+    for key in ("AllocationId", "RouteTableId", "NetworkInterfaceId", "AttachmentId"):
+        value = params.get(key)
+        if isinstance(value, str):
+            return value
+    resources = params.get("Resources")
+    return str(resources[0]) if isinstance(resources, list) and resources else ""
