@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from ._ops.failover import failover_instance
     from ._ops.ips import add_secondary_ips, remove_secondary_ips
     from ._ops.readiness import check_failover
+    from ._ops.release import release_eip
     from ._ops.remap import remap_eip
     from ._ops.route import move_route
 
@@ -50,6 +51,7 @@ _OPERATIONS = {
     "failover_instance": "._ops.failover",
     "move_route": "._ops.route",
     "describe": "._ops.describe",
+    "release_eip": "._ops.release",
     "check_failover": "._ops.readiness",
 }
 
@@ -83,6 +85,7 @@ __all__ = [
     "failover_instance",
     "move_eni",
     "move_route",
+    "release_eip",
     "remap_eip",
     "remove_secondary_ips",
 ]

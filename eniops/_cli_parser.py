@@ -42,6 +42,28 @@ def _checked(parse: Callable[[Any, str], Any], argument: str) -> Callable[[str],
     return check
 
 
+def _whole(parse: Callable[[Any, str], Any], argument: str) -> Callable[[str], int]:
+    """An argparse type for a whole number eniops' own parser then checks (its range)."""
+
+    def check(text: str) -> int:
+        try:
+            number = int(text)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from err
+        try:
+            parse(number, argument)
+        except InvalidInput as err:
+            raise argparse.ArgumentTypeError(err.message) from err
+        return number
+
+    check.__name__ = argument
+    return check
+
+
+def _one_table(value: Any, argument: str) -> Any:
+    return _inputs.route_table_ids([value], argument)
+
+
 @dataclass(frozen=True)
 class Option:
     """How one keyword argument of an operation looks on the command line."""
@@ -89,7 +111,7 @@ OPTIONS: dict[str, Option] = {
     "device_index": Option(
         "--device-index",
         "device index on network card 0 (default: the lowest free)",
-        int,
+        _whole(_inputs.device_index, "--device-index"),
         metavar="N",
     ),
     "force_detach": Option(
@@ -117,7 +139,12 @@ OPTIONS: dict[str, Option] = {
         action="append",
         metavar="IP",
     ),
-    "count": Option("--count", "how many free addresses to pick", int, metavar="N"),
+    "count": Option(
+        "--count",
+        "how many free addresses to pick",
+        _whole(_inputs.count, "--count"),
+        metavar="N",
+    ),
     "allow_reassignment": Option(
         "--allow-reassignment",
         "take IPs held by another ENI (their Elastic IPs follow)",
@@ -127,6 +154,7 @@ OPTIONS: dict[str, Option] = {
         "--route-table",
         "a route table to change (repeat for several; default: every table "
         "of the VPC that routes the destination)",
+        _checked(_one_table, "--route-table"),
         action="append",
         metavar="RTB",
     ),

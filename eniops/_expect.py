@@ -123,6 +123,30 @@ class AddressHeldBy(Expectation):
 
 
 @dataclass(frozen=True)
+class AddressFree(Expectation):
+    """An Elastic IP no longer associated: the association `association_id` gone. Still
+    that association: EC2 catching up; any other means someone else took the address."""
+
+    kind: ClassVar[Kind] = "address"
+    association_id: str = ""
+
+    def observe(self, state: Address | None) -> Seen:
+        if state is None or not state.associated:  # released altogether: nothing holds it
+            return DONE
+        if state.association_id == self.association_id:
+            return ABSENT
+        raise _moved_away(
+            state.public_ip or str(self.resource),
+            f"on {state.instance_id or state.eni_id}",
+            self.subject,
+            state,
+        )
+
+    def doing(self) -> str:
+        return f"verifying {self.resource} is released"
+
+
+@dataclass(frozen=True)
 class EniDetached(Expectation):
     """An ENI whose attachment `attachment_id` is gone: it is available.
 

@@ -69,7 +69,6 @@ def _run_operation(args: argparse.Namespace, spec: OperationSpec) -> tuple[Any, 
     """Run one registered operation; return what it returned and its kind of view."""
     kwargs = _operation_kwargs(args, spec)
     if args.timeout is not None:
-        _inputs.timeout(args.timeout, "--timeout")
         kwargs["timeout"] = args.timeout
     if spec.mutating:
         kwargs["mode"] = "plan" if args.plan else "dry-run" if args.dry_run else "apply"
@@ -190,6 +189,8 @@ def _prepare(args: argparse.Namespace) -> None:
     _inputs.region(args.region, "--region")
     _inputs.role_arn(getattr(args, "role_arn", None), "--role-arn")
     _inputs.endpoint_url(getattr(args, "endpoint_url", None), "--endpoint-url")
+    if getattr(args, "timeout", None) is not None:
+        _inputs.timeout(args.timeout, "--timeout")
     args.compiled_query = _compiled(args.query)
     if args.region is None:  # boto3 reads AWS_DEFAULT_REGION; the AWS CLI also AWS_REGION
         args.region = os.environ.get("AWS_REGION") or None

@@ -47,6 +47,27 @@ def _scenes(eniops: Any, lab: Any, ec2: dict[str, Any], extra: dict[str, str]) -
             lambda: eniops.check_failover(lab.active, to_instance=lab.standby, **ec2),
             "ready",
         ),
+        *_release_scenes(eniops, lab, ec2),
+    ]
+
+
+def _release_scenes(eniops: Any, lab: Any, ec2: dict[str, Any]) -> list[Scene]:
+    a, b = lab.active, lab.standby
+    return [
+        Scene(
+            "Maintenance: a stale script releases the Elastic IP 'from standby'",
+            lambda: eniops.release_eip(lab.eip, expect_current=b, **ec2),
+            "refused",
+        ),
+        Scene(
+            "Released from its real holder: one DisassociateAddress by its association id, "
+            "confirmed, its eniops:holder tag removed",
+            lambda: eniops.release_eip(lab.eip, expect_current=a, **ec2),
+        ),
+        Scene(
+            "Released again: nothing holds it, nothing to do",
+            lambda: eniops.release_eip(lab.eip, expect_current=a, **ec2),
+        ),
     ]
 
 

@@ -515,6 +515,13 @@ def section_readiness() -> None:
         "check_failover: round trips, type not cached", str(cold_trips), "3", verdict(cold_trips, 3)
     )
     line("check_failover: round trips, type cached", str(warm_trips), "3", verdict(warm_trips, 3))
+    with world() as w:
+        released = timed(
+            lambda: eniops.release_eip(w.lab.eip, expect_current=w.lab.active, ec2=w.client)
+        )
+        trips = round_trips(w.strict.calls)
+    print(f"  (release_eip {released * 1000:.0f} ms, its confirmation read included)")
+    line("release_eip: round trips, verification included", str(trips), "3", verdict(trips, 3))
 
 
 def _wall(args: list[str], runs: int = 15) -> float:

@@ -103,6 +103,9 @@ JUDGES: dict[str, Any] = {
     "ips": _ips,
     # failover_instance's floating IPs are optional: none is the default
     "failover_instance.ips": lambda v: v in ((), []) or _ips(v),
+    "check_failover.ips": lambda v: v in ((), []) or _ips(v),
+    # release_eip's guard is required: the holder it releases from, never "unassociated"
+    "release_eip.expect_current": _matches(_id("i", "eni")),
     "count": lambda v: type(v) is int and v == 0,  # the base call names its IPs
     "device_index": _optional(_whole(0, 31)),
     "mode": lambda v: isinstance(v, str) and v in ("apply", "plan", "dry-run"),

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .. import _codes
-from .._errors import AwsError, EniopsError, Interrupted, PermissionDenied
+from .._errors import AwsError, Conflict, EniopsError, Interrupted, PermissionDenied
 from .._plan import Change, Ref
 from .._views import Subject
 
@@ -107,7 +107,11 @@ class Sender:
             note = _join(note, f"EC2 answered {_code(in_place.error)} but the change is in place")
             self.memory.warnings.append(f"{change.action}: {note}")
         except EniopsError as err:
-            if not settled(self.run, self.memory, change, err):
+            try:
+                now_in_place = settled(self.run, self.memory, change, err)
+            except Conflict as moved:  # the read after the error shows who holds it now
+                raise moved.copy({**moved.details, "answered": _code(err)}) from err
+            if not now_in_place:
                 raise
             note = _join(note, f"EC2 answered {_code(err)} but the change is in place")
             self.memory.warnings.append(f"{change.action}: {note}")

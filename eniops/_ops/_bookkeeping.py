@@ -63,3 +63,18 @@ def intent_removal(eni_id: str) -> Change:
         role="bookkeeping",
         note="the move is done: its intent is removed",
     )
+
+
+def holder_removal(resource_id: str, previous: str) -> Change:
+    """The `eniops:holder` tag removed only while it still says `previous` (EC2 deletes a tag
+    named with its value only if the value matches): a holder tag written meanwhile by
+    whoever took the resource stays. Its undo writes `previous` back."""
+    tag = {"Key": HOLDER_TAG, "Value": previous}
+    return Change(
+        "DeleteTags",
+        {"Resources": [resource_id], "Tags": [tag]},
+        check="settle",
+        role="bookkeeping",
+        undo=(Change(*_holder_call(resource_id, previous), check="settle", role="bookkeeping"),),
+        note="released: nothing holds it",
+    )

@@ -125,17 +125,19 @@ def read_remap(run: Run, request: RemapRequest) -> RemapState:
     )
     if address is None:  # not listed yet (just allocated) or not there: ask for it by name
         address = reader.address(ref)
-    holder_instance = None
-    expected = request.expected
-    if (
-        expected is not None
-        and expected.startswith("i-")
-        and address.eni_id
-        and not address.instance_id
-    ):
-        holder_instance = reader.eni(address.eni_id).instance_id
+    holder_instance = holder_instance_of(run, address, request.expected)
     run.mark_read()
     return RemapState(address, tuple(addresses), instance, eni, holder_instance)
+
+
+def holder_instance_of(run: Run, address: Address, expected: str | None) -> str | None:
+    """The instance holding `address`, read only when an instance is expected and the
+    address read names only the ENI."""
+    if expected is None or not expected.startswith("i-") or not address.eni_id:
+        return None
+    if address.instance_id:
+        return None
+    return run.reader.eni(address.eni_id).instance_id
 
 
 def plan_remap_eip(request: RemapRequest, state: RemapState) -> Plan:

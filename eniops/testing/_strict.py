@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import copy
+import hashlib
+import os
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -147,6 +150,36 @@ class _Faulting:
         self._book.clear()
 
 
+class _Applying:
+    """One change at a time: a lock between this process's threads and, for a moto server
+    that several processes share, a file lock between the processes."""
+
+    def __init__(self, endpoint: str | None) -> None:
+        self._threads = threading.Lock()
+        self._path: str | None = None
+        if endpoint is not None:
+            digest = hashlib.sha256(endpoint.encode()).hexdigest()[:16]
+            self._path = os.path.join(tempfile.gettempdir(), f"eniops-strict-{digest}.lock")
+        self._file: Any = None
+
+    def acquire(self) -> None:
+        self._threads.acquire()
+        if self._path is not None:
+            import fcntl  # noqa: PLC0415  (POSIX: the test machines)
+
+            self._file = open(self._path, "a")  # noqa: SIM115  (held until release)
+            fcntl.flock(self._file, fcntl.LOCK_EX)
+
+    def release(self) -> None:
+        if self._file is not None:
+            import fcntl  # noqa: PLC0415
+
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
+        self._threads.release()
+
+
 class StrictEc2(_Faulting, _Recording):
     """botocore event handlers on a moto-backed EC2 client that enforce EC2's rules.
 
@@ -173,8 +206,9 @@ class StrictEc2(_Faulting, _Recording):
         self._book = FaultBook()
         self._local = threading.local()
         #: EC2 carries out each change atomically; here a rule's check, moto's change and its
-        #: effects are three steps, so changes go through them one at a time.
-        self._applying = threading.Lock()
+        #: effects are three steps, so changes go through them one at a time (across every
+        #: process guarding the same moto server too).
+        self._applying = _Applying(None if in_process else client.meta.endpoint_url)
         self.sim = Simulation(AccountView(client, in_process=in_process), self._book)
         events = client.meta.events
         events.register("before-parameter-build.ec2", self._remember_params)

@@ -185,6 +185,25 @@ def test_to_self_via_imdsv2(server, lab):
     assert imds.token_ttls == {"21600"}
 
 
+def test_eip_release_from_self_and_guarded(server, lab):
+    """`eip release --from-self` releases only from this instance (IMDSv2); another holder
+    named is exit 4 and the address stays; a re-run is exit 0 with nothing changed."""
+    with fake_imds(lab.standby) as imds:
+        env = {"AWS_EC2_METADATA_SERVICE_ENDPOINT": imds.endpoint}
+        refused = run(server, "eip", "release", lab.eip, "--from-self", env=env)
+    assert refused.returncode == 4, refused.stderr
+    assert "expect-mismatch" in refused.stderr
+    with fake_imds(lab.active) as imds:
+        env = {"AWS_EC2_METADATA_SERVICE_ENDPOINT": imds.endpoint}
+        done = run(server, "--output", "json", "eip", "release", lab.eip, "--from-self", env=env)
+        again = run(server, "--output", "json", "eip", "release", lab.eip, "--from-self", env=env)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["after"]["address"]["instance"] is None
+    assert (again.returncode, json.loads(again.stdout)["changed"]) == (0, False)
+    usage = run(server, "eip", "release", lab.eip)
+    assert usage.returncode == 2  # one of --expect-current and --from-self is required
+
+
 def test_to_self_without_imds_is_a_clear_error(server, lab):
     """No IMDS reachable: a one-line error, not a hang or a traceback."""
     done = run(
@@ -228,14 +247,16 @@ def test_demo_tells_the_whole_story():
         "primary-eni",
         "same-subnet",
         "ip-outside-subnet",
+        "expect-mismatch",
     ]
-    assert summary["changed"] == 7  # remap, move, resume, add, remap, route move, failover
+    # remap, move, resume, add, remap, route move, failover, release
+    assert summary["changed"] == 8
     # check_failover: ready before, not ready with the standby stopped, ready after the failover
     assert summary["checks"] == [[], ["standby-not-running"], []]
     assert "pending_move: from=" in out
     assert "routes rtb-" in out
     assert "check_failover: NOT READY: 1 problem" in out
-    assert "== 20." in out
+    assert "== 23." in out
 
 
 def test_demo_command(capsys):

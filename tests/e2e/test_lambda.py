@@ -154,8 +154,37 @@ def test_direct_invocation(lam):
         {"operation": "rm_rf", "args": {}},
         {"operation": "remap_eip", "args": {"to_instance": lam.lab.standby}},
         {"operation": "remap_eip", "args": {"eip": lam.lab.eip, "bogus": 1}},
+        {"operation": "check_failover", "args": {"from_instance": lam.lab.standby, "mode": "x"}},
     ):
         assert aws_lambda.handler(bad, FakeContext())["ok"] is False
+
+
+def test_direct_invocation_of_check_and_release(lam):
+    """check_failover returns {"ok": true, ...Readiness.to_dict()}; release_eip is guarded."""
+    readiness = aws_lambda.handler(
+        {
+            "operation": "check_failover",
+            "args": {"from_instance": lam.lab.active, "to_instance": lam.lab.standby},
+        },
+        FakeContext(),
+    )
+    assert readiness["ok"] is True
+    assert (readiness["ready"], readiness["problems"]) == (True, [])
+    assert set(readiness) == {"ok", "ready", "problems", "warnings", "plan", "elapsed_s"}
+    wrong = aws_lambda.handler(
+        {"operation": "release_eip", "args": {"eip": lam.lab.eip, "expect_current": lam.lab.far}},
+        FakeContext(),
+    )
+    assert (wrong["ok"], wrong["error"]["reason"]) == (False, "expect-mismatch")
+    released = aws_lambda.handler(
+        {
+            "operation": "release_eip",
+            "args": {"eip": lam.lab.eip, "expect_current": lam.lab.active},
+        },
+        FakeContext(),
+    )
+    assert (released["ok"], released["changed"]) == (True, True)
+    assert [c for c in lam.strict.mutations if c.operation == "DisassociateAddress"]
 
 
 def test_logs_never_carry_credentials(lam, capsys, monkeypatch):

@@ -30,6 +30,9 @@ RUNS = {
     "move_route": lambda w: eniops.move_route(
         w.lab.overlay, to_instance=w.lab.standby, ec2=w.client
     ),
+    "release_eip": lambda w: eniops.release_eip(
+        w.lab.eip, expect_current=w.lab.active, ec2=w.client
+    ),
     "check_failover": lambda w: eniops.check_failover(
         w.lab.active, to_instance=w.lab.standby, ips=["10.0.1.250"], ec2=w.client
     ),

@@ -33,6 +33,8 @@ CALLS: dict[str, tuple[Any, dict[str, Any]]] = {
     "failover_instance": (INST, {"to_instance": INST2}),
     "move_route": ("192.168.100.10/32", {"to_instance": INST}),
     "describe": (INST, {}),
+    "release_eip": (ALLOC, {"expect_current": INST}),
+    "check_failover": (INST, {"to_instance": INST2}),
 }
 
 JUNK = st.one_of(
