@@ -41,6 +41,17 @@ def _moved_away(what: str, now: str, subject: Subject, state: object, **details:
     )
 
 
+def _address_taken(expect: Expectation, state: Address, **details: Any) -> Conflict:
+    """An Elastic IP someone else holds now (or released: 'nothing')."""
+    return _moved_away(
+        state.public_ip or str(expect.resource),
+        f"on {state.instance_id or state.eni_id or 'nothing'}",
+        expect.subject,
+        state,
+        **details,
+    )
+
+
 @dataclass(frozen=True)
 class Expectation:
     """What a resource must show once a change has taken effect."""
@@ -82,12 +93,8 @@ class AddressOn(Expectation):
             return DONE
         if state.eni_id in self.allowed or state.eni_id == self.eni_id:
             return ABSENT
-        raise _moved_away(
-            state.public_ip or str(self.resource),
-            f"on {state.instance_id or state.eni_id}",
-            self.subject,
-            state,
-            wanted={"eni": self.eni_id, "private_ip": self.private_ip},
+        raise _address_taken(
+            self, state, wanted={"eni": self.eni_id, "private_ip": self.private_ip}
         )
 
     def doing(self) -> str:
@@ -111,12 +118,7 @@ class AddressHeldBy(Expectation):
         now = {state.eni_id, state.instance_id} if state.associated else {None}
         if now & self.holders:
             return ABSENT
-        raise _moved_away(
-            state.public_ip or str(self.resource),
-            f"on {state.instance_id or state.eni_id or 'nothing'}",
-            self.subject,
-            state,
-        )
+        raise _address_taken(self, state)
 
     def doing(self) -> str:
         return f"checking who holds {self.resource}"
@@ -135,12 +137,7 @@ class AddressFree(Expectation):
             return DONE
         if state.association_id == self.association_id:
             return ABSENT
-        raise _moved_away(
-            state.public_ip or str(self.resource),
-            f"on {state.instance_id or state.eni_id}",
-            self.subject,
-            state,
-        )
+        raise _address_taken(self, state)
 
     def doing(self) -> str:
         return f"verifying {self.resource} is released"
