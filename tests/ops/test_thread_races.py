@@ -104,7 +104,12 @@ def test_a_competing_write_landing_within_the_confirmation_is_seen(world: World)
     first, second = standby_enis(world, 2)
     # Warm: the first call of a process imports what it needs, which holds one thread back.
     eniops.describe(world.lab.eip, ec2=world.client)
-    world.strict.slow("AssociateAddress", 0.1, when=lambda p: p.get("NetworkInterfaceId") == second)
+    # A's write reaches EC2 0.05 s after it is sent (B's read is answered by then), B's 0.1 s
+    # after A's.
+    for eni, seconds in ((first, 0.05), (second, 0.15)):
+        world.strict.slow(
+            "AssociateAddress", seconds, when=lambda p, e=eni: p.get("NetworkInterfaceId") == e
+        )
     a, b = contend(
         [
             lambda t=t: eniops.remap_eip(
@@ -118,11 +123,11 @@ def test_a_competing_write_landing_within_the_confirmation_is_seen(world: World)
     assert isinstance(b, eniops.Result)
     assert b.changed
     assert world.address()["NetworkInterfaceId"] == second
-    # Both reads came before either write: this was a real race, not a refusal.
+    # Both reads were answered before either write took effect: a real race, not a refusal.
     reads = [c for c in world.strict.calls if c.operation == "DescribeAddresses"][:2]
     writes = [c for c in world.strict.calls if c.operation == "AssociateAddress"]
     assert len(writes) == 2
-    assert max(r.ended for r in reads) < min(w.at for w in writes)
+    assert max(r.ended for r in reads) < min(w.at + 0.05 for w in writes)
 
 
 def test_the_confirmation_is_the_only_read_after_the_write(world: World) -> None:
