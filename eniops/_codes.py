@@ -15,10 +15,17 @@ INTERNAL_ERROR: Final = "InternalError"
 SERVICE_UNAVAILABLE: Final = "ServiceUnavailable"
 UNAVAILABLE: Final = "Unavailable"
 
+# Throttling as the other services the Lambda calls answer it (CloudWatch, Auto Scaling,
+# DynamoDB).
+THROTTLING: Final = "Throttling"
+THROTTLING_EXCEPTION: Final = "ThrottlingException"
+PROVISIONED_THROUGHPUT_EXCEEDED: Final = "ProvisionedThroughputExceededException"
+
 # Permissions.
 UNAUTHORIZED_OPERATION: Final = "UnauthorizedOperation"
 AUTH_FAILURE: Final = "AuthFailure"
 ACCESS_DENIED: Final = "AccessDenied"
+ACCESS_DENIED_EXCEPTION: Final = "AccessDeniedException"
 
 # DryRun=True succeeded.
 DRY_RUN_OPERATION: Final = "DryRunOperation"
@@ -53,6 +60,9 @@ GATEWAY_NOT_ATTACHED: Final = "Gateway.NotAttached"
 INVALID_PARAMETER_VALUE: Final = "InvalidParameterValue"
 INVALID_PARAMETER_COMBINATION: Final = "InvalidParameterCombination"
 
+# DynamoDB: a conditional write that did not hold (the Lambda's lease is someone else's).
+CONDITIONAL_CHECK_FAILED: Final = "ConditionalCheckFailedException"
+
 # eniops' own codes for what the lower layer raised without an answer from EC2.
 NO_CREDENTIALS: Final = "NoCredentials"
 
@@ -68,9 +78,13 @@ TRANSIENT: Final = frozenset(
     }
 )
 
-THROTTLING_CODES: Final = frozenset({REQUEST_LIMIT_EXCEEDED})
+THROTTLING_CODES: Final = frozenset(
+    {REQUEST_LIMIT_EXCEEDED, THROTTLING, THROTTLING_EXCEPTION, PROVISIONED_THROUGHPUT_EXCEEDED}
+)
 SERVER_CODES: Final = frozenset({INTERNAL_ERROR, SERVICE_UNAVAILABLE, UNAVAILABLE})
-PERMISSION_CODES: Final = frozenset({UNAUTHORIZED_OPERATION, AUTH_FAILURE, ACCESS_DENIED})
+PERMISSION_CODES: Final = frozenset(
+    {UNAUTHORIZED_OPERATION, AUTH_FAILURE, ACCESS_DENIED, ACCESS_DENIED_EXCEPTION}
+)
 NOT_FOUND_CODES: Final = frozenset(
     {
         INVALID_ADDRESS_NOT_FOUND,

@@ -1,19 +1,20 @@
 """Benchmarks in EC2 round trips, describe rates and wall time, on moto with a fixed latency
 added to every call (as a network would), each figure printed beside its limit.
 
-    .venv/bin/python scripts/bench.py [SECTION ...]      # sections: plans, routes, process
+    .venv/bin/python scripts/bench.py [SECTION ...]      # sections: see SECTIONS below
 
 Prints figures and ratios; the test suite never asserts on speed.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import statistics
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,9 +26,12 @@ from eniops._settings import DEFAULT_POLICY
 from eniops.testing import (
     MUTATING_OPERATIONS,
     Lab,
+    Recorder,
     StrictEc2,
     add_enis,
     build_lab,
+    create_lease_table,
+    put_alarm,
     reset_caches,
     round_trips,
 )
@@ -553,11 +557,108 @@ def section_startup() -> None:
     line("eniops --help: ms", f"{helping * 1000:.0f}", "80", verdict(helping * 1000, 80))
 
 
+# -- the Lambda handler ---------------------------------------------------------------------
+
+
+class _Context:
+    aws_request_id = "bench"
+    function_name = "eniops-failover"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+@contextmanager
+def lambda_world() -> Iterator[tuple[World, list[Recorder]]]:
+    """A lab whose handler has a lease table and CloudWatch, every client 25 ms per call;
+    the active instance is stopped and its status-check alarm is in ALARM."""
+    from eniops import aws_lambda
+
+    with world() as w:
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        create_lease_table(dynamodb, "eniops-leases")
+        cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
+        put_alarm(cloudwatch, w.lab.active, "instance-status-check", "ALARM")
+        with w.strict.internal() as client:
+            client.stop_instances(InstanceIds=[w.lab.active])
+            client.create_tags(
+                Resources=[w.lab.active], Tags=[{"Key": "eniops:standby", "Value": w.lab.standby}]
+            )
+        recorders = [Recorder(c, latency_s=LATENCY_S) for c in (dynamodb, cloudwatch)]
+        for service, client in (
+            ("ec2", w.client),
+            ("dynamodb", dynamodb),
+            ("cloudwatch", cloudwatch),
+        ):
+            aws_lambda.set_client(client, service)
+        os.environ["ENIOPS_LEASE_TABLE"] = "eniops-leases"
+        eniops.describe(w.lab.standby, ec2=w.client)  # a warm handler: the type is cached
+        w.strict.reset_calls()
+        try:
+            yield w, recorders
+        finally:
+            for service in ("ec2", "dynamodb", "cloudwatch"):
+                aws_lambda.set_client(None, service)
+            for name in ("ENIOPS_LEASE_TABLE", "ENIOPS_STANDBY"):
+                os.environ.pop(name, None)
+
+
+def _to_first_change(w: World, recorders: list[Recorder]) -> int:
+    """Round trips, every service's calls, before the handler's first change to EC2."""
+    first = before_first_change(w.strict)
+    until = w.strict.calls[len(first)].at if len(first) < len(w.strict.calls) else float("inf")
+    others = [c for r in recorders for c in r.calls if c.at < until]
+    return round_trips([*first, *others])
+
+
+def section_lambda() -> None:
+    """The handler: from an event to its first change, and an event it ignores."""
+    from eniops import aws_lambda
+
+    print(f"\n== the Lambda handler, warm ({LATENCY_S * 1000:.0f} ms added per call)")
+    for name, by_env in (
+        ("ec2-state-change-stopped", True),
+        ("cloudwatch-alarm-state-change", True),
+        ("ec2-state-change-stopped", False),
+        ("cloudwatch-alarm-state-change", False),
+    ):
+        with lambda_world() as (w, recorders):
+            if by_env:
+                os.environ["ENIOPS_STANDBY"] = f'{{"{w.lab.active}": "{w.lab.standby}"}}'
+            event = aws_lambda.sample_event(name, w.lab.active)
+            with redirect_stdout(io.StringIO()):  # the handler's log lines
+                result = aws_lambda.handler(event, _Context())
+            assert result["changed"], result
+            trips = _to_first_change(w, recorders)
+        kind = "stopped" if name.startswith("ec2") else "alarm"
+        standby = "ENIOPS_STANDBY" if by_env else "a tag"
+        line(
+            f"{kind}, standby in {standby}: round trips to 1st change",
+            str(trips),
+            "2",
+            verdict(trips, 2),
+        )
+    with lambda_world() as (w, recorders):
+        os.environ["ENIOPS_STANDBY"] = f'{{"{w.lab.standby}": "{w.lab.active}"}}'
+        with redirect_stdout(io.StringIO()):
+            aws_lambda.handler(
+                aws_lambda.sample_event("ec2-state-change-stopped", w.lab.far), _Context()
+            )
+        calls = len(w.strict.calls) + sum(len(r.calls) for r in recorders)
+    line(
+        "event for an instance without a standby: AWS calls",
+        str(calls),
+        "0",
+        verdict(calls, 0),
+    )
+
+
 SECTIONS = {
     "single": section_single,
     "startup": section_startup,
     "plans": section_plans,
     "readiness": section_readiness,
+    "lambda": section_lambda,
     "routes": section_routes,
     "process": section_process,
     "races": section_races,

@@ -3,9 +3,10 @@
     python scripts/lambda_bundle.py && sam build && sam deploy --guided
 
 `template.yaml`'s `CodeUri` points here. The bundle holds the eniops modules that
-`eniops.aws_lambda` imports (lazy imports included), `py.typed`, and `requirements.txt`
-with the runtime dependencies pinned to the versions installed here (boto3 and botocore
-come with the Lambda runtime and are not shipped).
+`eniops.aws_lambda` imports (lazy imports included), `py.typed`, the sample events, the
+package's metadata (so the handler reports the version it was built from), and
+`requirements.txt` with the runtime dependencies pinned to the versions installed here
+(boto3 and botocore come with the Lambda runtime and are not shipped).
 """
 
 from __future__ import annotations
@@ -42,6 +43,11 @@ def build(target: Path = TARGET) -> list[Path]:
         written.append(relative)
     shutil.copy2(PACKAGE / "py.typed", target / "eniops" / "py.typed")
     written.append(Path("eniops/py.typed"))
+    (target / "eniops" / "events").mkdir()
+    for event in sorted((PACKAGE / "events").glob("*.json")):
+        shutil.copy2(event, target / "eniops" / "events" / event.name)
+        written.append(Path("eniops/events") / event.name)
+    written.append(_metadata(target))
     pins = [f"{name}=={metadata.version(name)}" for name in SHIPPED_DEPENDENCIES]
     (target / "requirements.txt").write_text(
         "# Pinned by scripts/lambda_bundle.py; boto3 and botocore come with the runtime.\n"
@@ -50,6 +56,16 @@ def build(target: Path = TARGET) -> list[Path]:
     )
     written.append(Path("requirements.txt"))
     return written
+
+
+def _metadata(target: Path) -> Path:
+    """The core metadata `importlib.metadata` reads the version from (the bundle is not
+    pip-installed, so it would otherwise have none)."""
+    version = metadata.version("eniops")
+    relative = Path(f"eniops-{version}.dist-info") / "METADATA"
+    (target / relative).parent.mkdir()
+    (target / relative).write_text(f"Metadata-Version: 2.1\nName: eniops\nVersion: {version}\n")
+    return relative
 
 
 if __name__ == "__main__":

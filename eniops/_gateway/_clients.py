@@ -63,6 +63,7 @@ def _single_layer(client: Any) -> None:
 
 def build_client(
     *,
+    service: str = "ec2",
     ec2: EC2Client | None = None,
     session: boto3.session.Session | None = None,
     region: str | None = None,
@@ -71,8 +72,9 @@ def build_client(
     timeout_s: float | None = None,
     profile: str | None = None,
 ) -> EC2Client:
-    """Return `ec2` as given, else a client from `session` (or a session of the named AWS
-    `profile`, or the default session).
+    """Return `ec2` as given, else a client of `service` (EC2 unless another is named: the
+    Lambda reads alarms, completes lifecycle actions and holds a lease) from `session` (or a
+    session of the named AWS `profile`, or the default session).
 
     With `role_arn`, the client uses that role's credentials (STS AssumeRole, session name
     ``eniops``), fetched when the first call is signed and refreshed before they expire.
@@ -96,9 +98,14 @@ def build_client(
         chosen = session if session is not None else boto3.session.Session(profile_name=profile)
         if role_arn is not None:
             chosen = _assumed(chosen, role_arn, region)
-        client = chosen.client("ec2", region_name=region, endpoint_url=endpoint_url, config=config)
+        client: EC2Client = chosen.client(  # another service's client: typed as EC2's
+            service,  # type: ignore[call-overload]
+            region_name=region,
+            endpoint_url=endpoint_url,
+            config=config,
+        )
     except BotoCoreError as err:
-        raise InvalidInput(f"cannot build an EC2 client: {err}") from err
+        raise InvalidInput(f"cannot build an {service} client: {err}") from err
     _single_layer(client)
     return client
 

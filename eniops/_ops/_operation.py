@@ -100,11 +100,21 @@ def arguments_of(name: str, called: Mapping[str, Any], allowed: Iterable[str]) -
 
 def run(body: Body[R, S], called: Mapping[str, Any]) -> Result:
     """Run an operation with the arguments its public function was called with."""
+    request, common = prepare(body, called)
+    return run_request(body, request, common)
+
+
+def prepare(body: Body[R, S], called: Mapping[str, Any]) -> tuple[R, Common]:
+    """The request and the common keywords of a call, checked (no AWS call)."""
     arguments = arguments_of(body.name, called, COMMON)
     arguments.setdefault("timeout", body.timeout_s)
     check_rules(body.name, arguments)
     common = Common.parse(arguments)
-    request = body.parse(arguments, common.guard)
+    return body.parse(arguments, common.guard), common
+
+
+def run_request(body: Body[R, S], request: R, common: Common) -> Result:
+    """Read, plan and execute a prepared request (the Lambda adds to a request this way)."""
     current = start(body.name, common)
     state = body.read(current, request)
     return execute(body.plan(request, state), current)
@@ -138,6 +148,19 @@ def check_rules(name: str, arguments: Mapping[str, Any]) -> None:
             raise InvalidInput(
                 f"{argument} applies to {name} only with {needs}", details={"argument": argument}
             )
+
+
+def gateway_for(client: Any, timeout_s: float) -> Gateway:
+    """A gateway on a client of any service (the Lambda's CloudWatch, Auto Scaling and
+    DynamoDB calls), with eniops' retries and a deadline `timeout_s` from now."""
+    settings = _settings.current()
+    return Gateway(
+        client,
+        Deadline(timeout_s),
+        policy=settings.policy,
+        clock=settings.the_clock(),
+        stop=settings.stop,
+    )
 
 
 def start(operation: str, keywords: Common) -> Run:

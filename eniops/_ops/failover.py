@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -69,6 +69,21 @@ def failover_instance(
     return run(FAILOVER, locals())
 
 
+class StaleTrigger(Exception):
+    """What set a failover off no longer holds when it reads (the instance runs again, the
+    alarm is back to OK): nothing is planned, nothing changes."""
+
+
+@dataclass(frozen=True)
+class Fresh:
+    """What must still hold when a failover reads (a Lambda event's trigger): a read that
+    rides with the failover's own, and a judge of it and of the source as read, which raises
+    (`StaleTrigger`, or anything else that must stop the failover) before any plan."""
+
+    read: Callable[[], Any]
+    judge: Callable[[Instance, Any], None]
+
+
 @dataclass(frozen=True)
 class FailoverRequest:
     """`failover_instance`'s arguments, parsed."""
@@ -77,6 +92,8 @@ class FailoverRequest:
     target: str
     guard: TagGuard | None = None
     ips: tuple[str, ...] = ()
+    #: Set by the Lambda only: what its trigger must still show.
+    fresh: Fresh | None = None
 
     @classmethod
     def parse(cls, arguments: Mapping[str, Any], guard: TagGuard | None) -> FailoverRequest:
@@ -98,8 +115,8 @@ def read_failover(run: Run, request: FailoverRequest, *, status: bool = False) -
     """
     reader = run.reader
     source_id, target_id, with_tags = request.source, request.target, request.guard is not None
-    ips = list(request.ips)
-    instances, addresses, tagged, tables, attached, holding, checks = reader.at_once(
+    ips, fresh = list(request.ips), request.fresh
+    instances, addresses, tagged, tables, attached, holding, checks, also = reader.at_once(
         lambda: reader.instances([source_id, target_id]),
         reader.addresses,
         lambda: reader.enis_where("tag-key", list(ENIOPS_TAGS)),
@@ -109,35 +126,30 @@ def read_failover(run: Run, request: FailoverRequest, *, status: bool = False) -
         ),
         lambda: reader.enis_where("addresses.private-ip-address", ips) if ips else [],
         lambda: reader.instance_status(target_id) if status else None,
+        fresh.read if fresh is not None else lambda: None,
     )
+    if fresh is not None:
+        fresh.judge(instances[source_id], also)
     full = {e.eni_id: e for e in (*attached, *tagged)}
     source = instances[source_id].with_enis(full)
     target = instances[target_id].with_enis(full)
-    holders = {
-        ip: e.eni_id
-        for e in holding
-        if e.vpc_id == target.vpc_id
-        for ip in e.private_ips
-        if ip in ips
-    }
-    free = [ip for ip in ips if ip not in holders]
+    holders = {ip: e.eni_id for e in holding if e.vpc_id == target.vpc_id for ip in e.private_ips}
+    limits, subnet = _limits_and_subnet(run, target, [ip for ip in ips if ip not in holders])
+    run.mark_read()
+    state = (source, target, tuple(addresses), tuple(tagged), tuple(tables), limits)
+    return FailoverState(*state, holders, subnet, checks)
+
+
+def _limits_and_subnet(run: Run, target: Instance, free: list[str]) -> tuple[Limits, Any]:
+    """The target type's limits (cached per client) and, only for floating IPs no ENI holds,
+    the target's subnet (to check them against), at once."""
+    reader = run.reader
     subnet_id = target.primary_eni.subnet_id if target.primary_eni else None
     limits, subnet = reader.at_once(
         lambda: reader.limits(target.instance_type),
         lambda: reader.subnet(subnet_id) if free and subnet_id else None,
     )
-    run.mark_read()
-    return FailoverState(
-        source,
-        target,
-        tuple(addresses),
-        tuple(tagged),
-        tuple(tables),
-        limits,
-        holders,
-        subnet,
-        checks,
-    )
+    return limits, subnet
 
 
 def plan_failover_instance(request: FailoverRequest, state: FailoverState) -> Plan:

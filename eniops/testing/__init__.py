@@ -26,9 +26,11 @@ from contextlib import contextmanager
 
 from .._reads import clear_caches
 from .._settings import RetryPolicy, use_settings
+from ._autoscaling import Completion, StrictAutoScaling
 from ._faults import Holdable
+from ._handler import create_lease_table, put_alarm
 from ._lab import MOTO_IMAGE_ID, Lab, NotMoto, add_enis, add_instances, build_lab, require_moto
-from ._recorder import MUTATING_OPERATIONS, Call, round_trips
+from ._recorder import MUTATING_OPERATIONS, Call, Recorder, round_trips
 from ._rules import reserved
 from ._strict import StrictEc2
 from ._throttle import ThrottlingProxy, TokenBucket
@@ -37,16 +39,21 @@ __all__ = [
     "MOTO_IMAGE_ID",
     "MUTATING_OPERATIONS",
     "Call",
+    "Completion",
     "Holdable",
     "Lab",
     "NotMoto",
+    "Recorder",
+    "StrictAutoScaling",
     "StrictEc2",
     "ThrottlingProxy",
     "TokenBucket",
     "add_enis",
     "add_instances",
     "build_lab",
+    "create_lease_table",
     "fast_policy",
+    "put_alarm",
     "require_moto",
     "reserved",
     "reset_caches",

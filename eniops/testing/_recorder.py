@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -59,3 +61,39 @@ def round_trips(calls: list[Call]) -> int:
         else:
             wave_end = max(wave_end, call.ended or call.at)
     return waves
+
+
+class Recorder:
+    """Every call a boto3 client of any service makes, with `latency_s` added to each (as a
+    network would): for counting a Lambda's round trips across EC2, CloudWatch and DynamoDB.
+    EC2 clients have `StrictEc2`, which records its calls the same way."""
+
+    def __init__(self, client: Any, *, latency_s: float = 0.0) -> None:
+        self.latency_s = latency_s
+        self.calls: list[Call] = []
+        self._lock = threading.Lock()
+        events = client.meta.events
+        events.register("before-parameter-build", self._params)
+        events.register("before-call", self._before)
+        events.register("after-call", self._after)
+
+    def _params(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context["recorded_params"] = dict(params)
+
+    def _before(self, model: Any, context: dict[str, Any], **_: Any) -> None:
+        call = Call(model.name, context.get("recorded_params", {}), time.monotonic())
+        with self._lock:
+            self.calls.append(call)
+        context["recorded_call"] = call
+        if self.latency_s:
+            time.sleep(self.latency_s)
+
+    def _after(self, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        call = context.get("recorded_call")
+        if call is not None:
+            call.ended = time.monotonic()
+            call.error = (parsed.get("Error") or {}).get("Code")
+
+    def count(self, operation: str) -> int:
+        """How many calls of `operation` were made."""
+        return sum(1 for call in self.calls if call.operation == operation)

@@ -151,8 +151,8 @@ class _Faulting:
 
 
 class _Applying:
-    """One change at a time: a lock between this process's threads and, for a moto server
-    that several processes share, a file lock between the processes."""
+    """One call at a time inside moto: a lock between this process's threads and, for a moto
+    server that several processes share, a file lock between the processes."""
 
     def __init__(self, endpoint: str | None) -> None:
         self._threads = threading.Lock()
@@ -206,8 +206,9 @@ class StrictEc2(_Faulting, _Recording):
         self._book = FaultBook()
         self._local = threading.local()
         #: EC2 carries out each change atomically; here a rule's check, moto's change and its
-        #: effects are three steps, so changes go through them one at a time (across every
-        #: process guarding the same moto server too).
+        #: effects are three steps, so calls go through them one at a time (across every
+        #: process guarding the same moto server too). Reads too: moto's tag store is not safe
+        #: to read while another thread writes it.
         self._applying = _Applying(None if in_process else client.meta.endpoint_url)
         self.sim = Simulation(AccountView(client, in_process=in_process), self._book)
         events = client.meta.events
@@ -246,9 +247,8 @@ class StrictEc2(_Faulting, _Recording):
             # carries some of them out (CreateRoute, ReplaceRoute).
             return errors.dry_run_passed().answer()
         rule, answer = RULES.get(operation), ANSWERS.get(operation)
-        if operation in MUTATING_OPERATIONS:
-            self._applying.acquire()
-            context["strict_applying"] = True
+        self._applying.acquire()
+        context["strict_applying"] = True
         try:
             with self.internal():
                 refused = rule(self.sim, params, context) if rule is not None else None

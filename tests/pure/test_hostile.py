@@ -120,6 +120,15 @@ def _state_change(instance: Any, state: Any) -> dict[str, Any]:
     }
 
 
+def _kind(source: str, kind: str, detail: Any) -> dict[str, Any]:
+    return {"source": source, "detail-type": kind, "detail": detail}
+
+
+def _lifecycle(kind: str, instance: Any, group: Any) -> dict[str, Any]:
+    detail = {"EC2InstanceId": instance, "AutoScalingGroupName": group, "LifecycleHookName": "h"}
+    return _kind("aws.autoscaling", f"EC2 Instance-{kind} Lifecycle Action", detail)
+
+
 def _alarm(dimensions: Any, *, own_action: bool = False, metrics: Any = None) -> dict[str, Any]:
     body = {
         "alarmName": "eniops-test",
@@ -155,6 +164,29 @@ EVENTS = st.one_of(
     ),
     st.builds(lambda m: _alarm(None, metrics=m), _JSON),
     st.builds(
+        lambda kind, instance: _kind("aws.ec2", kind, {"instance-id": instance}),
+        st.sampled_from(
+            ["EC2 Spot Instance Interruption Warning", "EC2 Instance Rebalance Recommendation"]
+        ),
+        _NOT_AN_INSTANCE,
+    ),
+    st.builds(_lifecycle, st.sampled_from(["launch", "terminate"]), _NOT_AN_INSTANCE, _JSON),
+    st.builds(_lifecycle, st.sampled_from(["launch", "terminate"]), _JSON, _JSON),
+    st.builds(
+        lambda detail: _kind("aws.health", "AWS Health Event", detail),
+        st.one_of(
+            _JSON,
+            st.builds(
+                lambda v: {
+                    "service": "EC2",
+                    "eventTypeCategory": "scheduledChange",
+                    "affectedEntities": [{"entityValue": v}],
+                },
+                _NOT_AN_INSTANCE,
+            ),
+        ),
+    ),
+    st.builds(
         lambda op, args: {"operation": op, "args": args},
         st.one_of(st.sampled_from(sorted(CALLS)), _JSON),
         _JSON,
@@ -187,7 +219,8 @@ class _Context:
 def test_any_event_is_answered_never_raised_and_calls_nothing(event, monkeypatch_module):
     """Junk events are `ok: false` (retrying cannot help) or ignored; nothing is called."""
     client = NoCalls()
-    monkeypatch_module.setattr(aws_lambda, "_client", client)
+    services = ("ec2", "cloudwatch", "autoscaling", "dynamodb")
+    monkeypatch_module.setattr(aws_lambda, "_clients", dict.fromkeys(services, client))
     result = aws_lambda.handler(event, _Context())
     assert isinstance(result, dict)
     if result["ok"]:
@@ -201,5 +234,6 @@ def test_any_event_is_answered_never_raised_and_calls_nothing(event, monkeypatch
 def monkeypatch_module():
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-        patch.delenv("ENIOPS_STANDBY", raising=False)
+        for name in ("ENIOPS_STANDBY", "ENIOPS_LEASE_TABLE", "ENIOPS_REQUIRE_TAG"):
+            patch.delenv(name, raising=False)
         yield patch

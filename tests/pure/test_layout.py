@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import importgraph
@@ -136,7 +138,9 @@ def test_one_version_string():
 def test_the_lambda_bundle_holds_what_the_handler_imports(tmp_path):
     """The Lambda bundle ships the handler's modules and pinned requirements, nothing else."""
     written = {str(p) for p in lambda_bundle.build(tmp_path)}
-    assert "eniops/aws_lambda.py" in written
+    assert "eniops/aws_lambda/__init__.py" in written
+    assert "eniops/aws_lambda/_launch.py" in written
+    assert "eniops/events/ec2-spot-interruption-warning.json" in written
     assert "eniops/_ops/failover.py" in written
     for absent in ("eniops/cli.py", "eniops/demo.py", "eniops/_imds.py", "eniops/_render.py"):
         assert absent not in written
@@ -144,3 +148,20 @@ def test_the_lambda_bundle_holds_what_the_handler_imports(tmp_path):
     requirements = (tmp_path / "requirements.txt").read_text()
     assert re.search(r"^tenacity==\d", requirements, flags=re.M)
     assert "boto3" not in requirements.replace("boto3 and botocore come", "")
+
+
+def test_the_lambda_bundle_reports_the_version_it_was_built_from(tmp_path):
+    """Outside any installed package (as in Lambda) the bundle's metadata gives the version."""
+    from eniops._version import version
+
+    lambda_bundle.build(tmp_path)
+    code = (
+        f"import sys; sys.path.insert(0, {str(tmp_path)!r}); import eniops._version as v; "
+        "print(v.__file__); print(v.version())"
+    )
+    # -I -S: no site-packages, so no installed eniops to find instead.
+    out = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out[0].startswith(str(tmp_path))
+    assert out[1] == version() != "0+unknown"

@@ -22,7 +22,7 @@ if os.environ.get("ENIOPS_TEST_STRICT"):
 
     def _strict_client(**kwargs):
         client = _build(**kwargs)
-        if kwargs.get("ec2") is not None:
+        if kwargs.get("ec2") is not None or kwargs.get("service", "ec2") != "ec2":
             return client
         try:
             strict = StrictEc2(client)

@@ -1,0 +1,256 @@
+"""What the handler does for each kind of event, on the truth as it is when it runs.
+
+A failover re-reads what set it off (the instance's state, the alarm) with its own first
+read, and holds the instance's lease (DynamoDB) before its first change: a stale trigger
+changes nothing, and of two invocations for one instance one moves and the other finds
+nothing left to move. Readiness events run `check_failover` only. Auto Scaling lifecycle
+actions are completed whatever happens, with the reason when abandoned.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .._errors import InvalidInput, NotFound, OperationTimeout, PreconditionFailed
+from .._model import Instance
+from .._threads import at_once
+from ._config import Config
+from ._events import GONE_STATES, Trigger
+from ._lease import Lease
+from ._logs import Invocation
+
+
+@dataclass
+class Call:
+    """One invocation: its configuration, deadline, log line and clients (by service)."""
+
+    config: Config
+    deadline: Any  # the handler's deadline: `left(doing)` seconds, or OperationTimeout
+    invocation: Invocation
+    client: Callable[[str], Any]
+
+    def gateway(self, service: str, doing: str) -> Any:
+        """A gateway on `service`'s client, bounded by what is left of the invocation."""
+        from .._ops._operation import gateway_for  # noqa: PLC0415
+
+        return gateway_for(self.client(service), self.deadline.left(doing))
+
+    def common(self, doing: str) -> dict[str, Any]:
+        """The common keywords of an operation run by the handler."""
+        return {
+            "ec2": self.client("ec2"),
+            "timeout": self.deadline.left(doing),
+            "require_tag": self.config.require_tag,
+        }
+
+
+class _Busy(Exception):
+    """Another invocation holds the instance's lease: wait for it, then read again."""
+
+
+def failover(call: Call, trigger: Trigger, source: str, standby: str) -> dict[str, Any]:
+    """Fail `source` over to `standby`, if what set it off still holds; once at a time."""
+    from .._ops._operation import prepare  # noqa: PLC0415
+    from .._ops.failover import FAILOVER, StaleTrigger  # noqa: PLC0415
+
+    called = {"from_instance": source, "to_instance": standby, "ips": ()}
+    request, common = prepare(FAILOVER, {**called, "common": call.common("the failover")})
+    lease = _lease(call, source)
+    while True:
+        try:
+            result = _once(call, trigger, request, common, lease)
+            break
+        except StaleTrigger as stale:
+            why = f"stale: {stale}"
+            call.invocation.metric("EventsIgnored", source)
+            call.invocation.add(outcome="ignored", why=why)
+            return {"ok": True, "ignored": why}
+        except _Busy:
+            assert lease is not None
+            if not lease.wait(call.deadline.ends):
+                raise OperationTimeout(
+                    f"another invocation held {source}'s failover until the deadline",
+                    details={"instance": source, "lease": lease.key},
+                ) from None
+            common = dataclasses.replace(common, timeout_s=call.deadline.left("the failover"))
+    return _report(call, trigger, source, result.to_dict())
+
+
+def _once(call: Call, trigger: Trigger, request: Any, common: Any, lease: Lease | None) -> Any:
+    from .._ops._operation import run_request  # noqa: PLC0415
+    from .._ops.failover import FAILOVER, Fresh, StaleTrigger  # noqa: PLC0415
+
+    def read() -> tuple[bool, str | None]:
+        taken, alarm = at_once(
+            lambda: lease.acquire() if lease is not None else True,
+            lambda: _alarm_state(call, trigger.alarm) if trigger.alarm else None,
+        )
+        return bool(taken), alarm
+
+    def judge(source: Instance, seen: tuple[bool, str | None]) -> None:
+        taken, alarm = seen
+        if trigger.states and source.state not in trigger.states:
+            raise StaleTrigger(f"{source.instance_id} is {source.state} now")
+        if trigger.alarm and alarm != "ALARM":
+            raise StaleTrigger(f"alarm {trigger.alarm} is {alarm or 'gone'} now")
+        if not taken:
+            raise _Busy
+
+    try:
+        fresh = dataclasses.replace(request, fresh=Fresh(read, judge))
+        return run_request(FAILOVER, fresh, common)
+    finally:
+        if lease is not None and not lease.release():
+            call.invocation.add(lease="not released: it expires with this invocation's deadline")
+
+
+def _lease(call: Call, source: str) -> Lease | None:
+    table = call.config.lease_table
+    if table is None:
+        return None
+    remaining = call.deadline.left("taking the lease")
+    return Lease(
+        call.gateway("dynamodb", "taking the lease"),
+        table,
+        f"failover/{source}",
+        time.time() + remaining,
+    )
+
+
+def _alarm_state(call: Call, name: str) -> str | None:
+    """The alarm's state now (None: it no longer exists)."""
+    found = call.gateway("cloudwatch", "reading the alarm").call(
+        "DescribeAlarms", {"AlarmNames": [name], "AlarmTypes": ["MetricAlarm", "CompositeAlarm"]}
+    )
+    alarms = [*(found.get("MetricAlarms") or []), *(found.get("CompositeAlarms") or [])]
+    return str(alarms[0].get("StateValue")) if alarms else None
+
+
+def _report(call: Call, trigger: Trigger, source: str, result: dict[str, Any]) -> dict[str, Any]:
+    before = result["before"]
+    found = before["elastic_ips"] or before["enis"] or before["routes"] or before["ips"]
+    if trigger.state in GONE_STATES and not found:
+        raise NotFound(
+            f"{source} is {trigger.state} and nothing of it is left to fail over (no Elastic IP, "
+            f"ENI or route, none tagged eniops:holder={source}): the service is down",
+            details={"instance": source, "state": trigger.state},
+        )
+    call.invocation.add(moved=moved(result))
+    if result["changed"]:
+        call.invocation.metric("Failovers", source)
+        call.invocation.metric("FailoverSeconds", source, result["elapsed_s"])
+    call.invocation.add(outcome="changed" if result["changed"] else "unchanged")
+    return {"ok": True, **result}
+
+
+def moved(result: Mapping[str, Any]) -> list[str]:
+    """The ids of the Elastic IPs, ENIs and route tables a result changed."""
+    found: list[str] = []
+    for part in [result, *result.get("children", [])]:
+        if not part.get("changed"):
+            continue
+        before = part.get("before", {})
+        for key, field in (("address", "allocation_id"), ("eni", "eni"), ("route", "route_table")):
+            value = before.get(key)
+            if isinstance(value, Mapping) and value.get(field):
+                found.append(str(value[field]))
+        routes = before.get("routes")
+        if isinstance(routes, Mapping):
+            found.extend(str(k) for k in routes)
+    return sorted(set(found))
+
+
+def readiness(call: Call, pairs: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """`check_failover` of each pair, a few at once; each logged and counted."""
+    from .._ops.readiness import check_failover  # noqa: PLC0415
+
+    def one(source: str, standby: str) -> dict[str, Any]:
+        found = check_failover(source, to_instance=standby, **call.common("a readiness check"))
+        call.invocation.metric("PairNotReady", source, 0.0 if found.ready else 1.0)
+        return found.to_dict()
+
+    done: list[dict[str, Any]] = []
+    for first in range(0, len(pairs), 4):  # a few pairs at once: describes are rationed
+        batch = pairs[first : first + 4]
+        done.extend(at_once(*(lambda s=s, t=t: one(s, t) for s, t in batch)))
+    summary = [
+        {
+            "instance": source,
+            "standby": standby,
+            "ready": found["ready"],
+            "problems": [f"{p['reason']} {p['resource']}".strip() for p in found["problems"]],
+        }
+        for (source, standby), found in zip(pairs, done, strict=True)
+    ]
+    ready = all(found["ready"] for found in done)
+    call.invocation.add(pairs=summary, outcome="ready" if ready else "not-ready")
+    if not ready:
+        call.invocation.raise_level(logging.WARNING)
+    return done
+
+
+def tagged_pairs(call: Call) -> list[tuple[str, str]]:
+    """Every pair the handler acts on: ENIOPS_STANDBY's, else every instance tagged with
+    its standby (one read)."""
+    from .._tags import tag_dict  # noqa: PLC0415
+    from ._config import STANDBY_TAG  # noqa: PLC0415
+
+    if call.config.pairs is not None:
+        return sorted(call.config.pairs.items())
+    found = call.gateway("ec2", "reading the pairs").call(
+        "DescribeInstances", {"Filters": [{"Name": "tag-key", "Values": [STANDBY_TAG]}]}
+    )
+    pairs = []
+    for reservation in found.get("Reservations") or []:
+        for raw in reservation.get("Instances") or []:
+            if (raw.get("State") or {}).get("Name") == "terminated":
+                continue
+            standby = tag_dict(raw.get("Tags")).get(STANDBY_TAG, "")
+            try:
+                from .. import _inputs  # noqa: PLC0415
+
+                pairs.append((raw["InstanceId"], _inputs.instance_id(standby, STANDBY_TAG)))
+            except InvalidInput as err:
+                call.invocation.emit(logging.WARNING, "a standby tag does not read", error=str(err))
+    return sorted(pairs)
+
+
+def complete(call: Call, trigger: Trigger, result: str, reason: str = "") -> None:
+    """Answer the lifecycle action (`CONTINUE` or `ABANDON`), so the group goes on."""
+    lifecycle = trigger.lifecycle
+    assert lifecycle is not None
+    params: dict[str, Any] = {
+        "LifecycleHookName": lifecycle.hook,
+        "AutoScalingGroupName": lifecycle.group,
+        "LifecycleActionResult": result,
+        "InstanceId": lifecycle.instance,
+    }
+    if lifecycle.token:
+        params["LifecycleActionToken"] = lifecycle.token
+    call.gateway("autoscaling", "completing the lifecycle action").call(
+        "CompleteLifecycleAction", params
+    )
+    call.invocation.add(lifecycle_result=result, lifecycle_reason=reason or None)
+
+
+def terminate(call: Call, trigger: Trigger, standby: str | None) -> dict[str, Any]:
+    """A terminating group member: fail it over to its standby first, then `CONTINUE`
+    (a refusal is logged at ERROR and counted; termination goes on either way)."""
+    source = trigger.lifecycle.instance if trigger.lifecycle else ""
+    if standby is None:
+        complete(call, trigger, "CONTINUE", "no standby")
+        call.invocation.metric("EventsIgnored", source)
+        call.invocation.add(outcome="ignored")
+        return {"ok": True, "ignored": f"{source} has no standby"}
+    try:
+        answer = failover(call, trigger, source, standby)
+    except (InvalidInput, PreconditionFailed) as err:  # retrying cannot help: let it go
+        complete(call, trigger, "CONTINUE", f"the failover was refused: {err.message}")
+        raise
+    complete(call, trigger, "CONTINUE")
+    return answer

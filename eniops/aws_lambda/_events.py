@@ -1,0 +1,196 @@
+"""What an event asks of the handler, read from its recorded shape. Pure.
+
+Each kind is recognised by its `source` and `detail-type` together (a custom event that
+borrows a detail-type is not EC2's); a kind the handler does not act on is ignored, with
+why. A known kind with fields that do not read is `InvalidInput`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from .. import _inputs
+from .._errors import InvalidInput
+
+#: States of a state-change event that fail an instance over (and must still hold).
+FAILED_STATES = frozenset({"stopping", "stopped", "shutting-down", "terminated"})
+#: States after which EC2 has torn the instance down: finding nothing is an error then.
+GONE_STATES = frozenset({"shutting-down", "terminated"})
+#: EC2's status-check metrics: an alarm on one of them is a failure of the instance.
+STATUS_CHECK_METRICS = frozenset(
+    {"StatusCheckFailed", "StatusCheckFailed_Instance", "StatusCheckFailed_System"}
+)
+#: AWS Health event codes that announce an instance's retirement or maintenance.
+HEALTH_CATEGORY = "scheduledChange"
+
+Action = Literal["failover", "check", "launch", "terminate", "schedule", "ignore"]
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    """An Auto Scaling lifecycle action: what `CompleteLifecycleAction` needs."""
+
+    group: str
+    hook: str
+    token: str | None
+    instance: str
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """What an event asks: the action, why (for the logs), the instances it is about, and
+    what must still hold when the handler reads (a state, an alarm)."""
+
+    action: Action
+    why: str
+    instances: tuple[str, ...] = ()
+    #: A state-change event: the instance must still be in one of these states.
+    states: frozenset[str] = frozenset()
+    #: The state the event reported (a teardown finding nothing is an error).
+    state: str | None = None
+    #: An alarm event: the alarm to read again (it must still be in ALARM).
+    alarm: str | None = None
+    lifecycle: Lifecycle | None = None
+
+    @property
+    def instance(self) -> str | None:
+        """The one instance the event is about, if it is about one."""
+        return self.instances[0] if len(self.instances) == 1 else None
+
+
+def _ignore(why: str, *instances: str) -> Trigger:
+    return Trigger("ignore", why, instances)
+
+
+def _mapping(value: Any, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise InvalidInput(f"{where}: expected an object, got {type(value).__name__}")
+    return value
+
+
+def _instance(value: Any, where: str) -> str:
+    return _inputs.instance_id(value, where)
+
+
+def _state_change(detail: Mapping[str, Any]) -> Trigger:
+    instance = _instance(detail.get("instance-id"), "detail.instance-id")
+    state = detail.get("state")
+    if not isinstance(state, str) or state not in FAILED_STATES:
+        return _ignore(f"state {str(state)[:80]!r} is not a failure", instance)
+    return Trigger("failover", f"instance {state}", (instance,), FAILED_STATES, state)
+
+
+def _spot(detail: Mapping[str, Any]) -> Trigger:
+    instance = _instance(detail.get("instance-id"), "detail.instance-id")
+    action = str(detail.get("instance-action", "terminate"))[:40]
+    return Trigger("failover", f"spot interruption ({action}) in two minutes", (instance,))
+
+
+def _readiness(detail: Mapping[str, Any], why: str) -> Trigger:
+    return Trigger("check", why, (_instance(detail.get("instance-id"), "detail.instance-id"),))
+
+
+def _health(event: Mapping[str, Any], detail: Mapping[str, Any]) -> Trigger:
+    if detail.get("service") != "EC2" or detail.get("eventTypeCategory") != HEALTH_CATEGORY:
+        return _ignore("an AWS Health event that is not an EC2 scheduled change")
+    found = [
+        e.get("entityValue") for e in detail.get("affectedEntities") or [] if isinstance(e, Mapping)
+    ]
+    found += [r.rsplit("/", 1)[-1] for r in event.get("resources") or [] if isinstance(r, str)]
+    instances = tuple(dict.fromkeys(i for i in found if isinstance(i, str) and i.startswith("i-")))
+    for instance in instances:
+        _instance(instance, "detail.affectedEntities")
+    if not instances:
+        return _ignore("the AWS Health event names no instance")
+    code = str(detail.get("eventTypeCode", "scheduled change"))[:80]
+    return Trigger("check", f"AWS Health {code}", instances)
+
+
+def _lifecycle(detail: Mapping[str, Any], action: Action) -> Trigger:
+    def text(key: str) -> str:
+        value = detail.get(key)
+        if not isinstance(value, str) or not value or len(value) > 255:
+            raise InvalidInput(f"detail.{key}: expected a name, got {str(value)[:80]!r}")
+        return value
+
+    instance = _instance(detail.get("EC2InstanceId"), "detail.EC2InstanceId")
+    token = detail.get("LifecycleActionToken")
+    lifecycle = Lifecycle(
+        text("AutoScalingGroupName"),
+        text("LifecycleHookName"),
+        token if isinstance(token, str) and token else None,
+        instance,
+    )
+    why = f"Auto Scaling {'launch' if action == 'launch' else 'terminate'} of {instance}"
+    return Trigger(action, why, (instance,), lifecycle=lifecycle)
+
+
+def alarm_trigger(alarm: Mapping[str, Any], prefix: str) -> Trigger:
+    """An alarm's state change: only into ALARM, only a status-check alarm on AWS/EC2 or one
+    named with `prefix`, and only with one instance in its metric's dimensions."""
+    name = alarm.get("alarmName")
+    if not isinstance(name, str) or not name:
+        raise InvalidInput("the alarm event has no alarmName")
+    state = _mapping(alarm.get("state"), "the alarm's state").get("value")
+    if state != "ALARM":
+        return _ignore(f"alarm {name[:200]} is {str(state)[:20]}, not ALARM")
+    configuration = alarm.get("configuration")
+    metrics = configuration.get("metrics") if isinstance(configuration, Mapping) else None
+    found: list[tuple[str, str, str]] = []
+    for entry in metrics if isinstance(metrics, list) else []:
+        stat = entry.get("metricStat") if isinstance(entry, Mapping) else None
+        metric = stat.get("metric") if isinstance(stat, Mapping) else None
+        dimensions = metric.get("dimensions") if isinstance(metric, Mapping) else None
+        named = isinstance(dimensions, Mapping) and "InstanceId" in dimensions
+        if named and isinstance(metric, Mapping) and isinstance(dimensions, Mapping):
+            instance = _instance(dimensions["InstanceId"], "the alarm's InstanceId dimension")
+            found.append((instance, str(metric.get("namespace")), str(metric.get("name"))))
+    instances = tuple(dict.fromkeys(i for i, _, _ in found))
+    if not instances:
+        return _ignore(f"alarm {name[:200]}: its metric has no InstanceId dimension")
+    if len(instances) > 1:
+        return _ignore(f"alarm {name[:200]} names {len(instances)} instances", *instances)
+    status = all(ns == "AWS/EC2" and m in STATUS_CHECK_METRICS for _, ns, m in found)
+    if not (status or name.startswith(prefix)):
+        return _ignore(
+            f"alarm {name[:200]} is neither an EC2 status check nor named {prefix}*", *instances
+        )
+    return Trigger("failover", f"alarm {name[:200]}", instances, alarm=name)
+
+
+#: (source, detail-type) -> what the event asks.
+_KINDS: dict[tuple[str, str], Any] = {
+    ("aws.ec2", "EC2 Instance State-change Notification"): _state_change,
+    ("aws.ec2", "EC2 Spot Instance Interruption Warning"): _spot,
+    ("aws.ec2", "EC2 Instance Rebalance Recommendation"): lambda d: _readiness(
+        d, "rebalance recommendation"
+    ),
+    ("aws.autoscaling", "EC2 Instance-launch Lifecycle Action"): lambda d: _lifecycle(d, "launch"),
+    ("aws.autoscaling", "EC2 Instance-terminate Lifecycle Action"): lambda d: _lifecycle(
+        d, "terminate"
+    ),
+}
+
+
+def trigger_of(event: Mapping[str, Any], alarm_prefix: str) -> Trigger:
+    """What `event` asks of the handler (raises `InvalidInput` for a malformed known kind)."""
+    source, kind = event.get("source"), event.get("detail-type")
+    if source == "aws.cloudwatch" and "alarmData" in event:  # the alarm's own Lambda action
+        return alarm_trigger(_mapping(event["alarmData"], "alarmData"), alarm_prefix)
+    if (source, kind) == ("aws.cloudwatch", "CloudWatch Alarm State Change"):
+        return alarm_trigger(_mapping(event.get("detail"), "detail"), alarm_prefix)
+    if (source, kind) == ("aws.events", "Scheduled Event"):
+        return Trigger("schedule", "scheduled readiness check")
+    if (source, kind) == ("aws.health", "AWS Health Event"):
+        return _health(event, _mapping(event.get("detail"), "detail"))
+    parse = (
+        _KINDS.get((source, kind)) if isinstance(source, str) and isinstance(kind, str) else None
+    )
+    if parse is None:
+        return _ignore(
+            f"not an event eniops acts on (source {str(source)[:80]!r}, detail-type "
+            f"{str(kind)[:80]!r})"
+        )
+    return parse(_mapping(event.get("detail"), "detail"))  # type: ignore[no-any-return]

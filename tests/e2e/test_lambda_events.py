@@ -1,0 +1,262 @@
+"""The Lambda's other events: Auto Scaling lifecycle actions (completed whatever happens),
+readiness events that change nothing, the scheduled check of every pair, and two
+invocations for one instance at once (in threads and in processes)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+
+import boto3
+import pytest
+from cli_process import strict_env
+from conftest import LEASE_TABLE, FakeContext
+from test_lambda import event, lines, metrics
+
+from eniops import aws_lambda
+from eniops.aws_lambda import _config
+from eniops.testing import MOTO_IMAGE_ID, build_lab, create_lease_table, put_alarm
+
+GROUP, HOOK = "web", "eniops-attach"
+
+
+def _group(world, *, enis=(), eips=(), hook_transition="autoscaling:EC2_INSTANCE_LAUNCHING"):
+    """An Auto Scaling group of one in the lab's subnet, its lifecycle hook and eniops' tags;
+    the instance it launched."""
+    autoscaling = world.clients["autoscaling"]
+    with world.strict.internal() as ec2:
+        ec2.create_launch_template(
+            LaunchTemplateName="web",
+            LaunchTemplateData={"ImageId": MOTO_IMAGE_ID, "InstanceType": "t3.large"},
+        )
+    tags = [("eniops:enis", " ".join(enis)), ("eniops:eips", " ".join(eips))]
+    autoscaling.create_auto_scaling_group(
+        AutoScalingGroupName=GROUP,
+        LaunchTemplate={"LaunchTemplateName": "web"},
+        MinSize=1,
+        MaxSize=1,
+        DesiredCapacity=1,
+        VPCZoneIdentifier=world.lab.subnet_a,
+        Tags=[
+            {"Key": k, "Value": v, "PropagateAtLaunch": False, "ResourceId": GROUP}
+            for k, v in tags
+            if v
+        ],
+    )
+    autoscaling.put_lifecycle_hook(
+        AutoScalingGroupName=GROUP, LifecycleHookName=HOOK, LifecycleTransition=hook_transition
+    )
+    group = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[GROUP])
+    return group["AutoScalingGroups"][0]["Instances"][0]["InstanceId"]
+
+
+def test_a_launch_takes_the_groups_eni_and_address_from_a_stopped_member(lam, capsys):
+    """The replaced member is stopped: its ENI and Elastic IP go to the new instance, then
+    the lifecycle action is completed with CONTINUE."""
+    new = _group(lam, enis=[lam.lab.floating_eni], eips=[lam.lab.eip])
+    lam.client.stop_instances(InstanceIds=[lam.lab.active])
+    launched = event("autoscaling-launch-lifecycle-action", new, group=GROUP, hook=HOOK)
+    result = aws_lambda.handler(launched, FakeContext())
+    assert result["ok"] is True
+    assert result["attached"] == [lam.lab.floating_eni, lam.lab.eip]
+    assert lam.eni(lam.lab.floating_eni)["Attachment"]["InstanceId"] == new
+    assert lam.address()["InstanceId"] == new
+    (done,) = lam.autoscaling.completed
+    assert (done.group, done.hook, done.result, done.instance) == (GROUP, HOOK, "CONTINUE", new)
+    assert done.token == launched["detail"]["LifecycleActionToken"]
+    (line,), _ = lines(capsys)
+    assert (line["level"], line["outcome"], line["lifecycle_result"]) == (
+        "INFO",
+        "changed",
+        "CONTINUE",
+    )
+
+
+def test_a_launch_abandons_before_any_change_when_a_running_instance_holds_one(lam, capsys):
+    new = _group(lam, enis=[lam.lab.floating_eni], eips=[lam.lab.eip])
+    before = lam.account()
+    lam.strict.reset_calls()
+    launched = event("autoscaling-launch-lifecycle-action", new, group=GROUP, hook=HOOK)
+    result = aws_lambda.handler(launched, FakeContext())
+    assert result["ok"] is False
+    assert "which is running" in result["error"]["message"]
+    assert lam.strict.mutations == []
+    assert lam.account() == before
+    ((done),) = lam.autoscaling.completed
+    assert done.result == "ABANDON"
+    logs, found = lines(capsys)
+    assert [(line["level"], line["outcome"]) for line in logs] == [("ERROR", "abandoned")]
+    assert [n for n, _, _ in metrics(found)] == ["FailoverRefused"]
+
+
+def test_a_launch_attaches_a_free_eni(lam):
+    new = _group(lam, enis=[lam.lab.floating_eni])
+    with lam.strict.internal() as client:
+        attachment = lam.eni(lam.lab.floating_eni)["Attachment"]["AttachmentId"]
+        client.detach_network_interface(AttachmentId=attachment)
+    launched = event("autoscaling-launch-lifecycle-action", new, group=GROUP, hook=HOOK)
+    assert aws_lambda.handler(launched, FakeContext())["attached"] == [lam.lab.floating_eni]
+    assert lam.eni(lam.lab.floating_eni)["Attachment"]["InstanceId"] == new
+    assert [d.result for d in lam.autoscaling.completed] == ["CONTINUE"]
+
+
+def test_a_terminating_member_fails_over_first_then_continues(lam):
+    _group(lam, hook_transition="autoscaling:EC2_INSTANCE_TERMINATING")
+    ending = event("autoscaling-terminate-lifecycle-action", lam.lab.active, group=GROUP, hook=HOOK)
+    result = aws_lambda.handler(ending, FakeContext())
+    assert (result["ok"], result["changed"]) == (True, True)
+    assert lam.address()["InstanceId"] == lam.lab.standby
+    assert [(d.result, d.instance) for d in lam.autoscaling.completed] == [
+        ("CONTINUE", lam.lab.active)
+    ]
+
+
+def test_a_terminating_member_without_a_standby_still_continues(lam):
+    _group(lam, hook_transition="autoscaling:EC2_INSTANCE_TERMINATING")
+    ending = event("autoscaling-terminate-lifecycle-action", lam.lab.far, group=GROUP, hook=HOOK)
+    result = aws_lambda.handler(ending, FakeContext())
+    assert "no standby" in result["ignored"]
+    assert lam.strict.mutations == []
+    assert [d.result for d in lam.autoscaling.completed] == ["CONTINUE"]
+
+
+@pytest.mark.parametrize("name", ["ec2-rebalance-recommendation", "health-scheduled-retirement"])
+def test_a_warning_of_a_failure_to_come_checks_readiness_only(lam, name, capsys):
+    before = lam.account()
+    result = aws_lambda.handler(event(name, lam.lab.active), FakeContext())
+    assert (result["ok"], result["ready"], result["problems"]) == (True, True, [])
+    assert result["plan"]["operation"] == "failover_instance"
+    assert lam.account() == before
+    assert [c for c in lam.strict.mutations if not c.params.get("DryRun")] == []
+    (line,), found = lines(capsys)
+    assert (line["level"], line["outcome"]) == ("INFO", "ready")
+    assert metrics(found) == [("PairNotReady", lam.lab.active, 0.0)]
+
+
+def test_the_scheduled_check_covers_every_pair_and_counts_the_unready(lam, monkeypatch, capsys):
+    lam.client.stop_instances(InstanceIds=[lam.lab.standby])
+    result = aws_lambda.handler(event("scheduled-event", lam.lab.active), FakeContext())
+    (pair,) = result["pairs"]
+    assert [p["reason"] for p in pair["problems"]] == ["standby-not-running"]
+    (line,), found = lines(capsys)
+    assert (line["level"], line["outcome"]) == ("WARNING", "not-ready")
+    assert metrics(found) == [("PairNotReady", lam.lab.active, 1.0)]
+    pairs = {lam.lab.active: lam.lab.standby, lam.lab.standby: lam.lab.active}
+    monkeypatch.setenv(_config.STANDBY_ENV, json.dumps(pairs))
+    both = aws_lambda.handler(event("scheduled-event", lam.lab.active), FakeContext())
+    assert len(both["pairs"]) == 2
+
+
+def test_two_invocations_at_once_move_once_and_count_once(lam, capsys):
+    """A stopping and a stopped event handled at the same moment: the lease lets one move;
+    the other waits, then finds nothing left to move. One Failovers count."""
+    lam.client.stop_instances(InstanceIds=[lam.lab.active])
+    lam.strict.latency_s = 0.02
+    leases: list[str] = []
+    lam.clients["dynamodb"].meta.events.register(
+        "before-call", lambda model, **_: leases.append(model.name)
+    )
+    events = [
+        event(n, lam.lab.active) for n in ("ec2-state-change-stopping", "ec2-state-change-stopped")
+    ]
+    answers: list[dict] = []
+    start = threading.Barrier(len(events))
+
+    def invoke(one):
+        start.wait()
+        answers.append(aws_lambda.handler(one, FakeContext()))
+
+    threads = [threading.Thread(target=invoke, args=(e,)) for e in events]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(a["changed"] for a in answers) == [False, True]
+    assert leases.count("PutItem") >= 2  # both asked; one waited (GetItem) until released
+    assert "GetItem" in leases
+    assert lam.strict.count("AssociateAddress") == 1
+    assert lam.strict.count("AttachNetworkInterface") == 1
+    _, found = lines(capsys)
+    assert [n for n, _, _ in metrics(found)].count("Failovers") == 1
+
+
+def test_two_processes_at_once_move_once(server):
+    """Two Lambda execution environments (processes) on one moto server with the lease
+    table: one moves, the other finds nothing left to move."""
+    client = boto3.client("ec2", region_name="us-east-1", endpoint_url=server)
+    lab = build_lab(client)
+    client.create_tags(
+        Resources=[lab.active], Tags=[{"Key": _config.STANDBY_TAG, "Value": lab.standby}]
+    )
+    client.stop_instances(InstanceIds=[lab.active])
+    table = f"{LEASE_TABLE}-{lab.vpc_id}"
+    create_lease_table(
+        boto3.client("dynamodb", region_name="us-east-1", endpoint_url=server), table
+    )
+    code = (
+        "import json, sys, time; from eniops import aws_lambda;"
+        "start = float(sys.argv[2]); time.sleep(max(0, start - time.time()));"
+        "event = aws_lambda.sample_event(sys.argv[1], sys.argv[3]);"
+        "print(json.dumps(aws_lambda.handler(event, None)))"
+    )
+    env = strict_env(
+        {"AWS_ENDPOINT_URL": server, _config.LEASE_TABLE_ENV: table, "ENIOPS_TEST_FAULTS": "{}"}
+    )
+    env.pop(_config.STANDBY_ENV, None)
+    start = str(__import__("time").time() + 2.0)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, name, start, lab.active],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for name in ("ec2-state-change-stopping", "ec2-state-change-stopped")
+    ]
+    answers = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        answers.append(json.loads(out.strip().splitlines()[-1]))
+    assert sorted(a["changed"] for a in answers) == [False, True], answers
+    address = client.describe_addresses(AllocationIds=[lab.eip])["Addresses"][0]
+    standby = client.describe_instances(InstanceIds=[lab.standby])["Reservations"][0]
+    primary = standby["Instances"][0]["NetworkInterfaces"][0]["NetworkInterfaceId"]
+    assert address["NetworkInterfaceId"] == primary
+
+
+def test_the_handler_calls_only_what_the_template_grants(lam):
+    """Every event kind run once: each call is an action the role grants (the operations'
+    EC2 actions and the handler's own), and each of the handler's own is used."""
+    from eniops._registry import actions_for
+    from eniops.aws_lambda._config import HANDLER_ACTIONS
+
+    _alarm(lam, "instance-status-check", "ALARM")
+    new = _group(lam, enis=[lam.lab.floating_eni])
+    lam.strict.reset_calls()
+    called: set[str] = set()
+    for service, client in lam.clients.items():
+        if service != "ec2":
+            client.meta.events.register(
+                "before-call", lambda model, s=service, **_: called.add(f"{s}:{model.name}")
+            )
+    for name in ("ec2-rebalance-recommendation", "scheduled-event"):
+        aws_lambda.handler(event(name, lam.lab.active), FakeContext())
+    aws_lambda.handler(event("cloudwatch-alarm-state-change", lam.lab.active), FakeContext())
+    with lam.strict.internal() as client:
+        client.stop_instances(InstanceIds=[lam.lab.standby])  # it holds the ENI now
+    launched = event("autoscaling-launch-lifecycle-action", new, group=GROUP, hook=HOOK)
+    assert aws_lambda.handler(launched, FakeContext())["ok"] is True
+    called |= {f"ec2:{c.operation}" for c in lam.strict.calls}
+    assert called <= set(actions_for()) | set(HANDLER_ACTIONS), called
+    assert [d.result for d in lam.autoscaling.completed] == ["CONTINUE"]
+    called.add("autoscaling:CompleteLifecycleAction")  # answered before its call is made
+    waiting = {"dynamodb:GetItem"}  # read only while another invocation holds the lease
+    assert {c for c in called if not c.startswith("ec2:")} == set(HANDLER_ACTIONS) - waiting
+
+
+def _alarm(world, name, state):
+    put_alarm(world.clients["cloudwatch"], world.lab.active, name, state)
