@@ -380,7 +380,9 @@ def build_parser() -> argparse.ArgumentParser:
     completion.add_argument("shell", choices=("bash",), help="the shell (zsh: bashcompinit)")
     whoami = commands.add_parser("whoami", help="this instance's id and region (IMDSv2)")
     _add_globals(whoami, top=False, network=False)
-    scripts = commands.add_parser("ha-script", help="print a packaged HA script (keepalived, OCF)")
+    scripts = commands.add_parser(
+        "ha-script", help="print a shipped HA file (Pacemaker, keepalived, Patroni)"
+    )
     scripts.add_argument("name", nargs="?", help="the script's name (default: list them)")
     _add_globals(scripts, top=False, network=False)
     return parser

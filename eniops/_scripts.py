@@ -1,4 +1,5 @@
-"""The HA scripts shipped with eniops (keepalived notify scripts, OCF resource agents).
+"""The HA files shipped with eniops: the Pacemaker agent, the keepalived and Patroni notify
+script, the re-assertion timer's systemd units and example configurations.
 
 They are package data: `eniops ha-script NAME > /usr/local/bin/NAME` installs one.
 """
@@ -9,11 +10,15 @@ from importlib import resources
 
 from ._errors import InvalidInput
 
+#: Other names a script is known by where it is used: Patroni's callback is eniops-notify.
+ALIASES = {"patroni-on-role-change": "eniops-notify"}
+
 
 def script_names() -> list[str]:
-    """The scripts shipped with this version."""
+    """The files shipped with this version, and the aliases."""
     folder = resources.files("eniops") / "ha"
-    return sorted(item.name for item in folder.iterdir() if not item.name.startswith(("_", ".")))
+    shipped = [item.name for item in folder.iterdir() if not item.name.startswith(("_", "."))]
+    return sorted([*shipped, *ALIASES])
 
 
 def script_text(name: str | None) -> str:
@@ -23,4 +28,4 @@ def script_text(name: str | None) -> str:
         return "\n".join(names)
     if name not in names:
         raise InvalidInput(f"no HA script {name!r}; there are: {', '.join(names)}")
-    return (resources.files("eniops") / "ha" / name).read_text()
+    return (resources.files("eniops") / "ha" / ALIASES.get(name, name)).read_text()

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+from pathlib import Path
+
 import boto3
+import node as node_module
 import pytest
-from cli_process import free_port
+from cli_process import free_port, strict_env
 from moto.server import ThreadedMotoServer
+from support import fake_imds
 
 from eniops.testing import build_lab, create_lease_table
 
@@ -83,3 +90,54 @@ def lam(world, monkeypatch):
     yield world
     for service in clients:
         aws_lambda.set_client(None, service)
+
+
+class Host:
+    """An instance's node: its own network namespace (eth0 with its private IP) where IMDSv2
+    says it is `instance_id`, running the HA scripts with the venv's eniops on the strict
+    layer against the moto server."""
+
+    def __init__(self, node, imds, server: str) -> None:
+        self.node = node
+        self.imds = imds
+        self.server = server
+        self.eniops = str(Path(sys.executable).with_name("eniops"))
+
+    def env(self, **more: str) -> dict[str, str]:
+        path = os.pathsep.join(
+            [str(Path(sys.executable).parent), "/usr/sbin", "/usr/bin", "/sbin", "/bin"]
+        )
+        return strict_env(
+            {"AWS_EC2_METADATA_SERVICE_ENDPOINT": self.imds.endpoint, "PATH": path, **more}
+        )
+
+    def run(self, argv: list[str], **env: str):
+        return self.node.run(argv, self.env(**env))
+
+
+@pytest.fixture
+def hosts(server, lab):
+    """`hosts(instance_id)`: a Host for that instance of the lab (made once per test)."""
+    reason = node_module.usable()
+    if reason is not None:
+        if os.environ.get("ENIOPS_REQUIRE_NODES"):
+            pytest.fail(f"the HA node tests must run here: {reason}")
+        pytest.skip(reason)
+    client = boto3.client("ec2", region_name="us-east-1", endpoint_url=server)
+    port = int(server.rsplit(":", 1)[1])
+    made: dict[str, Host] = {}
+    with contextlib.ExitStack() as stack:
+
+        def make(instance_id: str) -> Host:
+            if instance_id not in made:
+                found = client.describe_instances(InstanceIds=[instance_id])["Reservations"][0]
+                instance = found["Instances"][0]
+                subnet = client.describe_subnets(SubnetIds=[instance["SubnetId"]])["Subnets"][0]
+                ip = f"{instance['PrivateIpAddress']}/{subnet['CidrBlock'].split('/')[1]}"
+                imds = stack.enter_context(fake_imds(instance_id))
+                imds_port = int(imds.endpoint.rsplit(":", 1)[1])
+                node = stack.enter_context(node_module.node([port, imds_port], ip))
+                made[instance_id] = Host(node, imds, server)
+            return made[instance_id]
+
+        yield make

@@ -75,6 +75,18 @@ def test_twine_check_strict(dist):
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def test_the_wheel_ships_the_ha_scripts_executable(dist):
+    """The agent and the notify script keep their mode in the wheel (pip installs it)."""
+    archive = zipfile.ZipFile(_wheel(dist))
+    modes = {
+        info.filename.rsplit("/", 1)[1]: (info.external_attr >> 16) & 0o777
+        for info in archive.infolist()
+        if info.filename.startswith("eniops/ha/")
+    }
+    assert modes["eniops-ocf"] == modes["eniops-notify"] == 0o755, modes
+    assert modes["keepalived.conf.example"] & 0o111 == 0
+
+
 def test_the_installed_wheel_works(dist, tmp_path):
     """Installed from the wheel: the command runs and ships its HA scripts and events."""
     target = tmp_path / "site"
@@ -109,7 +121,7 @@ def test_the_installed_wheel_works(dist, tmp_path):
     )
     where, scripts, state = done.stdout.split()
     assert where.startswith(str(target))
-    assert int(scripts) == 3
+    assert int(scripts) == len(list((ROOT / "eniops" / "ha").iterdir())) + 1  # + an alias
     assert state == "stopped"
     entry = (next(target.glob("eniops-*.dist-info")) / "entry_points.txt").read_text()
     assert "eniops = eniops.cli:main" in entry

@@ -20,6 +20,7 @@ COMMON = {"mode", "ec2", "session", "region", "timeout", "require_tag", "role_ar
 
 def reason_table(text: str) -> list[str]:
     section = text.split("Reason codes of `PreconditionFailed`", 1)[1]
+    section = section.split("\n## ", 1)[0]  # the reason tables, up to the next section
     return re.findall(r"^\| `([a-z-]+)` \|", section, flags=re.M)
 
 

@@ -1,0 +1,254 @@
+"""The Pacemaker agent `eniops-ocf`: ClusterLabs' own `ocf-tester` in each mode, the meta-data
+against `ra-api-1.dtd`, and the start/stop/monitor sequence Pacemaker drives, each node in its
+own network namespace against a moto server and a fake IMDSv2."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+from holders import ec2, eip_holder, primary_eni, route_holder
+
+from eniops.testing import round_trips
+from eniops.testing._recorder import Call
+
+AGENT = Path(__file__).resolve().parents[2] / "eniops" / "ha" / "eniops-ocf"
+DTD = Path("/usr/share/resource-agents/ra-api-1.dtd")
+VIP = "10.0.1.50"
+SUCCESS, GENERIC, INSTALLED, CONFIGURED, NOT_RUNNING = 0, 1, 5, 6, 7
+
+
+def needs(*tools: str) -> None:
+    missing = [t for t in tools if shutil.which(t) is None]
+    if missing:
+        if os.environ.get("ENIOPS_REQUIRE_NODES"):
+            pytest.fail(f"not installed: {missing} (scripts/test.sh installs them as root)")
+        pytest.skip(f"not installed: {missing}")
+
+
+@pytest.fixture(scope="module")
+def agent():
+    """The agent where user nobody can read it (ocf-tester runs meta-data as nobody)."""
+    folder = tempfile.mkdtemp(prefix="eniops-ocf-")
+    os.chmod(folder, 0o755)
+    path = Path(folder) / "eniops-ocf"
+    shutil.copy(AGENT, path)
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(folder)
+
+
+def vip_holder(server, lab):
+    for instance in (lab.active, lab.standby):
+        ips = [p["PrivateIpAddress"] for p in primary_eni(server, instance)["PrivateIpAddresses"]]
+        if VIP in ips:
+            return instance
+    return None
+
+
+def params(mode, lab, host, **more):
+    """The agent's parameters for `mode`, the peer being the other instance of the pair."""
+    value = {"allocation_id": lab.eip, "overlay_ip": lab.overlay, "private_ip": VIP}[mode]
+    found = {
+        mode: value,
+        "eniops": host.eniops,
+        "eniops_args": f"--endpoint-url {host.server}",
+    }
+    return {**found, **more}
+
+
+def setup(mode, server, lab):
+    """The resource starts on the active instance (the secondary IP assigned to it)."""
+    if mode == "private_ip":
+        ec2(server).assign_private_ip_addresses(
+            NetworkInterfaceId=primary_eni(server, lab.active)["NetworkInterfaceId"],
+            PrivateIpAddresses=[VIP],
+        )
+
+
+def ocf(host, agent, action, values, **env):
+    variables = {f"OCF_RESKEY_{k}": v for k, v in values.items()}
+    return host.run(
+        [str(agent), action],
+        OCF_RESOURCE_INSTANCE="vip",
+        OCF_RESKEY_CRM_meta_timeout="60000",
+        HA_RSCTMP=str(Path(tempfile.gettempdir()) / f"eniops-ocf-{host.node.name}"),
+        **variables,
+        **env,
+    )
+
+
+MODES = ["allocation_id", "overlay_ip", "private_ip"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_ocf_tester_passes(hosts, server, lab, agent, mode):
+    """ClusterLabs' ocf-tester, every check, on the standby's node: the resource starts on
+    the peer, so the initial monitor and the probe say not running; start takes it; stop
+    leaves it not running here."""
+    needs("ocf-tester", "xmllint")
+    setup(mode, server, lab)
+    host = hosts(lab.standby)
+    options = []
+    for key, value in params(mode, lab, host, peer=lab.active).items():
+        options += ["-o", f"{key}={value}"]
+    done = host.run(["ocf-tester", "-v", "-n", "vip", *options, str(agent)])
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"{agent} passed all tests" in done.stdout, done.stdout
+    assert "* rc=" not in done.stdout  # no check failed, optional ones included
+    # What the last stop left: not here.
+    holder = {"allocation_id": eip_holder, "private_ip": vip_holder}.get(mode)
+    if holder is not None:
+        assert holder(server, lab) is None
+    assert host.node.addresses() == [f"{primary_eni(server, lab.standby)['PrivateIpAddress']}/24"]
+
+
+def test_the_meta_data_is_valid_against_the_dtd(hosts, lab, agent):
+    """xmllint --dtdvalid with ClusterLabs' installed DTD; every parameter and the agent with
+    a long and a short description; every action with a timeout."""
+    needs("xmllint")
+    if not DTD.exists():
+        pytest.skip("resource-agents' ra-api-1.dtd is not installed")
+    meta = subprocess.run([str(agent), "meta-data"], capture_output=True, text=True, check=True)
+    checked = subprocess.run(
+        ["xmllint", "--noout", "--dtdvalid", str(DTD), "-"],
+        input=meta.stdout,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stderr
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(meta.stdout)
+    for parameter in [root, *root.iter("parameter")]:
+        for tag in ("longdesc", "shortdesc"):
+            assert (parameter.findtext(tag) or "").strip(), (parameter.get("name"), tag)
+    actions = {a.get("name"): a.get("timeout") for a in root.iter("action")}
+    assert set(actions) == {"start", "stop", "monitor", "validate-all", "meta-data"}
+    assert all(actions.values())
+
+
+def call_log(tmp_path):
+    path = tmp_path / "calls.jsonl"
+    return path, {"ENIOPS_TEST_CALL_LOG": str(path), "ENIOPS_TEST_FAULTS": '{"latency": 0.025}'}
+
+
+def logged(path):
+    calls = []
+    for line in path.read_text().splitlines():
+        found = json.loads(line)
+        calls.append(Call(found["operation"], {}, found["at"], found["ended"] or 0.0))
+    path.unlink()
+    return calls
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_sequence_pacemaker_drives(hosts, server, lab, agent, mode, tmp_path):
+    """Start on the active node; stop there (monitor: not running); start on the standby;
+    then back to the active node without the standby's stop first (taken from the peer);
+    the standby's monitor and probe say not running, never an error."""
+    setup(mode, server, lab)
+    active, standby = hosts(lab.active), hosts(lab.standby)
+    on_active = params(mode, lab, active, peer=lab.standby)
+    on_standby = params(mode, lab, standby, peer=lab.active)
+    local = {"overlay_ip": lab.overlay.split("/")[0] + "/32", "private_ip": VIP + "/24"}.get(mode)
+
+    assert ocf(active, agent, "start", on_active).returncode == SUCCESS
+    assert ocf(active, agent, "monitor", on_active).returncode == SUCCESS
+    assert ocf(active, agent, "start", on_active).returncode == SUCCESS  # idempotent
+    if local:
+        assert local in active.node.addresses()
+    assert ocf(active, agent, "stop", on_active).returncode == SUCCESS
+    assert ocf(active, agent, "stop", on_active).returncode == SUCCESS  # idempotent
+    assert ocf(active, agent, "monitor", on_active).returncode == NOT_RUNNING
+    if local:
+        assert local not in active.node.addresses()
+    if mode == "allocation_id":
+        assert eip_holder(server, lab) is None
+
+    # The failover Pacemaker drives: the peer's stop done, this node's start, in round trips.
+    log, measured = call_log(tmp_path)
+    assert ocf(standby, agent, "start", on_standby, **measured).returncode == SUCCESS
+    trips = round_trips(logged(log))
+    print(f"\n{mode}: start after the peer's stop: {trips} round trips to EC2")
+    assert ocf(standby, agent, "monitor", on_standby).returncode == SUCCESS
+    here = primary_eni(server, lab.standby)
+    if mode == "allocation_id":
+        assert eip_holder(server, lab) == lab.standby
+    elif mode == "overlay_ip":
+        assert route_holder(server, lab) == here["NetworkInterfaceId"]
+    else:
+        assert vip_holder(server, lab) == lab.standby
+
+    # Back, without the standby's stop first: taken from the peer.
+    assert ocf(active, agent, "start", on_active).returncode == SUCCESS
+    assert ocf(standby, agent, "monitor", on_standby).returncode == NOT_RUNNING
+    probe = ocf(standby, agent, "monitor", on_standby, OCF_RESKEY_CRM_meta_interval="0")
+    assert probe.returncode == NOT_RUNNING
+
+
+def test_a_holder_that_is_not_a_peer_is_left_alone_and_logged(hosts, server, lab, agent):
+    """Held by a third instance: start fails (generic), nothing moves, and the cluster log
+    gets eniops' own words and the exit reason."""
+    client = ec2(server)
+    client.associate_address(
+        AllocationId=lab.eip,
+        NetworkInterfaceId=primary_eni(server, lab.far)["NetworkInterfaceId"],
+        AllowReassociation=True,
+    )
+    host = hosts(lab.standby)
+    done = ocf(host, agent, "start", params("allocation_id", lab, host, peer=lab.active))
+    assert done.returncode == GENERIC
+    assert eip_holder(server, lab) == lab.far
+    assert "ocf-exit-reason:held by an instance that is not a peer" in done.stderr
+    assert "expect-mismatch" in done.stderr or lab.far in done.stderr
+    # Stop of a resource that another instance holds: not running here, success.
+    stop = ocf(host, agent, "stop", params("allocation_id", lab, host, peer=lab.active))
+    assert stop.returncode == SUCCESS, stop.stderr
+    assert eip_holder(server, lab) == lab.far
+
+
+def test_a_missing_binary(hosts, lab, agent):
+    """Missing eniops: OCF_ERR_INSTALLED, but a probe says not running."""
+    host = hosts(lab.standby)
+    values = params("allocation_id", lab, host, eniops="/nonexistent/eniops")
+    assert ocf(host, agent, "start", values).returncode == INSTALLED
+    assert ocf(host, agent, "validate-all", values).returncode == INSTALLED
+    probe = ocf(host, agent, "monitor", values, OCF_RESKEY_CRM_meta_interval="0")
+    assert probe.returncode == NOT_RUNNING
+
+
+@pytest.mark.parametrize(
+    ("values", "code"),
+    [
+        ({"allocation_id": "eipalloc-0123456789abcdef0"}, SUCCESS),
+        ({"allocation_id": "eipalloc-nothex"}, CONFIGURED),
+        ({}, CONFIGURED),
+        ({"allocation_id": "eipalloc-0123456789abcdef0", "overlay_ip": "192.168.1.1"}, CONFIGURED),
+        ({"overlay_ip": "192.168.1.1", "interface": "eth9"}, CONFIGURED),
+        ({"private_ip": "10.0.1.50", "peer": "i-nope"}, CONFIGURED),
+        ({"overlay_ip": "192.168.1.1", "route_tables": "rtb-0123456789abcdef0"}, SUCCESS),
+    ],
+    ids=["valid", "malformed", "none", "two-kinds", "no-interface", "bad-peer", "overlay"],
+)
+def test_validate_all_checks_the_configuration_without_aws(hosts, lab, agent, values, code):
+    """validate-all never asks AWS (its endpoint here is a closed port)."""
+    host = hosts(lab.standby)
+    values = {"eniops": host.eniops, "eniops_args": "--endpoint-url http://127.0.0.1:9", **values}
+    done = ocf(host, agent, "validate-all", values)
+    assert done.returncode == code, done.stderr
+
+
+def test_unimplemented_actions_and_permissions(agent):
+    """Actions the agent does not have are OCF_ERR_UNIMPLEMENTED; it is 755."""
+    for action in ("reload", "promote", "demote", "notify"):
+        done = subprocess.run([str(agent), action], capture_output=True, check=False)
+        assert done.returncode == 3
+    assert stat.S_IMODE(AGENT.stat().st_mode) == 0o755
