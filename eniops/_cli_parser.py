@@ -172,7 +172,7 @@ POSITIONAL_HELP = {
     "eni": "the ENI id (eni-…)",
     "target": "an ENI id, or an instance id meaning its primary ENI",
     "from_instance": "the instance that failed (i-…)",
-    "destination": "the overlay IP as a CIDR (192.168.100.10/32; a bare address means /32)",
+    "destination": "the overlay IP's CIDR (192.168.100.10/32, 2001:db8::10/128, or a bare address)",
     "resource_id": "an instance, ENI or Elastic IP",
 }
 

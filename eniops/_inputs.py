@@ -1,4 +1,4 @@
-"""Parsing of resource ids, IPv4 addresses and guard arguments. Pure: no AWS here.
+"""Parsing of resource ids, IP addresses and guard arguments. Pure: no AWS here.
 
 Everything malformed raises `InvalidInput` before any AWS call is made.
 """
@@ -302,15 +302,17 @@ def boto3_session(value: object, argument: str = "session") -> object:
 
 
 def cidr(value: object, argument: str = "destination") -> str:
-    """Parse an IPv4 CIDR (a bare address means /32) into its canonical text."""
-    if isinstance(value, str) and value and value[:1].isdigit():
+    """Parse an IPv4 or IPv6 CIDR (a bare address means one host: /32, /128) into its
+    canonical text."""
+    if isinstance(value, str) and value and (value[:1].isdigit() or ":" in value):
+        host = "/128" if ":" in value else "/32"
         try:
-            return str(ipaddress.IPv4Network(value if "/" in value else f"{value}/32"))
+            return str(ipaddress.ip_network(value if "/" in value else value + host))
         except ValueError:
             pass
     raise InvalidInput(
-        f"{argument}: {value!r} is not an IPv4 CIDR such as '192.168.100.10/32' "
-        "(with its host bits zero)",
+        f"{argument}: {value!r} is not a CIDR such as '192.168.100.10/32' or '2001:db8::10/128' "
+        "(with its host bits zero; a bare address means one host)",
         details={"argument": argument, "value": repr(value)},
     )
 

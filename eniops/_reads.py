@@ -213,7 +213,12 @@ class _RouteReads(_Reads):
         if vpc_id:
             filters.append({"Name": "vpc-id", "Values": [vpc_id]})
         if destination:
-            filters.append({"Name": "route.destination-cidr-block", "Values": [destination]})
+            key = (
+                "route.destination-ipv6-cidr-block"
+                if ":" in destination
+                else "route.destination-cidr-block"
+            )
+            filters.append({"Name": key, "Values": [destination]})
         params: dict[str, Any] = {"Filters": filters} if filters else {}
         return [
             RouteTable.from_api(t)

@@ -52,9 +52,15 @@ class RouteTarget:
         return self.key == "GatewayId" and self.target_id == "local"
 
 
+def destination_key(destination: str) -> str:
+    """The parameter that names `destination` (a canonical CIDR) in Create/Replace/DeleteRoute
+    and DescribeRouteTables: EC2 keeps IPv6 destinations apart."""
+    return "DestinationIpv6CidrBlock" if ":" in destination else "DestinationCidrBlock"
+
+
 @dataclass(frozen=True)
 class Route:
-    """One route of a route table (IPv4 destinations only: eniops moves /32 overlay routes)."""
+    """One route of a route table, to an IPv4 or IPv6 destination (not to a prefix list)."""
 
     destination: str
     via: RouteTarget | None
@@ -65,15 +71,15 @@ class Route:
 
     @classmethod
     def from_api(cls, raw: Mapping[str, Any]) -> Route | None:
-        """Parse a `Routes` entry; None for routes without an IPv4 destination."""
-        destination = raw.get("DestinationCidrBlock")
+        """Parse a `Routes` entry; None for a route to a prefix list."""
+        destination = raw.get("DestinationCidrBlock") or raw.get("DestinationIpv6CidrBlock")
         if not destination:
             return None
         via = next(
             (RouteTarget(key, str(raw[key])) for key in ROUTE_TARGET_KEYS if raw.get(key)), None
         )
         return cls(
-            destination=str(ipaddress.IPv4Network(destination, strict=False)),
+            destination=str(ipaddress.ip_network(destination, strict=False)),
             via=via,
             eni_id=raw.get("NetworkInterfaceId") or None,
             instance_id=raw.get("InstanceId") or None,

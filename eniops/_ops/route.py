@@ -1,6 +1,6 @@
 """`move_route`: move a private overlay IP between instances by its routes, across zones.
 
-An overlay IP (a /32 outside the VPC's ranges, configured on the instance's operating
+An overlay IP (a /32 or /128 outside the VPC's ranges, configured on the instance's operating
 system) is reached through a route `<ip>/32 -> eni-…` in the route tables its clients use.
 Route tables are VPC-wide, so this works across availability zones, where Elastic IPs and
 secondary IPs cannot. One `ReplaceRoute` per table (all at once), verified with
@@ -22,7 +22,7 @@ from .._inputs import UNASSOCIATED, TagGuard
 from .._model import Eni, Instance
 from .._plan import Chain, Change, Plan
 from .._result import Result
-from .._routes import Route, RouteTable
+from .._routes import Route, RouteTable, destination_key
 from .._views import Planned, RouteRef, Subject
 from ._operation import Body, run
 
@@ -96,7 +96,8 @@ def move_route(
     """Point the routes for `destination` at an instance's primary ENI or at an ENI.
 
     Args:
-        destination: an IPv4 CIDR (``192.168.100.10/32``); a bare address means /32.
+        destination: an IPv4 or IPv6 CIDR (``192.168.100.10/32``, ``2001:db8::10/128``); a
+            bare address means one host (/32, /128).
         to_instance, to_eni: the target; exactly one. An instance means its primary ENI.
         route_tables: the tables to change; None means every table of the target's VPC
             that has a route for `destination` (at least one must).
@@ -223,7 +224,7 @@ def route_chain(
     rtb = table.route_table_id
     where = RouteRef(rtb, destination)
     previous = route.target if route is not None else None
-    base = {"RouteTableId": rtb, "DestinationCidrBlock": destination}
+    base = {"RouteTableId": rtb, destination_key(destination): destination}
     if route is None:
         change = Change(
             "CreateRoute",
@@ -264,7 +265,10 @@ def _put_back(where: RouteRef, route: Route, eni: Eni) -> Change:
     """The route as it was, whatever its target's type."""
     via = route.via
     assert via is not None  # the rules never move a route without a target
-    base = {"RouteTableId": where.route_table_id, "DestinationCidrBlock": where.destination}
+    base = {
+        "RouteTableId": where.route_table_id,
+        destination_key(where.destination): where.destination,
+    }
     return Change(
         "ReplaceRoute",
         {**base, via.param: via.target_id},

@@ -182,15 +182,20 @@ def unassign(sim: Simulation, params: dict[str, Any], _: dict[str, Any]) -> Ec2E
     return None
 
 
+def _destination(params: dict[str, Any]) -> str:
+    """The route's destination as EC2 names it: an IPv4 or an IPv6 CIDR."""
+    return str(params.get("DestinationCidrBlock") or params.get("DestinationIpv6CidrBlock"))
+
+
 def _route(sim: Simulation, params: dict[str, Any]) -> tuple[bool, dict[str, Any] | None]:
     table = sim.view.route_table(params["RouteTableId"])
     if table is None:
         return False, None
-    wanted = str(ipaddress.IPv4Network(params["DestinationCidrBlock"], strict=False))
+    wanted = ipaddress.ip_network(_destination(params), strict=False)
     routed = any(
-        r.get("DestinationCidrBlock")
-        and str(ipaddress.IPv4Network(r["DestinationCidrBlock"], strict=False)) == wanted
+        ipaddress.ip_network(found, strict=False) == wanted
         for r in table.get("Routes", [])
+        if (found := r.get("DestinationCidrBlock") or r.get("DestinationIpv6CidrBlock"))
     )
     return routed, table
 
@@ -198,14 +203,14 @@ def _route(sim: Simulation, params: dict[str, Any]) -> tuple[bool, dict[str, Any
 def create_route(sim: Simulation, params: dict[str, Any], _: dict[str, Any]) -> Ec2Error | None:
     """A destination the table routes already is refused (moto overwrites it)."""
     routed, table = _route(sim, params)
-    return errors.route_exists(params["DestinationCidrBlock"]) if routed and table else None
+    return errors.route_exists(_destination(params)) if routed and table else None
 
 
 def replace_route(sim: Simulation, params: dict[str, Any], _: dict[str, Any]) -> Ec2Error | None:
     """Only a route that exists can be replaced."""
     routed, table = _route(sim, params)
     if table is not None and not routed:
-        return errors.no_route(params["DestinationCidrBlock"], params["RouteTableId"])
+        return errors.no_route(_destination(params), params["RouteTableId"])
     return None
 
 
@@ -400,4 +405,38 @@ def describe_by_private_ip(sim: Simulation, params: dict[str, Any]) -> dict[str,
 
 
 #: Operation -> an answer given in moto's place when moto would answer wrongly.
-ANSWERS: dict[str, Answer] = {"DescribeNetworkInterfaces": describe_by_private_ip}
+def describe_by_ipv6_destination(sim: Simulation, params: dict[str, Any]) -> dict[str, Any] | None:
+    """DescribeRouteTables filtered by an IPv6 route destination, which EC2 answers and moto
+    does not implement; the rest of the query as moto answers it."""
+    filters = params.get("Filters") or []
+    by_v6 = [f for f in filters if f.get("Name") == "route.destination-ipv6-cidr-block"]
+    if not by_v6:
+        return None
+    query = {**params, "Filters": [f for f in filters if f not in by_v6]}
+    query.pop("NextToken", None)
+    if not query["Filters"]:
+        query.pop("Filters")
+    answer = sim.view.client.describe_route_tables(**query)
+    wanted = [
+        {str(ipaddress.ip_network(v, strict=False)) for v in f.get("Values") or []} for f in by_v6
+    ]
+    found = [
+        table
+        for table in answer["RouteTables"]
+        if all(
+            values
+            & {
+                str(ipaddress.ip_network(r["DestinationIpv6CidrBlock"], strict=False))
+                for r in table.get("Routes", [])
+                if r.get("DestinationIpv6CidrBlock")
+            }
+            for values in wanted
+        )
+    ]
+    return {"RouteTables": found, "ResponseMetadata": {"HTTPStatusCode": 200}}
+
+
+ANSWERS: dict[str, Answer] = {
+    "DescribeNetworkInterfaces": describe_by_private_ip,
+    "DescribeRouteTables": describe_by_ipv6_destination,
+}

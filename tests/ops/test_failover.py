@@ -463,3 +463,36 @@ def test_floating_ips_read_in_the_first_round_trip(world):
         f for c in holders for f in c.params["Filters"]
     ]
     assert "DescribeSubnets" not in [c.operation for c in calls]
+
+
+def test_failover_moves_ipv6_routes_with_the_ipv4_ones(world):
+    """Routes to the source's primary ENI move whatever their family, each by its own
+    destination parameter, all at once; a re-run changes nothing."""
+    active, standby = world.primary_eni(world.lab.active), world.primary_eni(world.lab.standby)
+    with world.strict.internal() as client:
+        for table in world.lab.route_tables:
+            client.create_route(
+                RouteTableId=table,
+                DestinationIpv6CidrBlock="2001:db8::10/128",
+                NetworkInterfaceId=active,
+            )
+    result = eniops.failover_instance(
+        world.lab.active, to_instance=world.lab.standby, ec2=world.client
+    )
+    tables = world.client.describe_route_tables(RouteTableIds=list(world.lab.route_tables))
+    moved = {
+        (
+            r.get("DestinationCidrBlock") or r.get("DestinationIpv6CidrBlock"),
+            r["NetworkInterfaceId"],
+        )
+        for t in tables["RouteTables"]
+        for r in t["Routes"]
+        if r.get("NetworkInterfaceId")
+    }
+    assert moved == {(world.lab.overlay, standby), ("2001:db8::10/128", standby)}
+    destinations = sorted(r["destination"] for r in result.before["routes"])
+    assert destinations == sorted([world.lab.overlay, "2001:db8::10/128"] * 2)
+    world.strict.reset_calls()
+    assert not eniops.failover_instance(
+        world.lab.active, to_instance=world.lab.standby, ec2=world.client
+    ).changed

@@ -28,6 +28,16 @@ def targets(world):
     }
 
 
+def fail_the_second_table(world):
+    """The second lab table's ReplaceRoute is refused once."""
+    world.strict.inject(
+        "ReplaceRoute",
+        _codes.INVALID_PARAMETER_VALUE,
+        times=1,
+        when=lambda p: p["RouteTableId"] == world.lab.route_tables[1],
+    )
+
+
 def move(world, **kwargs):
     kwargs.setdefault("to_instance", world.lab.standby)
     return eniops.move_route(world.lab.overlay, ec2=world.client, **kwargs)
@@ -55,12 +65,7 @@ def test_a_bare_address_means_slash_32_and_a_rerun_changes_nothing(world):
 def test_a_table_failing_halfway_is_put_back(world):
     """The second replace is refused: the first table is put back (rolled back)."""
     before = targets(world)
-    world.strict.inject(
-        "ReplaceRoute",
-        _codes.INVALID_PARAMETER_VALUE,
-        times=1,
-        when=lambda p: p["RouteTableId"] == world.lab.route_tables[1],
-    )
+    fail_the_second_table(world)
     with pytest.raises(eniops.PartialFailure) as caught:
         move(world)
     assert caught.value.rolled_back
@@ -69,12 +74,7 @@ def test_a_table_failing_halfway_is_put_back(world):
 
 def test_without_rollback_the_changed_table_stays_and_is_named(world):
     """rollback=False: the replaced table stays replaced; details say where each route is."""
-    world.strict.inject(
-        "ReplaceRoute",
-        _codes.INVALID_PARAMETER_VALUE,
-        times=1,
-        when=lambda p: p["RouteTableId"] == world.lab.route_tables[1],
-    )
+    fail_the_second_table(world)
     with pytest.raises(eniops.PartialFailure) as caught:
         move(world, rollback=False)
     assert not caught.value.rolled_back
@@ -248,3 +248,96 @@ def test_role_arn_reaches_another_account(monkeypatch):
             )
         with pytest.raises(eniops.InvalidInput):
             eniops.remap_eip(home_lab.eip, to_instance=home_lab.standby, role_arn=role, ec2=home)
+
+
+# -- IPv6 destinations ---------------------------------------------------------------------
+
+V6 = "2001:db8::10/128"
+
+
+def v6_targets(world, destination=V6):
+    found = world.client.describe_route_tables(RouteTableIds=list(world.lab.route_tables))
+    return {
+        table["RouteTableId"]: next(
+            (
+                r.get("NetworkInterfaceId")
+                for r in table["Routes"]
+                if r.get("DestinationIpv6CidrBlock") == destination
+            ),
+            None,
+        )
+        for table in found["RouteTables"]
+    }
+
+
+def v6_routes(world, on):
+    with world.strict.internal() as client:
+        for table in world.lab.route_tables:
+            client.create_route(
+                RouteTableId=table, DestinationIpv6CidrBlock=V6, NetworkInterfaceId=on
+            )
+
+
+def test_an_ipv6_route_moves_in_every_table_by_its_own_parameter(world):
+    """A bare IPv6 address is the /128; every table that routes it is replaced with
+    DestinationIpv6CidrBlock, found by the IPv6 route filter, and verified."""
+    v6_routes(world, world.primary_eni(world.lab.active))
+    world.strict.reset_calls()
+    result = eniops.move_route(
+        "2001:db8::10",
+        to_instance=world.lab.standby,
+        expect_current=world.lab.active,
+        ec2=world.client,
+    )
+    standby = world.primary_eni(world.lab.standby)
+    assert set(v6_targets(world).values()) == {standby}
+    assert set(targets(world).values()) == {world.primary_eni(world.lab.active)}  # IPv4 stays
+    replaces = [c.params for c in world.strict.calls if c.operation == "ReplaceRoute"]
+    assert [p.get("DestinationIpv6CidrBlock") for p in replaces] == [V6, V6]
+    assert all("DestinationCidrBlock" not in p for p in replaces)
+    (read,) = [c for c in world.strict.calls if c.operation == "DescribeRouteTables"][:1]
+    assert {"Name": "route.destination-ipv6-cidr-block", "Values": [V6]} in read.params["Filters"]
+    assert result.after["routes"]
+    world.strict.reset_calls()
+    assert not eniops.move_route(V6, to_instance=world.lab.standby, ec2=world.client).changed
+    assert world.strict.mutations == []
+
+
+def test_an_ipv6_route_failing_halfway_is_put_back(world):
+    v6_routes(world, world.primary_eni(world.lab.active))
+    before = v6_targets(world)
+    fail_the_second_table(world)
+    with pytest.raises(eniops.PartialFailure) as caught:
+        eniops.move_route(V6, to_instance=world.lab.standby, ec2=world.client)
+    assert caught.value.rolled_back
+    assert v6_targets(world) == before
+    undo = [c.params for c in world.strict.calls if c.operation == "ReplaceRoute"][-1]
+    assert undo["DestinationIpv6CidrBlock"] == V6
+
+
+def test_an_ipv6_route_created_where_named_and_plans_change_nothing(world):
+    with world.strict.internal() as client:
+        table = client.create_route_table(VpcId=world.lab.vpc_id)["RouteTable"]["RouteTableId"]
+    kwargs = {
+        "to_instance": world.lab.standby,
+        "route_tables": [table],
+        "expect_current": eniops.UNASSOCIATED,
+        "ec2": world.client,
+    }
+    for mode in ("plan", "dry-run"):
+        eniops.move_route("2001:db8::20", mode=mode, **kwargs)
+    assert all(c.dry_run for c in world.strict.mutations)
+    result = eniops.move_route("2001:db8::20", **kwargs)
+    assert [s.action for s in result.steps] == ["ec2:CreateRoute"]
+    routes = world.client.describe_route_tables(RouteTableIds=[table])["RouteTables"][0]["Routes"]
+    assert {"DestinationIpv6CidrBlock": "2001:db8::20/128"}.items() <= next(
+        r for r in routes if r.get("DestinationIpv6CidrBlock")
+    ).items()
+
+
+@pytest.mark.parametrize("bad", ["2001:db8::1/64", "2001:db8::zz", "::1/129", ":"])
+def test_a_malformed_ipv6_destination_asks_nothing(world, bad):
+    with pytest.raises(eniops.InvalidInput) as caught:
+        eniops.move_route(bad, to_instance=world.lab.standby, ec2=world.client)
+    assert "2001:db8::10/128" in str(caught.value)
+    assert world.strict.calls == []
