@@ -134,8 +134,8 @@ OPTIONS: dict[str, Option] = {
     ),
     "ips": Option(
         "--ip",
-        "a secondary private IP (repeat for several)",
-        _checked(_inputs.ipv4, "--ip"),
+        "a secondary private IP, IPv4 or IPv6 (repeat for several)",
+        _checked(_inputs.ip, "--ip"),
         action="append",
         metavar="IP",
     ),

@@ -222,7 +222,7 @@ class DeletesOnTermination(Expectation):
 
 @dataclass(frozen=True)
 class IpsOn(Expectation):
-    """An ENI shows all of `ips` (`present=True`) or none of them."""
+    """An ENI shows all of `ips` (`present=True`) or none of them, IPv4 or IPv6."""
 
     kind: ClassVar[Kind] = "eni"
     ips: tuple[str, ...] = ()
@@ -231,7 +231,8 @@ class IpsOn(Expectation):
     def observe(self, state: Eni | None) -> Seen:
         if state is None:
             return ABSENT
-        ok = all((ip in state.private_ips) == self.present for ip in self.ips)
+        shown = {*state.private_ips, *state.ipv6_addresses}
+        ok = all((ip in shown) == self.present for ip in self.ips)
         return DONE if ok else ABSENT
 
     def doing(self) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -63,26 +64,58 @@ def attachment_id(value: object, argument: str = "attachment") -> str:
 
 def ipv4(value: object, argument: str = "ip") -> str:
     """Return the canonical text of an IPv4 address, else raise `InvalidInput`."""
-    if isinstance(value, str):
-        try:
-            return str(ipaddress.IPv4Address(value))
-        except ValueError:
-            pass
-    raise InvalidInput(
-        f"{argument}: {value!r} is not an IPv4 address",
-        details={"argument": argument, "value": repr(value)},
-    )
+    return _address(value, argument, 4)
 
 
 def ipv4_list(values: object, argument: str = "ips") -> tuple[str, ...]:
     """Parse a sequence of IPv4 addresses, dropping repeats but keeping order."""
+    return _addresses(values, argument, ipv4, "IPv4 addresses")
+
+
+def ipv6(value: object, argument: str = "ip") -> str:
+    """Return the canonical (compressed, lower-case) text of an IPv6 address, else raise."""
+    return _address(value, argument, 6)
+
+
+def _address(value: object, argument: str, version: int) -> str:
+    # A zone index ("fe80::1%eth0") names an interface of this host, never an EC2 address.
+    if isinstance(value, str) and "%" not in value:
+        try:
+            parsed = ipaddress.ip_address(value)
+            if parsed.version == version:
+                return str(parsed)
+        except ValueError:
+            pass
+    raise InvalidInput(
+        f"{argument}: {value!r} is not an IPv{version} address",
+        details={"argument": argument, "value": repr(value)},
+    )
+
+
+def ip(value: object, argument: str = "ip") -> str:
+    """Parse an IPv4 or an IPv6 address into its canonical text."""
+    return (ipv6 if isinstance(value, str) and ":" in value else ipv4)(value, argument)
+
+
+def ip_list(values: object, argument: str = "ips") -> tuple[str, ...]:
+    """Parse a sequence of IPv4 and IPv6 addresses, dropping repeats but keeping order."""
+    return _addresses(values, argument, ip, "IP addresses")
+
+
+def _addresses(
+    values: object, argument: str, parse: Callable[[object, str], str], what: str
+) -> tuple[str, ...]:
     if isinstance(values, str) or not isinstance(values, (list, tuple, set, frozenset)):
         raise InvalidInput(
-            f"{argument}: expected a list of IPv4 addresses, got {type(values).__name__}",
+            f"{argument}: expected a list of {what}, got {type(values).__name__}",
             details={"argument": argument},
         )
-    parsed = [ipv4(value, argument) for value in values]
-    return tuple(dict.fromkeys(parsed))
+    return tuple(dict.fromkeys(parse(value, argument) for value in values))
+
+
+def is_ipv6(ip: str) -> bool:
+    """True for an IPv6 address (as parsed here)."""
+    return ":" in ip
 
 
 @dataclass(frozen=True)

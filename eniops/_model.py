@@ -46,6 +46,14 @@ class Attachment:
         return self.device_index == 0 and self.network_card_index == 0
 
 
+def _ipv6_addresses(raw: Mapping[str, Any]) -> tuple[tuple[str, ...], str | None]:
+    """An ENI's IPv6 addresses (canonical text) and its primary IPv6, if any."""
+    found = [p for p in raw.get("Ipv6Addresses") or () if p.get("Ipv6Address")]
+    addresses = tuple(str(ipaddress.IPv6Address(p["Ipv6Address"])) for p in found)
+    primary = [a for a, p in zip(addresses, found, strict=True) if p.get("IsPrimaryIpv6")]
+    return addresses, primary[0] if primary else None
+
+
 @dataclass(frozen=True)
 class Eni(_PlacedByEniops):
     """A network interface and what is attached to it."""
@@ -63,6 +71,9 @@ class Eni(_PlacedByEniops):
     attachment: Attachment | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
     source_dest_check: bool = True
+    #: Its IPv6 addresses, and which of them is its primary IPv6 (`IsPrimaryIpv6`), if any.
+    ipv6_addresses: tuple[str, ...] = ()
+    primary_ipv6: str | None = None
 
     @property
     def instance_id(self) -> str | None:
@@ -117,6 +128,7 @@ class Eni(_PlacedByEniops):
             if (p.get("Association") or {}).get("PublicIp")
         }
         raw_tags = raw.get("TagSet", raw.get("Tags"))
+        v6, primary_v6 = _ipv6_addresses(raw)
         return cls(
             eni_id=raw["NetworkInterfaceId"],
             subnet_id=raw.get("SubnetId", ""),
@@ -131,6 +143,8 @@ class Eni(_PlacedByEniops):
             attachment=attachment,
             tags=tag_dict(raw_tags),
             source_dest_check=bool(raw.get("SourceDestCheck", True)),
+            ipv6_addresses=v6,
+            primary_ipv6=primary_v6,
         )
 
     def summary(self) -> dict[str, Any]:
@@ -148,6 +162,9 @@ class Eni(_PlacedByEniops):
             "availability_zone": self.availability_zone,
             "primary_ip": self.primary_ip,
             "secondary_ips": list(self.secondary_ips),
+            "ipv6_addresses": [
+                {"address": ip, "primary": ip == self.primary_ipv6} for ip in self.ipv6_addresses
+            ],
         }
         intent = self.intent
         if intent is not None:
@@ -278,6 +295,8 @@ class Limits:
     max_enis: int
     max_enis_per_card: Mapping[int, int]
     ipv4_per_eni: int
+    #: IPv6 addresses per interface (0: the type has no IPv6).
+    ipv6_per_eni: int = 0
 
     def max_on_card(self, network_card_index: int = 0) -> int:
         """The most interfaces network card `network_card_index` takes."""
@@ -297,7 +316,16 @@ class Limits:
             max_enis=int(net.get("MaximumNetworkInterfaces", 1)),
             max_enis_per_card=cards,
             ipv4_per_eni=int(net.get("Ipv4AddressesPerInterface", 1)),
+            ipv6_per_eni=int(net.get("Ipv6AddressesPerInterface", 0))
+            if net.get("Ipv6Supported", True)
+            else 0,
         )
+
+
+def _associated(state: object) -> bool:
+    """An IPv6 range's association state is `associated` (moto shows the text of a dict,
+    "{'State': 'associated'}")."""
+    return state == "associated" or "'associated'" in str(state)
 
 
 @dataclass(frozen=True)
@@ -308,6 +336,8 @@ class Subnet:
     cidr: str
     availability_zone: str
     vpc_id: str
+    #: Its IPv6 range, when it has one associated.
+    ipv6_cidr: str | None = None
 
     @property
     def network(self) -> ipaddress.IPv4Network:
@@ -317,11 +347,17 @@ class Subnet:
     @classmethod
     def from_api(cls, raw: Mapping[str, Any]) -> Subnet:
         """Parse a `Subnets` entry of DescribeSubnets."""
+        v6 = [
+            a["Ipv6CidrBlock"]
+            for a in raw.get("Ipv6CidrBlockAssociationSet") or ()
+            if _associated((a.get("Ipv6CidrBlockState") or {}).get("State"))
+        ]
         return cls(
             subnet_id=raw["SubnetId"],
             cidr=raw["CidrBlock"],
             availability_zone=raw.get("AvailabilityZone", ""),
             vpc_id=raw.get("VpcId", ""),
+            ipv6_cidr=v6[0] if v6 else None,
         )
 
 

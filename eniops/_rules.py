@@ -415,6 +415,74 @@ def ips_to_add(
     return tuple(wanted)
 
 
+def ipv6_in_subnet(ip: str, subnet: Subnet) -> None:
+    """The IPv6 address must be inside the subnet's IPv6 range (and the subnet have one)."""
+    if subnet.ipv6_cidr is None or ipaddress.IPv6Address(ip) not in ipaddress.IPv6Network(
+        subnet.ipv6_cidr
+    ):
+        where = subnet.ipv6_cidr or "no IPv6 range"
+        raise PreconditionFailed(
+            "ip-outside-subnet",
+            f"{ip} is not inside {subnet.subnet_id} ({where})",
+            details={"ip": ip, "subnet": subnet.subnet_id, "cidr": subnet.ipv6_cidr},
+        )
+
+
+def ipv6_to_add(
+    eni: Eni,
+    subnet: Subnet,
+    ips: Iterable[str],
+    holders: Mapping[str, str],
+    *,
+    limits: Limits | None,
+) -> tuple[str, ...]:
+    """Which IPv6 addresses of `ips` to assign to `eni`; raises if any may not be.
+
+    `holders` maps the subnet's IPv6 addresses to the ENI holding each. EC2 cannot reassign
+    an IPv6 address in one call, and this version does not move one: held by another ENI,
+    it is `ip-in-use` whatever `allow_reassignment` says.
+    """
+    wanted = [ip for ip in ips if ip not in eni.ipv6_addresses]
+    for ip in wanted:
+        ipv6_in_subnet(ip, subnet)
+        holder = holders.get(ip)
+        if holder and holder != eni.eni_id:
+            raise Conflict(
+                "ip-in-use",
+                f"{ip} belongs to {holder}: EC2 cannot reassign an IPv6 address; remove it "
+                "there first (eniops does not move IPv6 addresses between interfaces yet)",
+                details={"ip": ip, "holder": holder, "eni": eni.eni_id},
+            )
+    total = len(eni.ipv6_addresses) + len(wanted)
+    if limits is not None and wanted and total > limits.ipv6_per_eni:
+        raise PreconditionFailed(
+            "ip-limit",
+            f"{eni.eni_id} would have {total} IPv6 addresses; {limits.instance_type} allows "
+            f"{limits.ipv6_per_eni} per interface",
+            details={
+                "eni": eni.eni_id,
+                "current": len(eni.ipv6_addresses),
+                "adding": len(wanted),
+                "limit": limits.ipv6_per_eni,
+            },
+        )
+    return tuple(wanted)
+
+
+def ipv6_to_remove(eni: Eni, ips: Iterable[str]) -> tuple[str, ...]:
+    """Which IPv6 addresses of `ips` to unassign from `eni`: never its primary IPv6."""
+    present = [ip for ip in ips if ip in eni.ipv6_addresses]
+    for ip in present:
+        if ip == eni.primary_ipv6:
+            raise PreconditionFailed(
+                "ip-is-primary",
+                f"{ip} is the primary IPv6 address of {eni.eni_id}: it stays until the "
+                "instance is terminated or the interface detached",
+                details={"ip": ip, "eni": eni.eni_id},
+            )
+    return tuple(present)
+
+
 def pick_free_ips(subnet: Subnet, used: Iterable[str], count: int) -> tuple[str, ...]:
     """`count` free addresses of the subnet, never reserved and never in use."""
     taken = set(used) | reserved_ips(subnet)

@@ -106,6 +106,7 @@ def _instance_view(reader: Reader, instance: Instance) -> dict[str, Any]:
             "max_enis": limits.max_enis,
             "max_enis_card_0": limits.max_on_card(0),
             "ipv4_per_eni": limits.ipv4_per_eni,
+            "ipv6_per_eni": limits.ipv6_per_eni,
         },
         "free": {"eni_slots": len(free), "device_indexes": free},
         "enis": [
@@ -132,6 +133,7 @@ def _eni_line(eni: Eni, addresses: list[Address], limits: Limits | None) -> dict
     view = {**eni.summary(), "elastic_ips": eips, "holder_tag": eni.tags.get(HOLDER_TAG)}
     if limits is not None:
         view["free_ip_slots"] = max(0, limits.ipv4_per_eni - len(eni.private_ips))
+        view["free_ipv6_slots"] = max(0, limits.ipv6_per_eni - len(eni.ipv6_addresses))
     return view
 
 

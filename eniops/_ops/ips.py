@@ -49,7 +49,7 @@ class IpsRequest:
         return cls(
             kind,
             target,
-            _inputs.ipv4_list(arguments["ips"], "ips"),
+            _inputs.ip_list(arguments["ips"], "ips"),
             _inputs.count(arguments["count"]),
             _inputs.flag(arguments["allow_reassignment"], "allow_reassignment"),
             _inputs.expect_current(arguments["expect_current"]),
@@ -60,7 +60,7 @@ class IpsRequest:
     def parse_remove(cls, arguments: Mapping[str, Any], guard: TagGuard | None) -> IpsRequest:
         """Parse `remove_secondary_ips`' own arguments."""
         kind, target = _inputs.eni_or_instance(arguments["target"], "target")
-        return cls(kind, target, _inputs.ipv4_list(arguments["ips"], "ips"), guard=guard)
+        return cls(kind, target, _inputs.ip_list(arguments["ips"], "ips"), guard=guard)
 
 
 @dataclass(frozen=True)
@@ -189,7 +189,8 @@ def plan_add_secondary_ips(request: IpsRequest, state: AddState) -> Plan:
         for other in state.neighbours
         for ip in other.private_ips
     }
-    wanted = request.ips
+    v6 = _ipv6_to_add(request, state)
+    wanted = tuple(ip for ip in request.ips if not _inputs.is_ipv6(ip))
     if request.count:
         check.ip_limit(eni, limits, request.count)
         wanted = check.pick_free_ips(subnet, holders, request.count)
@@ -207,9 +208,6 @@ def plan_add_secondary_ips(request: IpsRequest, state: AddState) -> Plan:
     warnings: list[str] = []
     if limits is None:
         warnings.append(f"{eni.eni_id} is not attached: the per-interface IP limit is unknown")
-    before = {"eni": eni.summary()}
-    if not to_add:
-        return Plan("add_secondary_ips", (), before=before, after=before, warnings=tuple(warnings))
     taken = {ip: holders[ip][0] for ip in to_add if ip in holders}
     if taken:
         warnings.append(
@@ -220,13 +218,65 @@ def plan_add_secondary_ips(request: IpsRequest, state: AddState) -> Plan:
         a for a in state.addresses if a.private_ip in taken and a.eni_id == taken[a.private_ip]
     ]
     guarded = request.allow_reassignment and request.expected not in (None, UNASSOCIATED)
-    chain = ip_chain(eni, to_add, request.allow_reassignment, following, taken if guarded else None)
+    chains = [ipv6_chain(eni, v6, add=True)] if v6 else []
+    if to_add:
+        guard = taken if guarded else None
+        chains.insert(0, ip_chain(eni, to_add, request.allow_reassignment, following, guard))
+    before = {"eni": eni.summary()}
+    after = {"eni": Planned(("eni", eni.eni_id), _planned(eni, add=(*to_add, *v6)))}
     return Plan(
         "add_secondary_ips",
-        (chain,),
+        tuple(chains),
         before=before,
-        after=dict(chain.after),
+        after=after if chains else before,
         warnings=tuple(warnings),
+    )
+
+
+def _ipv6_to_add(request: IpsRequest, state: AddState) -> tuple[str, ...]:
+    """The IPv6 addresses asked for that are not on the ENI yet (checked)."""
+    return check.ipv6_to_add(
+        state.eni,
+        state.subnet,
+        [ip for ip in request.ips if _inputs.is_ipv6(ip)],
+        {ip: other.eni_id for other in state.neighbours for ip in other.ipv6_addresses},
+        limits=state.limits,
+    )
+
+
+def _planned(eni: Eni, *, add: tuple[str, ...] = (), drop: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The ENI's summary with `add` assigned and `drop` unassigned, either family."""
+    v4 = [ip for ip in [*eni.secondary_ips, *add] if not _inputs.is_ipv6(ip) and ip not in drop]
+    v6 = [ip for ip in [*eni.ipv6_addresses, *add] if _inputs.is_ipv6(ip) and ip not in drop]
+    return {
+        **eni.summary(),
+        "secondary_ips": list(dict.fromkeys(v4)),
+        "ipv6_addresses": [
+            {"address": ip, "primary": ip == eni.primary_ipv6} for ip in dict.fromkeys(v6)
+        ],
+    }
+
+
+def ipv6_chain(eni: Eni, ips: tuple[str, ...], *, add: bool) -> Chain:
+    """`AssignIpv6Addresses` or `UnassignIpv6Addresses` of `ips`, waited for on the ENI."""
+    subject: Subject = ("eni", eni.eni_id)
+    action = "AssignIpv6Addresses" if add else "UnassignIpv6Addresses"
+    planned = _planned(eni, add=ips) if add else _planned(eni, drop=ips)
+    return Chain(
+        name=f"{'' if add else 'remove '}IPv6 {', '.join(ips)}",
+        operation="add_secondary_ips" if add else "remove_secondary_ips",
+        items=(
+            Change(
+                action,
+                {"NetworkInterfaceId": eni.eni_id, "Ipv6Addresses": list(ips)},
+                expect=(IpsOn(eni.eni_id, ips=ips, present=add),),
+                role="goal",
+            ),
+        ),
+        subjects=(subject,),
+        before={"eni": eni.summary()},
+        after={"eni": Planned(subject, planned)},
+        context={"eni": eni.eni_id, "adding" if add else "removing": list(ips)},
     )
 
 
@@ -312,34 +362,34 @@ def ip_chain(
 
 
 def plan_remove_secondary_ips(request: IpsRequest, state: RemoveState) -> Plan:
-    """Which IPs to unassign: never the primary, never one with an Elastic IP."""
+    """Which IPs to unassign: never a primary, never one with an Elastic IP."""
     eni = state.eni
     with_eip = {a.private_ip for a in state.addresses if a.private_ip} | set(eni.public_ips)
-    to_remove = check.ips_to_remove(eni, request.ips, with_eip)
+    v4 = [ip for ip in request.ips if not _inputs.is_ipv6(ip)]
+    to_remove = check.ips_to_remove(eni, v4, with_eip)
+    v6 = check.ipv6_to_remove(eni, [ip for ip in request.ips if _inputs.is_ipv6(ip)])
     _guard(request, eni, state.instance)
     before = {"eni": eni.summary()}
-    if not to_remove:
-        return Plan("remove_secondary_ips", (), before=before, after=before)
     subject: Subject = ("eni", eni.eni_id)
-    kept = [ip for ip in eni.secondary_ips if ip not in to_remove]
-    after: dict[str, Any] = {"eni": Planned(subject, {**eni.summary(), "secondary_ips": kept})}
-    chain = Chain(
-        name=f"remove {', '.join(to_remove)}",
-        operation="remove_secondary_ips",
-        items=(
-            Change(
-                "UnassignPrivateIpAddresses",
-                {"NetworkInterfaceId": eni.eni_id, "PrivateIpAddresses": list(to_remove)},
-                expect=(IpsOn(eni.eni_id, ips=to_remove, present=False),),
-                role="goal",
-            ),
-        ),
-        subjects=(subject,),
-        before=before,
-        after=after,
-        context={"eni": eni.eni_id, "removing": list(to_remove)},
+    chains = [ipv6_chain(eni, v6, add=False)] if v6 else []
+    if to_remove:
+        unassign = Change(
+            "UnassignPrivateIpAddresses",
+            {"NetworkInterfaceId": eni.eni_id, "PrivateIpAddresses": list(to_remove)},
+            expect=(IpsOn(eni.eni_id, ips=to_remove, present=False),),
+            role="goal",
+        )
+        planned = {"eni": Planned(subject, _planned(eni, drop=to_remove))}
+        context = {"eni": eni.eni_id, "removing": list(to_remove)}
+        name = f"remove {', '.join(to_remove)}"
+        chain = Chain(
+            name, "remove_secondary_ips", (unassign,), (subject,), before, planned, context
+        )
+        chains.insert(0, chain)
+    after = {"eni": Planned(subject, _planned(eni, drop=(*to_remove, *v6)))}
+    return Plan(
+        "remove_secondary_ips", tuple(chains), before=before, after=after if chains else before
     )
-    return Plan("remove_secondary_ips", (chain,), before=before, after=after)
 
 
 ADD = Body("add_secondary_ips", IpsRequest.parse_add, read_add, plan_add_secondary_ips, 60.0)

@@ -29,7 +29,16 @@ from .._settings import RetryPolicy, use_settings
 from ._autoscaling import Completion, StrictAutoScaling
 from ._faults import Holdable
 from ._handler import create_lease_table, put_alarm
-from ._lab import MOTO_IMAGE_ID, Lab, NotMoto, add_enis, add_instances, build_lab, require_moto
+from ._lab import (
+    MOTO_IMAGE_ID,
+    Lab,
+    NotMoto,
+    add_enis,
+    add_instances,
+    build_lab,
+    dual_stack,
+    require_moto,
+)
 from ._recorder import MUTATING_OPERATIONS, Call, Recorder, round_trips
 from ._rules import reserved
 from ._strict import StrictEc2
@@ -52,6 +61,7 @@ __all__ = [
     "add_instances",
     "build_lab",
     "create_lease_table",
+    "dual_stack",
     "fast_policy",
     "put_alarm",
     "require_moto",

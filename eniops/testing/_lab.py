@@ -292,3 +292,21 @@ def add_instances(client: Any, lab: Lab, count: int) -> list[str]:
     ]
     build = _Builder(client, "true", standby["InstanceType"], standby["ImageId"])
     return [build.instance(lab.subnet_a, f"extra-{n}")[0] for n in range(count)]
+
+
+def dual_stack(client: Any, lab: Lab) -> dict[str, str]:
+    """Give the lab's VPC an Amazon IPv6 /56 and each of its subnets a /64 of it; return
+    each subnet's IPv6 CIDR."""
+    import ipaddress  # noqa: PLC0415
+
+    association = client.associate_vpc_cidr_block(
+        VpcId=lab.vpc_id, AmazonProvidedIpv6CidrBlock=True
+    )["Ipv6CidrBlockAssociation"]
+    blocks = ipaddress.IPv6Network(association["Ipv6CidrBlock"]).subnets(new_prefix=64)
+    next(blocks)  # the first /64 left unused, as a VPC usually has one spare
+    found = {}
+    for subnet in (lab.subnet_a, lab.subnet_a2, lab.subnet_b):
+        block = str(next(blocks))
+        client.associate_subnet_cidr_block(SubnetId=subnet, Ipv6CidrBlock=block)
+        found[subnet] = block
+    return found

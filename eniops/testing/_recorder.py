@@ -18,6 +18,8 @@ MUTATING_OPERATIONS = frozenset(
         "ModifyNetworkInterfaceAttribute",
         "AssignPrivateIpAddresses",
         "UnassignPrivateIpAddresses",
+        "AssignIpv6Addresses",
+        "UnassignIpv6Addresses",
         "CreateTags",
         "DeleteTags",
         "CreateRoute",

@@ -174,6 +174,69 @@ def assign(sim: Simulation, params: dict[str, Any], context: dict[str, Any]) -> 
     return None
 
 
+def assign_ipv6(sim: Simulation, params: dict[str, Any], _: dict[str, Any]) -> Ec2Error | None:
+    """Inside the subnet's IPv6 range (a subnet without one refuses), not another ENI's (EC2
+    has no reassignment for IPv6), within the per-interface limit: moto checks none."""
+    eni = sim.view.eni(params["NetworkInterfaceId"])
+    if eni is None:
+        return None
+    subnet = sim.view.subnet(eni["SubnetId"])
+    ranges = [
+        ipaddress.IPv6Network(a["Ipv6CidrBlock"])
+        for a in subnet.get("Ipv6CidrBlockAssociationSet") or []
+        if "associated" in str(a.get("Ipv6CidrBlockState"))
+        and "disassociated" not in str(a.get("Ipv6CidrBlockState"))
+    ]
+    current = ipv6_of(eni)
+    new = [str(ipaddress.IPv6Address(ip)) for ip in params.get("Ipv6Addresses") or []]
+    new = [ip for ip in new if ip not in current]
+    if not ranges and (new or params.get("Ipv6AddressCount")):
+        return errors.invalid_parameter(f"Subnet {eni['SubnetId']} has no IPv6 CIDR block")
+    holders = {
+        ip: n["NetworkInterfaceId"]
+        for n in sim.view.enis_in_subnet(eni["SubnetId"])
+        if n["NetworkInterfaceId"] != eni["NetworkInterfaceId"]
+        for ip in ipv6_of(n)
+    }
+    for ip in new:
+        if not any(ipaddress.IPv6Address(ip) in r for r in ranges):
+            return errors.invalid_parameter(f"Address {ip} is not in the subnet's IPv6 CIDR")
+        if ip in holders:
+            return errors.error(
+                "InvalidIPAddress.InUse", f"Address {ip} is in use by {holders[ip]}"
+            )
+    instance_id = (eni.get("Attachment") or {}).get("InstanceId")
+    instance = sim.view.instance(instance_id) if instance_id else None
+    if instance is not None:
+        limit = sim.view.limits(instance["InstanceType"]).get("Ipv6AddressesPerInterface", 0)
+        if len(current) + len(new) + int(params.get("Ipv6AddressCount", 0)) > limit:
+            return errors.ip_limit(eni["NetworkInterfaceId"])
+    return None
+
+
+def unassign_ipv6(sim: Simulation, params: dict[str, Any], _: dict[str, Any]) -> Ec2Error | None:
+    """The primary IPv6 stays (moto never marks one; EC2 does)."""
+    eni = sim.view.eni(params["NetworkInterfaceId"])
+    primary = {
+        str(ipaddress.IPv6Address(a["Ipv6Address"]))
+        for a in (eni or {}).get("Ipv6Addresses") or []
+        if a.get("IsPrimaryIpv6")
+    }
+    asked = {str(ipaddress.IPv6Address(ip)) for ip in params.get("Ipv6Addresses") or []}
+    if primary & asked:
+        return errors.invalid_parameter("The primary IPv6 address cannot be unassigned")
+    return None
+
+
+def ipv6_of(eni: dict[str, Any]) -> list[str]:
+    """An ENI's IPv6 addresses, canonical."""
+    return [
+        str(ipaddress.IPv6Address(a["Ipv6Address"]))
+        for a in eni.get("Ipv6Addresses") or []
+        if a.get("Ipv6Address")
+    ]
+
+
 def unassign(sim: Simulation, params: dict[str, Any], _: dict[str, Any]) -> Ec2Error | None:
     """The primary private IP stays."""
     eni = sim.view.eni(params["NetworkInterfaceId"])
@@ -244,6 +307,8 @@ RULES: dict[str, Rule] = {
     "AssociateAddress": associate,
     "AssignPrivateIpAddresses": assign,
     "UnassignPrivateIpAddresses": unassign,
+    "AssignIpv6Addresses": assign_ipv6,
+    "UnassignIpv6Addresses": unassign_ipv6,
     "CreateRoute": create_route,
     "ReplaceRoute": replace_route,
     "TerminateInstances": terminate,

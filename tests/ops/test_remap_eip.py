@@ -9,7 +9,7 @@ import pytest
 
 import eniops
 from eniops import _codes
-from eniops.testing import round_trips
+from eniops.testing import dual_stack, round_trips
 
 
 def remap(world, **kw):
@@ -404,7 +404,12 @@ def test_session_and_region_build_a_client(world, monkeypatch):
 def test_describe_shows_limits_and_free_slots(world):
     """describe(instance) lists ENIs, EIPs, limits and free slots; ENI and EIP work too."""
     view = eniops.describe(world.lab.active, ec2=world.client)
-    assert view["limits"] == {"max_enis": 3, "max_enis_card_0": 3, "ipv4_per_eni": 12}
+    assert view["limits"] == {
+        "max_enis": 3,
+        "max_enis_card_0": 3,
+        "ipv4_per_eni": 12,
+        "ipv6_per_eni": 12,
+    }
     assert view["free"] == {"eni_slots": 1, "device_indexes": [2]}
     assert [e["device_index"] for e in view["enis"]] == [0, 1]
     assert view["enis"][0]["elastic_ips"][0]["public_ip"] == world.lab.public_ip
@@ -412,3 +417,19 @@ def test_describe_shows_limits_and_free_slots(world):
         world.lab.active
     )
     assert eniops.describe(world.lab.public_ip, ec2=world.client)["instance"] == world.lab.active
+
+
+def test_describe_shows_ipv6_addresses_and_slots(world):
+    """A dual-stack ENI: its IPv6 addresses (none primary on moto) and free IPv6 slots."""
+    with world.strict.internal() as client:
+        dual_stack(client, world.lab)
+        eni = world.primary_eni(world.lab.active)
+        assigned = client.assign_ipv6_addresses(NetworkInterfaceId=eni, Ipv6AddressCount=2)
+    view = eniops.describe(world.lab.active, ec2=world.client)
+    (line,) = [e for e in view["enis"] if e["eni"] == eni]
+    assert line["ipv6_addresses"] == [
+        {"address": ip, "primary": False} for ip in assigned["AssignedIpv6Addresses"]
+    ]
+    assert line["free_ipv6_slots"] == 10
+    other = [e for e in view["enis"] if e["eni"] != eni]
+    assert all(e["ipv6_addresses"] == [] for e in other)

@@ -213,3 +213,18 @@ def test_bad_argument_mixes_fail_before_any_call(call, no_calls):
     with pytest.raises(eniops.InvalidInput):
         call(no_calls)
     assert no_calls.calls == []
+
+
+def test_the_command_line_takes_ipv6_addresses_in_canonical_form():
+    """`ip add … --ip` takes both families (canonical once parsed); a zone index or a
+    network is refused before any call."""
+    from eniops import _cli_parser, _inputs
+
+    parser = _cli_parser.build_parser()
+    args = parser.parse_args(
+        ["ip", "add", "i-0123456789abcdef0", "--ip", "2001:DB8:0:0::10", "--ip", "10.0.1.5"]
+    )
+    assert _inputs.ip_list(args.ips) == ("2001:db8::10", "10.0.1.5")
+    for bad in ("fe80::1%eth0", "2001:db8::/64"):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["ip", "add", "i-0123456789abcdef0", "--ip", bad])

@@ -640,3 +640,51 @@ def test_waits_are_data():
     (chain,) = plan_move_eni(move_request(), move_state(leaving)).chains
     assert isinstance(chain.items[0], Wait)
     assert chain.items[0].expect.doing() == f"waiting for {FLOAT} to detach from {A}"
+
+
+def test_an_enis_primary_ipv6_is_read_from_ec2s_flag():
+    """IsPrimaryIpv6 marks the primary IPv6 (moto never sets it; EC2 does)."""
+    from eniops._model import Eni
+
+    eni = Eni.from_api(
+        {
+            "NetworkInterfaceId": "eni-0123456789abcdef0",
+            "PrivateIpAddress": "10.0.1.10",
+            "Ipv6Addresses": [
+                {"Ipv6Address": "2001:db8:0:1::0010"},
+                {"Ipv6Address": "2001:DB8:0:1::20", "IsPrimaryIpv6": True},
+            ],
+        }
+    )
+    assert eni.ipv6_addresses == ("2001:db8:0:1::10", "2001:db8:0:1::20")
+    assert eni.primary_ipv6 == "2001:db8:0:1::20"
+    assert eni.summary()["ipv6_addresses"] == [
+        {"address": "2001:db8:0:1::10", "primary": False},
+        {"address": "2001:db8:0:1::20", "primary": True},
+    ]
+
+
+def test_an_enis_primary_ipv6_is_never_removed():
+    """ip-is-primary for the IPv6 EC2 marks primary; another IPv6 is removable."""
+    import pytest
+
+    from eniops import PreconditionFailed
+    from eniops import _rules as check
+    from eniops._model import Eni
+
+    eni = Eni.from_api(
+        {
+            "NetworkInterfaceId": "eni-0123456789abcdef0",
+            "PrivateIpAddress": "10.0.1.10",
+            "Ipv6Addresses": [
+                {"Ipv6Address": "2001:db8:0:1::10", "IsPrimaryIpv6": True},
+                {"Ipv6Address": "2001:db8:0:1::20"},
+            ],
+        }
+    )
+    with pytest.raises(PreconditionFailed) as caught:
+        check.ipv6_to_remove(eni, ["2001:db8:0:1::10"])
+    assert caught.value.reason == "ip-is-primary"
+    assert check.ipv6_to_remove(eni, ["2001:db8:0:1::20", "2001:db8:0:1::30"]) == (
+        "2001:db8:0:1::20",
+    )
