@@ -38,13 +38,26 @@ def put_eip(server, lab, instance_id):
     )
 
 
-def route_holder(server, lab):
-    """The ENI every route of the lab's overlay points at."""
+def route_holder(server, lab, destination=None):
+    """The ENI every route of the lab's overlay (or of `destination`) points at."""
+    destination = destination or lab.overlay
     tables = ec2(server).describe_route_tables(RouteTableIds=list(lab.route_tables))
     (eni,) = {
         r.get("NetworkInterfaceId")
         for t in tables["RouteTables"]
         for r in t["Routes"]
-        if r.get("DestinationCidrBlock") == lab.overlay
+        if destination in (r.get("DestinationCidrBlock"), r.get("DestinationIpv6CidrBlock"))
     }
     return eni
+
+
+OVERLAY_V6 = "2001:db8::10/128"
+
+
+def ipv6_overlay(server, lab, instance_id):
+    """Routes for the IPv6 overlay address in the lab's tables, to `instance_id`."""
+    eni = primary_eni(server, instance_id)["NetworkInterfaceId"]
+    for table in lab.route_tables:
+        ec2(server).create_route(
+            RouteTableId=table, DestinationIpv6CidrBlock=OVERLAY_V6, NetworkInterfaceId=eni
+        )

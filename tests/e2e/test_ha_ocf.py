@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from holders import ec2, eip_holder, primary_eni, route_holder
+from holders import OVERLAY_V6, ec2, eip_holder, ipv6_overlay, primary_eni, route_holder
 
 from eniops.testing import round_trips
 from eniops.testing._recorder import Call
@@ -54,9 +54,15 @@ def vip_holder(server, lab):
 
 def params(mode, lab, host, **more):
     """The agent's parameters for `mode`, the peer being the other instance of the pair."""
-    value = {"allocation_id": lab.eip, "overlay_ip": lab.overlay, "private_ip": VIP}[mode]
+    key = "overlay_ip" if mode == "overlay_ipv6" else mode
+    value = {
+        "allocation_id": lab.eip,
+        "overlay_ip": lab.overlay,
+        "overlay_ipv6": OVERLAY_V6.split("/")[0],
+        "private_ip": VIP,
+    }[mode]
     found = {
-        mode: value,
+        key: value,
         "eniops": host.eniops,
         "eniops_args": f"--endpoint-url {host.server}",
     }
@@ -65,6 +71,8 @@ def params(mode, lab, host, **more):
 
 def setup(mode, server, lab):
     """The resource starts on the active instance (the secondary IP assigned to it)."""
+    if mode == "overlay_ipv6":
+        ipv6_overlay(server, lab, lab.active)
     if mode == "private_ip":
         ec2(server).assign_private_ip_addresses(
             NetworkInterfaceId=primary_eni(server, lab.active)["NetworkInterfaceId"],
@@ -84,7 +92,7 @@ def ocf(host, agent, action, values, **env):
     )
 
 
-MODES = ["allocation_id", "overlay_ip", "private_ip"]
+MODES = ["allocation_id", "overlay_ip", "overlay_ipv6", "private_ip"]
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -158,7 +166,11 @@ def test_the_sequence_pacemaker_drives(hosts, server, lab, agent, mode, tmp_path
     active, standby = hosts(lab.active), hosts(lab.standby)
     on_active = params(mode, lab, active, peer=lab.standby)
     on_standby = params(mode, lab, standby, peer=lab.active)
-    local = {"overlay_ip": lab.overlay.split("/")[0] + "/32", "private_ip": VIP + "/24"}.get(mode)
+    local = {
+        "overlay_ip": lab.overlay.split("/")[0] + "/32",
+        "overlay_ipv6": OVERLAY_V6,
+        "private_ip": VIP + "/24",
+    }.get(mode)
 
     assert ocf(active, agent, "start", on_active).returncode == SUCCESS
     assert ocf(active, agent, "monitor", on_active).returncode == SUCCESS
@@ -182,8 +194,9 @@ def test_the_sequence_pacemaker_drives(hosts, server, lab, agent, mode, tmp_path
     here = primary_eni(server, lab.standby)
     if mode == "allocation_id":
         assert eip_holder(server, lab) == lab.standby
-    elif mode == "overlay_ip":
-        assert route_holder(server, lab) == here["NetworkInterfaceId"]
+    elif mode.startswith("overlay"):
+        destination = OVERLAY_V6 if mode == "overlay_ipv6" else lab.overlay
+        assert route_holder(server, lab, destination) == here["NetworkInterfaceId"]
     else:
         assert vip_holder(server, lab) == lab.standby
 

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from holders import ec2, eip_holder, primary_eni, put_eip, route_holder
+from holders import OVERLAY_V6, ec2, eip_holder, ipv6_overlay, primary_eni, put_eip, route_holder
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "eniops" / "ha"
 NOTIFY = str(SCRIPTS / "eniops-notify")
@@ -343,3 +343,19 @@ def cli_output(cli, argv):
     with contextlib.redirect_stdout(out):
         assert cli.main(argv) == 0
     return out.getvalue()
+
+
+def test_an_ipv6_overlay_master_and_backup(notify, server, lab):
+    """An IPv6 overlay address: its /128 routes come here and the /128 goes on eth0; a
+    backup removes the local address only."""
+    ipv6_overlay(server, lab, lab.active)
+    standby = notify(lab.standby, ENIOPS_OVERLAY=OVERLAY_V6.split("/")[0], ENIOPS_PEER=lab.active)
+    done = standby("INSTANCE", "VI_1", "MASTER", "100")
+    assert done.returncode == 0, done.stderr
+    here = primary_eni(server, lab.standby)["NetworkInterfaceId"]
+    assert route_holder(server, lab, OVERLAY_V6) == here
+    assert route_holder(server, lab) == primary_eni(server, lab.active)["NetworkInterfaceId"]
+    assert OVERLAY_V6 in standby.host.node.addresses()
+    assert standby("INSTANCE", "VI_1", "BACKUP", "100").returncode == 0
+    assert OVERLAY_V6 not in standby.host.node.addresses()
+    assert route_holder(server, lab, OVERLAY_V6) == here
