@@ -10,7 +10,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._tags import HOLDER_TAG, MOVE_TAG, HolderTag, MoveIntent, tag_dict
+from ._tags import (
+    HOLDER_TAG,
+    IP_MOVE_TAG,
+    MOVE_TAG,
+    HolderTag,
+    IpMoveIntent,
+    MoveIntent,
+    tag_dict,
+)
 
 
 class _PlacedByEniops:
@@ -95,6 +103,11 @@ class Eni(_PlacedByEniops):
     def secondary_ips(self) -> tuple[str, ...]:
         """Private IPs other than the primary."""
         return tuple(ip for ip in self.private_ips if ip != self.primary_ip)
+
+    @property
+    def ip_intent(self) -> IpMoveIntent | None:
+        """The pending IPv6 move to it recorded in its `eniops:ip-move` tag, if any."""
+        return IpMoveIntent.parse(self.tags.get(IP_MOVE_TAG))
 
     @property
     def intent(self) -> MoveIntent | None:

@@ -155,7 +155,8 @@ OPERATIONS: tuple[OperationSpec, ...] = (
         "eniops._ops.ips",
         ("ips", "count", "allow_reassignment", "expect_current"),
         reads=(*_ENI_READS, "DescribeSubnets", "DescribeAddresses"),
-        changes=("AssignPrivateIpAddresses", "AssignIpv6Addresses", *TAGS),
+        # an IPv6 address moves between ENIs by unassign, then assign
+        changes=("AssignPrivateIpAddresses", "AssignIpv6Addresses", "UnassignIpv6Addresses", *TAGS),
         summary="add secondary private IPs (additive)",
         one_of=(("ips", "count"),),
         requires=(("expect_current", "allow_reassignment"),),

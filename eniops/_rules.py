@@ -12,7 +12,7 @@ import itertools
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal, TypeVar
 
-from ._errors import Conflict, NotFound, PreconditionFailed
+from ._errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from ._inputs import UNASSOCIATED, TagGuard
 from ._model import Address, Attachment, Eni, Instance, Limits, Subnet
 from ._routes import Route, RouteTable
@@ -351,22 +351,18 @@ def ip_in_subnet(ip: str, subnet: Subnet) -> None:
         )
 
 
-def ip_limit(eni: Eni, limits: Limits | None, adding: int) -> None:
-    """The ENI's IPv4 count (primary included) must stay within the instance type's limit."""
+def ip_limit(eni: Eni, limits: Limits | None, adding: int, *, version: int = 4) -> None:
+    """The ENI's IPv4 (primary included) or IPv6 count must stay within the type's limit."""
     if limits is None or adding == 0:
         return
-    total = len(eni.private_ips) + adding
-    if total > limits.ipv4_per_eni:
+    current = len(eni.private_ips) if version == 4 else len(eni.ipv6_addresses)
+    limit = limits.ipv4_per_eni if version == 4 else limits.ipv6_per_eni
+    if current + adding > limit:
         raise PreconditionFailed(
             "ip-limit",
-            f"{eni.eni_id} would have {total} IPv4 addresses; {limits.instance_type} allows "
-            f"{limits.ipv4_per_eni} per interface",
-            details={
-                "eni": eni.eni_id,
-                "current": len(eni.private_ips),
-                "adding": adding,
-                "limit": limits.ipv4_per_eni,
-            },
+            f"{eni.eni_id} would have {current + adding} IPv{version} addresses; "
+            f"{limits.instance_type} allows {limit} per interface",
+            details={"eni": eni.eni_id, "current": current, "adding": adding, "limit": limit},
         )
 
 
@@ -432,41 +428,49 @@ def ipv6_to_add(
     eni: Eni,
     subnet: Subnet,
     ips: Iterable[str],
-    holders: Mapping[str, str],
+    holders: Mapping[str, tuple[str, ...]],
     *,
+    allow_reassignment: bool,
+    expected: str | None,
     limits: Limits | None,
-) -> tuple[str, ...]:
-    """Which IPv6 addresses of `ips` to assign to `eni`; raises if any may not be.
+) -> tuple[tuple[str, ...], dict[str, str]]:
+    """Which IPv6 addresses of `ips` to assign to `eni` from nobody, and which to move (each
+    to the ENI it comes from); raises if any may not be.
 
-    `holders` maps the subnet's IPv6 addresses to the ENI holding each. EC2 cannot reassign
-    an IPv6 address in one call, and this version does not move one: held by another ENI,
-    it is `ip-in-use` whatever `allow_reassignment` says.
+    `holders` maps the subnet's IPv6 addresses to the ids holding each (the ENI first, then
+    its instance), an address on no ENI that an `eniops:ip-move` intent names counting as
+    held by its `from` ENI. EC2 cannot reassign IPv6: taking one from another ENI needs
+    `allow_reassignment` and `expect_current` naming its holder (eniops moves it in two steps).
     """
     wanted = [ip for ip in ips if ip not in eni.ipv6_addresses]
+    free: list[str] = []
+    moves: dict[str, str] = {}
     for ip in wanted:
         ipv6_in_subnet(ip, subnet)
-        holder = holders.get(ip)
+        holder_ids = holders.get(ip, ())
+        holder = holder_ids[0] if holder_ids else None
         if holder and holder != eni.eni_id:
-            raise Conflict(
-                "ip-in-use",
-                f"{ip} belongs to {holder}: EC2 cannot reassign an IPv6 address; remove it "
-                "there first (eniops does not move IPv6 addresses between interfaces yet)",
-                details={"ip": ip, "holder": holder, "eni": eni.eni_id},
-            )
-    total = len(eni.ipv6_addresses) + len(wanted)
-    if limits is not None and wanted and total > limits.ipv6_per_eni:
-        raise PreconditionFailed(
-            "ip-limit",
-            f"{eni.eni_id} would have {total} IPv6 addresses; {limits.instance_type} allows "
-            f"{limits.ipv6_per_eni} per interface",
-            details={
-                "eni": eni.eni_id,
-                "current": len(eni.ipv6_addresses),
-                "adding": len(wanted),
-                "limit": limits.ipv6_per_eni,
-            },
-        )
-    return tuple(wanted)
+            if not allow_reassignment:
+                raise Conflict(
+                    "ip-in-use",
+                    f"{ip} belongs to {holder}; pass allow_reassignment (and expect_current) "
+                    "to move it",
+                    details={"ip": ip, "holder": holder, "eni": eni.eni_id},
+                )
+            if expected is None:
+                raise InvalidInput(
+                    f"{ip} is held by {holder}: an IPv6 address moves (unassign, then assign) "
+                    "only with expect_current naming its holder",
+                    details={"ip": ip, "holder": holder, "argument": "expect_current"},
+                )
+            expect_current(expected, ip, holder_ids)
+            moves[ip] = holder
+        else:
+            if allow_reassignment and expected not in (None, UNASSOCIATED):
+                expect_current(expected, ip, [])
+            free.append(ip)
+    ip_limit(eni, limits, len(wanted), version=6)
+    return tuple(free), moves
 
 
 def ipv6_to_remove(eni: Eni, ips: Iterable[str]) -> tuple[str, ...]:

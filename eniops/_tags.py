@@ -1,7 +1,8 @@
 """The tags eniops writes on the resources it moves, and reads back as hints.
 
-`eniops:move` records a move's intent on an ENI before its detach; `eniops:holder` records
-where an Elastic IP or an ENI was placed. Pure: parsing and formatting only.
+`eniops:move` records a move's intent on an ENI before its detach; `eniops:ip-move` records,
+on the ENI that receives them, IPv6 addresses on their way from another ENI; `eniops:holder`
+records where an Elastic IP or an ENI was placed. Pure: parsing and formatting only.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 
 def tag_dict(raw: Any) -> dict[str, str]:
@@ -21,7 +22,10 @@ def tag_dict(raw: Any) -> dict[str, str]:
 MOVE_TAG = "eniops:move"
 #: The tag written on an Elastic IP or ENI after every successful change: who holds it now.
 HOLDER_TAG = "eniops:holder"
-#: Every tag key eniops writes.
+#: The tag an IPv6 move writes on the receiving ENI before the unassign (EC2 cannot reassign
+#: IPv6 in one call) and removes after the verified assign.
+IP_MOVE_TAG = "eniops:ip-move"
+#: The tag keys of ENI moves and placements (what a failover looks for).
 ENIOPS_TAGS = (MOVE_TAG, HOLDER_TAG)
 
 
@@ -44,6 +48,8 @@ class MoveIntent:
     device_index: int
     delete_on_termination: bool
 
+    key: ClassVar[str] = MOVE_TAG
+
     def format(self) -> str:
         """The tag value, as the contract writes it."""
         dot = "true" if self.delete_on_termination else "false"
@@ -61,6 +67,36 @@ class MoveIntent:
             device_index=int(found["index"]),
             delete_on_termination=found["dot"] == "true",
         )
+
+
+_IP_INTENT = re.compile(r"from=(?P<source>eni-[0-9a-f]{8,17}) ips=(?P<ips>[0-9a-f:,]{2,800})")
+
+
+@dataclass(frozen=True)
+class IpMoveIntent:
+    """The `eniops:ip-move` tag: IPv6 addresses being moved from `source` (an ENI) to the
+    tagged ENI; while they are on no ENI, they count as held by `source`."""
+
+    source: str
+    ips: tuple[str, ...]
+
+    key: ClassVar[str] = IP_MOVE_TAG
+
+    def format(self) -> str:
+        """The tag value, as the contract writes it."""
+        return f"from={self.source} ips={','.join(self.ips)}"
+
+    @classmethod
+    def parse(cls, value: str | None) -> IpMoveIntent | None:
+        """The intent in a tag value, or None if it is absent or not eniops' format."""
+        found = _IP_INTENT.fullmatch(value or "")
+        if found is None:
+            return None
+        try:
+            ips = tuple(str(ipaddress.IPv6Address(ip)) for ip in found["ips"].split(","))
+        except ValueError:
+            return None
+        return cls(found["source"], ips)
 
 
 _HOLDER = re.compile(

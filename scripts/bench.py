@@ -31,6 +31,7 @@ from eniops.testing import (
     add_enis,
     build_lab,
     create_lease_table,
+    dual_stack,
     put_alarm,
     reset_caches,
     round_trips,
@@ -653,12 +654,65 @@ def section_lambda() -> None:
     )
 
 
+# -- IPv6 ----------------------------------------------------------------------------------
+
+
+def plain_ipv6_move(client: Any, source: str, target: str, ip: str) -> None:
+    """The same checks in turn with plain boto3: the target, its instance and type, its
+    subnet and the subnet's ENIs; unassign, read until gone; assign, read until shown."""
+    eni = client.describe_network_interfaces(NetworkInterfaceIds=[target])["NetworkInterfaces"][0]
+    instance = eni["Attachment"]["InstanceId"]
+    found = client.describe_instances(InstanceIds=[instance])["Reservations"][0]["Instances"][0]
+    client.describe_instance_types(InstanceTypes=[found["InstanceType"]])
+    client.describe_subnets(SubnetIds=[eni["SubnetId"]])
+    subnet = [{"Name": "subnet-id", "Values": [eni["SubnetId"]]}]
+    client.describe_network_interfaces(Filters=subnet)
+    client.unassign_ipv6_addresses(NetworkInterfaceId=source, Ipv6Addresses=[ip])
+    client.describe_network_interfaces(NetworkInterfaceIds=[source])
+    client.assign_ipv6_addresses(NetworkInterfaceId=target, Ipv6Addresses=[ip])
+    client.describe_network_interfaces(NetworkInterfaceIds=[target])
+
+
+def _ipv6_move_once(how: str) -> tuple[int, float]:
+    """Round trips and seconds of one IPv6 address moved from the active instance's primary
+    ENI to the standby's, by eniops or by plain boto3."""
+    with world() as w:
+        with w.strict.internal() as client:
+            ip = dual_stack(client, w.lab)[w.lab.subnet_a].replace("::/64", "::50")
+            source = eniops.describe(w.lab.active, ec2=w.client)["enis"][0]["eni"]
+            client.assign_ipv6_addresses(NetworkInterfaceId=source, Ipv6Addresses=[ip])
+        target = eniops.describe(w.lab.standby, ec2=w.client)["enis"][0]["eni"]
+        w.strict.reset_calls()
+        if how == "eniops":
+            seconds = timed(
+                lambda: eniops.add_secondary_ips(
+                    target, ips=[ip], allow_reassignment=True, expect_current=source, ec2=w.client
+                )
+            )
+        else:
+            seconds = timed(lambda: plain_ipv6_move(w.client, source, target, ip))
+        return round_trips(w.strict.calls), seconds
+
+
+def section_ipv6() -> None:
+    """Moving one IPv6 address between ENIs: eniops' two steps against plain boto3's."""
+    print(f"\n== IPv6 ({LATENCY_S * 1000:.0f} ms added per call)")
+    trips, seconds = _ipv6_move_once("eniops")
+    plain_trips, plain_seconds = _ipv6_move_once("plain")
+    print(
+        f"  (eniops {seconds:.3f} s, with its intent tag and the check of each step; plain "
+        f"boto3 {plain_trips} round trips, {plain_seconds:.3f} s)"
+    )
+    line("one IPv6 address moved between ENIs: round trips", str(trips), "5", verdict(trips, 5))
+
+
 SECTIONS = {
     "single": section_single,
     "startup": section_startup,
     "plans": section_plans,
     "readiness": section_readiness,
     "lambda": section_lambda,
+    "ipv6": section_ipv6,
     "routes": section_routes,
     "process": section_process,
     "races": section_races,

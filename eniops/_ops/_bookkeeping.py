@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from .._expect import Tagged
 from .._plan import Change
-from .._tags import HOLDER_TAG, MOVE_TAG, MoveIntent
+from .._tags import HOLDER_TAG, MOVE_TAG, IpMoveIntent, MoveIntent
 
 
 def holder(resource_id: str, value: str | None, previous: str | None) -> Change:
@@ -30,15 +30,16 @@ def _holder_call(resource_id: str, value: str | None) -> tuple[str, dict[str, ob
     }
 
 
-def intent(eni_id: str, move: MoveIntent) -> Change:
-    """The `eniops:move` tag, written before the detach; put back by deleting our value only
-    (a concurrent run's intent, written over ours, stays)."""
+def intent(eni_id: str, move: MoveIntent | IpMoveIntent) -> Change:
+    """The intent tag (`eniops:move` before a detach, `eniops:ip-move` before an IPv6
+    unassign); put back by deleting our value only (a concurrent run's intent, written over
+    ours, stays)."""
     value = move.format()
-    tag = {"Key": MOVE_TAG, "Value": value}
+    tag = {"Key": move.key, "Value": value}
     return Change(
         "CreateTags",
         {"Resources": [eni_id], "Tags": [tag]},
-        expect=(Tagged(eni_id, key=MOVE_TAG, value=value),),
+        expect=(Tagged(eni_id, key=move.key, value=value),),
         check="settle",
         role="bookkeeping",
         undo=(
@@ -54,11 +55,11 @@ def intent(eni_id: str, move: MoveIntent) -> Change:
     )
 
 
-def intent_removal(eni_id: str) -> Change:
-    """The move is done: its `eniops:move` intent (whatever its value) goes."""
+def intent_removal(eni_id: str, key: str = MOVE_TAG) -> Change:
+    """The move is done: its intent (whatever its value) goes."""
     return Change(
         "DeleteTags",
-        {"Resources": [eni_id], "Tags": [{"Key": MOVE_TAG}]},
+        {"Resources": [eni_id], "Tags": [{"Key": key}]},
         check="settle",
         role="bookkeeping",
         note="the move is done: its intent is removed",

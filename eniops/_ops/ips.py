@@ -22,6 +22,7 @@ from .._result import Result
 from .._tags import address_holder
 from .._views import Planned, PrivateIp, Subject
 from . import _bookkeeping
+from ._ipv6 import ipv6_chain, ipv6_chains, planned_ips
 from ._operation import Body, run
 
 if TYPE_CHECKING:
@@ -189,7 +190,7 @@ def plan_add_secondary_ips(request: IpsRequest, state: AddState) -> Plan:
         for other in state.neighbours
         for ip in other.private_ips
     }
-    v6 = _ipv6_to_add(request, state)
+    v6_chains = _ipv6_to_add(request, state)
     wanted = tuple(ip for ip in request.ips if not _inputs.is_ipv6(ip))
     if request.count:
         check.ip_limit(eni, limits, request.count)
@@ -218,66 +219,45 @@ def plan_add_secondary_ips(request: IpsRequest, state: AddState) -> Plan:
         a for a in state.addresses if a.private_ip in taken and a.eni_id == taken[a.private_ip]
     ]
     guarded = request.allow_reassignment and request.expected not in (None, UNASSOCIATED)
-    chains = [ipv6_chain(eni, v6, add=True)] if v6 else []
+    chains = list(v6_chains)
     if to_add:
-        guard = taken if guarded else None
-        chains.insert(0, ip_chain(eni, to_add, request.allow_reassignment, following, guard))
-    before = {"eni": eni.summary()}
-    after = {"eni": Planned(("eni", eni.eni_id), _planned(eni, add=(*to_add, *v6)))}
+        v4 = ip_chain(
+            eni, to_add, request.allow_reassignment, following, taken if guarded else None
+        )
+        chains.insert(0, v4)
+    before: dict[str, Any] = {"eni": eni.summary()}
+    v6 = tuple(ip for c in v6_chains for ip in c.context["adding"])
+    planned = Planned(("eni", eni.eni_id), planned_ips(eni, add=(*to_add, *v6)))
+    after: dict[str, Any] = {"eni": planned} if chains else before
     return Plan(
-        "add_secondary_ips",
-        tuple(chains),
-        before=before,
-        after=after if chains else before,
-        warnings=tuple(warnings),
+        "add_secondary_ips", tuple(chains), before=before, after=after, warnings=tuple(warnings)
     )
 
 
-def _ipv6_to_add(request: IpsRequest, state: AddState) -> tuple[str, ...]:
-    """The IPv6 addresses asked for that are not on the ENI yet (checked)."""
-    return check.ipv6_to_add(
+def _ipv6_to_add(request: IpsRequest, state: AddState) -> list[Chain]:
+    """The chains that put the IPv6 addresses asked for on the ENI (checked): from nobody,
+    moved from another ENI, or finishing a move a killed run left."""
+    shown = {ip: other for other in state.neighbours for ip in other.ipv6_addresses}
+    holders = {
+        ip: tuple(i for i in (other.eni_id, other.instance_id) if i) for ip, other in shown.items()
+    }
+    by_id = {other.eni_id: other for other in state.neighbours}
+    for intent in (other.ip_intent for other in state.neighbours):
+        if intent is None:
+            continue
+        source = by_id.get(intent.source)
+        on_its_way = tuple(i for i in (intent.source, source and source.instance_id) if i)
+        holders.update({ip: on_its_way for ip in intent.ips if ip not in shown})
+    free, moves = check.ipv6_to_add(
         state.eni,
         state.subnet,
         [ip for ip in request.ips if _inputs.is_ipv6(ip)],
-        {ip: other.eni_id for other in state.neighbours for ip in other.ipv6_addresses},
+        holders,
+        allow_reassignment=request.allow_reassignment,
+        expected=request.expected,
         limits=state.limits,
     )
-
-
-def _planned(eni: Eni, *, add: tuple[str, ...] = (), drop: tuple[str, ...] = ()) -> dict[str, Any]:
-    """The ENI's summary with `add` assigned and `drop` unassigned, either family."""
-    v4 = [ip for ip in [*eni.secondary_ips, *add] if not _inputs.is_ipv6(ip) and ip not in drop]
-    v6 = [ip for ip in [*eni.ipv6_addresses, *add] if _inputs.is_ipv6(ip) and ip not in drop]
-    return {
-        **eni.summary(),
-        "secondary_ips": list(dict.fromkeys(v4)),
-        "ipv6_addresses": [
-            {"address": ip, "primary": ip == eni.primary_ipv6} for ip in dict.fromkeys(v6)
-        ],
-    }
-
-
-def ipv6_chain(eni: Eni, ips: tuple[str, ...], *, add: bool) -> Chain:
-    """`AssignIpv6Addresses` or `UnassignIpv6Addresses` of `ips`, waited for on the ENI."""
-    subject: Subject = ("eni", eni.eni_id)
-    action = "AssignIpv6Addresses" if add else "UnassignIpv6Addresses"
-    planned = _planned(eni, add=ips) if add else _planned(eni, drop=ips)
-    return Chain(
-        name=f"{'' if add else 'remove '}IPv6 {', '.join(ips)}",
-        operation="add_secondary_ips" if add else "remove_secondary_ips",
-        items=(
-            Change(
-                action,
-                {"NetworkInterfaceId": eni.eni_id, "Ipv6Addresses": list(ips)},
-                expect=(IpsOn(eni.eni_id, ips=ips, present=add),),
-                role="goal",
-            ),
-        ),
-        subjects=(subject,),
-        before={"eni": eni.summary()},
-        after={"eni": Planned(subject, planned)},
-        context={"eni": eni.eni_id, "adding" if add else "removing": list(ips)},
-    )
+    return ipv6_chains(state.eni, free, moves, set(shown))
 
 
 def assign(
@@ -379,14 +359,14 @@ def plan_remove_secondary_ips(request: IpsRequest, state: RemoveState) -> Plan:
             expect=(IpsOn(eni.eni_id, ips=to_remove, present=False),),
             role="goal",
         )
-        planned = {"eni": Planned(subject, _planned(eni, drop=to_remove))}
+        planned = {"eni": Planned(subject, planned_ips(eni, drop=to_remove))}
         context = {"eni": eni.eni_id, "removing": list(to_remove)}
         name = f"remove {', '.join(to_remove)}"
         chain = Chain(
             name, "remove_secondary_ips", (unassign,), (subject,), before, planned, context
         )
         chains.insert(0, chain)
-    after = {"eni": Planned(subject, _planned(eni, drop=(*to_remove, *v6)))}
+    after = {"eni": Planned(subject, planned_ips(eni, drop=(*to_remove, *v6)))}
     return Plan(
         "remove_secondary_ips", tuple(chains), before=before, after=after if chains else before
     )

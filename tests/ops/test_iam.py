@@ -52,6 +52,34 @@ def test_every_call_is_declared(world, operation):
     assert called <= declared, called - declared
 
 
+def test_the_ipv6_calls_are_declared(world):
+    """Adding, moving (intent, unassign, assign) and removing IPv6 addresses."""
+    from eniops.testing import dual_stack
+
+    with world.strict.internal() as client:
+        ranges = dual_stack(client, world.lab)
+        ip = ranges[world.lab.subnet_a].replace("::/64", "::50")
+        client.assign_ipv6_addresses(
+            NetworkInterfaceId=world.primary_eni(world.lab.active), Ipv6Addresses=[ip]
+        )
+    world.strict.reset_calls()
+    eniops.add_secondary_ips(
+        world.lab.standby,
+        ips=[ip],
+        allow_reassignment=True,
+        expect_current=world.lab.active,
+        ec2=world.client,
+    )
+    moved = {f"ec2:{c.operation}" for c in world.strict.calls}
+    assert {"ec2:UnassignIpv6Addresses", "ec2:AssignIpv6Addresses"} <= moved
+    assert moved <= set(_registry.BY_NAME["add_secondary_ips"].actions)
+    world.strict.reset_calls()
+    eniops.remove_secondary_ips(world.lab.standby, ips=[ip], ec2=world.client)
+    removed = {f"ec2:{c.operation}" for c in world.strict.calls}
+    assert "ec2:UnassignIpv6Addresses" in removed
+    assert removed <= set(_registry.BY_NAME["remove_secondary_ips"].actions)
+
+
 def test_iam_policy_scopes_changes_by_tag():
     """The generated policy splits reads from changes and scopes changes by the tag."""
     policy = _registry.iam_policy(["eip-remap"], require_tag="team=payments")

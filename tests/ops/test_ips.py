@@ -200,8 +200,8 @@ def test_ipv4_and_ipv6_in_one_call(world, dual):
 
 
 def test_ipv6_refusals_change_nothing(world, dual):
-    """Outside the subnet's IPv6 range, another subnet's range, held by another ENI (EC2
-    cannot reassign IPv6: refused even with allow_reassignment), past the type's limit."""
+    """Outside the subnet's IPv6 range, held by another ENI (without allow_reassignment, or
+    with expect_current naming someone else), past the type's limit."""
     eni = world.primary_eni(world.lab.standby)
     holder = world.primary_eni(world.lab.active)
     taken = str(dual[0x20])
@@ -211,7 +211,7 @@ def test_ipv6_refusals_change_nothing(world, dual):
     cases = [
         ({"ips": ["2001:db8::1"]}, "ip-outside-subnet"),
         ({"ips": [taken]}, "ip-in-use"),
-        ({"ips": [taken], "allow_reassignment": True, "expect_current": holder}, "ip-in-use"),
+        ({"ips": [taken], "allow_reassignment": True, "expect_current": eni}, "expect-mismatch"),
         ({"ips": [str(dual[i]) for i in range(0x100, 0x10D)]}, "ip-limit"),  # 13 > 12
     ]
     for kwargs, reason in cases:
@@ -261,3 +261,163 @@ def test_the_strict_layer_refuses_what_ec2_refuses_for_ipv6(world, dual):
             world.client.assign_ipv6_addresses(NetworkInterfaceId=eni, Ipv6Addresses=addresses)
         assert caught.value.response["Error"]["Code"] == code
     assert v6_of(world, eni) == []
+
+
+# -- moving an IPv6 address: unassign, then assign, with the intent -----------------------
+
+
+def moving(world, dual, index=0x50):
+    """An IPv6 address on the active instance's primary ENI, to move to the standby's."""
+    source, target = world.primary_eni(world.lab.active), world.primary_eni(world.lab.standby)
+    ip = str(dual[index])
+    with world.strict.internal() as client:
+        client.assign_ipv6_addresses(NetworkInterfaceId=source, Ipv6Addresses=[ip])
+    world.strict.reset_calls()
+    return source, target, ip
+
+
+def move6(world, target, ip, expect, **more):
+    return eniops.add_secondary_ips(
+        target, ips=[ip], allow_reassignment=True, expect_current=expect, ec2=world.client, **more
+    )
+
+
+def tags_of(world, eni):
+    return {t["Key"]: t["Value"] for t in world.eni(eni).get("TagSet", [])}
+
+
+def test_an_ipv6_address_moves_in_two_steps_with_its_intent(world, dual):
+    """The intent on the receiving ENI, the unassign, the assign with the intent's removal
+    beside its check; a re-run changes nothing; the plan shows every call."""
+    source, target, ip = moving(world, dual)
+    planned = move6(world, target, ip, source, mode="plan")
+    assert [s.action for s in planned.steps] == [
+        "ec2:CreateTags",
+        "ec2:UnassignIpv6Addresses",
+        "ec2:AssignIpv6Addresses",
+        "ec2:DeleteTags",
+    ]
+    assert world.strict.mutations == []
+    result = move6(world, target, ip, world.lab.active)  # the holder's instance guards too
+    assert result.changed
+    calls = [(c.operation, c.params) for c in world.strict.mutations]
+    assert [op for op, _ in calls] == [
+        "CreateTags",
+        "UnassignIpv6Addresses",
+        "AssignIpv6Addresses",
+        "DeleteTags",
+    ]
+    assert calls[0][1]["Tags"] == [{"Key": "eniops:ip-move", "Value": f"from={source} ips={ip}"}]
+    assert calls[1][1] == {"NetworkInterfaceId": source, "Ipv6Addresses": [ip]}
+    assert v6_of(world, target) == [ip]
+    assert v6_of(world, source) == []
+    assert "eniops:ip-move" not in tags_of(world, target)
+    world.strict.reset_calls()
+    assert not move6(world, target, ip, source).changed
+    assert world.strict.mutations == []
+
+
+def test_an_ipv6_move_needs_its_guard(world, dual):
+    """Held by another ENI: expect_current is required (InvalidInput), and must name it."""
+    source, target, ip = moving(world, dual)
+    with pytest.raises(eniops.InvalidInput):
+        eniops.add_secondary_ips(target, ips=[ip], allow_reassignment=True, ec2=world.client)
+    with pytest.raises(eniops.Conflict) as caught:
+        move6(world, target, ip, world.lab.far)
+    assert caught.value.reason == "expect-mismatch"
+    assert world.strict.mutations == []
+    assert v6_of(world, source) == [ip]
+
+
+def test_a_refused_assign_puts_the_address_back(world, dual):
+    """The assign is refused after the unassign: the address goes back to where it was, the
+    intent goes, PartialFailure says rolled back."""
+    source, target, ip = moving(world, dual)
+    world.strict.inject(
+        "AssignIpv6Addresses",
+        "InvalidParameterValue",
+        when=lambda p: p["NetworkInterfaceId"] == target,
+    )
+    with pytest.raises(eniops.PartialFailure) as caught:
+        move6(world, target, ip, source)
+    assert caught.value.rolled_back
+    assert v6_of(world, source) == [ip]
+    assert v6_of(world, target) == []
+    assert "eniops:ip-move" not in tags_of(world, target)
+
+
+@pytest.mark.parametrize("killed_after", ["intent", "unassign", "assign"])
+def test_a_killed_move_is_finished_by_the_same_call(world, dual, killed_after):
+    """What a run killed after each step leaves, the same call finishes: the address ends on
+    the target, on no other ENI, and the intent is gone."""
+    source, target, ip = moving(world, dual)
+    with world.strict.internal() as client:
+        client.create_tags(
+            Resources=[target], Tags=[{"Key": "eniops:ip-move", "Value": f"from={source} ips={ip}"}]
+        )
+        if killed_after in ("unassign", "assign"):
+            client.unassign_ipv6_addresses(NetworkInterfaceId=source, Ipv6Addresses=[ip])
+        if killed_after == "assign":
+            client.assign_ipv6_addresses(NetworkInterfaceId=target, Ipv6Addresses=[ip])
+    world.strict.reset_calls()
+    move6(world, target, ip, source)
+    ops = [c.operation for c in world.strict.mutations]
+    expected = {
+        "intent": ["UnassignIpv6Addresses", "AssignIpv6Addresses", "DeleteTags"],
+        "unassign": ["AssignIpv6Addresses", "DeleteTags"],
+        "assign": ["DeleteTags"],
+    }[killed_after]
+    assert ops == expected
+    assert v6_of(world, target) == [ip]
+    assert v6_of(world, source) == []
+    assert "eniops:ip-move" not in tags_of(world, target)
+
+
+def test_an_address_on_its_way_counts_as_held_by_where_it_came_from(world, dual):
+    """Unassigned by a killed run: a guard naming anyone but its source is refused, and a
+    plain add without reassignment is ip-in-use, not a free address."""
+    source, target, ip = moving(world, dual)
+    with world.strict.internal() as client:
+        client.create_tags(
+            Resources=[target], Tags=[{"Key": "eniops:ip-move", "Value": f"from={source} ips={ip}"}]
+        )
+        client.unassign_ipv6_addresses(NetworkInterfaceId=source, Ipv6Addresses=[ip])
+    world.strict.reset_calls()
+    with pytest.raises(eniops.Conflict) as caught:
+        move6(world, target, ip, world.lab.far)
+    assert caught.value.reason == "expect-mismatch"
+    with pytest.raises(eniops.Conflict) as caught:
+        eniops.add_secondary_ips(target, ips=[ip], ec2=world.client)
+    assert caught.value.reason == "ip-in-use"
+    assert world.strict.mutations == []
+
+
+def test_a_third_party_taking_the_address_between_the_steps(world, dual):
+    """Someone assigns the address elsewhere between the unassign and the assign: EC2
+    refuses the assign and the put-back; the error names who holds the address."""
+    source, target, ip = moving(world, dual)
+    taken: list[bool] = []
+
+    def someone_takes_it(model, context, **_):
+        params = context.get("strict_params", {})
+        to_target = params.get("NetworkInterfaceId") == target
+        if model.name == "AssignIpv6Addresses" and to_target and not taken:
+            taken.append(True)
+            with world.strict.internal() as client:
+                client.assign_ipv6_addresses(NetworkInterfaceId=third, Ipv6Addresses=[ip])
+
+    with world.strict.internal() as client:
+        third = client.create_network_interface(SubnetId=world.lab.subnet_a)["NetworkInterface"][
+            "NetworkInterfaceId"
+        ]
+    world.client.meta.events.register_first("before-call.ec2", someone_takes_it)
+    with pytest.raises(eniops.EniopsError) as caught:
+        move6(world, target, ip, source)
+    assert taken
+    assert v6_of(world, third) == [ip]  # nothing lost: one holder, the third party
+    assert v6_of(world, source) == []
+    assert v6_of(world, target) == []
+    # Not put back (the address is someone else's now), and the error names who holds it.
+    assert isinstance(caught.value, eniops.PartialFailure)
+    assert not caught.value.rolled_back
+    assert third in caught.value.message
