@@ -2,8 +2,9 @@
 
 It builds a small VPC under the strict EC2 layer (`eniops.testing`), then shows each
 operation's plan, the guards refusing wrong moves, an interrupted move resumed, the
-cross-zone story (an Elastic IP cannot follow to another zone; an overlay IP can), and
-the verified results.
+cross-zone story (an Elastic IP cannot follow to another zone; an overlay IP can), a
+dual-stack step (an IPv6 overlay's routes, an IPv6 address moved in two steps), and the
+verified results.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from ._inputs import UNASSOCIATED
 from ._tags import MOVE_TAG, MoveIntent
 
 Expect = Literal["done", "refused", "say", "ready", "not-ready"]
+#: The IPv6 overlay address of the dual-stack scenes.
+OVERLAY_V6 = "2001:db8::10/128"
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,34 @@ def _scenes(eniops: Any, lab: Any, ec2: dict[str, Any], extra: dict[str, str]) -
             "ready",
         ),
         *_release_scenes(eniops, lab, ec2),
+        *_dual_stack_scenes(eniops, lab, ec2, extra),
+    ]
+
+
+def _dual_stack_scenes(
+    eniops: Any, lab: Any, ec2: dict[str, Any], extra: dict[str, str]
+) -> list[Scene]:
+    a, b, far, v6 = lab.active, lab.standby, lab.far, extra["ipv6"]
+    take = {"allow_reassignment": True, **ec2}
+    return [
+        Scene(
+            "Dual stack: the IPv6 overlay address's /128 routes move to standby",
+            lambda: eniops.move_route(OVERLAY_V6, to_instance=b, expect_current=a, **ec2),
+        ),
+        Scene(
+            f"Give active's primary ENI the IPv6 address {v6}",
+            lambda: eniops.add_secondary_ips(a, ips=[v6], **ec2),
+        ),
+        Scene(
+            "Take it 'from far' for standby: refused, active holds it",
+            lambda: eniops.add_secondary_ips(b, ips=[v6], expect_current=far, **take),
+            "refused",
+        ),
+        Scene(
+            "Move it to standby: EC2 cannot reassign IPv6, so eniops tags its intent, "
+            "unassigns, assigns and verifies (a killed run is finished by running it again)",
+            lambda: eniops.add_secondary_ips(b, ips=[v6], expect_current=a, **take),
+        ),
     ]
 
 
@@ -288,16 +319,26 @@ def _introduce(lab: Any, say: Callable[[str], None]) -> None:
     say(f"Elastic IP {lab.public_ip} ({lab.eip}) is on active ({lab.active}).")
     say(f"Floating ENI {lab.floating_eni} (another subnet) is on active at device index 1.")
     say(f"Overlay IP {lab.overlay} is routed to active's primary ENI in two route tables.")
+    say(f"IPv6 overlay {OVERLAY_V6} is routed to active's primary ENI too (a dual-stack VPC).")
     say("The strict layer holds each detach and attach for 2 polls, as EC2 takes time.")
 
 
 def _extra(lab: Any, strict: Any) -> dict[str, str]:
-    """What some scenes act on: active's primary ENI, a spare ENI in standby's subnet."""
+    """What some scenes act on: active's primary ENI, a spare ENI in standby's subnet, an
+    IPv6 address of the (now dual-stack) subnet, the IPv6 overlay routed to active."""
+    from .testing import dual_stack  # noqa: PLC0415
+
     with strict.internal() as raw:
+        ranges = dual_stack(raw, lab)
         primary = raw.describe_instances(InstanceIds=[lab.active])["Reservations"][0]["Instances"][
             0
         ]["NetworkInterfaces"][0]["NetworkInterfaceId"]
         spare = raw.create_network_interface(SubnetId=lab.subnet_a)["NetworkInterface"][
             "NetworkInterfaceId"
         ]
-    return {"primary": primary, "spare": spare}
+        for table in lab.route_tables:
+            raw.create_route(
+                RouteTableId=table, DestinationIpv6CidrBlock=OVERLAY_V6, NetworkInterfaceId=primary
+            )
+    ipv6 = ranges[lab.subnet_a].replace("::/64", "::60")
+    return {"primary": primary, "spare": spare, "ipv6": ipv6}

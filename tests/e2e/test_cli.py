@@ -248,15 +248,18 @@ def test_demo_tells_the_whole_story():
         "same-subnet",
         "ip-outside-subnet",
         "expect-mismatch",
+        "expect-mismatch",
     ]
-    # remap, move, resume, add, remap, route move, failover, release
-    assert summary["changed"] == 8
+    # remap, move, resume, add, remap, route move, failover, release; IPv6: route, add, move
+    assert summary["changed"] == 11
     # check_failover: ready before, not ready with the standby stopped, ready after the failover
     assert summary["checks"] == [[], ["standby-not-running"], []]
     assert "pending_move: from=" in out
     assert "routes rtb-" in out
     assert "check_failover: NOT READY: 1 problem" in out
-    assert "== 23." in out
+    assert "== 27." in out
+    assert "eniops:ip-move" in out
+    assert "DestinationIpv6CidrBlock=2001:db8::10/128" in out
 
 
 def test_demo_command(capsys):
