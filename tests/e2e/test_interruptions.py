@@ -124,3 +124,81 @@ def test_killed_then_rerun_completes_the_move(server, lab, kind, point, name):
         standby = _client(server).describe_instances(InstanceIds=[lab.standby])
         primary = standby["Reservations"][0]["Instances"][0]["NetworkInterfaces"][0]
         assert address["NetworkInterfaceId"] == primary["NetworkInterfaceId"]
+
+
+# -- an IPv6 address moved in two steps ----------------------------------------------------
+
+
+def _v6(server, eni_id):
+    return [a["Ipv6Address"] for a in _eni(server, eni_id).get("Ipv6Addresses", [])]
+
+
+def _v6_lab(server, lab):
+    """The lab made dual-stack, an IPv6 address on the active instance's primary ENI; the
+    two primary ENIs and the address."""
+    from eniops.testing import dual_stack
+
+    client = _client(server)
+    ip = dual_stack(client, lab)[lab.subnet_a].replace("::/64", "::70")
+    enis = []
+    for instance in (lab.active, lab.standby):
+        found = client.describe_instances(InstanceIds=[instance])["Reservations"][0]
+        enis.append(found["Instances"][0]["NetworkInterfaces"][0]["NetworkInterfaceId"])
+    client.assign_ipv6_addresses(NetworkInterfaceId=enis[0], Ipv6Addresses=[ip])
+    return enis[0], enis[1], ip
+
+
+V6_POINTS = {
+    # the intent written, the address still on its source
+    "after-the-intent": (
+        "UnassignIpv6Addresses",
+        lambda s, src, dst, ip: "eniops:ip-move" in _tags(_eni(s, dst)) and ip in _v6(s, src),
+    ),
+    # unassigned, on no ENI yet
+    "after-the-unassign": (
+        "AssignIpv6Addresses",
+        lambda s, src, dst, ip: ip not in _v6(s, src) and ip not in _v6(s, dst),
+    ),
+    # assigned, the intent not removed yet
+    "after-the-assign": (
+        "DeleteTags",
+        lambda s, src, dst, ip: ip in _v6(s, dst) and "eniops:ip-move" in _tags(_eni(s, dst)),
+    ),
+}
+
+
+@pytest.mark.parametrize("point", sorted(V6_POINTS))
+def test_an_ipv6_move_killed_at_each_step_is_finished_by_a_rerun(server, lab, point):
+    """SIGKILL after the intent, after the unassign, after the assign: the same command run
+    again leaves the address on the target alone, and the intent gone."""
+    source, target, ip = _v6_lab(server, lab)
+    slowed, inside = V6_POINTS[point]
+    faults = {"slow": [[slowed, HOLD_S]]}
+    command = [
+        *(sys.executable, "-m", "eniops", "--endpoint-url", server, "--output", "json"),
+        *("ip", "add", target, "--ip", ip, "--allow-reassignment", "--expect-current", source),
+    ]
+    process = subprocess.Popen(
+        command,
+        env=strict_env({"ENIOPS_TEST_FAULTS": json.dumps(faults)}),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _wait_for(lambda: inside(server, source, target, ip))
+        time.sleep(0.3)
+        process.send_signal(signal.SIGKILL)
+        process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == -signal.SIGKILL
+    assert inside(server, source, target, ip)  # killed where the point says
+    again = subprocess.run(
+        command, env=strict_env(), capture_output=True, text=True, timeout=120, check=False
+    )
+    assert again.returncode == 0, again.stderr
+    assert _v6(server, target) == [ip]
+    assert ip not in _v6(server, source)
+    assert "eniops:ip-move" not in _tags(_eni(server, target))
