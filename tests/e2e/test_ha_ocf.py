@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from holders import OVERLAY_V6, ec2, eip_holder, ipv6_overlay, primary_eni, route_holder
 
-from eniops.testing import round_trips
+from eniops.testing import dual_stack, round_trips
 from eniops.testing._recorder import Call
 
 AGENT = Path(__file__).resolve().parents[2] / "eniops" / "ha" / "eniops-ocf"
@@ -44,40 +44,38 @@ def agent():
     shutil.rmtree(folder)
 
 
-def vip_holder(server, lab):
+def vip_holder(server, lab, vip=VIP):
+    """The instance whose primary ENI has the secondary IP (either family), if any."""
     for instance in (lab.active, lab.standby):
-        ips = [p["PrivateIpAddress"] for p in primary_eni(server, instance)["PrivateIpAddresses"]]
-        if VIP in ips:
+        eni = primary_eni(server, instance)
+        ips = [p["PrivateIpAddress"] for p in eni["PrivateIpAddresses"]]
+        ips += [a["Ipv6Address"] for a in eni.get("Ipv6Addresses", [])]
+        if vip in ips:
             return instance
     return None
 
 
-def params(mode, lab, host, **more):
-    """The agent's parameters for `mode`, the peer being the other instance of the pair."""
-    key = "overlay_ip" if mode == "overlay_ipv6" else mode
-    value = {
-        "allocation_id": lab.eip,
-        "overlay_ip": lab.overlay,
-        "overlay_ipv6": OVERLAY_V6.split("/")[0],
-        "private_ip": VIP,
-    }[mode]
-    found = {
-        key: value,
-        "eniops": host.eniops,
-        "eniops_args": f"--endpoint-url {host.server}",
-    }
+def params(mode, value, host, **more):
+    """The agent's parameters for `mode` and its resource `value`."""
+    key = {"overlay_ipv6": "overlay_ip", "private_ipv6": "private_ip"}.get(mode, mode)
+    found = {key: value, "eniops": host.eniops, "eniops_args": f"--endpoint-url {host.server}"}
     return {**found, **more}
 
 
 def setup(mode, server, lab):
-    """The resource starts on the active instance (the secondary IP assigned to it)."""
+    """The resource of `mode`, on the active instance: its value for the agent."""
+    active = primary_eni(server, lab.active)["NetworkInterfaceId"]
     if mode == "overlay_ipv6":
         ipv6_overlay(server, lab, lab.active)
+        return OVERLAY_V6.split("/")[0]
     if mode == "private_ip":
-        ec2(server).assign_private_ip_addresses(
-            NetworkInterfaceId=primary_eni(server, lab.active)["NetworkInterfaceId"],
-            PrivateIpAddresses=[VIP],
-        )
+        ec2(server).assign_private_ip_addresses(NetworkInterfaceId=active, PrivateIpAddresses=[VIP])
+        return VIP
+    if mode == "private_ipv6":
+        vip = dual_stack(ec2(server), lab)[lab.subnet_a].replace("::/64", "::50")
+        ec2(server).assign_ipv6_addresses(NetworkInterfaceId=active, Ipv6Addresses=[vip])
+        return vip
+    return {"allocation_id": lab.eip, "overlay_ip": lab.overlay}[mode]
 
 
 def ocf(host, agent, action, values, **env):
@@ -92,7 +90,7 @@ def ocf(host, agent, action, values, **env):
     )
 
 
-MODES = ["allocation_id", "overlay_ip", "overlay_ipv6", "private_ip"]
+MODES = ["allocation_id", "overlay_ip", "overlay_ipv6", "private_ip", "private_ipv6"]
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -101,19 +99,20 @@ def test_ocf_tester_passes(hosts, server, lab, agent, mode):
     the peer, so the initial monitor and the probe say not running; start takes it; stop
     leaves it not running here."""
     needs("ocf-tester", "xmllint")
-    setup(mode, server, lab)
+    resource = setup(mode, server, lab)
     host = hosts(lab.standby)
     options = []
-    for key, value in params(mode, lab, host, peer=lab.active).items():
+    for key, value in params(mode, resource, host, peer=lab.active).items():
         options += ["-o", f"{key}={value}"]
     done = host.run(["ocf-tester", "-v", "-n", "vip", *options, str(agent)])
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"{agent} passed all tests" in done.stdout, done.stdout
     assert "* rc=" not in done.stdout  # no check failed, optional ones included
     # What the last stop left: not here.
-    holder = {"allocation_id": eip_holder, "private_ip": vip_holder}.get(mode)
-    if holder is not None:
-        assert holder(server, lab) is None
+    if mode == "allocation_id":
+        assert eip_holder(server, lab) is None
+    if mode.startswith("private"):
+        assert vip_holder(server, lab, resource) is None
     assert host.node.addresses() == [f"{primary_eni(server, lab.standby)['PrivateIpAddress']}/24"]
 
 
@@ -162,14 +161,15 @@ def test_the_sequence_pacemaker_drives(hosts, server, lab, agent, mode, tmp_path
     """Start on the active node; stop there (monitor: not running); start on the standby;
     then back to the active node without the standby's stop first (taken from the peer);
     the standby's monitor and probe say not running, never an error."""
-    setup(mode, server, lab)
+    resource = setup(mode, server, lab)
     active, standby = hosts(lab.active), hosts(lab.standby)
-    on_active = params(mode, lab, active, peer=lab.standby)
-    on_standby = params(mode, lab, standby, peer=lab.active)
+    on_active = params(mode, resource, active, peer=lab.standby)
+    on_standby = params(mode, resource, standby, peer=lab.active)
     local = {
         "overlay_ip": lab.overlay.split("/")[0] + "/32",
         "overlay_ipv6": OVERLAY_V6,
         "private_ip": VIP + "/24",
+        "private_ipv6": f"{resource}/64",
     }.get(mode)
 
     assert ocf(active, agent, "start", on_active).returncode == SUCCESS
@@ -198,7 +198,7 @@ def test_the_sequence_pacemaker_drives(hosts, server, lab, agent, mode, tmp_path
         destination = OVERLAY_V6 if mode == "overlay_ipv6" else lab.overlay
         assert route_holder(server, lab, destination) == here["NetworkInterfaceId"]
     else:
-        assert vip_holder(server, lab) == lab.standby
+        assert vip_holder(server, lab, resource) == lab.standby
 
     # Back, without the standby's stop first: taken from the peer.
     assert ocf(active, agent, "start", on_active).returncode == SUCCESS
@@ -217,13 +217,13 @@ def test_a_holder_that_is_not_a_peer_is_left_alone_and_logged(hosts, server, lab
         AllowReassociation=True,
     )
     host = hosts(lab.standby)
-    done = ocf(host, agent, "start", params("allocation_id", lab, host, peer=lab.active))
+    done = ocf(host, agent, "start", params("allocation_id", lab.eip, host, peer=lab.active))
     assert done.returncode == GENERIC
     assert eip_holder(server, lab) == lab.far
     assert "ocf-exit-reason:held by an instance that is not a peer" in done.stderr
     assert "expect-mismatch" in done.stderr or lab.far in done.stderr
     # Stop of a resource that another instance holds: not running here, success.
-    stop = ocf(host, agent, "stop", params("allocation_id", lab, host, peer=lab.active))
+    stop = ocf(host, agent, "stop", params("allocation_id", lab.eip, host, peer=lab.active))
     assert stop.returncode == SUCCESS, stop.stderr
     assert eip_holder(server, lab) == lab.far
 
@@ -231,7 +231,7 @@ def test_a_holder_that_is_not_a_peer_is_left_alone_and_logged(hosts, server, lab
 def test_a_missing_binary(hosts, lab, agent):
     """Missing eniops: OCF_ERR_INSTALLED, but a probe says not running."""
     host = hosts(lab.standby)
-    values = params("allocation_id", lab, host, eniops="/nonexistent/eniops")
+    values = params("allocation_id", lab.eip, host, eniops="/nonexistent/eniops")
     assert ocf(host, agent, "start", values).returncode == INSTALLED
     assert ocf(host, agent, "validate-all", values).returncode == INSTALLED
     probe = ocf(host, agent, "monitor", values, OCF_RESKEY_CRM_meta_interval="0")

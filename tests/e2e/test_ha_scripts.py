@@ -359,3 +359,21 @@ def test_an_ipv6_overlay_master_and_backup(notify, server, lab):
     assert standby("INSTANCE", "VI_1", "BACKUP", "100").returncode == 0
     assert OVERLAY_V6 not in standby.host.node.addresses()
     assert route_holder(server, lab, OVERLAY_V6) == here
+
+
+def test_a_secondary_ipv6_address_taken_from_the_peer(notify, server, lab):
+    """ENIOPS_IP in IPv6: moved from the peer in two guarded steps, configured as a /64;
+    a backup removes the local address only."""
+    from eniops.testing import dual_stack
+
+    vip = dual_stack(ec2(server), lab)[lab.subnet_a].replace("::/64", "::60")
+    active = primary_eni(server, lab.active)["NetworkInterfaceId"]
+    ec2(server).assign_ipv6_addresses(NetworkInterfaceId=active, Ipv6Addresses=[vip])
+    standby = notify(lab.standby, ENIOPS_IP=vip, ENIOPS_PEER=lab.active)
+    done = standby("master")
+    assert done.returncode == 0, done.stderr
+    here = primary_eni(server, lab.standby)
+    assert [a["Ipv6Address"] for a in here.get("Ipv6Addresses", [])] == [vip]
+    assert f"{vip}/64" in standby.host.node.addresses()
+    assert standby("backup").returncode == 0
+    assert f"{vip}/64" not in standby.host.node.addresses()
