@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
 from types import SimpleNamespace
+from typing import Any
 
 import boto3
 from moto import mock_aws
@@ -238,6 +240,24 @@ def client_in_account(role_arn: str) -> object:
         aws_secret_access_key=creds["SecretAccessKey"],
         aws_session_token=creds["SessionToken"],
     )
+
+
+def deadline_passes_at(world: World, operation: str, monkeypatch: Any) -> None:
+    """Make an operation's deadline pass the moment it sends `operation`: its clock jumps
+    two minutes ahead then, so how long the reads before it take on a loaded machine does
+    not decide which step times out. Give the operation a timeout well under two minutes."""
+    jumped = {"by": 0.0}
+
+    class Clock:
+        @staticmethod
+        def monotonic() -> float:
+            return time.monotonic() + jumped["by"]
+
+    def jump(**_: Any) -> None:
+        jumped["by"] = 120.0
+
+    monkeypatch.setattr("eniops._deadline.time", Clock)
+    world.client.meta.events.register(f"before-call.ec2.{operation}", jump)
 
 
 def free_port_url() -> str:

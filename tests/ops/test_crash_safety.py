@@ -6,7 +6,7 @@ import threading
 import time
 
 import pytest
-from support import strict_world
+from support import deadline_passes_at, strict_world
 
 import eniops
 from eniops import _codes
@@ -252,14 +252,17 @@ def test_throttled_polls_after_the_detach_are_waited_out(world):
     ).changed
 
 
-def test_a_late_detach_answer_past_the_deadline_says_where_the_eni_is():
-    """The detach answer comes after the deadline: OperationTimeout, with where the ENI is."""
+def test_a_late_detach_answer_past_the_deadline_says_where_the_eni_is(monkeypatch):
+    """The deadline passes while the detach is in flight and its answer comes late:
+    OperationTimeout, with where the ENI is."""
     with strict_world() as world:
-        world.strict.late("DetachNetworkInterface", 2.0)
+        world.strict.late("DetachNetworkInterface", 0.5)
+        deadline_passes_at(world, "DetachNetworkInterface", monkeypatch)
         with pytest.raises(eniops.OperationTimeout) as caught:
             eniops.move_eni(
-                world.lab.floating_eni, to_instance=world.lab.standby, ec2=world.client, timeout=1.0
+                world.lab.floating_eni, to_instance=world.lab.standby, ec2=world.client, timeout=60
             )
+        assert world.strict.count("DetachNetworkInterface") == 1
         where = caught.value.details["resources"][world.lab.floating_eni]
         assert where["status"] == "available"
         assert where["pending_move"].startswith(f"from={world.lab.active}")

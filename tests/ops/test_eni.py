@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from support import deadline_passes_at
 
 import eniops
 from eniops import _codes
@@ -235,11 +236,12 @@ def test_strict_layer_refuses_what_moto_accepts(world):
         world.client.detach_network_interface(AttachmentId=primary)
 
 
-def test_wait_times_out_saying_where_the_eni_is(world):
+def test_wait_times_out_saying_where_the_eni_is(world, monkeypatch):
     """A detach that never finishes raises OperationTimeout naming the ENI's state."""
     world.strict.hold("DetachNetworkInterface", polls=10_000)
+    deadline_passes_at(world, "DetachNetworkInterface", monkeypatch)
     with pytest.raises(eniops.OperationTimeout) as caught:
-        move(world, timeout=0.5)
+        move(world, timeout=60.0)
     details = caught.value.details
     assert details["state"]["attachment_status"] == "detaching"
     assert details["source"] == world.lab.active

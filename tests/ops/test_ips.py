@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from botocore.exceptions import ClientError
+from support import deadline_passes_at
 
 import eniops
 from eniops.testing import dual_stack
@@ -110,12 +111,13 @@ def test_assign_is_polled_until_visible(world):
     assert world.strict.count("DescribeNetworkInterfaces") >= 4
 
 
-def test_assign_not_visible_in_time_is_a_timeout(world):
+def test_assign_not_visible_in_time_is_a_timeout(world, monkeypatch):
     """Never success unverified: an assignment that never shows raises OperationTimeout."""
     world.strict.hold("AssignPrivateIpAddresses", polls=10_000)
+    deadline_passes_at(world, "AssignPrivateIpAddresses", monkeypatch)
     with pytest.raises(eniops.OperationTimeout) as caught:
         eniops.add_secondary_ips(
-            world.lab.standby, ips=["10.0.1.81"], timeout=1.5, ec2=world.client
+            world.lab.standby, ips=["10.0.1.81"], timeout=60.0, ec2=world.client
         )
     assert caught.value.details["adding"] == ["10.0.1.81"], caught.value.message
 
