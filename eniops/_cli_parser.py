@@ -134,7 +134,7 @@ OPTIONS: dict[str, Option] = {
     ),
     "ips": Option(
         "--ip",
-        "a private IP (repeat for several); IPv6 too for ip add and ip remove",
+        "a private IP, IPv4 or IPv6 (repeat for several)",
         _checked(_inputs.ip, "--ip"),
         action="append",
         metavar="IP",

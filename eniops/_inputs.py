@@ -67,11 +67,6 @@ def ipv4(value: object, argument: str = "ip") -> str:
     return _address(value, argument, 4)
 
 
-def ipv4_list(values: object, argument: str = "ips") -> tuple[str, ...]:
-    """Parse a sequence of IPv4 addresses, dropping repeats but keeping order."""
-    return _addresses(values, argument, ipv4, "IPv4 addresses")
-
-
 def ipv6(value: object, argument: str = "ip") -> str:
     """Return the canonical (compressed, lower-case) text of an IPv6 address, else raise."""
     return _address(value, argument, 6)

@@ -85,6 +85,9 @@ _FAILOVER_CHANGES = (
     "AttachNetworkInterface",
     "ModifyNetworkInterfaceAttribute",
     "AssignPrivateIpAddresses",
+    # a floating IPv6 address moves by unassign, then assign
+    "AssignIpv6Addresses",
+    "UnassignIpv6Addresses",
     "ReplaceRoute",
     *TAGS,
 )

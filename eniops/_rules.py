@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal, TypeVar
 
 from ._errors import Conflict, InvalidInput, NotFound, PreconditionFailed
-from ._inputs import UNASSOCIATED, TagGuard
+from ._inputs import UNASSOCIATED, TagGuard, is_ipv6
 from ._model import Address, Attachment, Eni, Instance, Limits, Subnet
 from ._routes import Route, RouteTable
 from ._tags import MoveIntent
@@ -293,24 +293,30 @@ def floating_ip(
     holders: Mapping[str, str],
     subnet: Subnet | None,
 ) -> FloatingMove:
-    """How a floating IP of a failover reaches the target's primary ENI: ``there`` already;
-    ``move`` from a secondary IP of the source's primary ENI (one subnet); ``assign`` when
-    no ENI holds it (the source's teardown freed it), inside the target's subnet. Held by
-    anyone else (``ip-in-use``) or the source's primary IP (``ip-is-primary``): refused.
-    `holders` maps IPs to the ENI holding each now."""
+    """How a floating IP (IPv4 or IPv6) of a failover reaches the target's primary ENI:
+    ``there`` already; ``move`` from a secondary address of the source's primary ENI (one
+    subnet), or an IPv6 address on no ENI that an interrupted move from it names; ``assign``
+    when no ENI holds it (the source's teardown freed it), inside the target's subnet. Held
+    by anyone else (``ip-in-use``) or the source's primary address (``ip-is-primary``):
+    refused. `holders` maps addresses to the ENI holding each now (for an IPv6 address on no
+    ENI that an `eniops:ip-move` intent names, its `from` ENI)."""
     here, there = source.primary_eni, target.primary_eni
-    if there is not None and ip in there.private_ips:
+    v6 = is_ipv6(ip)
+    if there is not None and ip in (there.ipv6_addresses if v6 else there.private_ips):
         return "there"
-    if here is not None and ip == here.primary_ip:
+    primary = (here.primary_ipv6 if v6 else here.primary_ip) if here is not None else None
+    if here is not None and ip == primary:
         raise PreconditionFailed(
             "ip-is-primary",
-            f"{ip} is the primary private IP of {here.eni_id}: EC2 never reassigns it",
+            f"{ip} is the primary {'IPv6 address' if v6 else 'private IP'} of {here.eni_id}: "
+            "a failover does not move it",
             details={"ip": ip, "holder": here.eni_id},
         )
-    if here is not None and ip in here.secondary_ips:
+    holder = holders.get(ip)
+    on_here = here is not None and ip in (here.ipv6_addresses if v6 else here.secondary_ips)
+    if on_here or (here is not None and holder == here.eni_id):
         one_subnet(ip, source, target)
         return "move"
-    holder = holders.get(ip)
     if holder is not None:
         raise Conflict(
             "ip-in-use",
@@ -318,7 +324,7 @@ def floating_ip(
             details={"ip": ip, "holder": holder, "instance": source.instance_id},
         )
     if subnet is not None:
-        ip_in_subnet(ip, subnet)
+        (ipv6_in_subnet if v6 else ip_in_subnet)(ip, subnet)
     return "assign"
 
 

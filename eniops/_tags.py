@@ -27,6 +27,9 @@ HOLDER_TAG = "eniops:holder"
 IP_MOVE_TAG = "eniops:ip-move"
 #: The tag keys of ENI moves and placements (what a failover looks for).
 ENIOPS_TAGS = (MOVE_TAG, HOLDER_TAG)
+#: The tag of an instance naming the private IPs (IPv4 or IPv6, separated by spaces) its
+#: failover by the Lambda moves, as `failover_instance(ips=…)` does. Set by people.
+FLOATING_IPS_TAG = "eniops:floating-ips"
 
 
 def _tags(raw: Any) -> dict[str, str]:

@@ -9,7 +9,7 @@ import pytest
 from moto import mock_aws
 from support import NoCalls, World, strict_world
 
-from eniops.testing import StrictEc2, build_lab, reset_caches, short_waits
+from eniops.testing import StrictEc2, build_lab, dual_stack, reset_caches, short_waits
 
 REGION = "us-east-1"
 
@@ -70,3 +70,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--chaos-seed", type=int, default=20261126, help="the seed that makes a run reproducible"
     )
+
+
+@pytest.fixture
+def dual(world: World) -> object:
+    """The lab made dual-stack: subnet a's IPv6 /64 (an ipaddress network)."""
+    import ipaddress
+
+    with world.strict.internal() as client:
+        ranges = dual_stack(client, world.lab)
+    return ipaddress.IPv6Network(ranges[world.lab.subnet_a])

@@ -242,6 +242,16 @@ def client_in_account(role_arn: str) -> object:
     )
 
 
+def v6_of(world: World, eni: str) -> list[str]:
+    """The IPv6 addresses EC2 shows on an ENI."""
+    return [a["Ipv6Address"] for a in world.eni(eni).get("Ipv6Addresses", [])]
+
+
+def tags_of(world: World, eni: str) -> dict[str, str]:
+    """The tags EC2 shows on an ENI."""
+    return {t["Key"]: t["Value"] for t in world.eni(eni).get("TagSet", [])}
+
+
 def deadline_passes_at(world: World, operation: str, monkeypatch: Any) -> None:
     """Make an operation's deadline pass the moment it sends `operation`: its clock jumps
     two minutes ahead then, so how long the reads before it take on a loaded machine does

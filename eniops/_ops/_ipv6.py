@@ -71,17 +71,18 @@ def ipv6_chain(eni: Eni, ips: tuple[str, ...], *, add: bool) -> Chain:
     return _chain(eni, name, (change,), planned, **{"adding" if add else "removing": list(ips)})
 
 
-def move_chain(eni: Eni, source: str, ips: tuple[str, ...], *, on_source: bool) -> Chain:
+def move_chain(eni: Eni, source: str, ips: tuple[str, ...], *, on_source: tuple[str, ...]) -> Chain:
     """The two-step move of `ips` from ENI `source` to `eni`: the intent (unless recorded
-    already), the unassign from `source` (unless a killed run did it), the assign with the
-    intent's removal beside its check. The unassign's undo puts them back on `source`."""
+    already), the unassign from `source` of those still `on_source` (a killed run may have
+    unassigned the rest), the assign with the intent's removal beside its check. The
+    unassign's undo puts them back on `source`."""
     move = IpMoveIntent(source, ips)
     items: list[Change | Wait] = []
     if eni.ip_intent != move:
         items.append(_bookkeeping.intent(eni.eni_id, move))
     if on_source:
-        back = _assign6(source, ips, add=True, note=f"put back on {source}")
-        items.append(_assign6(source, ips, add=False, role="step", undo=(back,)))
+        back = _assign6(source, on_source, add=True, note=f"put back on {source}")
+        items.append(_assign6(source, on_source, add=False, role="step", undo=(back,)))
     removal = _bookkeeping.intent_removal(eni.eni_id, IP_MOVE_TAG)
     items.append(_assign6(eni.eni_id, ips, add=True, role="goal", riders=(removal,)))
     name = f"move IPv6 {', '.join(ips)} from {source}"
@@ -112,7 +113,7 @@ def ipv6_chains(
     for ip, source in moves.items():
         by_source.setdefault(source, []).append(ip)
     for source, ips in sorted(by_source.items()):
-        on_source = any(ip in on_an_eni for ip in ips)
+        on_source = tuple(ip for ip in ips if ip in on_an_eni)
         chains.append(move_chain(eni, source, tuple(ips), on_source=on_source))
     if not moves:
         finished = finish_chain(eni)

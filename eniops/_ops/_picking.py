@@ -37,6 +37,8 @@ class FailoverState:
     subnet: Subnet | None = None
     #: The standby's status checks (read for a readiness check only).
     standby_status: InstanceStatus | None = None
+    #: The floating IPs to move: those asked for and those the source's tag names.
+    ips: tuple[str, ...] = ()
 
 
 @dataclass

@@ -29,7 +29,8 @@ from .._inputs import UNASSOCIATED, TagGuard
 from .._model import Address, Attachment, Eni, Instance, Limits
 from .._plan import Chain, Change, Plan
 from .._result import Result
-from .._tags import ENIOPS_TAGS, MOVE_TAG
+from .._tags import ENIOPS_TAGS, IP_MOVE_TAG, MOVE_TAG
+from . import _floating as floating
 from . import _picking as picking
 from ._moving import Placement, move_chain
 from ._operation import Body, run
@@ -53,8 +54,9 @@ def failover_instance(
 ) -> Result:
     """Move every Elastic IP, secondary ENI and route `from_instance` carries to `to_instance`.
 
-    `ips`: floating private IPs of the source's primary ENI to move with it (same subnet);
-    one no ENI holds any more (the source terminated) is assigned to the target.
+    `ips`: floating private IPs (IPv4 or IPv6) of the source's primary ENI to move with it
+    to the target's (same subnet; IPv6 in two crash-safe steps); one no ENI holds any more
+    (the source terminated) is assigned to the target.
 
     Every step is guarded by ``expect_current=from_instance``. All steps' preconditions are
     checked together on one read before the first change; then the steps run at once.
@@ -94,6 +96,8 @@ class FailoverRequest:
     ips: tuple[str, ...] = ()
     #: Set by the Lambda only: what its trigger must still show.
     fresh: Fresh | None = None
+    #: Set by the Lambda only: the source's `eniops:floating-ips` tag adds floating IPs.
+    ips_from_tag: bool = False
 
     @classmethod
     def parse(cls, arguments: Mapping[str, Any], guard: TagGuard | None) -> FailoverRequest:
@@ -102,7 +106,7 @@ class FailoverRequest:
         target = _inputs.instance_id(arguments["to_instance"], "to_instance")
         if source == target:
             raise InvalidInput("from_instance and to_instance are the same instance")
-        return cls(source, target, guard, _inputs.ipv4_list(arguments.get("ips", ()), "ips"))
+        return cls(source, target, guard, _inputs.ip_list(arguments.get("ips", ()), "ips"))
 
 
 def read_failover(run: Run, request: FailoverRequest, *, status: bool = False) -> FailoverState:
@@ -110,8 +114,10 @@ def read_failover(run: Run, request: FailoverRequest, *, status: bool = False) -
 
     DescribeInstances shows the instances' ENIs but not their tags: eniops' own tags come
     from a read by tag key; the tags of every attached ENI are read only for a tag guard;
-    who holds the floating IPs (`ips`) by a read by IP; the standby's status checks only
-    for a readiness check (`status`).
+    who holds the floating IPs (`ips`) by a read by address, per family; the standby's
+    status checks only for a readiness check (`status`). Floating IPs named by the source's
+    `eniops:floating-ips` tag (`ips_from_tag`) are known only once it is read: who holds
+    them is read then, when it names any.
     """
     reader = run.reader
     source_id, target_id, with_tags = request.source, request.target, request.guard is not None
@@ -119,25 +125,29 @@ def read_failover(run: Run, request: FailoverRequest, *, status: bool = False) -
     instances, addresses, tagged, tables, attached, holding, checks, also = reader.at_once(
         lambda: reader.instances([source_id, target_id]),
         reader.addresses,
-        lambda: reader.enis_where("tag-key", list(ENIOPS_TAGS)),
+        lambda: reader.enis_where("tag-key", [*ENIOPS_TAGS, IP_MOVE_TAG]),
         reader.route_tables,
         lambda: (
             reader.enis_where("attachment.instance-id", [source_id, target_id]) if with_tags else []
         ),
-        lambda: reader.enis_where("addresses.private-ip-address", ips) if ips else [],
+        lambda: floating.holding(run, ips),
         lambda: reader.instance_status(target_id) if status else None,
         fresh.read if fresh is not None else lambda: None,
     )
     if fresh is not None:
         fresh.judge(instances[source_id], also)
+    if request.ips_from_tag:
+        more = [ip for ip in floating.floating_ips(instances[source_id]) if ip not in ips]
+        holding = [*holding, *floating.holding(run, more)]
+        ips.extend(more)
     full = {e.eni_id: e for e in (*attached, *tagged)}
     source = instances[source_id].with_enis(full)
     target = instances[target_id].with_enis(full)
-    holders = {ip: e.eni_id for e in holding if e.vpc_id == target.vpc_id for ip in e.private_ips}
+    holders = floating.holders(holding, tagged, target.vpc_id)
     limits, subnet = _limits_and_subnet(run, target, [ip for ip in ips if ip not in holders])
     run.mark_read()
     state = (source, target, tuple(addresses), tuple(tagged), tuple(tables), limits)
-    return FailoverState(*state, holders, subnet, checks)
+    return FailoverState(*state, holders, subnet, checks, tuple(ips))
 
 
 def _limits_and_subnet(run: Run, target: Instance, free: list[str]) -> tuple[Limits, Any]:
@@ -168,7 +178,7 @@ def plan_failover(request: FailoverRequest, state: FailoverState, verdicts: chec
     """
     source, target, guard = state.source, state.target, request.guard
     verdicts.check(check.same_vpc_instances, source, target)
-    moves = picking.carried(state, request.ips)
+    moves = picking.carried(state, state.ips)
     picking.guard_carried(guard, state, moves, verdicts)
     picking.tagged_addresses(state, guard, moves)
     picking.tagged_enis(state, guard, moves)
@@ -181,7 +191,7 @@ def plan_failover(request: FailoverRequest, state: FailoverState, verdicts: chec
     target_primary = verdicts.check(check.primary_of, target)
     if target_primary is not None:
         chains.extend(_eip_chains(state, moves, target_primary, verdicts))
-        chains.extend(_ip_chains(state, moves, target_primary, verdicts))
+        chains.extend(floating.chains(state, moves, target_primary, verdicts))
     chains.extend(_eni_chains(state, moves, verdicts))
     if moves.routes and target_primary is not None:
         verdicts.check(check.source_dest_check_off, target_primary)
@@ -263,30 +273,6 @@ def _primary_chain(
     holders = [address.eni_id, address.instance_id or source_id]
     verdicts.check(check.expect_current, source_id, address.allocation_id, holders)
     return remap_chain(address, target_primary, ip, source_id, holders)
-
-
-def _ip_chains(
-    state: FailoverState, moves: picking.Moves, target_primary: Eni, verdicts: check.Verdicts
-) -> list[Chain]:
-    """The floating IPs asked for (`ips`): those on the source's primary ENI reassigned from
-    it (guarded by it, confirmed); those no ENI holds (the source's teardown freed them)
-    assigned without reassignment, so that EC2 refuses one someone took meanwhile."""
-    source, target, holders = state.source, state.target, state.holders
-    how = {
-        ip: verdicts.check(check.floating_ip, ip, source, target, holders, state.subnet)
-        for ip in moves.ips
-    }
-    moving = tuple(ip for ip in moves.ips if how[ip] == "move")
-    free = tuple(ip for ip in moves.ips if how[ip] == "assign")
-    verdicts.check(check.ip_limit, target_primary, state.limits, len(moving) + len(free))
-    chains = []
-    if moving:
-        assert source.primary_eni is not None  # `floating_ip` found them on it
-        guarded = dict.fromkeys(moving, source.primary_eni.eni_id)
-        chains.append(ip_chain(target_primary, moving, True, [], guarded))
-    if free:
-        chains.append(ip_chain(target_primary, free, False, []))
-    return chains
 
 
 def _tagged_secondary_chain(

@@ -67,11 +67,19 @@ def check_failover(
         InvalidInput; AwsError (a read refused); OperationTimeout. An instance that does not
         exist is a ``not-found`` problem.
     """
-    arguments = arguments_of("check_failover", locals(), CHECK)
+    return assess(locals())
+
+
+def assess(called: Mapping[str, Any], *, ips_from_tag: bool = False) -> Readiness:
+    """`check_failover` of its arguments as called (`locals()`); the Lambda's checks add the
+    floating IPs the source's `eniops:floating-ips` tag names (`ips_from_tag`), as its
+    failovers do."""
+    arguments = arguments_of("check_failover", dict(called), CHECK)
     arguments.setdefault("timeout", 60.0)
     check_rules("check_failover", arguments)
     keywords = Common.parse({**arguments, "mode": "plan"})
     request = FailoverRequest.parse(arguments, keywords.guard)
+    request = dataclasses.replace(request, ips_from_tag=ips_from_tag)
     return _assess(start("check_failover", keywords), request)
 
 

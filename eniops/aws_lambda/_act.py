@@ -60,6 +60,7 @@ def failover(call: Call, trigger: Trigger, source: str, standby: str) -> dict[st
 
     called = {"from_instance": source, "to_instance": standby, "ips": ()}
     request, common = prepare(FAILOVER, {**called, "common": call.common("the failover")})
+    request = dataclasses.replace(request, ips_from_tag=True)
     lease = _lease(call, source)
     while True:
         try:
@@ -167,10 +168,11 @@ def moved(result: Mapping[str, Any]) -> list[str]:
 
 def readiness(call: Call, pairs: list[tuple[str, str]]) -> list[dict[str, Any]]:
     """`check_failover` of each pair, a few at once; each logged and counted."""
-    from .._ops.readiness import check_failover  # noqa: PLC0415
+    from .._ops.readiness import assess  # noqa: PLC0415
 
     def one(source: str, standby: str) -> dict[str, Any]:
-        found = check_failover(source, to_instance=standby, **call.common("a readiness check"))
+        called = {"from_instance": source, "to_instance": standby, "ips": ()}
+        found = assess({**called, "common": call.common("a readiness check")}, ips_from_tag=True)
         call.invocation.metric("PairNotReady", source, 0.0 if found.ready else 1.0)
         return found.to_dict()
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -440,13 +440,24 @@ def describe_any_of(sim: Simulation, params: dict[str, Any]) -> dict[str, Any] |
     return {"NetworkInterfaces": list(found.values()), "ResponseMetadata": {"HTTPStatusCode": 200}}
 
 
-#: ENI filters on every private IP of an ENI, which moto matches on its primary IP only.
-IP_FILTERS = frozenset({"addresses.private-ip-address", "private-ip-address"})
+#: ENI filters on every private IP of an ENI (which moto matches on its primary IP only,
+#: or does not implement), and the addresses of an ENI each one matches.
+IP_FILTERS: dict[str, Callable[[Mapping[str, Any]], set[str]]] = {
+    "addresses.private-ip-address": lambda e: {
+        p["PrivateIpAddress"] for p in e.get("PrivateIpAddresses", [])
+    },
+    "private-ip-address": lambda e: {
+        p["PrivateIpAddress"] for p in e.get("PrivateIpAddresses", [])
+    },
+    "ipv6-addresses.ipv6-address": lambda e: {
+        str(ipaddress.IPv6Address(a["Ipv6Address"])) for a in e.get("Ipv6Addresses", [])
+    },
+}
 
 
 def describe_by_private_ip(sim: Simulation, params: dict[str, Any]) -> dict[str, Any] | None:
-    """DescribeNetworkInterfaces filtered by private IP: EC2 matches any IP of an ENI,
-    secondary ones included; the rest of the query as moto answers it."""
+    """DescribeNetworkInterfaces filtered by private IP or IPv6 address: EC2 matches any
+    address of an ENI, secondary ones included; the rest of the query as moto answers it."""
     filters = params.get("Filters") or []
     by_ip = [f for f in filters if f.get("Name") in IP_FILTERS]
     if not by_ip:
@@ -457,16 +468,21 @@ def describe_by_private_ip(sim: Simulation, params: dict[str, Any]) -> dict[str,
     if not others:
         query.pop("Filters")
     answer = describe_any_of(sim, query) or sim.view.client.describe_network_interfaces(**query)
-    wanted = [set(f.get("Values") or []) for f in by_ip]
+    wanted = [(IP_FILTERS[f["Name"]], {_address(v) for v in f.get("Values") or []}) for f in by_ip]
     found = [
         entry
         for entry in answer["NetworkInterfaces"]
-        if all(
-            values & {p["PrivateIpAddress"] for p in entry.get("PrivateIpAddresses", [])}
-            for values in wanted
-        )
+        if all(values & on(entry) for on, values in wanted)
     ]
     return {"NetworkInterfaces": found, "ResponseMetadata": {"HTTPStatusCode": 200}}
+
+
+def _address(value: str) -> str:
+    """An address as EC2 compares it (IPv6 in its compressed form)."""
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return value
 
 
 #: Operation -> an answer given in moto's place when moto would answer wrongly.

@@ -260,3 +260,72 @@ def test_the_handler_calls_only_what_the_template_grants(lam):
 
 def _alarm(world, name, state):
     put_alarm(world.clients["cloudwatch"], world.lab.active, name, state)
+
+
+# -- the failed instance's floating IPs (`eniops:floating-ips`) -----------------------------
+
+
+def _floating_ips(lam, dual, value=None):
+    """An IPv4 and an IPv6 address on the active instance's primary ENI, named by its tag."""
+    active = lam.primary_eni(lam.lab.active)
+    v6 = str(dual[0x90])
+    with lam.strict.internal() as client:
+        client.assign_private_ip_addresses(
+            NetworkInterfaceId=active, PrivateIpAddresses=["10.0.1.77"]
+        )
+        client.assign_ipv6_addresses(NetworkInterfaceId=active, Ipv6Addresses=[v6])
+        client.create_tags(
+            Resources=[lam.lab.active],
+            Tags=[{"Key": "eniops:floating-ips", "Value": value or f"10.0.1.77  {v6}"}],
+        )
+    return active, v6
+
+
+def test_the_failed_instances_floating_ips_move_with_it(lam, dual):
+    """A stopped instance tagged with its floating IPs: both families move to the standby's
+    primary ENI with everything else; who holds them is read once the tag is read."""
+    active, v6 = _floating_ips(lam, dual)
+    standby = lam.primary_eni(lam.lab.standby)
+    lam.client.stop_instances(InstanceIds=[lam.lab.active])
+    lam.strict.reset_calls()
+    result = aws_lambda.handler(event("ec2-state-change-stopped", lam.lab.active), FakeContext())
+    assert (result["ok"], result["changed"]) == (True, True)
+    assert "10.0.1.77" in lam.ips(standby)
+    assert "10.0.1.77" not in lam.ips(active)
+    shown = lam.eni(standby).get("Ipv6Addresses", [])
+    assert [a["Ipv6Address"] for a in shown] == [v6]
+    assert lam.eni(active).get("Ipv6Addresses", []) == []
+    filters = [f for c in lam.strict.calls for f in c.params.get("Filters", [])]
+    assert {"Name": "ipv6-addresses.ipv6-address", "Values": [v6]} in filters
+    assert {"Name": "addresses.private-ip-address", "Values": ["10.0.1.77"]} in filters
+
+
+def test_a_floating_ip_someone_else_holds_makes_the_pair_not_ready(lam, dual):
+    """The scheduled check reads the tag as a failover would: an address the tag names
+    that a third ENI holds is an ip-in-use problem, and nothing changes."""
+    v6 = str(dual[0x91])
+    with lam.strict.internal() as client:
+        third = client.create_network_interface(SubnetId=lam.lab.subnet_a)["NetworkInterface"]
+        client.assign_ipv6_addresses(
+            NetworkInterfaceId=third["NetworkInterfaceId"], Ipv6Addresses=[v6]
+        )
+        client.create_tags(
+            Resources=[lam.lab.active], Tags=[{"Key": "eniops:floating-ips", "Value": v6}]
+        )
+    result = aws_lambda.handler(event("scheduled-event", lam.lab.active), FakeContext())
+    (pair,) = result["pairs"]
+    assert [p["reason"] for p in pair["problems"]] == ["ip-in-use"]
+    assert [c for c in lam.strict.mutations if not c.params.get("DryRun")] == []
+
+
+def test_a_floating_ips_tag_that_does_not_read_is_an_error_before_any_change(lam, dual):
+    """A tag naming something that is not an address: invalid input, answered loudly,
+    nothing moved."""
+    _floating_ips(lam, dual, value="10.0.1.77 not-an-address")
+    lam.client.stop_instances(InstanceIds=[lam.lab.active])
+    lam.strict.reset_calls()
+    result = aws_lambda.handler(event("ec2-state-change-stopped", lam.lab.active), FakeContext())
+    assert result["ok"] is False
+    assert result["error"]["type"] == "InvalidInput"
+    assert "eniops:floating-ips" in result["error"]["message"]
+    assert lam.strict.mutations == []

@@ -4,7 +4,7 @@ add), reads in one round trip."""
 from __future__ import annotations
 
 import pytest
-from support import more_enis
+from support import more_enis, tags_of, v6_of
 
 import eniops
 from eniops import _codes
@@ -496,3 +496,192 @@ def test_failover_moves_ipv6_routes_with_the_ipv4_ones(world):
     assert not eniops.failover_instance(
         world.lab.active, to_instance=world.lab.standby, ec2=world.client
     ).changed
+
+
+# -- IPv6 floating IPs ----------------------------------------------------------------------
+
+
+def _floating6(world, dual, *indexes, on=None):
+    """IPv6 addresses of subnet a on the primary ENI of `on` (the active instance)."""
+    eni = world.primary_eni(on or world.lab.active)
+    ips = [str(dual[i]) for i in indexes]
+    with world.strict.internal() as client:
+        client.assign_ipv6_addresses(NetworkInterfaceId=eni, Ipv6Addresses=ips)
+    return eni, ips
+
+
+def _v6_calls(world):
+    """The IPv6 calls a failover made, and its writes of the `eniops:ip-move` intent."""
+    return [
+        c.operation
+        for c in world.strict.mutations
+        if "Ipv6" in c.operation
+        or (c.operation.endswith("Tags") and c.params["Tags"][0]["Key"] == "eniops:ip-move")
+    ]
+
+
+def _failover(world, ips, **more):
+    return eniops.failover_instance(
+        world.lab.active, to_instance=world.lab.standby, ips=ips, ec2=world.client, **more
+    )
+
+
+def test_a_dual_stack_failover_moves_everything_at_once(world, dual):
+    """An Elastic IP, a secondary ENI, an IPv4 and two IPv6 floating IPs and an IPv6 route:
+    one round trip of reads before the first change, IPv6 by its two steps (the intent on
+    the standby's primary ENI first), nothing left on the source; a re-run changes nothing."""
+    _floating(world)
+    active, (v6a, v6b) = _floating6(world, dual, 0x60, 0x61)
+    standby = world.primary_eni(world.lab.standby)
+    with world.strict.internal() as client:
+        client.create_route(
+            RouteTableId=world.lab.route_tables[0],
+            DestinationIpv6CidrBlock="2001:db8::10/128",
+            NetworkInterfaceId=active,
+        )
+    world.strict.latency_s = 0.02
+    eniops.describe(world.lab.standby, ec2=world.client)  # the instance type, cached
+    world.strict.reset_calls()
+    result = _failover(world, ["10.0.1.77", v6a, v6b])
+    assert result.changed
+    calls = world.strict.calls
+    first = next(i for i, c in enumerate(calls) if c.operation in MUTATING_OPERATIONS)
+    assert round_trips(calls[:first]) == 1
+    filters = [f for c in calls[:first] for f in c.params.get("Filters", [])]
+    assert {"Name": "ipv6-addresses.ipv6-address", "Values": [v6a, v6b]} in filters
+    assert sorted(v6_of(world, standby)) == sorted([v6a, v6b])
+    assert v6_of(world, active) == []
+    assert "10.0.1.77" in world.ips(standby)
+    assert "eniops:ip-move" not in tags_of(world, standby)
+    ops = [c.operation for c in world.strict.mutations]
+    intent = next(
+        i
+        for i, c in enumerate(world.strict.mutations)
+        if c.operation == "CreateTags" and c.params["Tags"][0]["Key"] == "eniops:ip-move"
+    )
+    assert intent < ops.index("UnassignIpv6Addresses") < ops.index("AssignIpv6Addresses")
+    (unassign,) = [c for c in world.strict.mutations if c.operation == "UnassignIpv6Addresses"]
+    assert unassign.params == {"NetworkInterfaceId": active, "Ipv6Addresses": [v6a, v6b]}
+    assert world.eni(world.lab.floating_eni)["Attachment"]["InstanceId"] == world.lab.standby
+    assert world.address()["InstanceId"] == world.lab.standby
+    routes = world.client.describe_route_tables(RouteTableIds=[world.lab.route_tables[0]])
+    (v6_route,) = [
+        r
+        for r in routes["RouteTables"][0]["Routes"]
+        if r.get("DestinationIpv6CidrBlock") == "2001:db8::10/128"
+    ]
+    assert v6_route["NetworkInterfaceId"] == standby
+    world.strict.reset_calls()
+    assert not _failover(world, ["10.0.1.77", v6a, v6b]).changed
+    assert world.strict.mutations == []
+
+
+@pytest.mark.parametrize(
+    ("killed_after", "rerun"),
+    [
+        ("unassign", ["AssignIpv6Addresses", "DeleteTags"]),
+        ("assign", ["DeleteTags"]),
+    ],
+)
+def test_a_failover_killed_between_its_ipv6_steps_is_finished(world, dual, killed_after, rerun):
+    """Killed after the unassign, the address is on no ENI and the standby's intent names it
+    as coming from the source's primary ENI: the re-run assigns it (no unassign) and removes
+    the intent. Killed after the assign: the re-run only removes the intent, beside a check
+    that the address is there."""
+    active, (ip,) = _floating6(world, dual, 0x62)
+    standby = world.primary_eni(world.lab.standby)
+    with world.strict.internal() as client:
+        intent = {"Key": "eniops:ip-move", "Value": f"from={active} ips={ip}"}
+        client.create_tags(Resources=[standby], Tags=[intent])
+        client.unassign_ipv6_addresses(NetworkInterfaceId=active, Ipv6Addresses=[ip])
+        if killed_after == "assign":
+            client.assign_ipv6_addresses(NetworkInterfaceId=standby, Ipv6Addresses=[ip])
+    world.strict.reset_calls()
+    assert _failover(world, [ip]).changed
+    assert _v6_calls(world) == rerun
+    assert v6_of(world, standby) == [ip]
+    assert v6_of(world, active) == []
+    assert "eniops:ip-move" not in tags_of(world, standby)
+
+
+def test_an_ipv6_address_no_eni_holds_is_assigned(world, dual):
+    """The source's teardown freed it: assigned to the standby (no unassign), checked
+    against the standby's subnet's IPv6 range first."""
+    standby = world.primary_eni(world.lab.standby)
+    ip = str(dual[0x64])
+    world.strict.reset_calls()
+    assert _failover(world, [ip]).changed
+    assert _v6_calls(world) == ["AssignIpv6Addresses"]
+    assert v6_of(world, standby) == [ip]
+    with pytest.raises(eniops.PreconditionFailed) as caught:
+        _failover(world, ["2001:db8:ffff::1"])
+    assert caught.value.reason == "ip-outside-subnet"
+
+
+def test_an_ipv6_address_held_by_a_third_eni_refuses_the_failover(world, dual):
+    """Held by an ENI that is neither the source's nor the standby's: Conflict ip-in-use,
+    before any change, whatever else the source carries."""
+    ip = str(dual[0x65])
+    with world.strict.internal() as client:
+        third = client.create_network_interface(SubnetId=world.lab.subnet_a)["NetworkInterface"]
+        client.assign_ipv6_addresses(
+            NetworkInterfaceId=third["NetworkInterfaceId"], Ipv6Addresses=[ip]
+        )
+    world.strict.reset_calls()
+    with pytest.raises(eniops.Conflict) as caught:
+        _failover(world, [ip])
+    assert caught.value.reason == "ip-in-use"
+    assert caught.value.details["holder"] == third["NetworkInterfaceId"]
+    assert world.strict.mutations == []
+
+
+def test_an_ipv6_failover_past_the_types_limit_is_refused(world, dual):
+    """The standby's type allows so many IPv6 addresses per interface: ip-limit, nothing
+    changed."""
+    limit = eniops.describe(world.lab.standby, ec2=world.client)["limits"]["ipv6_per_eni"]
+    active, ips = _floating6(world, dual, *range(0x70, 0x70 + limit + 1))
+    world.strict.reset_calls()
+    with pytest.raises(eniops.PreconditionFailed) as caught:
+        _failover(world, ips)
+    assert caught.value.reason == "ip-limit"
+    assert world.strict.mutations == []
+    assert sorted(v6_of(world, active)) == sorted(ips)
+
+
+def test_a_refused_ipv6_assign_in_a_failover_puts_the_address_back(world, dual):
+    """The standby refuses the assign after the source's unassign: the address goes back to
+    the source's primary ENI and the intent goes (PartialFailure, rolled back)."""
+    active, (ip,) = _floating6(world, dual, 0x66)
+    standby = world.primary_eni(world.lab.standby)
+    world.strict.inject(
+        "AssignIpv6Addresses",
+        "InvalidParameterValue",
+        when=lambda p: p["NetworkInterfaceId"] == standby,
+    )
+    with pytest.raises(eniops.PartialFailure) as caught:
+        _failover(world, [ip])
+    (step,) = [s for s in caught.value.details["steps"] if s["step"].startswith("move IPv6")]
+    assert step["rolled_back"] is True
+    statuses = [s["status"] for s in step["steps"]]
+    assert statuses[:3] == ["rolled-back", "rolled-back", "failed"]
+    assert v6_of(world, active) == [ip]
+    assert v6_of(world, standby) == []
+    assert "eniops:ip-move" not in tags_of(world, standby)
+
+
+def test_the_plan_of_an_ipv6_failover_changes_nothing(world, dual):
+    """plan and dry-run list the intent, the unassign and the assign, and change nothing."""
+    active, (ip,) = _floating6(world, dual, 0x67)
+    for mode in ("plan", "dry-run"):
+        world.strict.reset_calls()
+        result = _failover(world, [ip], mode=mode)
+        (six,) = [c for c in result.children if c.operation == "add_secondary_ips"]
+        actions = [s.action for s in six.steps]
+        assert actions == [
+            "ec2:CreateTags",
+            "ec2:UnassignIpv6Addresses",
+            "ec2:AssignIpv6Addresses",
+            "ec2:DeleteTags",
+        ]
+        assert [c for c in world.strict.mutations if not c.params.get("DryRun")] == []
+        assert v6_of(world, active) == [ip]

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 from botocore.exceptions import ClientError
-from support import deadline_passes_at
+from support import deadline_passes_at, tags_of, v6_of
 
 import eniops
-from eniops.testing import dual_stack
 
 
 def test_add_by_count_never_reserved_or_used(world):
@@ -152,20 +151,6 @@ def test_remove(world):
 # -- IPv6 ----------------------------------------------------------------------------------
 
 
-def v6_of(world, eni):
-    return [a["Ipv6Address"] for a in world.eni(eni).get("Ipv6Addresses", [])]
-
-
-@pytest.fixture
-def dual(world):
-    """The lab made dual-stack: subnet a's IPv6 /64 (an ipaddress network)."""
-    import ipaddress
-
-    with world.strict.internal() as client:
-        ranges = dual_stack(client, world.lab)
-    return ipaddress.IPv6Network(ranges[world.lab.subnet_a])
-
-
 def test_ipv4_and_ipv6_in_one_call(world, dual):
     import ipaddress
 
@@ -282,10 +267,6 @@ def move6(world, target, ip, expect, **more):
     return eniops.add_secondary_ips(
         target, ips=[ip], allow_reassignment=True, expect_current=expect, ec2=world.client, **more
     )
-
-
-def tags_of(world, eni):
-    return {t["Key"]: t["Value"] for t in world.eni(eni).get("TagSet", [])}
 
 
 def test_an_ipv6_address_moves_in_two_steps_with_its_intent(world, dual):

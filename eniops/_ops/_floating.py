@@ -1,0 +1,117 @@
+"""A failover's floating IPs (`ips`, and the source's `eniops:floating-ips` tag for the
+Lambda): who holds them, read per family, and the chains that put them on the target's
+primary ENI; IPv4 by reassignment, IPv6 in two crash-safe steps.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .. import _inputs
+from .. import _rules as check
+from .._executor import Run
+from .._model import Eni, Instance
+from .._plan import Chain
+from .._tags import FLOATING_IPS_TAG
+from . import _picking as picking
+from ._ipv6 import finish_chain, ipv6_chain
+from ._ipv6 import move_chain as move_ipv6
+from ._picking import FailoverState
+from .ips import ip_chain
+
+
+def floating_ips(instance: Instance) -> tuple[str, ...]:
+    """The addresses the instance's `eniops:floating-ips` tag names (separated by spaces)."""
+    raw = instance.tags.get(FLOATING_IPS_TAG, "")
+    return _inputs.ip_list(raw.split(), f"{instance.instance_id}'s {FLOATING_IPS_TAG} tag")
+
+
+def holding(run: Run, ips: list[str]) -> list[Eni]:
+    """The ENIs holding any of `ips`: one read per family, at once."""
+    reader = run.reader
+    v4 = [ip for ip in ips if not _inputs.is_ipv6(ip)]
+    v6 = [ip for ip in ips if _inputs.is_ipv6(ip)]
+    reads = [
+        functools.partial(reader.enis_where, name, values)
+        for name, values in (
+            ("addresses.private-ip-address", v4),
+            ("ipv6-addresses.ipv6-address", v6),
+        )
+        if values
+    ]
+    return [eni for found in reader.at_once(*reads) for eni in found]
+
+
+def holders(holding: list[Eni], tagged: Iterable[Eni], vpc_id: str) -> dict[str, str]:
+    """Address -> the ENI (of the VPC) holding it now; an IPv6 address on no ENI that an
+    interrupted move's `eniops:ip-move` intent names counts as held by its `from` ENI."""
+    mine = [e for e in holding if e.vpc_id == vpc_id]
+    holders = {ip: e.eni_id for e in mine for ip in (*e.private_ips, *e.ipv6_addresses)}
+    shown = {ip for e in mine for ip in e.ipv6_addresses}
+    for eni in tagged:
+        intent = eni.ip_intent
+        if intent is not None and eni.vpc_id == vpc_id:
+            holders.update({ip: intent.source for ip in intent.ips if ip not in shown})
+    return holders
+
+
+def chains(
+    state: FailoverState, moves: picking.Moves, target_primary: Eni, verdicts: check.Verdicts
+) -> list[Chain]:
+    """The floating IPs asked for (`ips`), IPv4 then IPv6, each family within the target
+    type's limit for it."""
+    how = {
+        ip: verdicts.check(
+            check.floating_ip, ip, state.source, state.target, state.holders, state.subnet
+        )
+        for ip in moves.ips
+    }
+    v4 = [ip for ip in moves.ips if not _inputs.is_ipv6(ip)]
+    v6 = [ip for ip in moves.ips if _inputs.is_ipv6(ip)]
+    for version, family in ((4, v4), (6, v6)):
+        adding = sum(how[ip] in ("move", "assign") for ip in family)
+        verdicts.check(check.ip_limit, target_primary, state.limits, adding, version=version)
+    return [
+        *_ipv4_chains(state, how, v4, target_primary),
+        *_ipv6_chains(state, how, v6, target_primary),
+    ]
+
+
+def _ipv4_chains(
+    state: FailoverState, how: Mapping[str, Any], ips: list[str], target_primary: Eni
+) -> list[Chain]:
+    """Those on the source's primary ENI reassigned from it (guarded by it, confirmed);
+    those no ENI holds (the source's teardown freed them) assigned without reassignment, so
+    that EC2 refuses one someone took meanwhile."""
+    moving = tuple(ip for ip in ips if how[ip] == "move")
+    free = tuple(ip for ip in ips if how[ip] == "assign")
+    chains = []
+    if moving:
+        assert state.source.primary_eni is not None  # `floating_ip` found them on it
+        guarded = dict.fromkeys(moving, state.source.primary_eni.eni_id)
+        chains.append(ip_chain(target_primary, moving, True, [], guarded))
+    if free:
+        chains.append(ip_chain(target_primary, free, False, []))
+    return chains
+
+
+def _ipv6_chains(
+    state: FailoverState, how: Mapping[str, Any], ips: list[str], target_primary: Eni
+) -> list[Chain]:
+    """Those of the source's primary ENI (on it, or on no ENI with its interrupted move's
+    intent naming it) moved in two crash-safe steps; those no ENI holds assigned (EC2
+    refuses one someone took meanwhile); an interrupted move onto the target finished."""
+    moving = tuple(ip for ip in ips if how[ip] == "move")
+    free = tuple(ip for ip in ips if how[ip] == "assign")
+    here = state.source.primary_eni
+    chains = [ipv6_chain(target_primary, free, add=True)] if free else []
+    if moving:
+        assert here is not None  # `floating_ip` found them on it or moving from it
+        on_source = tuple(ip for ip in moving if ip in here.ipv6_addresses)
+        chains.append(move_ipv6(target_primary, here.eni_id, moving, on_source=on_source))
+    elif ips and all(how[ip] == "there" for ip in ips):
+        finished = finish_chain(target_primary)
+        chains.extend([finished] if finished is not None else [])
+    return chains
