@@ -50,6 +50,8 @@ INVALID_INSTANCE_ID: Final = "InvalidInstanceID"
 INVALID_NETWORK_INTERFACE_IN_USE: Final = "InvalidNetworkInterface.InUse"
 RESOURCE_ALREADY_ASSOCIATED: Final = "Resource.AlreadyAssociated"
 RESOURCE_ALREADY_ASSIGNED: Final = "Resource.AlreadyAssigned"
+#: An IPv6 address another ENI holds (EC2 cannot reassign IPv6).
+INVALID_IP_ADDRESS_IN_USE: Final = "InvalidIPAddress.InUse"
 INCORRECT_INSTANCE_STATE: Final = "IncorrectInstanceState"
 INCORRECT_STATE: Final = "IncorrectState"
 ATTACHMENT_LIMIT_EXCEEDED: Final = "AttachmentLimitExceeded"
@@ -121,6 +123,7 @@ REASON_FOR_CODE: Final[dict[str, CodeRule]] = {
     RESOURCE_ALREADY_ASSOCIATED: CodeRule("conflict", "expect-mismatch"),
     INVALID_NETWORK_INTERFACE_IN_USE: CodeRule("conflict", "in-use"),
     RESOURCE_ALREADY_ASSIGNED: CodeRule("conflict", "ip-in-use"),
+    INVALID_IP_ADDRESS_IN_USE: CodeRule("conflict", "ip-in-use"),
     ATTACHMENT_LIMIT_EXCEEDED: CodeRule("precondition", "attachment-limit"),
     PRIVATE_IP_ADDRESS_LIMIT_EXCEEDED: CodeRule("precondition", "ip-limit"),
     INCORRECT_INSTANCE_STATE: CodeRule("precondition", "instance-state"),

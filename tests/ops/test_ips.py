@@ -377,7 +377,7 @@ def test_an_address_on_its_way_counts_as_held_by_where_it_came_from(world, dual)
 
 def test_a_third_party_taking_the_address_between_the_steps(world, dual):
     """Someone assigns the address elsewhere between the unassign and the assign: EC2
-    refuses the assign and the put-back; the error names who holds the address."""
+    refuses the assign (and the put-back): Conflict, naming who holds the address."""
     source, target, ip = moving(world, dual)
     taken: list[bool] = []
 
@@ -394,13 +394,22 @@ def test_a_third_party_taking_the_address_between_the_steps(world, dual):
             "NetworkInterfaceId"
         ]
     world.client.meta.events.register_first("before-call.ec2", someone_takes_it)
-    with pytest.raises(eniops.EniopsError) as caught:
+    with pytest.raises(eniops.Conflict) as caught:
         move6(world, target, ip, source)
     assert taken
     assert v6_of(world, third) == [ip]  # nothing lost: one holder, the third party
     assert v6_of(world, source) == []
     assert v6_of(world, target) == []
-    # Not put back (the address is someone else's now), and the error names who holds it.
-    assert isinstance(caught.value, eniops.PartialFailure)
-    assert not caught.value.rolled_back
+    # Not put back (the address is someone else's now): a Conflict that names who holds it
+    # and says where everything is.
+    assert caught.value.reason == "ip-in-use"
+    assert caught.value.details["resources"][target]["ipv6_addresses"] == []
+    # The intent left on the target is inert (the address shows on another ENI): the same
+    # call again is refused, and moves nothing.
+    world.strict.reset_calls()
+    with pytest.raises(eniops.Conflict) as again:
+        move6(world, target, ip, source)
+    assert again.value.reason == "expect-mismatch"
+    assert world.strict.mutations == []
+    assert v6_of(world, third) == [ip]
     assert third in caught.value.message
