@@ -520,7 +520,7 @@ def _v6_calls(world):
     ]
 
 
-def _failover(world, ips, **more):
+def _failover_ips(world, ips, **more):
     return eniops.failover_instance(
         world.lab.active, to_instance=world.lab.standby, ips=ips, ec2=world.client, **more
     )
@@ -542,7 +542,7 @@ def test_a_dual_stack_failover_moves_everything_at_once(world, dual):
     world.strict.latency_s = 0.02
     eniops.describe(world.lab.standby, ec2=world.client)  # the instance type, cached
     world.strict.reset_calls()
-    result = _failover(world, ["10.0.1.77", v6a, v6b])
+    result = _failover_ips(world, ["10.0.1.77", v6a, v6b])
     assert result.changed
     calls = world.strict.calls
     first = next(i for i, c in enumerate(calls) if c.operation in MUTATING_OPERATIONS)
@@ -572,7 +572,7 @@ def test_a_dual_stack_failover_moves_everything_at_once(world, dual):
     ]
     assert v6_route["NetworkInterfaceId"] == standby
     world.strict.reset_calls()
-    assert not _failover(world, ["10.0.1.77", v6a, v6b]).changed
+    assert not _failover_ips(world, ["10.0.1.77", v6a, v6b]).changed
     assert world.strict.mutations == []
 
 
@@ -597,7 +597,7 @@ def test_a_failover_killed_between_its_ipv6_steps_is_finished(world, dual, kille
         if killed_after == "assign":
             client.assign_ipv6_addresses(NetworkInterfaceId=standby, Ipv6Addresses=[ip])
     world.strict.reset_calls()
-    assert _failover(world, [ip]).changed
+    assert _failover_ips(world, [ip]).changed
     assert _v6_calls(world) == rerun
     assert v6_of(world, standby) == [ip]
     assert v6_of(world, active) == []
@@ -610,11 +610,11 @@ def test_an_ipv6_address_no_eni_holds_is_assigned(world, dual):
     standby = world.primary_eni(world.lab.standby)
     ip = str(dual[0x64])
     world.strict.reset_calls()
-    assert _failover(world, [ip]).changed
+    assert _failover_ips(world, [ip]).changed
     assert _v6_calls(world) == ["AssignIpv6Addresses"]
     assert v6_of(world, standby) == [ip]
     with pytest.raises(eniops.PreconditionFailed) as caught:
-        _failover(world, ["2001:db8:ffff::1"])
+        _failover_ips(world, ["2001:db8:ffff::1"])
     assert caught.value.reason == "ip-outside-subnet"
 
 
@@ -629,7 +629,7 @@ def test_an_ipv6_address_held_by_a_third_eni_refuses_the_failover(world, dual):
         )
     world.strict.reset_calls()
     with pytest.raises(eniops.Conflict) as caught:
-        _failover(world, [ip])
+        _failover_ips(world, [ip])
     assert caught.value.reason == "ip-in-use"
     assert caught.value.details["holder"] == third["NetworkInterfaceId"]
     assert world.strict.mutations == []
@@ -642,7 +642,7 @@ def test_an_ipv6_failover_past_the_types_limit_is_refused(world, dual):
     active, ips = _floating6(world, dual, *range(0x70, 0x70 + limit + 1))
     world.strict.reset_calls()
     with pytest.raises(eniops.PreconditionFailed) as caught:
-        _failover(world, ips)
+        _failover_ips(world, ips)
     assert caught.value.reason == "ip-limit"
     assert world.strict.mutations == []
     assert sorted(v6_of(world, active)) == sorted(ips)
@@ -659,7 +659,7 @@ def test_a_refused_ipv6_assign_in_a_failover_puts_the_address_back(world, dual):
         when=lambda p: p["NetworkInterfaceId"] == standby,
     )
     with pytest.raises(eniops.PartialFailure) as caught:
-        _failover(world, [ip])
+        _failover_ips(world, [ip])
     (step,) = [s for s in caught.value.details["steps"] if s["step"].startswith("move IPv6")]
     assert step["rolled_back"] is True
     statuses = [s["status"] for s in step["steps"]]
@@ -674,7 +674,7 @@ def test_the_plan_of_an_ipv6_failover_changes_nothing(world, dual):
     active, (ip,) = _floating6(world, dual, 0x67)
     for mode in ("plan", "dry-run"):
         world.strict.reset_calls()
-        result = _failover(world, [ip], mode=mode)
+        result = _failover_ips(world, [ip], mode=mode)
         (six,) = [c for c in result.children if c.operation == "add_secondary_ips"]
         actions = [s.action for s in six.steps]
         assert actions == [
