@@ -70,6 +70,10 @@ class Change:
     undo: tuple[Change, ...] = ()
     #: Re-checked by a fresh read before the call is sent again after an error.
     guard: Expectation | None = None
+    #: Error codes EC2 answers while an earlier change of the chain is still settling (an
+    #: IPv6 address unassigned a moment ago still shown in use): the change is sent again,
+    #: after its expectations are read (one that shows someone else stops it).
+    pending: frozenset[str] = frozenset()
     #: Sent as soon as this change is answered, beside its check (an `eniops:holder` tag,
     #: the removal of a move's intent): no round trip of their own.
     riders: tuple[Change, ...] = ()

@@ -148,6 +148,19 @@ class _InstanceReads(_Reads):
         """One instance by id."""
         return self.instances([instance_id])[instance_id]
 
+    def instance_of_eni(self, eni_id: str) -> Instance | None:
+        """The instance an ENI is attached to (None: none), read by the ENI's id, so that
+        it rides with the read of the ENI itself."""
+        by_eni = {"Name": "network-interface.network-interface-id", "Values": [eni_id]}
+        params = {"Filters": [by_eni]}
+        response = self.gateway.call("DescribeInstances", params)
+        found = [
+            Instance.from_api(raw)
+            for reservation in response.get("Reservations", [])
+            for raw in reservation.get("Instances", [])
+        ]
+        return found[0] if found else None
+
     def instance_status(self, instance_id: str) -> InstanceStatus | None:
         """An instance's status checks (whatever its state); None if EC2 shows none."""
         response = self.gateway.call(
@@ -265,7 +278,7 @@ def _current_holders(reader: Reader, ids: list[PrivateIp]) -> dict[Any, Any]:
     holders = {
         PrivateIp(eni.subnet_id, ip): eni
         for eni in reader.enis_where("subnet-id", subnets)
-        for ip in eni.private_ips
+        for ip in (*eni.private_ips, *eni.ipv6_addresses)
     }
     return {p: holders[p] for p in ids if p in holders}
 

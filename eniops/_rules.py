@@ -432,7 +432,7 @@ def ipv6_in_subnet(ip: str, subnet: Subnet) -> None:
 
 def ipv6_to_add(
     eni: Eni,
-    subnet: Subnet,
+    subnet: Subnet | None,
     ips: Iterable[str],
     holders: Mapping[str, tuple[str, ...]],
     *,
@@ -447,13 +447,18 @@ def ipv6_to_add(
     its instance), an address on no ENI that an `eniops:ip-move` intent names counting as
     held by its `from` ENI. EC2 cannot reassign IPv6: taking one from another ENI needs
     `allow_reassignment` and `expect_current` naming its holder (eniops moves it in two steps).
+    An address an ENI of the subnet holds is inside the subnet's range: `subnet` (None: not
+    read) is needed only for the others.
     """
     wanted = [ip for ip in ips if ip not in eni.ipv6_addresses]
     free: list[str] = []
     moves: dict[str, str] = {}
     for ip in wanted:
-        ipv6_in_subnet(ip, subnet)
         holder_ids = holders.get(ip, ())
+        if not holder_ids:
+            if subnet is None:
+                raise ValueError(f"{ip} is on no ENI of the subnet, which was not read")
+            ipv6_in_subnet(ip, subnet)
         holder = holder_ids[0] if holder_ids else None
         if holder and holder != eni.eni_id:
             if not allow_reassignment:

@@ -74,6 +74,12 @@ def _resendable(error: BaseException) -> bool:
     return _codes.resendable(error.code)
 
 
+def _sent_again(change: Change, error: BaseException) -> bool:
+    """Resendable, or answered as EC2 answers while an earlier change settles."""
+    pending = isinstance(error, EniopsError) and _code(error) in change.pending
+    return pending or _resendable(error)
+
+
 def _throttled(error: BaseException) -> bool:
     return isinstance(error, AwsError) and error.code in _codes.THROTTLING_CODES
 
@@ -123,7 +129,7 @@ class Sender:
         error: EniopsError | None = None
         attempts = 0
         try:
-            for attempt in run.gateway.resends(_resendable):
+            for attempt in run.gateway.resends(lambda e: _sent_again(change, e)):
                 with attempt:
                     attempts = attempt.retry_state.attempt_number
                     if error is not None:

@@ -11,15 +11,17 @@ them and removes the intent.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
 from .. import _inputs
-from .._expect import IpsOn
+from .._codes import INVALID_IP_ADDRESS_IN_USE as IN_USE
+from .._expect import IpHeldBy, IpsOn
 from .._model import Eni
 from .._plan import Chain, Change, Wait
 from .._tags import IP_MOVE_TAG, IpMoveIntent
-from .._views import Planned, Subject
+from .._views import Planned, PrivateIp, Subject
 from . import _bookkeeping
 
 
@@ -82,9 +84,25 @@ def move_chain(eni: Eni, source: str, ips: tuple[str, ...], *, on_source: tuple[
         items.append(_bookkeeping.intent(eni.eni_id, move))
     if on_source:
         back = _assign6(source, on_source, add=True, note=f"put back on {source}")
-        items.append(_assign6(source, on_source, add=False, role="step", undo=(back,)))
+        # EC2's answer is enough: the assign that follows is the check (refused while the
+        # address still shows on `source`, it is sent again).
+        unassign = _assign6(source, on_source, add=False, role="step", undo=(back,))
+        items.append(dataclasses.replace(unassign, check="settle"))
     removal = _bookkeeping.intent_removal(eni.eni_id, IP_MOVE_TAG)
-    items.append(_assign6(eni.eni_id, ips, add=True, role="goal", riders=(removal,)))
+    assign = Change(
+        "AssignIpv6Addresses",
+        {"NetworkInterfaceId": eni.eni_id, "Ipv6Addresses": list(ips)},
+        expect=tuple(
+            IpHeldBy(
+                PrivateIp(eni.subnet_id, ip), eni_id=eni.eni_id, allowed=frozenset({source, None})
+            )
+            for ip in ips
+        ),
+        role="goal",
+        riders=(removal,),
+        pending=frozenset({IN_USE}),
+    )
+    items.append(assign)
     name = f"move IPv6 {', '.join(ips)} from {source}"
     return _chain(
         eni, name, tuple(items), planned_ips(eni, add=ips), adding=list(ips), source=source

@@ -19,7 +19,7 @@ from .._inputs import UNASSOCIATED, TagGuard
 from .._model import Address, Eni, Instance, Limits, Subnet
 from .._plan import Chain, Change, Plan, Wait
 from .._result import Result
-from .._tags import address_holder
+from .._tags import IP_MOVE_TAG, address_holder
 from .._views import Planned, PrivateIp, Subject
 from . import _bookkeeping
 from ._ipv6 import ipv6_chain, ipv6_chains, planned_ips
@@ -71,7 +71,8 @@ class AddState:
 
     eni: Eni
     instance: Instance | None
-    subnet: Subnet
+    #: None when only IPv6 addresses that ENIs of the subnet hold are asked for.
+    subnet: Subnet | None
     neighbours: tuple[Eni, ...]
     limits: Limits | None
     addresses: tuple[Address, ...]
@@ -154,7 +155,9 @@ def _read_target(
 
 def read_add(run: Run, request: IpsRequest) -> AddState:
     """The target, then the subnet, its ENIs, the limits (and the Elastic IPs that may
-    follow a reassigned IP) at once."""
+    follow a reassigned IP) at once; for IPv6 addresses alone, less (`_read_add_ipv6`)."""
+    if not request.count and all(_inputs.is_ipv6(ip) for ip in request.ips):
+        return _read_add_ipv6(run, request)
     reader = run.reader
     eni, instance = _read_target(run, request, with_instance=True)
     subnet, neighbours, limits, addresses = reader.at_once(
@@ -165,6 +168,44 @@ def read_add(run: Run, request: IpsRequest) -> AddState:
     )
     run.mark_read()
     return AddState(eni, instance, subnet, tuple(neighbours), limits, tuple(addresses))
+
+
+def _read_add_ipv6(run: Run, request: IpsRequest) -> AddState:
+    """IPv6 addresses alone: the target and its instance, the ENIs holding the addresses and
+    those with an interrupted move's intent, in one round trip; then the type's limits
+    (cached) and, only for an address no ENI of the subnet holds, the subnet. No Elastic IP
+    follows an IPv6 address."""
+    reader = run.reader
+    by_eni = request.kind == "eni"
+    eni_read, instance_read = (
+        (lambda: reader.eni(request.target), lambda: reader.instance_of_eni(request.target))
+        if by_eni
+        else (lambda: None, lambda: reader.instance(request.target))
+    )
+    found, instance, holding, intents = reader.at_once(
+        eni_read,
+        instance_read,
+        lambda: reader.enis_where("ipv6-addresses.ipv6-address", list(request.ips)),
+        lambda: reader.enis_where("tag-key", [IP_MOVE_TAG]),
+    )
+    if found is not None:
+        eni: Eni = found
+    else:
+        assert instance is not None
+        eni = check.primary_of(instance.with_enis({e.eni_id: e for e in intents}))
+    mine = {e.eni_id: e for e in (*holding, *intents, eni) if e.subnet_id == eni.subnet_id}
+    held = {ip for e in mine.values() for ip in (*e.ipv6_addresses, *_intent_ips(e))}
+    unknown = any(ip not in held for ip in request.ips)
+    limits, subnet = reader.at_once(
+        lambda: reader.limits(instance.instance_type) if instance is not None else None,
+        lambda: reader.subnet(eni.subnet_id) if unknown else None,
+    )
+    run.mark_read()
+    return AddState(eni, instance, subnet, tuple(mine.values()), limits, ())
+
+
+def _intent_ips(eni: Eni) -> tuple[str, ...]:
+    return eni.ip_intent.ips if eni.ip_intent is not None else ()
 
 
 def read_remove(run: Run, request: IpsRequest) -> RemoveState:
@@ -192,19 +233,22 @@ def plan_add_secondary_ips(request: IpsRequest, state: AddState) -> Plan:
     }
     v6_chains = _ipv6_to_add(request, state)
     wanted = tuple(ip for ip in request.ips if not _inputs.is_ipv6(ip))
-    if request.count:
-        check.ip_limit(eni, limits, request.count)
-        wanted = check.pick_free_ips(subnet, holders, request.count)
-    to_add = check.ips_to_add(
-        eni,
-        subnet,
-        wanted,
-        holders,
-        allow_reassignment=request.allow_reassignment,
-        expected=request.expected,
-        limits=limits,
-        primaries=[other.primary_ip for other in state.neighbours],
-    )
+    to_add: tuple[str, ...] = ()
+    if wanted or request.count:
+        assert subnet is not None  # read for every IPv4 address (`read_add`)
+        if request.count:
+            check.ip_limit(eni, limits, request.count)
+            wanted = check.pick_free_ips(subnet, holders, request.count)
+        to_add = check.ips_to_add(
+            eni,
+            subnet,
+            wanted,
+            holders,
+            allow_reassignment=request.allow_reassignment,
+            expected=request.expected,
+            limits=limits,
+            primaries=[other.primary_ip for other in state.neighbours],
+        )
     _guard(request, eni, state.instance)
     warnings: list[str] = []
     if limits is None:

@@ -462,11 +462,7 @@ def describe_by_private_ip(sim: Simulation, params: dict[str, Any]) -> dict[str,
     by_ip = [f for f in filters if f.get("Name") in IP_FILTERS]
     if not by_ip:
         return describe_any_of(sim, params)
-    others = [f for f in filters if f.get("Name") not in IP_FILTERS]
-    query = {**params, "Filters": others}
-    query.pop("NextToken", None)
-    if not others:
-        query.pop("Filters")
+    query = _rest_of(params, by_ip)
     answer = describe_any_of(sim, query) or sim.view.client.describe_network_interfaces(**query)
     wanted = [(IP_FILTERS[f["Name"]], {_address(v) for v in f.get("Values") or []}) for f in by_ip]
     found = [
@@ -475,6 +471,16 @@ def describe_by_private_ip(sim: Simulation, params: dict[str, Any]) -> dict[str,
         if all(values & on(entry) for on, values in wanted)
     ]
     return {"NetworkInterfaces": found, "ResponseMetadata": {"HTTPStatusCode": 200}}
+
+
+def _rest_of(params: dict[str, Any], answered: list[Any]) -> dict[str, Any]:
+    """The query without the filters answered here (and without a page token: the answer
+    is one page), for moto to answer."""
+    query = {**params, "Filters": [f for f in params.get("Filters") or [] if f not in answered]}
+    query.pop("NextToken", None)
+    if not query["Filters"]:
+        query.pop("Filters")
+    return query
 
 
 def _address(value: str) -> str:
@@ -493,10 +499,7 @@ def describe_by_ipv6_destination(sim: Simulation, params: dict[str, Any]) -> dic
     by_v6 = [f for f in filters if f.get("Name") == "route.destination-ipv6-cidr-block"]
     if not by_v6:
         return None
-    query = {**params, "Filters": [f for f in filters if f not in by_v6]}
-    query.pop("NextToken", None)
-    if not query["Filters"]:
-        query.pop("Filters")
+    query = _rest_of(params, by_v6)
     answer = sim.view.client.describe_route_tables(**query)
     wanted = [
         {str(ipaddress.ip_network(v, strict=False)) for v in f.get("Values") or []} for f in by_v6
@@ -517,7 +520,32 @@ def describe_by_ipv6_destination(sim: Simulation, params: dict[str, Any]) -> dic
     return {"RouteTables": found, "ResponseMetadata": {"HTTPStatusCode": 200}}
 
 
+def describe_instances_by_eni(sim: Simulation, params: dict[str, Any]) -> dict[str, Any] | None:
+    """DescribeInstances filtered by `network-interface.network-interface-id`, which EC2
+    answers and moto does not implement; the rest of the query as moto answers it."""
+    filters = params.get("Filters") or []
+    by_eni = [f for f in filters if f.get("Name") == "network-interface.network-interface-id"]
+    if not by_eni:
+        return None
+    query = _rest_of(params, by_eni)
+    wanted = [set(f.get("Values") or []) for f in by_eni]
+    reservations = []
+    for reservation in sim.view.client.describe_instances(**query)["Reservations"]:
+        instances = [
+            i
+            for i in reservation["Instances"]
+            if all(
+                values & {n["NetworkInterfaceId"] for n in i.get("NetworkInterfaces", [])}
+                for values in wanted
+            )
+        ]
+        if instances:
+            reservations.append({**reservation, "Instances": instances})
+    return {"Reservations": reservations, "ResponseMetadata": {"HTTPStatusCode": 200}}
+
+
 ANSWERS: dict[str, Answer] = {
+    "DescribeInstances": describe_instances_by_eni,
     "DescribeNetworkInterfaces": describe_by_private_ip,
     "DescribeRouteTables": describe_by_ipv6_destination,
 }

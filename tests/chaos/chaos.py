@@ -32,6 +32,8 @@ CHANGES = [
     "DetachNetworkInterface",
     "AssignPrivateIpAddresses",
     "UnassignPrivateIpAddresses",
+    "AssignIpv6Addresses",
+    "UnassignIpv6Addresses",
     "ReplaceRoute",
     "CreateTags",
     "DeleteTags",
@@ -73,6 +75,8 @@ class Account:
     parked: set[str] = field(default_factory=set)
     #: Free ENIs no operation is asked to move (one in zone b): only forged tags point at them.
     strays: list[str] = field(default_factory=list)
+    #: The IPv6 addresses (of subnet a) the run adds, moves, removes and fails over.
+    ipv6: list[str] = field(default_factory=list)
 
     def raw(self) -> dict[str, Any]:
         """Every ENI, address and route table, as EC2 itself (moto) holds them."""
@@ -181,7 +185,9 @@ def meddle(account: Account, rng: random.Random) -> str:
     goes as EC2 would move it (displacing the one on the same private IP); an ENI and a
     route are moved in one step that cannot be refused halfway."""
     raw = account.raw()
-    choice = rng.choice(["eip", "eni", "route"])
+    choice = rng.choice(["eip", "eni", "route", "ipv6"])
+    if choice == "ipv6":
+        return _meddle_ipv6(account, raw, rng)
     if choice == "eip":
         with account.strict.bystander() as client:
             allocation = rng.choice(account.eips)
@@ -228,6 +234,30 @@ def meddle(account: Account, rng: random.Random) -> str:
             )
             return f"third party moved {eni_id} to {instance}"
         return "third party found no room to move an ENI to"
+
+
+def _meddle_ipv6(account: Account, raw: dict[str, Any], rng: random.Random) -> str:
+    """Someone else takes an IPv6 address of the pool for a primary ENI of zone a: from
+    nobody, or from the ENI holding it (unassigned and assigned at once)."""
+    ip = rng.choice(account.ipv6)
+    target = _primary(raw, rng.choice(account.zone_a))
+    holder = ipv6_holders(raw).get(ip)
+    if holder == target:
+        return f"third party found {ip} on {target} already"
+    with account.strict.internal() as client:
+        if holder is not None:
+            client.unassign_ipv6_addresses(NetworkInterfaceId=holder, Ipv6Addresses=[ip])
+        client.assign_ipv6_addresses(NetworkInterfaceId=target, Ipv6Addresses=[ip])
+    return f"third party took {ip} from {holder} for {target}"
+
+
+def ipv6_holders(raw: dict[str, Any]) -> dict[str, str]:
+    """IPv6 address -> the ENI showing it (the last one, if several do)."""
+    return {
+        a["Ipv6Address"]: eni_id
+        for eni_id, eni in raw["enis"].items()
+        for a in eni.get("Ipv6Addresses", [])
+    }
 
 
 #: Device indexes a forged intent records: real ones, the primary's, and ones EC2 refuses.
@@ -292,6 +322,8 @@ class Operation:
     targets: frozenset[str] = frozenset()
     #: For a failover: the instance that failed.
     source: str | None = None
+    #: The addresses the caller asked to remove (they may go).
+    removes: frozenset[str] = frozenset()
 
 
 def choose(account: Account, rng: random.Random) -> Operation:
@@ -310,6 +342,9 @@ def choose(account: Account, rng: random.Random) -> Operation:
             "add-ip",
             "reassign-ip",
             "remove-ip",
+            "add-ip6",
+            "move-ip6",
+            "remove-ip6",
             "failover",
             "route",
         ]
@@ -354,16 +389,21 @@ def choose(account: Account, rng: random.Random) -> Operation:
         )
     if kind in ("add-ip", "reassign-ip", "remove-ip"):
         return _ip_operation(account, raw, rng, kind)
+    if kind.endswith("ip6"):
+        return _ipv6_operation(account, raw, rng, kind)
     if kind == "failover":
         source, target = rng.sample(account.zone_a, 2)
         if rng.random() < 0.2:
             target = account.far  # across zones: ENIs cannot follow, so nothing may move
+        on_source = _primary(raw, source)
+        ips = [ip for ip, eni in ipv6_holders(raw).items() if eni == on_source]
+        ips = ips if rng.random() < 0.5 else []
         return Operation(
             "failover_instance",
             lambda t: eniops.failover_instance(
-                source, to_instance=target, ec2=client, timeout=max(t, 3.0)
+                source, to_instance=target, ips=ips, ec2=client, timeout=max(t, 3.0)
             ),
-            f"{source} -> {target}",
+            f"{source} -> {target}" + (f" with {', '.join(ips)}" if ips else ""),
             frozenset({target}),
             source,
         )
@@ -407,19 +447,61 @@ def _ip_operation(
             lambda t: eniops.remove_secondary_ips(holder, ips=[ip], ec2=client, timeout=t),
             f"{ip} off {holder}",
         )
+    return _reassign(client, eni_id, ip, holder, f"{ip} {holder} -> {eni_id}", here)
+
+
+def _reassign(
+    client: Any, eni_id: str, ip: str, expect: str, detail: str, here: frozenset[str]
+) -> Operation:
+    """`ip` taken for `eni_id` from the ENI `expect` names."""
     return Operation(
         "add_secondary_ips",
         lambda t: eniops.add_secondary_ips(
             eni_id,
             ips=[ip],
             allow_reassignment=True,
-            expect_current=holder,
+            expect_current=expect,
             ec2=client,
             timeout=t,
         ),
-        f"{ip} {holder} -> {eni_id}",
+        detail,
         here,
     )
+
+
+def _ipv6_operation(
+    account: Account, raw: dict[str, Any], rng: random.Random, kind: str
+) -> Operation:
+    """An IPv6 address of the pool added (from nobody, or one someone holds: refused),
+    moved between primary ENIs in two steps (guarded by its holder, sometimes a wrong one),
+    or removed."""
+    client = account.client
+    primaries = [_primary(raw, i) for i in account.zone_a]
+    eni_id = rng.choice(primaries)
+    here = frozenset({account.holder(raw["enis"][eni_id]) or ""})
+    holders = ipv6_holders(raw)
+    held = [ip for ip in account.ipv6 if ip in holders]
+    if kind == "add-ip6" or not held:
+        free = [ip for ip in account.ipv6 if ip not in holders]
+        ip = rng.choice(free if free and rng.random() < 0.8 else account.ipv6)
+        return Operation(
+            "add_secondary_ips",
+            lambda t: eniops.add_secondary_ips(eni_id, ips=[ip], ec2=client, timeout=t),
+            f"{ip} to {eni_id}",
+            here,
+        )
+    ip = rng.choice(held)
+    holder = holders[ip]
+    if kind == "remove-ip6":
+        return Operation(
+            "remove_secondary_ips",
+            lambda t: eniops.remove_secondary_ips(holder, ips=[ip], ec2=client, timeout=t),
+            f"{ip} off {holder}",
+            removes=frozenset({ip}),
+        )
+    expect = holder if rng.random() < 0.8 else rng.choice(primaries)
+    detail = f"{ip} {holder} -> {eni_id} (expect {expect})"
+    return _reassign(client, eni_id, ip, expect, detail, here)
 
 
 # -- invariants ------------------------------------------------------------------------------
@@ -456,10 +538,42 @@ def check(
             if ip in seen:
                 problems.append(f"{ip} is on {seen[ip]} and {eni_id}")
             seen[ip] = eni_id
+    problems.extend(_ipv6_kept(before, raw, operation, error))
     if error is not None and not isinstance(error, (eniops.EniopsError, Killed)):
         problems.append(f"{type(error).__name__} is not an eniops error: {error}")
     if isinstance(error, eniops.EniopsError):
         problems.extend(_details_match(error, account))
+    return problems
+
+
+def _ipv6_kept(
+    before: dict[str, Any],
+    raw: dict[str, Any],
+    operation: Operation | None,
+    error: BaseException | None,
+) -> list[str]:
+    """No IPv6 address on two ENIs; none lost unless told: an address some ENI held before
+    is on an ENI after, or the caller asked to remove it, or (the operation failed and said
+    so) an `eniops:ip-move` intent names it, so that a re-run finds it."""
+    problems = []
+    shown: dict[str, list[str]] = {}
+    intents: set[str] = set()
+    for eni_id, eni in raw["enis"].items():
+        for a in eni.get("Ipv6Addresses", []):
+            shown.setdefault(a["Ipv6Address"], []).append(eni_id)
+        tags = {t["Key"]: t["Value"] for t in eni.get("TagSet") or []}
+        match = re.search(r"ips=(\S+)", tags.get("eniops:ip-move", ""))
+        intents |= set(match.group(1).split(",")) if match else set()
+    problems.extend(
+        f"{ip} is on {' and '.join(enis)}" for ip, enis in shown.items() if len(enis) > 1
+    )
+    told = operation.removes if operation is not None else frozenset()
+    for ip in ipv6_holders(before):
+        if ip in shown or ip in told:
+            continue
+        if error is not None and not isinstance(error, Killed) and ip in intents:
+            continue  # on its way, and the error says where it is
+        problems.append(f"{ip} was on an ENI and is on none")
     return problems
 
 

@@ -12,7 +12,8 @@ def pytest_terminal_summary(terminalreporter) -> None:
     terminalreporter.section("chaos")
     write(
         f"operations: {STATS['operations']}  succeeded: {STATS['succeeded']}  "
-        f"kills: {STATS['kills']}  re-runs: {STATS['re-runs']}"
+        f"kills: {STATS['kills']}  re-runs: {STATS['re-runs']}  "
+        f"naming an IPv6 address: {STATS['ipv6']}"
     )
     write(
         "by operation: "

@@ -5,6 +5,7 @@ a run (the default size is modest, for the test command; ``--chaos-size 1000`` f
 
 from __future__ import annotations
 
+import ipaddress
 import random
 import time
 import traceback
@@ -16,7 +17,7 @@ from chaos import Account, Killed, Monkey, check, choose, settle
 from moto import mock_aws
 
 import eniops
-from eniops.testing import StrictEc2, add_instances, build_lab, short_waits
+from eniops.testing import StrictEc2, add_instances, build_lab, dual_stack, short_waits
 
 #: Past its deadline, an operation may finish the one call in flight (at most the slowest
 #: late answer the monkey plays, 0.4 s) and make its final read of where everything is.
@@ -42,22 +43,34 @@ def build(client) -> Account:
             )
             enis.append(eni["NetworkInterfaceId"])
         eips = [lab.eip]
-        for instance in (lab.standby,):
-            primary = next(
-                e["NetworkInterfaceId"]
-                for e in raw.describe_network_interfaces(
-                    Filters=[{"Name": "attachment.instance-id", "Values": [instance]}]
-                )["NetworkInterfaces"]
-                if e["Attachment"]["DeviceIndex"] == 0
-            )
-            allocation = raw.allocate_address(Domain="vpc")["AllocationId"]
-            raw.associate_address(AllocationId=allocation, NetworkInterfaceId=primary)
-            eips.append(allocation)
+        allocation = raw.allocate_address(Domain="vpc")["AllocationId"]
+        raw.associate_address(
+            AllocationId=allocation, NetworkInterfaceId=_primary(raw, lab.standby)
+        )
+        eips.append(allocation)
         eips.append(raw.allocate_address(Domain="vpc")["AllocationId"])  # a spare, free
         stray = raw.create_network_interface(SubnetId=lab.subnet_b)["NetworkInterface"]
+        # Dual-stack: a pool of IPv6 addresses of subnet a, two on the active instance's
+        # primary ENI, one on the standby's, the rest free.
+        v6 = ipaddress.IPv6Network(dual_stack(raw, lab)[lab.subnet_a])
+        pool = [str(v6[0x100 + n]) for n in range(6)]
+        for instance, ips in ((lab.active, pool[:2]), (lab.standby, pool[2:3])):
+            raw.assign_ipv6_addresses(NetworkInterfaceId=_primary(raw, instance), Ipv6Addresses=ips)
     account = Account(client, strict, lab.vpc_id, zone_a, lab.far, enis, eips, lab.overlay)
     account.strays.append(stray["NetworkInterfaceId"])
+    account.ipv6 = pool
     return account
+
+
+def _primary(raw, instance: str) -> str:
+    """The primary ENI of `instance`."""
+    return next(
+        e["NetworkInterfaceId"]
+        for e in raw.describe_network_interfaces(
+            Filters=[{"Name": "attachment.instance-id", "Values": [instance]}]
+        )["NetworkInterfaces"]
+        if e["Attachment"]["DeviceIndex"] == 0
+    )
 
 
 def attempt(operation, timeout: float) -> tuple[object, BaseException | None, float]:
@@ -95,6 +108,7 @@ def one(account: Account, monkey: Monkey, rng: random.Random, number: int) -> No
     label = f"#{number} {operation.name} {operation.detail}"
     STATS["operations"] += 1
     STATS[f"op {operation.name}"] += 1
+    STATS["ipv6"] += ":" in operation.detail  # an IPv6 address named
     if killed:
         STATS["kills"] += 1
     elif error is not None:

@@ -7,6 +7,7 @@ from botocore.exceptions import ClientError
 from support import deadline_passes_at, tags_of, v6_of
 
 import eniops
+from eniops.testing import round_trips
 
 
 def test_add_by_count_never_reserved_or_used(world):
@@ -400,9 +401,9 @@ def test_a_third_party_taking_the_address_between_the_steps(world, dual):
     assert v6_of(world, third) == [ip]  # nothing lost: one holder, the third party
     assert v6_of(world, source) == []
     assert v6_of(world, target) == []
-    # Not put back (the address is someone else's now): a Conflict that names who holds it
-    # and says where everything is.
-    assert caught.value.reason == "ip-in-use"
+    # Not put back (the address is someone else's now): a Conflict (moved by someone else)
+    # that names who holds it and says where everything is.
+    assert caught.value.reason == "expect-mismatch"
     assert caught.value.details["resources"][target]["ipv6_addresses"] == []
     # The intent left on the target is inert (the address shows on another ENI): the same
     # call again is refused, and moves nothing.
@@ -413,3 +414,51 @@ def test_a_third_party_taking_the_address_between_the_steps(world, dual):
     assert world.strict.mutations == []
     assert v6_of(world, third) == [ip]
     assert third in caught.value.message
+
+
+@pytest.mark.parametrize("by", ["eni", "instance"])
+def test_an_ipv6_move_is_five_round_trips(world, dual, by):
+    """Read (the target, its instance, who holds the address, the intents: at once), the
+    intent, the unassign, the assign, its check with the intent's removal beside it. The
+    subnet is not read: the holder's subnet is the target's."""
+    source, target, ip = moving(world, dual)
+    eniops.describe(world.lab.standby, ec2=world.client)  # the type's limits, cached
+    world.strict.latency_s = 0.02
+    world.strict.reset_calls()
+    move6(world, target if by == "eni" else world.lab.standby, ip, source)
+    calls = world.strict.calls
+    assert round_trips(calls) == 5
+    assert "DescribeSubnets" not in [c.operation for c in calls]
+    assert v6_of(world, target) == [ip]
+
+
+def test_an_assign_refused_while_the_unassign_settles_is_sent_again(world, dual):
+    """EC2 still shows the address on the source a moment after the unassign answered: the
+    assign is refused (InvalidIPAddress.InUse), who holds it is read, and it is sent again."""
+    source, target, ip = moving(world, dual)
+    world.strict.inject("AssignIpv6Addresses", "InvalidIPAddress.InUse")
+    assert move6(world, target, ip, source).changed
+    assert world.strict.count("AssignIpv6Addresses") == 2
+    assert v6_of(world, target) == [ip]
+    assert v6_of(world, source) == []
+
+
+def test_an_ipv6_address_held_in_another_subnet_is_outside_this_one(world, dual):
+    """An address some ENI of another subnet holds cannot be in this subnet's range: the
+    subnet is read and the move refused (ip-outside-subnet), nothing changed."""
+    import ipaddress
+
+    with world.strict.internal() as client:
+        (subnet,) = client.describe_subnets(SubnetIds=[world.lab.subnet_b])["Subnets"]
+        block = subnet["Ipv6CidrBlockAssociationSet"][0]["Ipv6CidrBlock"]
+        ip = str(ipaddress.IPv6Network(block)[0x20])
+        far = client.create_network_interface(SubnetId=world.lab.subnet_b)["NetworkInterface"]
+        client.assign_ipv6_addresses(
+            NetworkInterfaceId=far["NetworkInterfaceId"], Ipv6Addresses=[ip]
+        )
+    target = world.primary_eni(world.lab.standby)
+    world.strict.reset_calls()
+    with pytest.raises(eniops.PreconditionFailed) as caught:
+        move6(world, target, ip, far["NetworkInterfaceId"])
+    assert caught.value.reason == "ip-outside-subnet"
+    assert world.strict.mutations == []

@@ -205,3 +205,38 @@ def test_the_private_ip_filter_matches_secondary_ips(world):
         ]
     )["NetworkInterfaces"]
     assert both == []
+
+
+def test_the_ipv6_address_filter_is_answered_as_ec2_answers_it(world, dual):
+    """`ipv6-addresses.ipv6-address` (moto: not implemented) matches any IPv6 address of an
+    ENI, in any spelling of it."""
+    import ipaddress
+
+    eni = world.primary_eni(world.lab.active)
+    ip = str(dual[0x31])
+    world.client.assign_ipv6_addresses(NetworkInterfaceId=eni, Ipv6Addresses=[ip])
+    spelled = ipaddress.IPv6Address(ip).exploded
+    found = world.client.describe_network_interfaces(
+        Filters=[{"Name": "ipv6-addresses.ipv6-address", "Values": [spelled, str(dual[0x32])]}]
+    )["NetworkInterfaces"]
+    assert [e["NetworkInterfaceId"] for e in found] == [eni]
+    none = world.client.describe_network_interfaces(
+        Filters=[{"Name": "ipv6-addresses.ipv6-address", "Values": [str(dual[0x32])]}]
+    )["NetworkInterfaces"]
+    assert none == []
+
+
+def test_instances_are_found_by_an_eni_of_theirs(world):
+    """`network-interface.network-interface-id` on DescribeInstances (moto: not
+    implemented): the instance an ENI is attached to, and nothing for a free ENI."""
+    eni = world.lab.floating_eni
+    found = world.client.describe_instances(
+        Filters=[{"Name": "network-interface.network-interface-id", "Values": [eni]}]
+    )["Reservations"]
+    assert [i["InstanceId"] for r in found for i in r["Instances"]] == [world.lab.active]
+    with world.strict.internal() as client:
+        free = client.create_network_interface(SubnetId=world.lab.subnet_a)["NetworkInterface"]
+    free_id = free["NetworkInterfaceId"]
+    by_free = {"Name": "network-interface.network-interface-id", "Values": [free_id]}
+    nothing = world.client.describe_instances(Filters=[by_free])["Reservations"]
+    assert nothing == []
