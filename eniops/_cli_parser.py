@@ -75,88 +75,70 @@ class Option:
     metavar: str | None = None
 
 
+def _valued(
+    flag: str, help: str, parse: Callable[[Any, str], Any], metavar: str, action: str = "store"
+) -> Option:
+    """An option with a value eniops' own parser checks (a whole number for `N`)."""
+    kind = _whole if metavar == "N" else _checked
+    return Option(flag, help, kind(parse, flag), action, metavar)
+
+
+def _switch(flag: str, help: str, action: str = "store_true") -> Option:
+    return Option(flag, help, action=action)
+
+
 OPTIONS: dict[str, Option] = {
-    "to_instance": Option(
-        "--to-instance",
-        "the target instance",
-        _checked(_inputs.instance_id, "--to-instance"),
-        metavar="ID",
-    ),
-    "to_eni": Option(
-        "--to-eni", "the target ENI", _checked(_inputs.eni_id, "--to-eni"), metavar="ID"
-    ),
-    "instance": Option(
-        "--instance",
-        "the instance to attach to",
-        _checked(_inputs.instance_id, "--instance"),
-        metavar="ID",
-    ),
-    "private_ip": Option(
+    "to_instance": _valued("--to-instance", "the target instance", _inputs.instance_id, "ID"),
+    "to_eni": _valued("--to-eni", "the target ENI", _inputs.eni_id, "ID"),
+    "instance": _valued("--instance", "the instance to attach to", _inputs.instance_id, "ID"),
+    "private_ip": _valued(
         "--private-ip",
         "which private IP of the target ENI (default: its primary)",
-        _checked(_inputs.ipv4, "--private-ip"),
-        metavar="IP",
+        _inputs.ipv4,
+        "IP",
     ),
-    "expect_current": Option(
+    "expect_current": _valued(
         "--expect-current",
         "only if this instance or ENI holds it now ('unassociated': only if nobody does)",
-        _checked(_inputs.expect_current, "--expect-current"),
-        metavar="ID",
+        _inputs.expect_current,
+        "ID",
     ),
-    "replace_eip": Option(
+    "replace_eip": _switch(
         "--replace-eip",
         "take a private IP that carries another Elastic IP (EC2 disassociates that one)",
-        action="store_true",
     ),
-    "device_index": Option(
+    "device_index": _valued(
         "--device-index",
         "device index on network card 0 (default: the lowest free)",
-        _whole(_inputs.device_index, "--device-index"),
-        metavar="N",
+        _inputs.device_index,
+        "N",
     ),
-    "force_detach": Option(
-        "--force-detach",
-        "force the detach (for a failed source instance only)",
-        action="store_true",
+    "force_detach": _switch(
+        "--force-detach", "force the detach (for a failed source instance only)"
     ),
-    "force": Option(
-        "--force", "force the detach (for a failed instance only)", action="store_true"
+    "force": _switch("--force", "force the detach (for a failed instance only)"),
+    "allow_same_subnet": _switch(
+        "--allow-same-subnet", "allow a second ENI of a subnet the instance is already in"
     ),
-    "allow_same_subnet": Option(
-        "--allow-same-subnet",
-        "allow a second ENI of a subnet the instance is already in",
-        action="store_true",
-    ),
-    "rollback": Option(
+    "rollback": _switch(
         "--no-rollback",
         "on a failure halfway, leave things where they are (and say where)",
-        action="store_false",
+        "store_false",
     ),
-    "ips": Option(
-        "--ip",
-        "a private IP, IPv4 or IPv6 (repeat for several)",
-        _checked(_inputs.ip, "--ip"),
-        action="append",
-        metavar="IP",
+    "ips": _valued(
+        "--ip", "a private IP, IPv4 or IPv6 (repeat for several)", _inputs.ip, "IP", "append"
     ),
-    "count": Option(
-        "--count",
-        "how many free addresses to pick",
-        _whole(_inputs.count, "--count"),
-        metavar="N",
+    "count": _valued("--count", "how many free addresses to pick", _inputs.count, "N"),
+    "allow_reassignment": _switch(
+        "--allow-reassignment", "take IPs held by another ENI (their Elastic IPs follow)"
     ),
-    "allow_reassignment": Option(
-        "--allow-reassignment",
-        "take IPs held by another ENI (their Elastic IPs follow)",
-        action="store_true",
-    ),
-    "route_tables": Option(
+    "route_tables": _valued(
         "--route-table",
         "a route table to change (repeat for several; default: every table "
         "of the VPC that routes the destination)",
-        _checked(_one_table, "--route-table"),
-        action="append",
-        metavar="RTB",
+        _one_table,
+        "RTB",
+        "append",
     ),
 }
 POSITIONALS: dict[str, Callable[[Any, str], Any]] = {

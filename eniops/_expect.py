@@ -8,7 +8,7 @@ stops waiting at once.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -285,6 +285,21 @@ class IpHeldBy(Expectation):
     resource: PrivateIp
     eni_id: str = ""
     allowed: frozenset[str | None] = frozenset()
+
+    @classmethod
+    def each(
+        cls, eni: Eni, ips: Iterable[str], before: Callable[[str], str | None]
+    ) -> tuple[IpHeldBy, ...]:
+        """One for each of `ips` on `eni`, each allowed to be still on the ENI `before`
+        names for it (or on none)."""
+        return tuple(
+            cls(
+                PrivateIp(eni.subnet_id, ip),
+                eni_id=eni.eni_id,
+                allowed=frozenset({before(ip), None}),
+            )
+            for ip in ips
+        )
 
     def observe(self, state: Eni | None) -> Seen:
         holder = state.eni_id if state is not None else None

@@ -5,6 +5,7 @@ Pure: these take the dictionaries boto3 returns and never call AWS themselves.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -214,16 +215,7 @@ class Instance:
 
     def with_enis(self, enis: Mapping[str, Eni]) -> Instance:
         """This instance with its ENIs replaced by fuller reads of them (tags included)."""
-        return Instance(
-            instance_id=self.instance_id,
-            state=self.state,
-            instance_type=self.instance_type,
-            availability_zone=self.availability_zone,
-            vpc_id=self.vpc_id,
-            enis=tuple(enis.get(e.eni_id, e) for e in self.enis),
-            tags=self.tags,
-            private_ip=self.private_ip,
-        )
+        return dataclasses.replace(self, enis=tuple(enis.get(e.eni_id, e) for e in self.enis))
 
     @property
     def primary_ip(self) -> str | None:

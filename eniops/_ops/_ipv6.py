@@ -21,7 +21,7 @@ from .._expect import IpHeldBy, IpsOn
 from .._model import Eni
 from .._plan import Chain, Change, Wait
 from .._tags import IP_MOVE_TAG, IpMoveIntent
-from .._views import Planned, PrivateIp, Subject
+from .._views import Planned, Subject
 from . import _bookkeeping
 
 
@@ -92,12 +92,7 @@ def move_chain(eni: Eni, source: str, ips: tuple[str, ...], *, on_source: tuple[
     assign = Change(
         "AssignIpv6Addresses",
         {"NetworkInterfaceId": eni.eni_id, "Ipv6Addresses": list(ips)},
-        expect=tuple(
-            IpHeldBy(
-                PrivateIp(eni.subnet_id, ip), eni_id=eni.eni_id, allowed=frozenset({source, None})
-            )
-            for ip in ips
-        ),
+        expect=IpHeldBy.each(eni, ips, lambda _: source),
         role="goal",
         riders=(removal,),
         pending=frozenset({IN_USE}),

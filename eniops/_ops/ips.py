@@ -20,7 +20,7 @@ from .._model import Address, Eni, Instance, Limits, Subnet
 from .._plan import Chain, Change, Plan, Wait
 from .._result import Result
 from .._tags import IP_MOVE_TAG, address_holder
-from .._views import Planned, PrivateIp, Subject
+from .._views import Planned, Subject
 from . import _bookkeeping
 from ._ipv6 import ipv6_chain, ipv6_chains, planned_ips
 from ._operation import Body, run
@@ -323,14 +323,7 @@ def assign(
     """
     expect: tuple[IpsOn | IpHeldBy, ...] = (IpsOn(eni.eni_id, ips=ips),)
     if guarded is not None:
-        expect = tuple(
-            IpHeldBy(
-                PrivateIp(eni.subnet_id, ip),
-                eni_id=eni.eni_id,
-                allowed=frozenset({guarded.get(ip), None}),
-            )
-            for ip in ips
-        )
+        expect = IpHeldBy.each(eni, ips, guarded.get)
     return Change(
         "AssignPrivateIpAddresses",
         {

@@ -20,6 +20,9 @@ from ._recorder import MUTATING_OPERATIONS, Call
 from ._rules import ANSWERS, EFFECTS, RULES, Simulation
 from ._view import AccountView
 
+#: Which calls a fault applies to (their parameters satisfy it); None: every call.
+When = Callable[[Mapping[str, Any]], bool] | None
+
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
 
@@ -103,7 +106,7 @@ class _Faulting:
         times: int = 1,
         message: str = "injected by StrictEc2",
         after_success: bool = False,
-        when: Callable[[Mapping[str, Any]], bool] | None = None,
+        when: When = None,
     ) -> None:
         """Answer the next `times` calls of `operation` (those whose parameters satisfy
         `when`, if given) with error `code`.
@@ -114,25 +117,11 @@ class _Faulting:
         """
         self._book.add(operation, Fault(errors.error(code, message), times, after_success, when))
 
-    def late(
-        self,
-        operation: str,
-        seconds: float,
-        *,
-        times: int = 1,
-        when: Callable[[Mapping[str, Any]], bool] | None = None,
-    ) -> None:
+    def late(self, operation: str, seconds: float, *, times: int = 1, when: When = None) -> None:
         """Answer the next `times` calls of `operation` `seconds` late (carried out at once)."""
         self._book.add(operation, Fault(None, times, True, when, late_s=seconds))
 
-    def slow(
-        self,
-        operation: str,
-        seconds: float,
-        *,
-        times: int = 1,
-        when: Callable[[Mapping[str, Any]], bool] | None = None,
-    ) -> None:
+    def slow(self, operation: str, seconds: float, *, times: int = 1, when: When = None) -> None:
         """Hold the next `times` calls of `operation` `seconds` before they reach EC2."""
         self._book.add(operation, Fault(None, times, False, when, slow_s=seconds))
 

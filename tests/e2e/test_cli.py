@@ -554,3 +554,38 @@ def test_check_takes_no_mode_and_its_own_options(server, lab):
     assert done.returncode == 3, done.stderr
     reasons = {p["reason"] for p in json.loads(done.stdout)["problems"]}
     assert reasons == {"tag-guard"}
+
+
+def test_failover_and_check_take_ipv6_floating_ips(strict_cli, capsys):
+    """`--ip` takes IPv6 for `check` and `failover`: checked, then moved from the failed
+    instance's primary ENI to the standby's."""
+    import ipaddress
+
+    from eniops.testing import dual_stack
+
+    strict, lab = strict_cli
+    with strict.internal() as client:
+        net = ipaddress.IPv6Network(dual_stack(client, lab)[lab.subnet_a])
+        ip = str(net[0x44])
+        active = client.describe_instances(InstanceIds=[lab.active])["Reservations"][0][
+            "Instances"
+        ][0]["NetworkInterfaces"]
+        source = next(n for n in active if n["Attachment"]["DeviceIndex"] == 0)
+        client.assign_ipv6_addresses(
+            NetworkInterfaceId=source["NetworkInterfaceId"], Ipv6Addresses=[ip]
+        )
+    spelled = ipaddress.IPv6Address(ip).exploded
+    check = ["--output", "json", "check", lab.active, "--to-instance", lab.standby]
+    assert cli.main([*check, "--ip", spelled]) == 0
+    assert json.loads(capsys.readouterr().out)["ready"] is True
+    argv = ["--output", "json", "failover", lab.active, "--to-instance", lab.standby]
+    assert cli.main([*argv, "--ip", spelled]) == 0
+    assert ip in json.loads(capsys.readouterr().out)["before"]["ips"]
+    with strict.internal() as client:
+        on_source = client.describe_network_interfaces(
+            NetworkInterfaceIds=[source["NetworkInterfaceId"]]
+        )["NetworkInterfaces"][0]
+    assert on_source.get("Ipv6Addresses", []) == []
+    with pytest.raises(SystemExit) as bad:
+        cli.main([*argv, "--ip", "2001:db8::zz"])
+    assert bad.value.code == 2
