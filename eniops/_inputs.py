@@ -5,6 +5,8 @@ Everything malformed raises `InvalidInput` before any AWS call is made.
 
 from __future__ import annotations
 
+import difflib
+import functools
 import ipaddress
 import re
 from collections.abc import Callable
@@ -273,19 +275,35 @@ def flag(value: object, argument: str) -> bool:
     return value
 
 
-_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")
-
-
 def region(value: object, argument: str = "region") -> str | None:
-    """Parse an AWS region name (``eu-west-1``); None means the session's."""
+    """Parse an AWS region name botocore knows (``eu-west-1``, ``eusc-de-east-1``); None
+    means the session's. A name it does not know is refused with the closest ones."""
     if value is None:
         return None
-    if not isinstance(value, str) or not _REGION.fullmatch(value):
-        raise InvalidInput(
-            f"{argument}: {value!r} is not a region name such as 'us-east-1'",
-            details={"argument": argument, "value": repr(value)},
-        )
-    return value
+    known = known_regions()
+    if isinstance(value, str) and value in known:
+        return value
+    close = difflib.get_close_matches(value, sorted(known), n=3) if isinstance(value, str) else []
+    hint = f"; did you mean {' or '.join(close)}?" if close else " such as 'us-east-1'"
+    raise InvalidInput(
+        f"{argument}: {value!r} is not a region botocore knows{hint}",
+        details={"argument": argument, "value": repr(value), "closest": close},
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def known_regions() -> frozenset[str]:
+    """Every region of every partition in botocore's own data (read once, when first asked)."""
+    from botocore.loaders import create_loader  # noqa: PLC0415
+
+    loader = create_loader()
+    try:
+        partitions = loader.load_data("partitions")["partitions"]
+        found = {name for p in partitions for name in p.get("regions", {})}
+    except Exception:
+        partitions = loader.load_data("endpoints")["partitions"]
+        found = {name for p in partitions for name in p.get("regions", {})}
+    return frozenset(name for name in found if not name.endswith("-global"))
 
 
 _ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]{1,512}")

@@ -151,8 +151,16 @@ def test_every_option_has_help_and_help_lists_exit_codes():
         ["--timeout", "1e400", "show", "i-0123456789abcdef0"],
         ["iam-policy", "--require-tag", "=x"],
         ["--region", "not a region!", "show", "i-0123456789abcdef0"],
+        ["--region", "eu-wset-1", "show", "i-0123456789abcdef0"],
     ],
-    ids=["negative-timeout", "word-timeout", "huge-timeout", "empty-tag-key", "bad-region"],
+    ids=[
+        "negative-timeout",
+        "word-timeout",
+        "huge-timeout",
+        "empty-tag-key",
+        "bad-region",
+        "region-typo",
+    ],
 )
 def test_bad_global_values_are_usage_errors(argv):
     """Malformed values are exit 2 with one line, not a traceback."""
@@ -166,6 +174,33 @@ def test_bad_global_values_are_usage_errors(argv):
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+    if "eu-wset-1" in argv:
+        assert "did you mean eu-west-1" in done.stderr
+
+
+def test_a_region_botocore_knows_is_taken(strict_cli_region):
+    """A region from botocore's data that no hand-written pattern knew (the EU sovereign
+    cloud's) reaches the client."""
+    assert strict_cli_region("eusc-de-east-1") == "eusc-de-east-1"
+
+
+@pytest.fixture
+def strict_cli_region(monkeypatch):
+    """The region the CLI builds its client for, given `--region`."""
+
+    def built(name: str) -> str:
+        seen: dict[str, str] = {}
+
+        def client(**kwargs):
+            seen["region"] = kwargs["region"]
+            raise SystemExit(0)
+
+        monkeypatch.setattr("eniops._gateway.build_client", client)
+        with pytest.raises(SystemExit):
+            cli.main(["--region", name, "show", "i-0123456789abcdef0"])
+        return seen["region"]
+
+    return built
 
 
 def test_a_closed_pipe_is_quiet():
@@ -202,3 +237,44 @@ def test_bash_completion_from_the_parser(tmp_path):
     first, second = out.stdout.splitlines()
     assert first == "route"
     assert set(second.split()) == {"--to-instance", "--to-eni", "--to-self"}
+
+
+def test_no_credentials_is_its_own_error_not_a_permission(server):
+    """No credentials anywhere: exit 5 with a message naming where eniops looked, the error
+    an AwsError with code NoCredentials (not PermissionDenied, which sends people to IAM)."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("AWS_", "ENIOPS_TEST_STRICT"))
+    }
+    env.update(
+        AWS_CONFIG_FILE="/nonexistent",
+        AWS_SHARED_CREDENTIALS_FILE="/nonexistent",
+        AWS_EC2_METADATA_DISABLED="true",
+        AWS_DEFAULT_REGION="us-east-1",
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "eniops",
+            "--endpoint-url",
+            server,
+            "--output",
+            "json",
+            "show",
+            "i-0123456789abcdef0",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 5, done.stderr
+    error = json.loads(done.stdout)["error"]
+    assert error["type"] == "AwsError"
+    assert error["details"]["code"] == "NoCredentials"
+    assert "no AWS credentials found" in error["message"]
+    assert "AWS_ACCESS_KEY_ID" in error["message"]
+    assert "PermissionDenied" not in done.stderr

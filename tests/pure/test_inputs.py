@@ -228,3 +228,28 @@ def test_the_command_line_takes_ipv6_addresses_in_canonical_form():
     for bad in ("fe80::1%eth0", "2001:db8::/64"):
         with pytest.raises(SystemExit):
             parser.parse_args(["ip", "add", "i-0123456789abcdef0", "--ip", bad])
+
+
+def test_regions_are_botocores():
+    """Every region botocore lists for EC2, in every partition, is a region (the EU
+    sovereign cloud's too); a typo is refused with the closest names."""
+    import botocore.session
+
+    session = botocore.session.get_session()
+    listed = {
+        name
+        for partition in session.get_available_partitions()
+        for name in session.get_available_regions("ec2", partition_name=partition)
+    }
+    assert listed
+    for name in sorted(listed):
+        assert _inputs.region(name) == name
+    if "eusc-de-east-1" in listed:
+        assert _inputs.region("eusc-de-east-1") == "eusc-de-east-1"
+    with pytest.raises(eniops.InvalidInput) as caught:
+        _inputs.region("eu-wset-1")
+    assert "eu-west-1" in caught.value.details["closest"]
+    assert "did you mean eu-west-1" in caught.value.message
+    for bad in ("aws-global", "", "us-east-1 ", 1):
+        with pytest.raises(eniops.InvalidInput):
+            _inputs.region(bad)
