@@ -188,6 +188,12 @@ GLOBALS = (
         metavar="ARN",
     ),
     Global(
+        ("--external-id",),
+        "the external id the role asks for (else ENIOPS_EXTERNAL_ID)",
+        "external_id",
+        metavar="ID",
+    ),
+    Global(
         ("--endpoint-url",),
         "EC2 endpoint (a VPC endpoint, or a test server)",
         "endpoint_url",

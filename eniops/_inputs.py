@@ -6,10 +6,9 @@ Everything malformed raises `InvalidInput` before any AWS call is made.
 from __future__ import annotations
 
 import difflib
-import functools
 import ipaddress
 import re
-from collections.abc import Callable
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Literal
 
@@ -96,18 +95,12 @@ def ip(value: object, argument: str = "ip") -> str:
 
 def ip_list(values: object, argument: str = "ips") -> tuple[str, ...]:
     """Parse a sequence of IPv4 and IPv6 addresses, dropping repeats but keeping order."""
-    return _addresses(values, argument, ip, "IP addresses")
-
-
-def _addresses(
-    values: object, argument: str, parse: Callable[[object, str], str], what: str
-) -> tuple[str, ...]:
     if isinstance(values, str) or not isinstance(values, (list, tuple, set, frozenset)):
         raise InvalidInput(
-            f"{argument}: expected a list of {what}, got {type(values).__name__}",
+            f"{argument}: expected a list of IP addresses, got {type(values).__name__}",
             details={"argument": argument},
         )
-    return tuple(dict.fromkeys(parse(value, argument) for value in values))
+    return tuple(dict.fromkeys(ip(value, argument) for value in values))
 
 
 def is_ipv6(ip: str) -> bool:
@@ -275,12 +268,11 @@ def flag(value: object, argument: str) -> bool:
     return value
 
 
-def region(value: object, argument: str = "region") -> str | None:
-    """Parse an AWS region name botocore knows (``eu-west-1``, ``eusc-de-east-1``); None
-    means the session's. A name it does not know is refused with the closest ones."""
+def region(value: object, known: Collection[str], argument: str = "region") -> str | None:
+    """Parse an AWS region name among the `known` ones (botocore's: `_gateway`); None
+    means the session's. A name not known is refused with the closest ones."""
     if value is None:
         return None
-    known = known_regions()
     if isinstance(value, str) and value in known:
         return value
     close = difflib.get_close_matches(value, sorted(known), n=3) if isinstance(value, str) else []
@@ -291,31 +283,31 @@ def region(value: object, argument: str = "region") -> str | None:
     )
 
 
-@functools.lru_cache(maxsize=1)
-def known_regions() -> frozenset[str]:
-    """Every region of every partition in botocore's own data (read once, when first asked)."""
-    from botocore.loaders import create_loader  # noqa: PLC0415
-
-    loader = create_loader()
-    try:
-        partitions = loader.load_data("partitions")["partitions"]
-        found = {name for p in partitions for name in p.get("regions", {})}
-    except Exception:
-        partitions = loader.load_data("endpoints")["partitions"]
-        found = {name for p in partitions for name in p.get("regions", {})}
-    return frozenset(name for name in found if not name.endswith("-global"))
-
-
+_EXTERNAL_ID = re.compile(r"[\w+=,.@:/-]{2,1224}", re.ASCII)
 _ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]{1,512}")
+
+
+def external_id(value: object, argument: str = "external_id") -> str | None:
+    """Parse the external id of a role to assume (STS: 2 to 1224 of ``\\w+=,.@:/-``)."""
+    what = "an external id (2 to 1224 letters, digits or +=,.@:/-)"
+    return _optional_text(value, argument, _EXTERNAL_ID, what)
 
 
 def role_arn(value: object, argument: str = "role_arn") -> str | None:
     """Parse an IAM role ARN to assume; None means no role."""
+    what = "an IAM role ARN (arn:aws:iam::123456789012:role/name)"
+    return _optional_text(value, argument, _ROLE_ARN, what)
+
+
+def _optional_text(value: object, argument: str, pattern: re.Pattern[str], what: str) -> str | None:
+    """`value` if it matches `pattern` (None stays None); the error does not repeat an
+    external id, which is half a secret."""
     if value is None:
         return None
-    if not isinstance(value, str) or not _ROLE_ARN.fullmatch(value):
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        shown = repr(value) if argument != "external_id" else "the value"
         raise InvalidInput(
-            f"{argument}: {value!r} is not an IAM role ARN (arn:aws:iam::123456789012:role/name)",
+            f"{argument}: {shown} is not {what}",
             details={"argument": argument, "value": repr(value)},
         )
     return value
@@ -323,26 +315,22 @@ def role_arn(value: object, argument: str = "role_arn") -> str | None:
 
 def ec2_client(value: object, argument: str = "ec2") -> object:
     """Accept None or something shaped like a boto3 EC2 client."""
-    if value is None:
-        return None
     meta = getattr(value, "meta", None)
     service = getattr(getattr(meta, "service_model", None), "service_name", None)
-    if service != "ec2" or not hasattr(meta, "events"):
-        raise InvalidInput(
-            f"{argument}: {type(value).__name__} is not a boto3 EC2 client (boto3.client('ec2'))",
-            details={"argument": argument},
-        )
-    return value
+    fits = service == "ec2" and hasattr(meta, "events")
+    return _shaped(value, argument, fits, "a boto3 EC2 client (boto3.client('ec2'))")
 
 
 def boto3_session(value: object, argument: str = "session") -> object:
     """Accept None or something shaped like a boto3 session."""
-    if value is None:
-        return None
-    if not callable(getattr(value, "client", None)) or not hasattr(value, "get_credentials"):
+    fits = callable(getattr(value, "client", None)) and hasattr(value, "get_credentials")
+    return _shaped(value, argument, fits, "a boto3 session")
+
+
+def _shaped(value: object, argument: str, fits: bool, what: str) -> object:
+    if value is not None and not fits:
         raise InvalidInput(
-            f"{argument}: {type(value).__name__} is not a boto3 session",
-            details={"argument": argument},
+            f"{argument}: {type(value).__name__} is not {what}", details={"argument": argument}
         )
     return value
 

@@ -17,9 +17,9 @@ if TYPE_CHECKING:
 
 #: The names of each set: a read's (`describe`), a check's (`check_failover`: a read's and
 #: the tag guard; it never changes anything, so it has no mode) and a change's (the rest).
-READ = ("ec2", "session", "region", "timeout", "role_arn")
+READ = ("ec2", "session", "region", "timeout", "role_arn", "external_id")
 CHECK = (*READ, "require_tag")
-COMMON = ("mode", "ec2", "session", "region", "timeout", "require_tag", "role_arn")
+COMMON = ("mode", *READ[:4], "require_tag", *READ[4:])
 
 
 class ReadKeywords(TypedDict, total=False):
@@ -31,8 +31,10 @@ class ReadKeywords(TypedDict, total=False):
     session, region: used to build a client when `ec2` is not given (never at import time).
     timeout: seconds for the whole operation, retries and waits included; on expiry,
         `OperationTimeout`. Each operation has its default.
-    role_arn: an IAM role to assume (STS) and build the client from: other accounts,
+    role_arn: an IAM role to assume (STS AssumeRole, session name
+        ``eniops-<instance or host>-<pid>``) and build the client from: other accounts,
         RAM-shared VPCs. Not together with `ec2`.
+    external_id: the external id the role's trust policy asks for (with `role_arn` only).
     """
 
     ec2: EC2Client | None
@@ -40,6 +42,7 @@ class ReadKeywords(TypedDict, total=False):
     region: str | None
     timeout: float
     role_arn: str | None
+    external_id: str | None
 
 
 class CommonKeywords(ReadKeywords, total=False):

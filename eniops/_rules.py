@@ -447,8 +447,7 @@ def ipv6_to_add(
     its instance), an address on no ENI that an `eniops:ip-move` intent names counting as
     held by its `from` ENI. EC2 cannot reassign IPv6: taking one from another ENI needs
     `allow_reassignment` and `expect_current` naming its holder (eniops moves it in two steps).
-    An address an ENI of the subnet holds is inside the subnet's range: `subnet` (None: not
-    read) is needed only for the others.
+    `subnet` (None: not read) is needed only for addresses no ENI of the subnet holds.
     """
     wanted = [ip for ip in ips if ip not in eni.ipv6_addresses]
     free: list[str] = []
@@ -456,8 +455,7 @@ def ipv6_to_add(
     for ip in wanted:
         holder_ids = holders.get(ip, ())
         if not holder_ids:
-            if subnet is None:
-                raise ValueError(f"{ip} is on no ENI of the subnet, which was not read")
+            assert subnet is not None, f"{ip}: the subnet is read for an address nobody holds"
             ipv6_in_subnet(ip, subnet)
         holder = holder_ids[0] if holder_ids else None
         if holder and holder != eni.eni_id:

@@ -39,6 +39,7 @@ def _client(args: argparse.Namespace) -> EC2Client:
         profile=args.profile,
         region=args.region,
         role_arn=args.role_arn,
+        external_id=args.external_id,
         endpoint_url=args.endpoint_url,
         timeout_s=args.timeout,
     )
@@ -186,8 +187,16 @@ class _Signals:
 
 def _prepare(args: argparse.Namespace) -> None:
     # Global values are checked before anything is asked of IMDS or EC2.
-    _inputs.region(args.region, "--region")
+    if args.region is not None:
+        from ._gateway import known_regions  # noqa: PLC0415
+
+        _inputs.region(args.region, known_regions(), "--region")
     _inputs.role_arn(getattr(args, "role_arn", None), "--role-arn")
+    if getattr(args, "role_arn", None) is not None and getattr(args, "external_id", None) is None:
+        args.external_id = os.environ.get("ENIOPS_EXTERNAL_ID") or None
+    _inputs.external_id(getattr(args, "external_id", None), "--external-id")
+    if getattr(args, "external_id", None) is not None and getattr(args, "role_arn", None) is None:
+        raise InvalidInput("--external-id goes with --role-arn")
     _inputs.endpoint_url(getattr(args, "endpoint_url", None), "--endpoint-url")
     if getattr(args, "timeout", None) is not None:
         _inputs.timeout(args.timeout, "--timeout")

@@ -110,7 +110,8 @@ JUDGES: dict[str, Any] = {
     "device_index": _optional(_whole(0, 31)),
     "mode": lambda v: isinstance(v, str) and v in ("apply", "plan", "dry-run"),
     "timeout": _seconds,
-    "region": _optional(_matches(re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}"))),
+    "region": _optional(lambda v: isinstance(v, str) and v in _botocore_regions()),
+    "external_id": _optional(_matches(re.compile(r"[A-Za-z0-9_+=,.@:/-]{2,1224}"))),
     "role_arn": _optional(
         _matches(re.compile(r"arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]{1,512}"))
     ),
@@ -127,6 +128,14 @@ for _flag in (
     "allow_reassignment",
 ):
     JUDGES[_flag] = _is_bool
+
+
+def _botocore_regions() -> set[str]:
+    """Every region of botocore's partitions (pseudo-regions such as aws-global aside)."""
+    from botocore.loaders import create_loader
+
+    partitions = create_loader().load_data("partitions")["partitions"]
+    return {r for p in partitions for r in p.get("regions", {}) if not r.endswith("-global")}
 
 
 def _number(text: str) -> float | None:
@@ -146,6 +155,7 @@ OPTION_ARGUMENT = {
     "--require-tag": "require_tag",
     "--region": "region",
     "--role-arn": "role_arn",
+    "--external-id": "external_id",
 }
 
 

@@ -8,6 +8,7 @@ STS when the first call is signed and are refreshed before they expire.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -20,8 +21,23 @@ if TYPE_CHECKING:
     import boto3
     from mypy_boto3_ec2 import EC2Client
 
-#: The session name of an assumed role, as CloudTrail shows it.
-ROLE_SESSION_NAME = "eniops"
+#: STS's limit on a role session's name.
+SESSION_NAME_MAX = 64
+
+
+def role_session_name(instance: str | None = None) -> str:
+    """The session name of an assumed role, as CloudTrail shows it: ``eniops-<instance or
+    host>-<pid>`` (the Lambda function's name for the host), within STS's 64 characters and
+    its alphabet, so that CloudTrail tells nodes and processes apart."""
+    import os  # noqa: PLC0415
+    import re  # noqa: PLC0415
+    import socket  # noqa: PLC0415
+
+    who = instance or os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or socket.gethostname()
+    who = re.sub(r"[^\w+=,.@-]", "-", who or "host")
+    suffix = f"-{os.getpid()}"
+    return f"eniops-{who}"[: SESSION_NAME_MAX - len(suffix)] + suffix
+
 
 _eniops_call = threading.local()
 
@@ -61,6 +77,35 @@ def _single_layer(client: Any) -> None:
     )
 
 
+@functools.lru_cache(maxsize=1)
+def known_regions() -> frozenset[str]:
+    """Every region of every partition in botocore's own data (read once, when first asked;
+    pseudo-regions such as ``aws-global`` aside)."""
+    from botocore.exceptions import DataNotFoundError  # noqa: PLC0415
+    from botocore.loaders import create_loader  # noqa: PLC0415
+
+    loader = create_loader()
+    try:
+        partitions = loader.load_data("partitions")["partitions"]
+    except DataNotFoundError:  # an older botocore: its endpoint data names the regions
+        partitions = loader.load_data("endpoints")["partitions"]
+    found = {name for p in partitions for name in p.get("regions", {})}
+    return frozenset(name for name in found if not name.endswith("-global"))
+
+
+def _config(timeout_s: float | None) -> Any:
+    """One layer of retries (eniops'), short timeouts, eniops' user agent."""
+    from botocore.config import Config  # noqa: PLC0415
+
+    return Config(
+        retries={"mode": "standard", "total_max_attempts": 1},
+        connect_timeout=min(3.0, timeout_s or 3.0),
+        read_timeout=min(20.0, timeout_s or 20.0),
+        user_agent_extra=user_agent(),
+        max_pool_connections=50,
+    )
+
+
 def build_client(
     *,
     service: str = "ec2",
@@ -71,38 +116,35 @@ def build_client(
     endpoint_url: str | None = None,
     timeout_s: float | None = None,
     profile: str | None = None,
+    external_id: str | None = None,
+    instance: str | None = None,
 ) -> EC2Client:
     """Return `ec2` as given, else a client of `service` (EC2 unless another is named: the
     Lambda reads alarms, completes lifecycle actions and holds a lease) from `session` (or a
     session of the named AWS `profile`, or the default session).
 
     With `role_arn`, the client uses that role's credentials (STS AssumeRole, session name
-    ``eniops``), fetched when the first call is signed and refreshed before they expire.
+    `role_session_name(instance)`, `external_id` when given), fetched when the first call is
+    signed and refreshed before they expire.
     Clients built here have botocore's retries off and short timeouts.
     """
     if ec2 is not None:
         _single_layer(ec2)
         return ec2
     import boto3.session  # noqa: PLC0415  (kept out of `import eniops`: cold starts)
-    from botocore.config import Config  # noqa: PLC0415
     from botocore.exceptions import BotoCoreError  # noqa: PLC0415
 
-    config = Config(
-        retries={"mode": "standard", "total_max_attempts": 1},
-        connect_timeout=min(3.0, timeout_s or 3.0),
-        read_timeout=min(20.0, timeout_s or 20.0),
-        user_agent_extra=user_agent(),
-        max_pool_connections=50,
-    )
     try:
         chosen = session if session is not None else boto3.session.Session(profile_name=profile)
         if role_arn is not None:
-            chosen = _assumed(chosen, role_arn, region)
+            role = {"RoleSessionName": role_session_name(instance)}
+            role.update({"ExternalId": external_id} if external_id else {})
+            chosen = _assumed(chosen, role_arn, region, role)
         client: EC2Client = chosen.client(  # another service's client: typed as EC2's
             service,  # type: ignore[call-overload]
             region_name=region,
             endpoint_url=endpoint_url,
-            config=config,
+            config=_config(timeout_s),
         )
     except BotoCoreError as err:
         raise InvalidInput(f"cannot build an {service} client: {err}") from err
@@ -111,16 +153,15 @@ def build_client(
 
 
 def _assumed(
-    session: boto3.session.Session, role_arn: str, region: str | None
+    session: boto3.session.Session, role_arn: str, region: str | None, role: dict[str, str]
 ) -> boto3.session.Session:
-    """A session whose credentials are `role_arn`'s, refreshed through STS as they expire."""
+    """A session whose credentials are `role_arn`'s (AssumeRole with the arguments in
+    `role`), refreshed through STS as they expire, put first in the session's chain of
+    credential providers (botocore's public way in)."""
     import boto3.session  # noqa: PLC0415
     import botocore.session  # noqa: PLC0415
     from botocore.config import Config  # noqa: PLC0415
-    from botocore.credentials import (  # noqa: PLC0415
-        AssumeRoleCredentialFetcher,
-        DeferredRefreshableCredentials,
-    )
+    from botocore.credentials import AssumeRoleCredentialFetcher  # noqa: PLC0415
 
     source = session.get_credentials()
     if source is None:
@@ -143,14 +184,30 @@ def _assumed(
         client_creator=sts_client,
         source_credentials=source,
         role_arn=role_arn,
-        extra_args={"RoleSessionName": ROLE_SESSION_NAME},
+        extra_args=role,
     )
     core = botocore.session.Session()
-    # botocore's own assume-role profiles set the session's credentials this way.
-    core._credentials = DeferredRefreshableCredentials(  # type: ignore[attr-defined]
-        method="assume-role", refresh_using=_checked_refresh(fetcher.fetch_credentials, role_arn)
-    )
+    provider = _role_provider(_checked_refresh(fetcher.fetch_credentials, role_arn))
+    core.get_component("credential_provider").insert_before("env", provider)
     return boto3.session.Session(botocore_session=core, region_name=region_name)
+
+
+def _role_provider(refresh: Callable[[], dict[str, Any]]) -> Any:
+    """botocore's `CredentialProvider` of a role's refreshing credentials (its classes
+    imported only when a role is assumed)."""
+    from botocore.credentials import (  # noqa: PLC0415
+        CredentialProvider,
+        DeferredRefreshableCredentials,
+    )
+
+    class RoleProvider(CredentialProvider):
+        METHOD = "assume-role"
+        CANONICAL_NAME = "eniops-assume-role"
+
+        def load(self) -> Any:
+            return DeferredRefreshableCredentials(method=self.METHOD, refresh_using=refresh)
+
+    return RoleProvider()
 
 
 def _checked_refresh(

@@ -16,10 +16,10 @@ from .._model import Eni, Instance
 from .._plan import Chain
 from .._tags import FLOATING_IPS_TAG
 from . import _picking as picking
+from ._ipv4 import ip_chain
 from ._ipv6 import finish_chain, ipv6_chain
 from ._ipv6 import move_chain as move_ipv6
 from ._picking import FailoverState
-from .ips import ip_chain
 
 
 def floating_ips(instance: Instance) -> tuple[str, ...]:

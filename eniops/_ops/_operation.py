@@ -19,7 +19,7 @@ from .. import _inputs, _registry, _settings
 from .._deadline import Deadline
 from .._errors import InvalidInput
 from .._executor import Run, execute
-from .._gateway import Gateway, build_client
+from .._gateway import Gateway, build_client, known_regions
 from .._inputs import TagGuard
 from .._keywords import CHECK, COMMON, READ
 from .._plan import Plan
@@ -53,6 +53,7 @@ class Common:
     session: Any
     region: str | None
     role_arn: str | None
+    external_id: str | None = None
 
     @classmethod
     def parse(cls, arguments: Mapping[str, Any]) -> Common:
@@ -63,15 +64,26 @@ class Common:
             guard=_inputs.tag_guard(arguments.get("require_tag")),
             ec2=_inputs.ec2_client(arguments.get("ec2")),
             session=_inputs.boto3_session(arguments.get("session")),
-            region=_inputs.region(arguments.get("region")),
+            region=_inputs.region(arguments.get("region"), _known_regions(arguments)),
             role_arn=_inputs.role_arn(arguments.get("role_arn")),
+            external_id=_inputs.external_id(arguments.get("external_id")),
         )
+        if parsed.external_id is not None and parsed.role_arn is None:
+            raise InvalidInput(
+                "external_id goes with role_arn: the role's trust policy asks for it",
+                details={"argument": "external_id"},
+            )
         if parsed.ec2 is not None and parsed.role_arn is not None:
             raise InvalidInput(
                 "role_arn builds its own client: pass either ec2 or role_arn, not both",
                 details={"argument": "role_arn"},
             )
         return parsed
+
+
+def _known_regions(arguments: Mapping[str, Any]) -> frozenset[str]:
+    """botocore's regions, read only when a region is named."""
+    return known_regions() if arguments.get("region") is not None else frozenset()
 
 
 @dataclass(frozen=True)
@@ -172,6 +184,7 @@ def start(operation: str, keywords: Common) -> Run:
         session=keywords.session,
         region=keywords.region,
         role_arn=keywords.role_arn,
+        external_id=keywords.external_id,
         timeout_s=keywords.timeout_s,
     )
     gateway = Gateway(

@@ -32,10 +32,10 @@ from .._result import Result
 from .._tags import ENIOPS_TAGS, IP_MOVE_TAG, MOVE_TAG
 from . import _floating as floating
 from . import _picking as picking
+from ._ipv4 import ip_chain
 from ._moving import Placement, move_chain
 from ._operation import Body, run
 from ._picking import FailoverState
-from .ips import ip_chain
 from .remap import remap_chain
 from .route import route_chain
 

@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING, Any, Literal
 from .. import _inputs
 from .. import _rules as check
 from .._executor import Run
-from .._expect import AddressOn, IpHeldBy, IpsOn
+from .._expect import IpsOn
 from .._inputs import UNASSOCIATED, TagGuard
 from .._model import Address, Eni, Instance, Limits, Subnet
-from .._plan import Chain, Change, Plan, Wait
+from .._plan import Chain, Change, Plan
 from .._result import Result
-from .._tags import IP_MOVE_TAG, address_holder
+from .._tags import IP_MOVE_TAG
 from .._views import Planned, Subject
-from . import _bookkeeping
+from ._ipv4 import ip_chain
 from ._ipv6 import ipv6_chain, ipv6_chains, planned_ips
 from ._operation import Body, run
 
@@ -225,30 +225,14 @@ def _guard(request: IpsRequest, eni: Eni, instance: Instance | None) -> None:
 
 def plan_add_secondary_ips(request: IpsRequest, state: AddState) -> Plan:
     """Which IPs to assign (checked against the subnet, its users and the limit)."""
-    eni, subnet, limits = state.eni, state.subnet, state.limits
+    eni, limits = state.eni, state.limits
     holders: dict[str, tuple[str, ...]] = {
         ip: tuple(i for i in (other.eni_id, other.instance_id) if i)
         for other in state.neighbours
         for ip in other.private_ips
     }
     v6_chains = _ipv6_to_add(request, state)
-    wanted = tuple(ip for ip in request.ips if not _inputs.is_ipv6(ip))
-    to_add: tuple[str, ...] = ()
-    if wanted or request.count:
-        assert subnet is not None  # read for every IPv4 address (`read_add`)
-        if request.count:
-            check.ip_limit(eni, limits, request.count)
-            wanted = check.pick_free_ips(subnet, holders, request.count)
-        to_add = check.ips_to_add(
-            eni,
-            subnet,
-            wanted,
-            holders,
-            allow_reassignment=request.allow_reassignment,
-            expected=request.expected,
-            limits=limits,
-            primaries=[other.primary_ip for other in state.neighbours],
-        )
+    to_add = _ipv4_to_add(request, state, holders)
     _guard(request, eni, state.instance)
     warnings: list[str] = []
     if limits is None:
@@ -278,6 +262,30 @@ def plan_add_secondary_ips(request: IpsRequest, state: AddState) -> Plan:
     )
 
 
+def _ipv4_to_add(
+    request: IpsRequest, state: AddState, holders: Mapping[str, tuple[str, ...]]
+) -> tuple[str, ...]:
+    """The IPv4 addresses to assign: those asked for, or `count` free ones (checked)."""
+    wanted = tuple(ip for ip in request.ips if not _inputs.is_ipv6(ip))
+    if not wanted and not request.count:
+        return ()
+    eni, subnet, limits = state.eni, state.subnet, state.limits
+    assert subnet is not None  # read for every IPv4 address (`read_add`)
+    if request.count:
+        check.ip_limit(eni, limits, request.count)
+        wanted = check.pick_free_ips(subnet, holders, request.count)
+    return check.ips_to_add(
+        eni,
+        subnet,
+        wanted,
+        holders,
+        allow_reassignment=request.allow_reassignment,
+        expected=request.expected,
+        limits=limits,
+        primaries=[other.primary_ip for other in state.neighbours],
+    )
+
+
 def _ipv6_to_add(request: IpsRequest, state: AddState) -> list[Chain]:
     """The chains that put the IPv6 addresses asked for on the ENI (checked): from nobody,
     moved from another ENI, or finishing a move a killed run left."""
@@ -302,80 +310,6 @@ def _ipv6_to_add(request: IpsRequest, state: AddState) -> list[Chain]:
         limits=state.limits,
     )
     return ipv6_chains(state.eni, free, moves, set(shown))
-
-
-def assign(
-    eni: Eni,
-    ips: tuple[str, ...],
-    allow_reassignment: bool,
-    following: list[Address],
-    guarded: Mapping[str, str] | None = None,
-    *,
-    role: Literal["step", "goal"] = "goal",
-) -> Change:
-    """`AssignPrivateIpAddresses`, checked on the ENI, with the holder tags of the Elastic
-    IPs that follow a reassigned IP riding beside.
-
-    `guarded` (IP -> the ENI expected to hold it) makes a reassignment that must not take an
-    IP from anyone else: EC2 has no compare-and-swap for it, so instead of the ENI alone,
-    who holds each IP is read `confirm_after_s` after the answer (a third party's
-    reassignment meanwhile is a `Conflict`, not a timeout).
-    """
-    expect: tuple[IpsOn | IpHeldBy, ...] = (IpsOn(eni.eni_id, ips=ips),)
-    if guarded is not None:
-        expect = IpHeldBy.each(eni, ips, guarded.get)
-    return Change(
-        "AssignPrivateIpAddresses",
-        {
-            "NetworkInterfaceId": eni.eni_id,
-            "PrivateIpAddresses": list(ips),
-            "AllowReassignment": allow_reassignment,
-        },
-        expect=expect,
-        check="confirm" if guarded is not None else "wait",
-        role=role,
-        riders=tuple(
-            _bookkeeping.holder(
-                a.allocation_id, address_holder(eni.instance_id, str(a.private_ip)), a.holder_tag
-            )
-            for a in following
-        ),
-    )
-
-
-def ip_chain(
-    eni: Eni,
-    ips: tuple[str, ...],
-    allow_reassignment: bool,
-    following: list[Address],
-    guarded: Mapping[str, str] | None = None,
-) -> Chain:
-    """The assignment, then a wait for every Elastic IP that follows a reassigned IP."""
-    subject: Subject = ("eni", eni.eni_id)
-    items: list[Change | Wait] = [assign(eni, ips, allow_reassignment, following, guarded)]
-    items.extend(
-        Wait(
-            AddressOn(
-                a.allocation_id,
-                eni_id=eni.eni_id,
-                private_ip=str(a.private_ip),
-                allowed=frozenset({a.eni_id, None}),
-            )
-        )
-        for a in following
-    )
-    planned = {**eni.summary(), "secondary_ips": [*eni.secondary_ips, *ips]}
-    addresses: list[Subject] = [("address", a.allocation_id) for a in following]
-    return Chain(
-        name=f"secondary IP {', '.join(ips)}"
-        + (f" with {', '.join(a.public_ip for a in following)}" if following else ""),
-        operation="add_secondary_ips",
-        items=tuple(items),
-        subjects=(subject, *addresses),
-        before={"eni": eni.summary()},
-        after={"eni": Planned(subject, planned)},
-        context={"eni": eni.eni_id, "adding": list(ips)},
-    )
 
 
 def plan_remove_secondary_ips(request: IpsRequest, state: RemoveState) -> Plan:

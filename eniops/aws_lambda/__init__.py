@@ -30,6 +30,7 @@ from .._errors import EniopsError, InvalidInput, OperationTimeout, PreconditionF
 from . import _logs
 from ._config import (
     ALARM_PREFIX_ENV,
+    EXTERNAL_ID_ENV,
     LEASE_TABLE_ENV,
     REQUIRE_TAG_ENV,
     ROLE_ARN_ENV,
@@ -41,6 +42,7 @@ from ._events import FAILED_STATES, GONE_STATES, Trigger, trigger_of
 
 __all__ = [
     "ALARM_PREFIX_ENV",
+    "EXTERNAL_ID_ENV",
     "FAILED_STATES",
     "FORBIDDEN_ARGS",
     "GONE_STATES",
@@ -60,7 +62,7 @@ __all__ = [
 SAFETY_MARGIN_S = 3.0
 #: Keys a direct invocation may not pass: the client, its credentials and region are the
 #: function's own.
-FORBIDDEN_ARGS = frozenset({"ec2", "session", "region", "role_arn"})
+FORBIDDEN_ARGS = frozenset({"ec2", "session", "region", "role_arn", "external_id"})
 
 _clients: dict[str, Any] = {}
 _cold_start = True
@@ -73,7 +75,10 @@ def get_client(service: str = "ec2") -> Any:
         from .._gateway import build_client  # noqa: PLC0415
 
         role = os.environ.get(ROLE_ARN_ENV) or None
-        client = _clients[service] = build_client(service=service, role_arn=role)
+        outside = (os.environ.get(EXTERNAL_ID_ENV) or None) if role else None
+        client = _clients[service] = build_client(
+            service=service, role_arn=role, external_id=outside
+        )
     return client
 
 

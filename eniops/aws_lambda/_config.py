@@ -19,6 +19,8 @@ STANDBY_ENV = "ENIOPS_STANDBY"
 REQUIRE_TAG_ENV = "ENIOPS_REQUIRE_TAG"
 #: `role_arn` for every call.
 ROLE_ARN_ENV = "ENIOPS_ROLE_ARN"
+#: The external id `ENIOPS_ROLE_ARN`'s trust policy asks for.
+EXTERNAL_ID_ENV = "ENIOPS_EXTERNAL_ID"
 #: Alarms whose name starts with this act too (besides EC2's status-check alarms).
 ALARM_PREFIX_ENV = "ENIOPS_ALARM_PREFIX"
 DEFAULT_ALARM_PREFIX = "eniops-"
@@ -59,6 +61,7 @@ class Config:
         _inputs.tag_guard(tag, REQUIRE_TAG_ENV)
         role = environ.get(ROLE_ARN_ENV) or None
         _inputs.role_arn(role, ROLE_ARN_ENV)
+        _inputs.external_id(environ.get(EXTERNAL_ID_ENV) or None, EXTERNAL_ID_ENV)
         table = environ.get(LEASE_TABLE_ENV) or None
         if table is not None and not _TABLE.fullmatch(table):
             raise InvalidInput(f"{LEASE_TABLE_ENV}: {table[:80]!r} is not a DynamoDB table name")

@@ -492,7 +492,7 @@ def test_role_arn_on_the_command_line(server):
         aws_session_token=creds["SessionToken"],
     )
     other_lab = build_lab(other)
-    env = {"AWS_ENDPOINT_URL_STS": server}
+    env = {"AWS_ENDPOINT_URL_STS": server, "ENIOPS_EXTERNAL_ID": "ext-123"}
     mine = run(server, "--role-arn", role, "--output", "json", "show", other_lab.eip, env=env)
     assert mine.returncode == 0, mine.stderr
     assert json.loads(mine.stdout)["allocation_id"] == other_lab.eip

@@ -152,6 +152,7 @@ def test_every_option_has_help_and_help_lists_exit_codes():
         ["iam-policy", "--require-tag", "=x"],
         ["--region", "not a region!", "show", "i-0123456789abcdef0"],
         ["--region", "eu-wset-1", "show", "i-0123456789abcdef0"],
+        ["--external-id", "ext-123", "show", "i-0123456789abcdef0"],
     ],
     ids=[
         "negative-timeout",
@@ -160,6 +161,7 @@ def test_every_option_has_help_and_help_lists_exit_codes():
         "empty-tag-key",
         "bad-region",
         "region-typo",
+        "external-id-without-role",
     ],
 )
 def test_bad_global_values_are_usage_errors(argv):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import boto3
+import pytest
 
+import eniops
 from eniops._gateway import build_client
 from eniops._version import user_agent
 
@@ -29,3 +31,62 @@ def test_a_given_client_is_used_as_given():
     assert build_client(ec2=mine) is mine
     built = build_client(session=boto3.session.Session(region_name="eu-west-2"))
     assert built.meta.region_name == "eu-west-2"
+
+
+def test_an_assumed_role_names_its_session_per_node_and_process(monkeypatch):
+    """AssumeRole's session name is eniops-<host>-<pid> (CloudTrail tells callers apart),
+    the external id goes with it, and the credentials come through the session's chain of
+    providers (no private attribute)."""
+    import os
+    import socket
+
+    from moto import mock_aws
+    from moto.sts.models import sts_backends
+
+    from eniops._gateway._clients import role_session_name
+
+    monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME", raising=False)
+    role = "arn:aws:iam::222222222222:role/eniops"
+    with mock_aws():
+        client = build_client(role_arn=role, region="us-east-1", external_id="ext-123")
+        client.describe_addresses()
+        assumed = [r for b in sts_backends["222222222222"].values() for r in b.assumed_roles]
+    (one,) = assumed
+    assert one.session_name == role_session_name()
+    assert one.session_name.startswith("eniops-")
+    assert one.session_name.endswith(f"-{os.getpid()}")
+    assert socket.gethostname()[:20] in one.session_name or len(one.session_name) == 64
+    assert one.external_id == "ext-123"
+
+
+def test_a_session_name_stays_within_stss_limits(monkeypatch):
+    """A long or odd host name is cut and cleaned: at most 64 characters of STS's
+    alphabet, the pid kept; the Lambda names its function instead of its host."""
+    import os
+    import re
+
+    from eniops._gateway._clients import role_session_name
+
+    monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME", raising=False)
+    long = role_session_name("i-0123456789abcdef0" + "x" * 80 + " bad/chars!")
+    assert len(long) <= 64
+    assert long.endswith(f"-{os.getpid()}")
+    assert re.fullmatch(r"[\w+=,.@-]{2,64}", long)
+    assert role_session_name("i-0123456789abcdef0").startswith("eniops-i-0123456789abcdef0-")
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "eniops-failover")
+    assert role_session_name().startswith("eniops-eniops-failover-")
+
+
+def test_an_external_id_goes_with_a_role_only():
+    """external_id without role_arn is invalid input, before any call; a malformed one too,
+    and its value is not repeated in the error."""
+    with pytest.raises(eniops.InvalidInput):
+        eniops.describe("i-0123456789abcdef0", external_id="ext-123", region="us-east-1")
+    with pytest.raises(eniops.InvalidInput) as caught:
+        eniops.describe(
+            "i-0123456789abcdef0",
+            role_arn="arn:aws:iam::222222222222:role/eniops",
+            external_id="secret value!",
+            region="us-east-1",
+        )
+    assert "secret value!" not in caught.value.message

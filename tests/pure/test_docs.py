@@ -9,13 +9,14 @@ from pathlib import Path
 import pytest
 
 import eniops
-from eniops import _registry
+from eniops import _keywords, _registry
 from eniops._errors import EXIT_MEANINGS
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "docs" / "reference.md"
 CONTRACT = ROOT.parent / "shared" / "docs" / "api.md"
-COMMON = {"mode", "ec2", "session", "region", "timeout", "require_tag", "role_arn"}
+#: The common keywords (passed as ``**common``, not in a signature).
+COMMON = set(_keywords.COMMON)
 
 
 def reason_table(text: str) -> list[str]:

@@ -8,7 +8,7 @@ import inspect
 import pytest
 
 import eniops
-from eniops import _cli_parser, _registry, aws_lambda
+from eniops import _cli_parser, _keywords, _registry, aws_lambda
 
 OPERATION_FUNCTIONS = sorted(
     name
@@ -19,7 +19,8 @@ OPERATION_FUNCTIONS = sorted(
 )
 
 
-COMMON = {"mode", "ec2", "session", "region", "timeout", "require_tag", "role_arn"}
+#: The common keywords (passed as ``**common``, not in a signature).
+COMMON = set(_keywords.COMMON)
 
 
 def test_every_public_operation_is_registered_once():
