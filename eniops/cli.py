@@ -26,6 +26,7 @@ EXIT_NOT_READY = 3
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
 
+    from ._imds import Imds
     from ._registry import OperationSpec
 
 # -- running ----------------------------------------------------------------------------------
@@ -45,10 +46,16 @@ def _client(args: argparse.Namespace) -> EC2Client:
     )
 
 
-def _this_instance(args: argparse.Namespace) -> str:
+def _imds(args: argparse.Namespace) -> Imds:
+    """The IMDS client of the endpoint the environment or the profile names."""
+    from ._gateway import imds_settings  # noqa: PLC0415
     from ._imds import Imds  # noqa: PLC0415
 
-    imds = Imds()
+    return Imds.configured(imds_settings(getattr(args, "profile", None)))
+
+
+def _this_instance(args: argparse.Namespace) -> str:
+    imds = _imds(args)
     if args.region is None:
         args.region = imds.region()
     return imds.instance_id()
@@ -99,9 +106,7 @@ def _run(args: argparse.Namespace) -> tuple[Any, str]:
 
         return bash_script(build_parser()), "raw"
     if args.command == "whoami":
-        from ._imds import Imds  # noqa: PLC0415
-
-        imds = Imds()
+        imds = _imds(args)
         return {"instance": imds.instance_id(), "region": imds.region()}, "whoami"
     if args.command == "ha-script":
         from ._scripts import script_text  # noqa: PLC0415

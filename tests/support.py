@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -35,12 +36,16 @@ class NoCalls:
 
 
 class FakeImds(HTTPServer):
-    """An IMDSv2 on 127.0.0.1: token first, 401 without it, optionally expiring the first."""
+    """An IMDSv2 on 127.0.0.1 (or on ::1): token first, 401 without it, optionally expiring
+    the first."""
 
     token = "tok-secret-123"
 
-    def __init__(self, instance_id: str, *, expire_first_token: bool = False) -> None:
-        super().__init__(("127.0.0.1", 0), _ImdsHandler)
+    def __init__(
+        self, instance_id: str, *, expire_first_token: bool = False, ipv6: bool = False
+    ) -> None:
+        self.address_family = socket.AF_INET6 if ipv6 else socket.AF_INET
+        super().__init__(("::1" if ipv6 else "127.0.0.1", 0), _ImdsHandler)
         self.instance_id = instance_id
         self.tokens_issued = 0
         self.token_ttls: set[str] = set()
@@ -48,7 +53,8 @@ class FakeImds(HTTPServer):
 
     @property
     def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
+        host = "[::1]" if self.address_family != socket.AF_INET else "127.0.0.1"
+        return f"http://{host}:{self.server_address[1]}"
 
 
 class _ImdsHandler(BaseHTTPRequestHandler):
@@ -83,9 +89,11 @@ class _ImdsHandler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def fake_imds(instance_id: str, *, expire_first_token: bool = False) -> Iterator[FakeImds]:
-    """Serve a fake IMDSv2 for `instance_id` while the block runs."""
-    imds = FakeImds(instance_id, expire_first_token=expire_first_token)
+def fake_imds(
+    instance_id: str, *, expire_first_token: bool = False, ipv6: bool = False
+) -> Iterator[FakeImds]:
+    """Serve a fake IMDSv2 for `instance_id` while the block runs (on ::1 with `ipv6`)."""
+    imds = FakeImds(instance_id, expire_first_token=expire_first_token, ipv6=ipv6)
     thread = threading.Thread(target=imds.serve_forever, daemon=True)
     thread.start()
     try:
@@ -138,7 +146,8 @@ class Ec2Stub(ThreadingHTTPServer):
 
     @property
     def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
+        host = "[::1]" if self.address_family != socket.AF_INET else "127.0.0.1"
+        return f"http://{host}:{self.server_address[1]}"
 
 
 @contextmanager

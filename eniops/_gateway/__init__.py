@@ -24,13 +24,20 @@ from .._deadline import Deadline
 from .._errors import AwsError, EniopsError, Interrupted
 from .._settings import Clock, RetryPolicy, StopRequest
 from . import _retries
-from ._clients import _eniops_call, _NoRetry, build_client, known_regions
+from ._clients import _eniops_call, _NoRetry, build_client, imds_settings, known_regions
 from ._translate import error_code, translate
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
 
-__all__ = ["Gateway", "build_client", "error_code", "known_regions", "translate"]
+__all__ = [
+    "Gateway",
+    "build_client",
+    "error_code",
+    "imds_settings",
+    "known_regions",
+    "translate",
+]
 
 
 class _Abandoned(Exception):

@@ -93,6 +93,24 @@ def known_regions() -> frozenset[str]:
     return frozenset(name for name in found if not name.endswith("-global"))
 
 
+def imds_settings(profile: str | None = None) -> dict[str, str | None]:
+    """Where instance metadata is, as botocore resolves it for `profile`: the environment
+    (`AWS_EC2_METADATA_SERVICE_ENDPOINT`, `…_ENDPOINT_MODE`), then the profile's
+    `ec2_metadata_service_endpoint` and `ec2_metadata_service_endpoint_mode`."""
+    import botocore.session  # noqa: PLC0415
+    from botocore.exceptions import BotoCoreError  # noqa: PLC0415
+
+    try:
+        session = botocore.session.Session(profile=profile)
+        found = {
+            key: session.get_config_variable(f"ec2_metadata_service_{name}")
+            for key, name in (("endpoint", "endpoint"), ("mode", "endpoint_mode"))
+        }
+    except BotoCoreError as err:
+        raise InvalidInput(f"the AWS configuration does not read: {err}") from err
+    return {key: str(value) if value else None for key, value in found.items()}
+
+
 def _config(timeout_s: float | None) -> Any:
     """One layer of retries (eniops'), short timeouts, eniops' user agent."""
     from botocore.config import Config  # noqa: PLC0415

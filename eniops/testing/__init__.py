@@ -98,5 +98,10 @@ def short_waits() -> Iterator[None]:
 
 
 def reset_caches() -> None:
-    """Forget eniops' cached instance-type limits and subnet ranges."""
+    """Forget eniops' cached instance-type limits and subnet ranges, and this process's
+    IMDS tokens."""
+    from .. import _imds  # noqa: PLC0415
+
     clear_caches()
+    with _imds._tokens_lock:
+        _imds._tokens.clear()

@@ -14,7 +14,7 @@ import pytest
 from cli_process import free_port, run, run_in_process
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from support import fake_imds
+from support import FakeImds, fake_imds
 
 from eniops import cli
 from eniops.testing import StrictEc2, build_lab, short_waits
@@ -512,6 +512,63 @@ def test_whoami_through_imdsv2(server, lab):
         )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"instance": lab.standby, "region": "us-east-1"}
+
+
+@pytest.mark.parametrize("where", ["environment", "profile"])
+def test_imds_on_its_ipv6_endpoint(server, lab, tmp_path, where):
+    """The endpoint and its IPv6 mode from the environment or from the profile (as botocore
+    resolves them), against a fake IMDS on [::1]."""
+    with fake_imds(lab.standby, ipv6=True) as imds:
+        assert imds.endpoint.startswith("http://[::1]:")
+        if where == "environment":
+            env = {
+                "AWS_EC2_METADATA_SERVICE_ENDPOINT": imds.endpoint,
+                "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE": "IPv6",
+            }
+        else:
+            config = tmp_path / "config"
+            config.write_text(
+                "[profile node]\n"
+                f"ec2_metadata_service_endpoint = {imds.endpoint}\n"
+                "ec2_metadata_service_endpoint_mode = IPv6\n"
+            )
+            env = {"AWS_CONFIG_FILE": str(config), "AWS_PROFILE": "node"}
+        done = run(server, "--output", "json", "whoami", env=env)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["instance"] == lab.standby
+    assert FakeImds.token not in done.stdout + done.stderr
+
+
+def test_the_imds_endpoint_of_each_mode():
+    """Without an endpoint, the mode picks IMDS's own address (no traffic here); a mode
+    that is neither IPv4 nor IPv6 is an error that says so."""
+    from eniops._imds import ImdsError, endpoint_of
+
+    assert endpoint_of({"mode": "IPv6"}) == "http://[fd00:ec2::254]"
+    assert endpoint_of({"mode": "ipv4"}) == "http://169.254.169.254"
+    assert endpoint_of({}) == "http://169.254.169.254"
+    assert endpoint_of({"endpoint": "http://[::1]:8080/", "mode": "IPv6"}) == "http://[::1]:8080"
+    with pytest.raises(ImdsError, match="IPv4 or IPv6"):
+        endpoint_of({"mode": "IPv5"})
+
+
+def test_the_imds_token_is_reused_until_it_expires(lab, monkeypatch, capsys):
+    """Two commands in one process ask for one token; one the IMDS refuses (expired) is
+    fetched again; AWS_EC2_METADATA_DISABLED=true asks nothing."""
+    with fake_imds(lab.standby) as imds:
+        monkeypatch.setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.endpoint)
+        assert cli.main(["--output", "json", "whoami"]) == 0
+        assert cli.main(["--output", "json", "whoami"]) == 0
+        assert imds.tokens_issued == 1
+        imds.expire_next_get = True
+        assert cli.main(["--output", "json", "whoami"]) == 0
+        assert imds.tokens_issued == 2
+        monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+        assert cli.main(["whoami"]) == 5
+        assert imds.tokens_issued == 2
+    out = capsys.readouterr()
+    assert "disabled" in out.err
+    assert FakeImds.token not in out.out + out.err
 
 
 def test_check_exits_0_when_ready_and_3_when_not(strict_cli, capsys):
