@@ -10,6 +10,7 @@ cold start); type checkers see them as they are.
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import TYPE_CHECKING, Any
 
 from ._errors import (
@@ -31,6 +32,7 @@ from ._keywords import CheckKeywords, CommonKeywords, ReadKeywords
 from ._result import Problem, Readiness, Result, Step
 
 if TYPE_CHECKING:
+    from ._imds import ImdsError
     from ._ops.describe import describe
     from ._ops.eni import attach_eni, detach_eni, move_eni
     from ._ops.failover import failover_instance
@@ -64,6 +66,7 @@ __all__ = [
     "CommonKeywords",
     "Conflict",
     "EniopsError",
+    "ImdsError",
     "Interrupted",
     "InvalidInput",
     "NotFound",
@@ -91,12 +94,20 @@ __all__ = [
 ]
 
 
+# A library logs; the application decides where to (no "No handlers" warning meanwhile).
+logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+
 def __getattr__(name: str) -> Any:
     # The version is read from the package metadata, an operation imported, when first asked.
     if name == "__version__":
         from ._version import version  # noqa: PLC0415
 
         return version()
+    if name == "ImdsError":  # the instance-metadata client is loaded only when used
+        from ._imds import ImdsError  # noqa: PLC0415
+
+        return ImdsError
     module = _OPERATIONS.get(name)
     if module is None:
         raise AttributeError(f"module 'eniops' has no attribute {name!r}")

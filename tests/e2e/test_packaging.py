@@ -125,3 +125,47 @@ def test_the_installed_wheel_works(dist, tmp_path):
     assert state == "stopped"
     entry = (next(target.glob("eniops-*.dist-info")) / "entry_points.txt").read_text()
     assert "eniops = eniops.cli:main" in entry
+
+
+def test_the_sdist_holds_what_deploys_and_tests_eniops(dist, tmp_path):
+    """The source distribution carries the template, the reference, the tests, the scripts,
+    the changelog and the security policy; no caches; and its template validates from the
+    unpacked sdist (cfn-lint; `sam validate --lint` where SAM is installed)."""
+    import shutil
+    import tarfile
+
+    (sdist,) = dist.glob("*.tar.gz")
+    with tarfile.open(sdist) as archive:
+        names = archive.getnames()
+        safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+        archive.extractall(tmp_path, **safe)
+    top = names[0].split("/")[0]
+    inside = {name.split("/", 1)[1] for name in names if "/" in name}
+    for wanted in (
+        "template.yaml",
+        "CHANGELOG.md",
+        "SECURITY.md",
+        "docs/reference.md",
+        "tests/conftest.py",
+        "scripts/test.sh",
+        "scripts/lambda_bundle.py",
+        "eniops/__init__.py",
+    ):
+        assert wanted in inside, wanted
+    assert not [n for n in inside if "__pycache__" in n or n.endswith(".pyc")]
+    template = tmp_path / top / "template.yaml"
+    lint = shutil.which("cfn-lint") or str(Path(sys.executable).parent / "cfn-lint")
+    done = subprocess.run(
+        [lint, str(template)], capture_output=True, text=True, check=False, timeout=300
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    if (ROOT / ".venv-sam" / "bin" / "sam").exists():  # set up by scripts/test.sh
+        sam = ["bash", str(ROOT / "scripts" / "sam.sh"), "validate", "--lint"]
+        done = subprocess.run(
+            [*sam, "--template", str(template)],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr

@@ -19,3 +19,32 @@ def test_import_loads_no_aws_sdk_and_no_moto(module):
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
+
+
+def test_every_error_the_readme_names_is_exported():
+    """Each error type the README lists is `eniops.<Name>`, an `EniopsError`, in `__all__`."""
+    import re
+    from pathlib import Path
+
+    import eniops
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    paragraph = readme.split("Errors: ", 1)[1].split("\n\n", 1)[0]
+    named = set(re.findall(r"`([A-Z]\w+)`", paragraph))
+    assert {"InvalidInput", "Interrupted", "ImdsError", "PartialFailure"} <= named
+    for name in sorted(named):
+        assert name in eniops.__all__, name
+        assert issubclass(getattr(eniops, name), eniops.EniopsError), name
+
+
+def test_the_library_logs_to_a_null_handler_until_told_otherwise():
+    """`eniops` has a NullHandler: nothing printed for an application that set up no
+    logging, and the application's own configuration still decides."""
+    code = (
+        "import logging, eniops; "
+        "print([type(h).__name__ for h in logging.getLogger('eniops').handlers]); "
+        "logging.getLogger('eniops.x').warning('quiet')"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "['NullHandler']"
+    assert done.stderr == ""
