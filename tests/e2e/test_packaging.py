@@ -37,14 +37,20 @@ def test_the_wheel_holds_the_package_and_nothing_else(dist):
     names = zipfile.ZipFile(_wheel(dist)).namelist()
     tops = {name.split("/")[0] for name in names}
     assert {t for t in tops if not t.endswith(".dist-info")} == {"eniops"}
-    for wanted in (
+    _holds(
+        names,
         "eniops/py.typed",
         "eniops/ha/eniops-ocf",
         "eniops/cli.py",
         "eniops/events/ec2-state-change-stopped.json",
         "eniops/testing/__init__.py",
-    ):
-        assert wanted in names, wanted
+    )
+
+
+def _holds(names, *wanted):
+    """Every one of `wanted` is among an archive's `names`, and no cache is."""
+    for name in wanted:
+        assert name in names, name
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
 
 
@@ -141,7 +147,8 @@ def test_the_sdist_holds_what_deploys_and_tests_eniops(dist, tmp_path):
         archive.extractall(tmp_path, **safe)
     top = names[0].split("/")[0]
     inside = {name.split("/", 1)[1] for name in names if "/" in name}
-    for wanted in (
+    _holds(
+        inside,
         "template.yaml",
         "CHANGELOG.md",
         "SECURITY.md",
@@ -150,9 +157,7 @@ def test_the_sdist_holds_what_deploys_and_tests_eniops(dist, tmp_path):
         "scripts/test.sh",
         "scripts/lambda_bundle.py",
         "eniops/__init__.py",
-    ):
-        assert wanted in inside, wanted
-    assert not [n for n in inside if "__pycache__" in n or n.endswith(".pyc")]
+    )
     template = tmp_path / top / "template.yaml"
     lint = shutil.which("cfn-lint") or str(Path(sys.executable).parent / "cfn-lint")
     done = subprocess.run(
