@@ -19,6 +19,7 @@ from ._errors import (
     AwsError,
     Conflict,
     EniopsError,
+    ImdsError,
     Interrupted,
     InvalidInput,
     NotFound,
@@ -32,7 +33,6 @@ from ._keywords import CheckKeywords, CommonKeywords, ReadKeywords
 from ._result import Problem, Readiness, Result, Step
 
 if TYPE_CHECKING:
-    from ._imds import ImdsError
     from ._ops.describe import describe
     from ._ops.eni import attach_eni, detach_eni, move_eni
     from ._ops.failover import failover_instance
@@ -104,10 +104,6 @@ def __getattr__(name: str) -> Any:
         from ._version import version  # noqa: PLC0415
 
         return version()
-    if name == "ImdsError":  # the instance-metadata client is loaded only when used
-        from ._imds import ImdsError  # noqa: PLC0415
-
-        return ImdsError
     module = _OPERATIONS.get(name)
     if module is None:
         raise AttributeError(f"module 'eniops' has no attribute {name!r}")

@@ -208,10 +208,10 @@ GLOBALS = (
     ),
     Global(
         ("--output",),
-        "json: the Result as data; text (default): for people; table: key/value rows",
+        "json: the Result as data; text, table: as the AWS CLI prints them (default: "
+        "AWS_DEFAULT_OUTPUT, else the profile's output, else a summary for people)",
         "output",
         choices=("json", "text", "table"),
-        default="text",
         network=False,
     ),
     Global(

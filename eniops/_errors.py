@@ -149,6 +149,13 @@ class PermissionDenied(AwsError):
     """The caller lacks an IAM permission (UnauthorizedOperation, AccessDenied, AuthFailure)."""
 
 
+class ImdsError(AwsError):
+    """Instance metadata could not be read (not on EC2, IMDS off, or hop limit too low)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code="ImdsUnavailable", operation="IMDS")
+
+
 class OperationTimeout(EniopsError):
     """The operation's `timeout` passed. `.details` says where things stand."""
 

@@ -19,7 +19,7 @@ import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ._errors import AwsError
+from ._errors import ImdsError
 
 DEFAULT_ENDPOINT = "http://169.254.169.254"
 #: The default endpoint of each endpoint mode.
@@ -46,13 +46,6 @@ def endpoint_of(settings: Mapping[str, str | None]) -> str:
             "it is IPv4 or IPv6 (AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE)"
         )
     return ENDPOINTS[mode]
-
-
-class ImdsError(AwsError):
-    """Instance metadata could not be read (not on EC2, IMDS off, or hop limit too low)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, code="ImdsUnavailable", operation="IMDS")
 
 
 class _TokenExpired(Exception):

@@ -119,39 +119,3 @@ def show_text(view: Mapping[str, Any]) -> str:
     ]
     lines.extend("  " + _eni_line(eni) for eni in view["enis"])
     return "\n".join([*lines, *_route_lines(view)])
-
-
-def _flatten(value: Any, prefix: str = "") -> list[tuple[str, str]]:
-    if isinstance(value, Mapping):
-        rows: list[tuple[str, str]] = []
-        for key, item in value.items():
-            rows.extend(_flatten(item, f"{prefix}.{key}" if prefix else str(key)))
-        return rows
-    if isinstance(value, list) and any(isinstance(v, (Mapping, list)) for v in value):
-        rows = []
-        for i, item in enumerate(value):
-            rows.extend(_flatten(item, f"{prefix}[{i}]"))
-        return rows
-    if isinstance(value, list):
-        return [(prefix, ", ".join(str(v) for v in value))]
-    return [(prefix, "" if value is None else str(value))]
-
-
-def table(value: Any) -> str:
-    """Any JSON-like value as a two-column table of flattened keys and values."""
-    rows = _flatten(value) or [("", "")]
-    width = max(len(key) for key, _ in rows)
-    rule = "+" + "-" * (width + 2) + "+" + "-" * 42 + "+"
-    lines = [rule]
-    lines.extend(f"| {key:<{width}} | {text}" for key, text in rows)
-    lines.append(rule)
-    return "\n".join(lines)
-
-
-def plain(value: Any) -> str:
-    """A value picked by `--query`, as the AWS CLI prints text: tab-separated scalars."""
-    if isinstance(value, list):
-        return "\n".join(plain(v) if isinstance(v, (list, Mapping)) else str(v) for v in value)
-    if isinstance(value, Mapping):
-        return "\t".join(str(v) for v in value.values())
-    return "" if value is None else str(value)

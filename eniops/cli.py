@@ -143,16 +143,58 @@ def _render(value: Any, view: str, args: argparse.Namespace) -> str:
         view = "query"
     if args.output == "json":
         return render.as_json(value)
+    from . import _formats  # noqa: PLC0415
+
     if args.output == "table":
-        return render.table(value)
+        return _formats.aws_table(_title(args), value, _terminal_width())
     texts: dict[str, Callable[[Any], str]] = {
         "result": render.result_text,
         "show": render.show_text,
         "readiness": render.readiness_text,
-        "query": render.plain,
-        "whoami": render.plain,
+        "json": render.as_json,
     }
-    return texts.get(view, render.as_json)(value)
+    if args.output == "text" or view not in texts:  # a --query pick, whoami: as the AWS CLI
+        return _formats.aws_text(value)
+    return texts[view](value)
+
+
+#: What `--output` may be (`summary`: for people, when nothing else is asked for).
+OUTPUTS = ("json", "text", "table")
+
+
+def _configured_output(profile: str | None) -> str:
+    """The output the AWS CLI would use here: AWS_DEFAULT_OUTPUT, else the profile's
+    `output` (in AWS_CONFIG_FILE or ~/.aws/config); one eniops cannot print (yaml) or none:
+    the summary for people."""
+    wanted = os.environ.get("AWS_DEFAULT_OUTPUT") or _profile_output(profile)
+    return wanted if wanted in OUTPUTS else "summary"
+
+
+def _profile_output(profile: str | None) -> str | None:
+    import configparser  # noqa: PLC0415
+
+    name = profile or os.environ.get("AWS_PROFILE") or os.environ.get("AWS_DEFAULT_PROFILE")
+    path = os.environ.get("AWS_CONFIG_FILE") or os.path.expanduser("~/.aws/config")
+    config = configparser.ConfigParser(interpolation=None)
+    try:
+        config.read(path)
+    except (configparser.Error, OSError, UnicodeDecodeError):
+        return None  # botocore reports a broken file when the client is built
+    section = "default" if name in (None, "default") else f"profile {name}"
+    return config.get(section, "output", fallback=None)
+
+
+def _title(args: argparse.Namespace) -> str:
+    """The table's title, as the AWS CLI titles one by its operation (``RemapEip``)."""
+    name = getattr(args, "spec", None) or args.command or "eniops"
+    return "".join(word.capitalize() for word in name.replace("-", "_").split("_"))
+
+
+def _terminal_width() -> int:
+    try:
+        return os.get_terminal_size(sys.stdout.fileno()).columns
+    except (OSError, ValueError, AttributeError):
+        return 80
 
 
 def _progress(doing: str, elapsed: float) -> None:
@@ -206,6 +248,8 @@ def _prepare(args: argparse.Namespace) -> None:
     if getattr(args, "timeout", None) is not None:
         _inputs.timeout(args.timeout, "--timeout")
     args.compiled_query = _compiled(args.query)
+    if getattr(args, "output", None) is None:
+        args.output = _configured_output(getattr(args, "profile", None))
     if args.region is None:  # boto3 reads AWS_DEFAULT_REGION; the AWS CLI also AWS_REGION
         args.region = os.environ.get("AWS_REGION") or None
     if args.verbose:

@@ -9,6 +9,7 @@ import pytest
 from moto import mock_aws
 from support import NoCalls, World, strict_world
 
+from eniops import _imds
 from eniops.testing import StrictEc2, build_lab, dual_stack, reset_caches, short_waits
 
 REGION = "us-east-1"
@@ -25,8 +26,10 @@ def _aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
     reset_caches()
+    _imds._tokens.clear()  # this process's IMDS tokens: each test's fake IMDS issues its own
     yield
     reset_caches()
+    _imds._tokens.clear()
 
 
 @pytest.fixture

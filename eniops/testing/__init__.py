@@ -98,10 +98,5 @@ def short_waits() -> Iterator[None]:
 
 
 def reset_caches() -> None:
-    """Forget eniops' cached instance-type limits and subnet ranges, and this process's
-    IMDS tokens."""
-    from .. import _imds  # noqa: PLC0415
-
+    """Forget eniops' cached instance-type limits and subnet ranges."""
     clear_caches()
-    with _imds._tokens_lock:
-        _imds._tokens.clear()

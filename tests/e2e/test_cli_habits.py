@@ -69,7 +69,8 @@ def test_table_output_and_query(server, lab):
     """--output table draws key/value rows; --query picks from the JSON result."""
     table = run(server, "--output", "table", "show", lab.eip)
     assert table.returncode == 0
-    assert "| allocation_id" in table.stdout
+    assert table.stdout.splitlines()[1].strip("| ") == "Describe"
+    assert "|  allocation_id " in table.stdout  # too wide for 80 columns: key/value rows
     assert lab.eip in table.stdout
     picked = run(
         server,
@@ -87,6 +88,27 @@ def test_table_output_and_query(server, lab):
     assert picked.stdout.strip() == lab.standby
     bad = run(server, "--query", "[[[", "show", lab.eip)
     assert bad.returncode == 2
+    ids = run(server, "--output", "text", "--query", "[allocation_id, kind]", "show", lab.eip)
+    assert ids.stdout == f"{lab.eip}\teip\n"  # a list on one line, tab-separated
+
+
+def test_the_default_output_is_the_aws_clis(server, lab, tmp_path):
+    """Without --output: AWS_DEFAULT_OUTPUT, else the profile's `output`, else the summary
+    for people; --output wins over both."""
+    config = tmp_path / "config"
+    config.write_text("[default]\noutput = json\n[profile tsv]\noutput = text\n")
+    plain = {"AWS_CONFIG_FILE": "/nonexistent"}
+    summary = run(server, "show", lab.eip, env=plain)
+    assert f"({lab.eip}) on eni-" in summary.stdout  # a sentence, not data
+    from_env = run(server, "show", lab.eip, env={**plain, "AWS_DEFAULT_OUTPUT": "json"})
+    assert json.loads(from_env.stdout)["allocation_id"] == lab.eip
+    from_profile = run(server, "show", lab.eip, env={"AWS_CONFIG_FILE": str(config)})
+    assert json.loads(from_profile.stdout)["allocation_id"] == lab.eip
+    named = {"AWS_CONFIG_FILE": str(config), "AWS_PROFILE": "tsv"}
+    tsv = run(server, "--query", "allocation_id", "show", lab.eip, env=named)
+    assert tsv.stdout == f"{lab.eip}\n"
+    explicit = run(server, "--output", "table", "show", lab.eip, env={"AWS_DEFAULT_OUTPUT": "json"})
+    assert explicit.stdout.startswith("---")
 
 
 def test_metadata_disabled_is_honoured(server, lab):
