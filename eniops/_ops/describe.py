@@ -26,7 +26,8 @@ def describe(resource_id: str, **common: Unpack[ReadKeywords]) -> dict[str, Any]
     Args:
         resource_id: an instance id, an ENI id, or an Elastic IP (allocation id or address).
         **common: the keywords of a read (`eniops.ReadKeywords`): ec2, session, region,
-            timeout (default 30 s), role_arn. It changes nothing: no `mode`, no `require_tag`.
+            timeout (default 30 s), role_arn, external_id. It changes nothing: no `mode`, no
+            `require_tag`.
 
     Raises:
         InvalidInput; NotFound; AwsError; OperationTimeout.

@@ -142,7 +142,7 @@ def move_eni(
         allow_same_subnet: allow a second ENI of a subnet the target is already in.
         rollback: put the ENI back on its source when the attach fails.
         **common: the common keywords (`eniops.CommonKeywords`): mode, ec2, session,
-            region, timeout (default 300 s), require_tag, role_arn.
+            region, timeout (default 300 s), require_tag, role_arn, external_id.
 
     Raises:
         InvalidInput; NotFound; Conflict (``expect-mismatch``); PreconditionFailed
@@ -172,7 +172,7 @@ def attach_eni(
         device_index: on network card 0; None picks the lowest free one.
         allow_same_subnet: allow a second ENI of a subnet the instance is already in.
         **common: the common keywords (`eniops.CommonKeywords`): mode, ec2, session,
-            region, timeout (default 300 s), require_tag, role_arn.
+            region, timeout (default 300 s), require_tag, role_arn, external_id.
 
     Raises:
         InvalidInput; NotFound; Conflict(``in-use``) when attached elsewhere;
@@ -197,7 +197,7 @@ def detach_eni(
         expect_current: the instance or ENI that must hold it now.
         force: force the detach (for a failed instance only).
         **common: the common keywords (`eniops.CommonKeywords`): mode, ec2, session,
-            region, timeout (default 300 s), require_tag, role_arn.
+            region, timeout (default 300 s), require_tag, role_arn, external_id.
 
     Raises:
         InvalidInput; NotFound; Conflict(``expect-mismatch``); PreconditionFailed

@@ -63,6 +63,13 @@ def failover_instance(
     A second run finds nothing to move and changes nothing. `Result.children` holds one
     `Result` per step.
 
+    Args:
+        from_instance: the instance that failed (or is leaving).
+        to_instance: its standby.
+        ips: floating private IPs (IPv4 or IPv6) to move with it, as above.
+        **common: the common keywords (`eniops.CommonKeywords`): mode, ec2, session,
+            region, timeout (default 300 s), require_tag, role_arn, external_id.
+
     Raises:
         InvalidInput; NotFound; PreconditionFailed (any step's, before any change);
         PartialFailure when some steps changed things and others failed (details list every

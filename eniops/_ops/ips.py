@@ -105,7 +105,7 @@ def add_secondary_ips(
         allow_reassignment: take IPs held by another ENI (any Elastic IP on them follows).
         expect_current: with reassignment, the ENI or instance that must hold them now.
         **common: the common keywords (`eniops.CommonKeywords`): mode, ec2, session,
-            region, timeout (default 60 s), require_tag, role_arn.
+            region, timeout (default 60 s), require_tag, role_arn, external_id.
 
     Raises:
         InvalidInput; NotFound; Conflict (``ip-in-use``, ``expect-mismatch``);
@@ -130,7 +130,7 @@ def remove_secondary_ips(
         target: ENI id, or instance id meaning its primary ENI.
         ips: the addresses to remove.
         **common: the common keywords (`eniops.CommonKeywords`): mode, ec2, session,
-            region, timeout (default 60 s), require_tag, role_arn.
+            region, timeout (default 60 s), require_tag, role_arn, external_id.
 
     Raises:
         InvalidInput; NotFound; PreconditionFailed (``ip-is-primary``, ``ip-has-eip``,

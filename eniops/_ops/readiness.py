@@ -61,7 +61,7 @@ def check_failover(
         to_instance: its standby.
         ips: floating private IPs the failover would move (as `failover_instance`).
         **common: the keywords of a check (`eniops.CheckKeywords`): ec2, session, region,
-            timeout (default 60 s), role_arn, require_tag. No `mode`.
+            timeout (default 60 s), role_arn, external_id, require_tag. No `mode`.
 
     Raises:
         InvalidInput; AwsError (a read refused); OperationTimeout. An instance that does not

@@ -47,7 +47,7 @@ def release_eip(
         eip: allocation id (``eipalloc-…``) or public IPv4 address.
         expect_current: the instance or ENI that must hold the address now (required).
         **common: the common keywords (`eniops.CommonKeywords`): mode, ec2, session,
-            region, timeout (default 30 s), require_tag, role_arn.
+            region, timeout (default 30 s), require_tag, role_arn, external_id.
 
     Already unassociated: ``changed=False`` and no call, whoever `expect_current` names.
 

@@ -91,7 +91,7 @@ def remap_eip(
         replace_eip: take a private IP that carries another Elastic IP (which EC2 then
             disassociates; it is named in `before` and `warnings`).
         **common: the common keywords (`eniops.CommonKeywords`): mode, ec2, session,
-            region, timeout (default 30 s), require_tag, role_arn.
+            region, timeout (default 30 s), require_tag, role_arn, external_id.
 
     Raises:
         InvalidInput: malformed arguments (before any AWS call).

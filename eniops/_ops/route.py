@@ -107,7 +107,7 @@ def move_route(
             another target its route has (``nat-…``) to replace that.
         rollback: put back the tables already changed when a later one fails.
         **common: the common keywords (`eniops.CommonKeywords`): mode, ec2, session,
-            region, timeout (default 60 s), require_tag, role_arn.
+            region, timeout (default 60 s), require_tag, role_arn, external_id.
 
     Raises:
         InvalidInput; NotFound; Conflict (``expect-mismatch``); PreconditionFailed

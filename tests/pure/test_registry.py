@@ -78,3 +78,17 @@ def test_unknown_operation_is_invalid_input():
     """iam-policy of an unknown name says which names exist."""
     with pytest.raises(eniops.InvalidInput, match="eip-remap"):
         _registry.iam_policy(["nope"])
+
+
+def test_every_operations_docstring_lists_its_arguments():
+    """Each public operation's docstring names each of its own arguments and each common
+    keyword it takes (a user reads `help(eniops.remap_eip)`, not the TypedDict)."""
+    import inspect
+
+    for spec in _registry.OPERATIONS:
+        doc = inspect.getdoc(spec.function) or ""
+        params = inspect.signature(spec.function).parameters.values()
+        own = [p.name for p in params if p.kind is not p.VAR_KEYWORD]
+        keywords = {"describe": _keywords.READ, "check_failover": _keywords.CHECK}
+        for name in [*own, *keywords.get(spec.name, _keywords.COMMON)]:
+            assert name in doc, (spec.name, name)
