@@ -303,7 +303,11 @@ def _add_keywords(parser: argparse.ArgumentParser, spec: OperationSpec) -> None:
     exclusive: dict[str, Any] = {}
     for names in spec.one_of:
         exclusive.update(dict.fromkeys(names, parser.add_mutually_exclusive_group(required=True)))
-    for name in spec.keywords:
+    self_group = self_option_group(spec)
+    # A group's members first and together (`--to-self` last among them), so that the usage
+    # shows them as one choice: (--to-instance ID | --to-eni ID | --to-self).
+    grouped = [n for names in spec.one_of for n in names if n in spec.keywords]
+    for name in [*grouped, *(n for n in spec.keywords if n not in grouped)]:
         option = OPTIONS[name]
         kwargs: dict[str, Any] = {"dest": name, "help": option.help, "action": option.action}
         if option.type is not None:
@@ -313,14 +317,18 @@ def _add_keywords(parser: argparse.ArgumentParser, spec: OperationSpec) -> None:
         if name in spec.required:
             kwargs["required"] = True
         exclusive.get(name, parser).add_argument(option.flag, **kwargs)
-    self_group = self_option_group(spec)
-    if self_group is not None:
-        exclusive[self_group[0]].add_argument(
-            spec.self_flag,
-            dest="to_self",
-            action="store_true",
-            help="this instance, found through IMDSv2 (honours AWS_EC2_METADATA_DISABLED)",
-        )
+        if self_group is not None and name == _last_of(spec, self_group[0]):
+            exclusive[self_group[0]].add_argument(
+                spec.self_flag,
+                dest="to_self",
+                action="store_true",
+                help="this instance, found through IMDSv2 (honours AWS_EC2_METADATA_DISABLED)",
+            )
+
+
+def _last_of(spec: OperationSpec, member: str) -> str:
+    """The last keyword of the group `member` belongs to (`--to-self` goes after it)."""
+    return next(names for names in spec.one_of if member in names)[-1]
 
 
 def _add_modes(parser: argparse.ArgumentParser) -> None:

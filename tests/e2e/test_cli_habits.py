@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -302,3 +303,39 @@ def test_no_credentials_is_its_own_error_not_a_permission(server):
     assert "no AWS credentials found" in error["message"]
     assert "AWS_ACCESS_KEY_ID" in error["message"]
     assert "PermissionDenied" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("command", "choice"),
+    [
+        (["eip", "remap"], "(--to-instance ID | --to-eni ID | --to-self)"),
+        (["failover"], "(--to-instance ID | --to-self)"),
+        (["eip", "release"], "(--expect-current ID | --from-self)"),
+        (["route", "move"], "(--to-instance ID | --to-eni ID | --to-self)"),
+        (["ip", "add"], "(--ip IP | --count N)"),
+    ],
+)
+def test_every_usage_shows_what_is_exclusive(command, choice):
+    """A command's usage shows its one-of arguments as one parenthesised choice."""
+    from eniops._cli_parser import build_parser
+
+    parser = build_parser()
+    sub = parser
+    for word in command:
+        sub = next(a for a in sub._actions if isinstance(a, argparse._SubParsersAction)).choices[
+            word
+        ]
+    assert choice in " ".join(sub.format_usage().split())
+
+
+def test_offline_commands_take_no_network_options():
+    """iam-policy, ha-script, completion and demo call nothing: no --region, --endpoint-url,
+    --role-arn or --timeout."""
+    from eniops._cli_parser import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name in ("iam-policy", "ha-script", "completion", "demo"):
+        usage = commands.choices[name].format_usage()
+        for flag in ("--region", "--endpoint-url", "--role-arn", "--timeout", "--external-id"):
+            assert flag not in usage, (name, flag)
