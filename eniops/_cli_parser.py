@@ -371,9 +371,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_globals(demo, top=False, network=False)
     completion = commands.add_parser(
         "completion",
-        help='print a bash completion script: eval "$(eniops completion bash)"',
+        help='print a completion script: eval "$(eniops completion bash)" (zsh, fish too)',
     )
-    completion.add_argument("shell", choices=("bash",), help="the shell (zsh: bashcompinit)")
+    completion.add_argument("shell", choices=("bash", "zsh", "fish"), help="the shell")
     whoami = commands.add_parser("whoami", help="this instance's id and region (IMDSv2)")
     _add_globals(whoami, top=False, network=False)
     scripts = commands.add_parser(

@@ -1,46 +1,78 @@
-"""Shell completion for `eniops`, generated from its argument parser (no dependency)."""
+"""Shell completion for `eniops` in bash, zsh and fish, by argcomplete from the parser.
+
+The shell asks the `eniops` command itself (argcomplete's protocol: `_ARGCOMPLETE` in the
+environment), so completion always matches the installed version. Values complete too:
+`--output`'s choices, the profiles of the AWS config and credentials files, the regions of
+botocore's data, the HA scripts' names. argcomplete is imported only when a shell asks.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+SHELLS = ("bash", "zsh", "fish")
 
 
-def _commands(parser: argparse.ArgumentParser, words: tuple[str, ...] = ()) -> dict[str, str]:
-    """Each command path ("eip remap") and the words that may follow it."""
-    found: dict[str, str] = {}
-    options = [flag for action in parser._actions for flag in action.option_strings]
-    subcommands: list[str] = []
+def script(shell: str) -> str:
+    """The script that registers eniops' completion in `shell`."""
+    from argcomplete.shell_integration import shellcode  # noqa: PLC0415
+
+    return str(shellcode(["eniops"], shell=shell))
+
+
+def answer(parser: argparse.ArgumentParser) -> None:
+    """When a shell asks for completions, answer and exit; otherwise return at once."""
+    if "_ARGCOMPLETE" not in os.environ:
+        return
+    import argcomplete  # noqa: PLC0415
+
+    completers: dict[str, Callable[..., Any]] = {
+        "profile": _profiles,
+        "region": _regions,
+        "name": _scripts,
+    }
+    for action in _actions(parser):
+        if action.dest in completers:
+            action.completer = completers[action.dest]  # type: ignore[attr-defined]
+    argcomplete.autocomplete(parser)
+
+
+def _actions(parser: argparse.ArgumentParser) -> Iterator[argparse.Action]:
     for action in parser._actions:
+        yield action
         if isinstance(action, argparse._SubParsersAction):
-            for word, sub in action.choices.items():
-                subcommands.append(word)
-                found.update(_commands(sub, (*words, word)))
-    found[" ".join(words)] = " ".join([*subcommands, *options])
-    return found
+            for sub in action.choices.values():
+                yield from _actions(sub)
 
 
-def bash_script(parser: argparse.ArgumentParser) -> str:
-    """A bash completion function for the eniops command."""
-    cases = "\n".join(
-        f'    "{path}") words="{choices}" ;;' for path, choices in sorted(_commands(parser).items())
-    )
-    return f"""# eniops completion for bash: eval "$(eniops completion bash)"
-_eniops() {{
-  local cur path word words
-  cur="${{COMP_WORDS[COMP_CWORD]}}"
-  path=""
-  for word in "${{COMP_WORDS[@]:1:COMP_CWORD-1}}"; do
-    case "$word" in -*) ;; *) case " $(_eniops_next "$path") " in
-      *" $word "*) path="${{path:+$path }}$word" ;; esac ;; esac
-  done
-  COMPREPLY=( $(compgen -W "$(_eniops_next "$path")" -- "$cur") )
-}}
-_eniops_next() {{
-  local words=""
-  case "$1" in
-{cases}
-  esac
-  printf '%s' "$words"
-}}
-complete -F _eniops eniops
-"""
+def _profiles(**_: Any) -> list[str]:
+    """The profiles of the AWS config and credentials files."""
+    import configparser  # noqa: PLC0415
+
+    found: set[str] = set()
+    for variable, default, prefix in (
+        ("AWS_CONFIG_FILE", "~/.aws/config", "profile "),
+        ("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials", ""),
+    ):
+        config = configparser.ConfigParser(interpolation=None)
+        try:
+            config.read(os.path.expanduser(os.environ.get(variable) or default))
+        except (configparser.Error, OSError, UnicodeDecodeError):
+            continue
+        found.update(s.removeprefix(prefix) for s in config.sections())
+    return sorted(found)
+
+
+def _regions(**_: Any) -> list[str]:
+    from ._gateway import known_regions  # noqa: PLC0415
+
+    return sorted(known_regions())
+
+
+def _scripts(**_: Any) -> list[str]:
+    from ._scripts import script_names  # noqa: PLC0415
+
+    return script_names()

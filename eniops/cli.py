@@ -102,9 +102,9 @@ def _run(args: argparse.Namespace) -> tuple[Any, str]:
         run_demo(output=args.output)
         return None, "none"
     if args.command == "completion":
-        from ._completion import bash_script  # noqa: PLC0415
+        from ._completion import script  # noqa: PLC0415
 
-        return bash_script(build_parser()), "raw"
+        return script(args.shell), "raw"
     if args.command == "whoami":
         imds = _imds(args)
         return {"instance": imds.instance_id(), "region": imds.region()}, "whoami"
@@ -260,6 +260,9 @@ def _prepare(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     parser = build_parser()
+    from ._completion import answer  # noqa: PLC0415
+
+    answer(parser)  # a shell asking for completions: answered, and the process ends
     args = parser.parse_args(argv)
     if args.version:
         from ._version import version  # noqa: PLC0415

@@ -3,15 +3,17 @@
 # arguments) the suites again on the lowest dependency versions eniops declares.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh" || exit 1
-# The HA tests run ClusterLabs' ocf-tester, xmllint and keepalived's config test: Debian's
-# packages, installed when missing and this is root on a Debian-like system.
+# The HA tests run ClusterLabs' ocf-tester, xmllint and keepalived's config test, and the
+# completion tests zsh and fish: Debian's packages, installed when missing and this is root
+# on a Debian-like system.
 if ! command -v ocf-tester >/dev/null || ! command -v xmllint >/dev/null ||
-   ! command -v keepalived >/dev/null; then
+   ! command -v keepalived >/dev/null || ! command -v zsh >/dev/null ||
+   ! command -v fish >/dev/null; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
-    echo "installing resource-agents, libxml2-utils, keepalived ..." >&2
+    echo "installing resource-agents, libxml2-utils, keepalived, zsh, fish ..." >&2
     { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-        --no-install-recommends resource-agents libxml2-utils keepalived; } >/dev/null ||
-      echo "could not install the HA test tools: those tests will say so" >&2
+        --no-install-recommends resource-agents libxml2-utils keepalived zsh fish; } >/dev/null ||
+      echo "could not install the HA and shell test tools: those tests will say so" >&2
   fi
 fi
 status=0

@@ -242,26 +242,83 @@ def test_a_closed_pipe_is_quiet():
     assert "Error" not in done.stderr
 
 
-def test_bash_completion_from_the_parser(tmp_path):
-    """`eniops completion bash` completes commands and each command's options."""
-    script = tmp_path / "completion.sh"
+def _complete(line: str, env: dict[str, str] | None = None) -> list[str]:
+    """What eniops answers a shell asking to complete `line` (argcomplete's protocol, as
+    the shell scripts speak it)."""
+    environment = {
+        **os.environ,
+        **(env or {}),
+        "_ARGCOMPLETE": "1",
+        "_ARGCOMPLETE_SHELL": "bash",
+        "_ARGCOMPLETE_IFS": "\n",
+        "COMP_LINE": line,
+        "COMP_POINT": str(len(line)),
+    }
     done = subprocess.run(
-        [sys.executable, "-m", "eniops", "completion", "bash"],
+        ["bash", "-c", f"'{sys.executable}' -m eniops 8>&1 9>/dev/null"],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=60,
+        check=False,
+    )
+    return [w.strip() for w in done.stdout.split("\n") if w.strip()]
+
+
+def test_completion_of_commands_options_and_values(tmp_path):
+    """Commands, a command's options, and values: --output's, the profiles of the AWS
+    files, botocore's regions, the HA scripts' names."""
+    assert _complete("eniops ro") == ["route"]
+    assert set(_complete("eniops route move 1.2.3.4 --to-")) == {
+        "--to-instance",
+        "--to-eni",
+        "--to-self",
+    }
+    assert _complete("eniops --output ") == ["json", "text", "table"]
+    assert "eu-west-1" in _complete("eniops --region eu-we")
+    assert "eniops-ocf" in _complete("eniops ha-script ")
+    config = tmp_path / "config"
+    config.write_text("[default]\n[profile prod-node]\nregion = eu-west-1\n")
+    files = {"AWS_CONFIG_FILE": str(config), "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"}
+    assert _complete("eniops show --profile pro", files) == ["prod-node"]
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_each_shells_script_loads_and_completes(shell, tmp_path):
+    """`eniops completion SHELL` prints a script the shell loads (bash, zsh and fish where
+    installed; scripts/test.sh installs them as root); fish completes through it."""
+    import shutil
+
+    program = shutil.which(shell)
+    if program is None:
+        if os.environ.get("ENIOPS_REQUIRE_NODES") == "1":
+            pytest.fail(f"{shell} is not installed (scripts/test.sh installs it as root)")
+        pytest.skip(f"{shell} is not installed")
+    script = tmp_path / f"eniops.{shell}"
+    done = subprocess.run(
+        [sys.executable, "-m", "eniops", "completion", shell],
         capture_output=True,
         text=True,
         check=True,
     )
     script.write_text(done.stdout)
-    probe = (
-        f"source '{script}'; "
-        'COMP_WORDS=(eniops ro); COMP_CWORD=1; _eniops; echo "${COMPREPLY[*]}"; '
-        "COMP_WORDS=(eniops route move 1.2.3.4 --to-); COMP_CWORD=4; _eniops; "
-        'echo "${COMPREPLY[*]}"'
+    path = f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ.get('PATH', '')}"
+    probes = {
+        "bash": f"source '{script}' && complete -p eniops",
+        "zsh": f"autoload -U compinit && compinit -u && source '{script}' && echo loaded",
+        "fish": f"source '{script}'; complete -C 'eniops --output '",
+    }
+    out = subprocess.run(
+        [program, "-c", probes[shell]],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PATH": path, "HOME": str(tmp_path)},
+        timeout=120,
+        check=False,
     )
-    out = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, check=True)
-    first, second = out.stdout.splitlines()
-    assert first == "route"
-    assert set(second.split()) == {"--to-instance", "--to-eni", "--to-self"}
+    assert out.returncode == 0, out.stderr
+    expected = {"bash": "eniops", "zsh": "loaded", "fish": "table"}[shell]
+    assert expected in out.stdout, out.stdout + out.stderr
 
 
 def test_no_credentials_is_its_own_error_not_a_permission(server):

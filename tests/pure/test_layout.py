@@ -35,6 +35,7 @@ CORE = {
 }
 ADAPTERS = {
     "eniops.cli",
+    "eniops._completion",
     "eniops.aws_lambda",
     "eniops.demo",
     "eniops._imds",
