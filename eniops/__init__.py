@@ -13,6 +13,13 @@ import importlib
 import logging
 from typing import TYPE_CHECKING, Any
 
+from ._descriptions import (
+    AddressDescription,
+    Description,
+    EniDescription,
+    EniLine,
+    InstanceDescription,
+)
 from ._errors import (
     READINESS_REASONS,
     REASONS,
@@ -61,12 +68,17 @@ __all__ = [
     "READINESS_REASONS",
     "REASONS",
     "UNASSOCIATED",
+    "AddressDescription",
     "AwsError",
     "CheckKeywords",
     "CommonKeywords",
     "Conflict",
+    "Description",
+    "EniDescription",
+    "EniLine",
     "EniopsError",
     "ImdsError",
+    "InstanceDescription",
     "Interrupted",
     "InvalidInput",
     "NotFound",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .. import _inputs
 from .. import _rules as check
@@ -16,10 +16,16 @@ if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
     from typing_extensions import Unpack
 
+    from .._descriptions import (
+        AddressDescription,
+        Description,
+        EniDescription,
+        InstanceDescription,
+    )
     from .._keywords import ReadKeywords
 
 
-def describe(resource_id: str, **common: Unpack[ReadKeywords]) -> dict[str, Any]:
+def describe(resource_id: str, **common: Unpack[ReadKeywords]) -> Description:
     """Describe an instance, ENI or Elastic IP: attachments, IPs, Elastic IPs, limits, free
     slots, the routes that target its ENIs, and the tags eniops wrote (a pending move).
 
@@ -29,6 +35,10 @@ def describe(resource_id: str, **common: Unpack[ReadKeywords]) -> dict[str, Any]
             timeout (default 30 s), role_arn, external_id. It changes nothing: no `mode`, no
             `require_tag`.
 
+    Returns:
+        A `Description` (`InstanceDescription`, `EniDescription` or `AddressDescription`,
+        told apart by its ``"kind"``), typed for `mypy --strict`.
+
     Raises:
         InvalidInput; NotFound; AwsError; OperationTimeout.
     """
@@ -37,12 +47,8 @@ def describe(resource_id: str, **common: Unpack[ReadKeywords]) -> dict[str, Any]
     reader = _reader(**{"timeout": 30.0, **arguments})
     if kind == "eip":
         address = reader.address(_inputs.eip(ident))
-        return {
-            "kind": "eip",
-            "id": address.allocation_id,
-            **address.summary(),
-            "tags": dict(address.tags),
-        }
+        view = {"kind": "eip", "id": address.allocation_id, **address.summary()}
+        return cast("AddressDescription", {**view, "tags": dict(address.tags)})
     if kind == "eni":
         return _eni_view(reader, reader.eni(ident))
     return _instance_view(reader, reader.instance(ident))
@@ -65,7 +71,7 @@ def instance_tags(
     return dict(_reader(ec2=ec2, timeout=timeout).instance(ident).tags)
 
 
-def _eni_view(reader: Reader, eni: Eni) -> dict[str, Any]:
+def _eni_view(reader: Reader, eni: Eni) -> EniDescription:
     instance_id = eni.instance_id
     addresses, instance, tables = reader.at_once(
         lambda: reader.addresses_on([eni.eni_id]),
@@ -73,7 +79,7 @@ def _eni_view(reader: Reader, eni: Eni) -> dict[str, Any]:
         lambda: reader.route_tables(vpc_id=eni.vpc_id),
     )
     limits = reader.limits(instance.instance_type) if instance else None
-    return {
+    view = {
         "kind": "eni",
         "id": eni.eni_id,
         **_eni_line(eni, addresses, limits),
@@ -84,9 +90,10 @@ def _eni_view(reader: Reader, eni: Eni) -> dict[str, Any]:
         "routes": _routes_to([eni.eni_id], tables),
         "tags": dict(eni.tags),
     }
+    return cast("EniDescription", view)
 
 
-def _instance_view(reader: Reader, instance: Instance) -> dict[str, Any]:
+def _instance_view(reader: Reader, instance: Instance) -> InstanceDescription:
     eni_ids = [e.eni_id for e in instance.enis]
     limits, addresses, enis, tables = reader.at_once(
         lambda: reader.limits(instance.instance_type),
@@ -96,7 +103,7 @@ def _instance_view(reader: Reader, instance: Instance) -> dict[str, Any]:
     )
     instance = instance.with_enis({e.eni_id: e for e in enis})
     free = check.free_device_indexes(instance, limits)
-    return {
+    view = {
         "kind": "instance",
         "id": instance.instance_id,
         "state": instance.state,
@@ -123,6 +130,7 @@ def _instance_view(reader: Reader, instance: Instance) -> dict[str, Any]:
         "routes": _routes_to(eni_ids, tables),
         "tags": dict(instance.tags),
     }
+    return cast("InstanceDescription", view)
 
 
 def _eni_line(eni: Eni, addresses: list[Address], limits: Limits | None) -> dict[str, Any]:

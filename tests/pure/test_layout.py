@@ -18,6 +18,7 @@ PACKAGE = Path(eniops.__file__).parent
 CORE = {
     "eniops._codes",
     "eniops._deadline",
+    "eniops._descriptions",
     "eniops._errors",
     "eniops._expect",
     "eniops._inputs",
