@@ -234,7 +234,7 @@ def section_routes() -> None:
 # -- a whole process ------------------------------------------------------------------------
 
 
-def section_process(runs: int = 5) -> None:
+def section_process(runs: int = 11) -> None:
     """A whole `eniops eip remap` process against a bare `aws ec2 associate-address`."""
     import logging
     import shutil
@@ -308,7 +308,8 @@ def section_process(runs: int = 5) -> None:
         f"  (eniops eip remap, checked and verified {median_ours:.2f}s; bare aws ec2 "
         f"associate-address {median_theirs:.2f}s)"
     )
-    line("eniops process / aws CLI process", f"{median_ours / median_theirs:.2f}", "-", "")
+    ratio = median_ours / median_theirs
+    line("eniops process / aws CLI process", f"{ratio:.2f}", "1.0", verdict(ratio, 1.0))
 
 
 # -- issue: chaos, races, load ----------------------------------------------------------------
