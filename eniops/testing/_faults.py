@@ -15,6 +15,8 @@ Holdable = Literal[
     "DetachNetworkInterface",
     "AssignPrivateIpAddresses",
     "UnassignPrivateIpAddresses",
+    "AssignIpv6Addresses",
+    "UnassignIpv6Addresses",
     "AssociateAddress",
 ]
 
@@ -46,7 +48,9 @@ class Hold:
 class Transition:
     """An effect still in transition: what describes show until it ends."""
 
-    kind: str  # "detaching", "attaching", "assigning", "unassigning", "associating"
+    #: "detaching", "attaching", "assigning", "unassigning", "associating", and for IPv6
+    #: "assigning6", "unassigning6".
+    kind: str
     polls_left: int
     until: float
     snapshot: dict[str, Any] = field(default_factory=dict)

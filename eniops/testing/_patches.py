@@ -52,6 +52,15 @@ def _in_transition(sim: Simulation, entry: dict[str, Any]) -> dict[str, Any]:
         entry["PrivateIpAddresses"] = entry.get("PrivateIpAddresses", []) + [
             {"Primary": False, "PrivateIpAddress": ip} for ip in transition.ips
         ]
+    elif transition.kind == "assigning6":
+        entry["Ipv6Addresses"] = [
+            a for a in entry.get("Ipv6Addresses", []) if a.get("Ipv6Address") not in transition.ips
+        ]
+    elif transition.kind == "unassigning6":
+        listed = {a.get("Ipv6Address") for a in entry.get("Ipv6Addresses", [])}
+        entry["Ipv6Addresses"] = entry.get("Ipv6Addresses", []) + [
+            {"Ipv6Address": ip, "IsPrimaryIpv6": False} for ip in transition.ips if ip not in listed
+        ]
     sim.book.polled(transition)
     return entry
 

@@ -198,13 +198,14 @@ def assign_ipv6(sim: Simulation, params: dict[str, Any], _: dict[str, Any]) -> E
         if n["NetworkInterfaceId"] != eni["NetworkInterfaceId"]
         for ip in ipv6_of(n)
     }
+    # An address unassigned a moment ago is still in use while EC2 settles it.
+    settling = {ip for t in sim.book.running("unassigning6") for ip in t.ips}
     for ip in new:
         if not any(ipaddress.IPv6Address(ip) in r for r in ranges):
             return errors.invalid_parameter(f"Address {ip} is not in the subnet's IPv6 CIDR")
-        if ip in holders:
-            return errors.error(
-                "InvalidIPAddress.InUse", f"Address {ip} is in use by {holders[ip]}"
-            )
+        if ip in holders or ip in settling:
+            holder = holders.get(ip, "an interface it is being unassigned from")
+            return errors.error("InvalidIPAddress.InUse", f"Address {ip} is in use by {holder}")
     instance_id = (eni.get("Attachment") or {}).get("InstanceId")
     instance = sim.view.instance(instance_id) if instance_id else None
     if instance is not None:
@@ -391,6 +392,26 @@ def unassigned(sim: Simulation, params: dict[str, Any], _: dict[str, Any]) -> No
     )
 
 
+def ipv6_assigned(sim: Simulation, params: dict[str, Any], _: dict[str, Any]) -> None:
+    """New IPv6 addresses show late while held."""
+    ips = tuple(str(ipaddress.IPv6Address(ip)) for ip in params.get("Ipv6Addresses") or ())
+    sim.book.start(
+        "AssignIpv6Addresses",
+        params["NetworkInterfaceId"],
+        Transition("assigning6", 0, 0.0, ips=ips),
+    )
+
+
+def ipv6_unassigned(sim: Simulation, params: dict[str, Any], _: dict[str, Any]) -> None:
+    """Removed IPv6 addresses still show, and are still in use, while held."""
+    ips = tuple(str(ipaddress.IPv6Address(ip)) for ip in params.get("Ipv6Addresses") or ())
+    sim.book.start(
+        "UnassignIpv6Addresses",
+        params["NetworkInterfaceId"],
+        Transition("unassigning6", 0, 0.0, ips=ips),
+    )
+
+
 def modified(sim: Simulation, params: dict[str, Any], _: dict[str, Any]) -> None:
     """DeleteOnTermination of an attachment (moto ignores it)."""
     attachment = params.get("Attachment") or {}
@@ -408,6 +429,8 @@ EFFECTS: dict[str, Effect] = {
     "AssociateAddress": associated,
     "AssignPrivateIpAddresses": assigned,
     "UnassignPrivateIpAddresses": unassigned,
+    "AssignIpv6Addresses": ipv6_assigned,
+    "UnassignIpv6Addresses": ipv6_unassigned,
     "ModifyNetworkInterfaceAttribute": modified,
 }
 

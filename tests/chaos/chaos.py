@@ -44,6 +44,8 @@ HOLDABLE = [
     "DetachNetworkInterface",
     "AssignPrivateIpAddresses",
     "UnassignPrivateIpAddresses",
+    "AssignIpv6Addresses",
+    "UnassignIpv6Addresses",
     "AssociateAddress",
 ]
 

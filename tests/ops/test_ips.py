@@ -462,3 +462,29 @@ def test_an_ipv6_address_held_in_another_subnet_is_outside_this_one(world, dual)
         move6(world, target, ip, far["NetworkInterfaceId"])
     assert caught.value.reason == "ip-outside-subnet"
     assert world.strict.mutations == []
+
+
+def test_an_unassign_ec2_still_settles_is_waited_out_by_the_assign(world, dual):
+    """EC2 shows the address on the source, and in use, for two reads after the unassign
+    answered: the assign is refused meanwhile (InvalidIPAddress.InUse), who holds it is read,
+    and the assign is sent again until EC2 takes it; nothing is on two ENIs at any time."""
+    source, target, ip = moving(world, dual)
+    world.strict.hold("UnassignIpv6Addresses", polls=2)
+    assert move6(world, target, ip, source).changed
+    assigns = [c for c in world.strict.calls if c.operation == "AssignIpv6Addresses"]
+    assert len(assigns) >= 2
+    assert assigns[0].error == "InvalidIPAddress.InUse"
+    assert v6_of(world, target) == [ip]
+    assert v6_of(world, source) == []
+    assert "eniops:ip-move" not in tags_of(world, target)
+
+
+def test_an_assign_ec2_shows_late_is_waited_for(world, dual):
+    """The assign answered, the address shown on the target only after two reads: the
+    move waits for it (and removes the intent beside the check that finally sees it)."""
+    source, target, ip = moving(world, dual)
+    world.strict.hold("AssignIpv6Addresses", polls=2)
+    assert move6(world, target, ip, source).changed
+    assert world.strict.count("AssignIpv6Addresses") == 1
+    assert v6_of(world, target) == [ip]
+    assert "eniops:ip-move" not in tags_of(world, target)
