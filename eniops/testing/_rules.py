@@ -383,33 +383,34 @@ def assigned(sim: Simulation, params: dict[str, Any], context: dict[str, Any]) -
     )
 
 
-def unassigned(sim: Simulation, params: dict[str, Any], _: dict[str, Any]) -> None:
-    """Removed IPs still show while held."""
-    sim.book.start(
-        "UnassignPrivateIpAddresses",
-        params["NetworkInterfaceId"],
-        Transition("unassigning", 0, 0.0, ips=tuple(params.get("PrivateIpAddresses") or ())),
-    )
+def _held(operation: str, kind: str, key: str, doc: str) -> Effect:
+    """The effect of `operation` on the addresses under `key`: in transition `kind` (shown
+    as before, or not yet) while the operation is held."""
+
+    def effect(sim: Simulation, params: dict[str, Any], _: dict[str, Any]) -> None:
+        ips = tuple(_address(ip) for ip in params.get(key) or ())
+        transition = Transition(kind, 0, 0.0, ips=ips)
+        sim.book.start(operation, params["NetworkInterfaceId"], transition)
+
+    effect.__doc__ = doc
+    return effect
 
 
-def ipv6_assigned(sim: Simulation, params: dict[str, Any], _: dict[str, Any]) -> None:
-    """New IPv6 addresses show late while held."""
-    ips = tuple(str(ipaddress.IPv6Address(ip)) for ip in params.get("Ipv6Addresses") or ())
-    sim.book.start(
-        "AssignIpv6Addresses",
-        params["NetworkInterfaceId"],
-        Transition("assigning6", 0, 0.0, ips=ips),
-    )
-
-
-def ipv6_unassigned(sim: Simulation, params: dict[str, Any], _: dict[str, Any]) -> None:
-    """Removed IPv6 addresses still show, and are still in use, while held."""
-    ips = tuple(str(ipaddress.IPv6Address(ip)) for ip in params.get("Ipv6Addresses") or ())
-    sim.book.start(
-        "UnassignIpv6Addresses",
-        params["NetworkInterfaceId"],
-        Transition("unassigning6", 0, 0.0, ips=ips),
-    )
+unassigned = _held(
+    "UnassignPrivateIpAddresses",
+    "unassigning",
+    "PrivateIpAddresses",
+    "Removed IPs still show while held.",
+)
+ipv6_assigned = _held(
+    "AssignIpv6Addresses", "assigning6", "Ipv6Addresses", "New IPv6 addresses show late while held."
+)
+ipv6_unassigned = _held(
+    "UnassignIpv6Addresses",
+    "unassigning6",
+    "Ipv6Addresses",
+    "Removed IPv6 addresses still show, and are still in use, while held.",
+)
 
 
 def modified(sim: Simulation, params: dict[str, Any], _: dict[str, Any]) -> None:
