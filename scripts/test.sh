@@ -3,18 +3,23 @@
 # arguments) the suites again on the lowest dependency versions eniops declares.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh" || exit 1
-# The HA tests run ClusterLabs' ocf-tester, xmllint and keepalived's config test, and the
-# completion tests zsh and fish: Debian's packages, installed when missing and this is root
-# on a Debian-like system.
+# The HA tests run ClusterLabs' ocf-tester, xmllint and keepalived's config test: Debian's
+# packages, installed when missing and this is root on a Debian-like system. The completion
+# tests load their scripts in zsh and fish too where those are installed (tried apart: a
+# shell that cannot be installed never costs the HA tools).
+apt_install() {
+  [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null || return 0
+  echo "installing $* ..." >&2
+  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+      --no-install-recommends "$@"; } >/dev/null ||
+    echo "could not install $*: the tests that need them will say so" >&2
+}
 if ! command -v ocf-tester >/dev/null || ! command -v xmllint >/dev/null ||
-   ! command -v keepalived >/dev/null || ! command -v zsh >/dev/null ||
-   ! command -v fish >/dev/null; then
-  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
-    echo "installing resource-agents, libxml2-utils, keepalived, zsh, fish ..." >&2
-    { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-        --no-install-recommends resource-agents libxml2-utils keepalived zsh fish; } >/dev/null ||
-      echo "could not install the HA and shell test tools: those tests will say so" >&2
-  fi
+   ! command -v keepalived >/dev/null; then
+  apt_install resource-agents libxml2-utils keepalived
+fi
+if ! command -v zsh >/dev/null || ! command -v fish >/dev/null; then
+  apt_install zsh fish
 fi
 status=0
 echo "== ruff"; ruff check eniops tests scripts || status=1
