@@ -41,6 +41,7 @@ def _client(args: argparse.Namespace) -> EC2Client:
         region=args.region,
         role_arn=args.role_arn,
         external_id=args.external_id,
+        instance=getattr(args, "self_instance", None),  # names an assumed role's session
         endpoint_url=args.endpoint_url,
         timeout_s=args.timeout,
     )
@@ -58,7 +59,8 @@ def _this_instance(args: argparse.Namespace) -> str:
     imds = _imds(args)
     if args.region is None:
         args.region = imds.region()
-    return imds.instance_id()
+    args.self_instance = imds.instance_id()
+    return str(args.self_instance)
 
 
 def _operation_kwargs(args: argparse.Namespace, spec: OperationSpec) -> dict[str, Any]:

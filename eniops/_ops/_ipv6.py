@@ -89,15 +89,14 @@ def move_chain(eni: Eni, source: str, ips: tuple[str, ...], *, on_source: tuple[
         unassign = _assign6(source, on_source, add=False, role="step", undo=(back,))
         items.append(dataclasses.replace(unassign, check="settle"))
     removal = _bookkeeping.intent_removal(eni.eni_id, IP_MOVE_TAG)
-    assign = Change(
-        "AssignIpv6Addresses",
-        {"NetworkInterfaceId": eni.eni_id, "Ipv6Addresses": list(ips)},
-        expect=IpHeldBy.each(eni, ips, lambda _: source),
-        role="goal",
-        riders=(removal,),
-        pending=frozenset({IN_USE}),
+    # Checked by who holds each address (someone else: a Conflict, not a wait), and sent
+    # again while EC2 still shows it on `source`.
+    assign = _assign6(eni.eni_id, ips, add=True, role="goal", riders=(removal,))
+    items.append(
+        dataclasses.replace(
+            assign, expect=IpHeldBy.each(eni, ips, lambda _: source), pending=frozenset({IN_USE})
+        )
     )
-    items.append(assign)
     name = f"move IPv6 {', '.join(ips)} from {source}"
     return _chain(
         eni, name, tuple(items), planned_ips(eni, add=ips), adding=list(ips), source=source

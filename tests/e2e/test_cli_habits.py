@@ -394,3 +394,26 @@ def test_offline_commands_take_no_network_options():
         usage = commands.choices[name].format_usage()
         for flag in ("--region", "--endpoint-url", "--role-arn", "--timeout", "--external-id"):
             assert flag not in usage, (name, flag)
+
+
+def test_an_assumed_roles_session_names_this_instance_when_known(monkeypatch):
+    """With --to-self the instance id is known: the role's session is named after it, not
+    after the host (the client is built after IMDS answered)."""
+    import argparse as parsing
+
+    seen: dict[str, object] = {}
+    monkeypatch.setattr("eniops._gateway.build_client", lambda **kw: seen.update(kw) or "client")
+    args = parsing.Namespace(
+        profile=None,
+        region="us-east-1",
+        role_arn="arn:aws:iam::222222222222:role/eniops",
+        external_id=None,
+        endpoint_url=None,
+        timeout=None,
+        self_instance="i-0123456789abcdef0",
+    )
+    assert cli._client(args) == "client"
+    assert seen["instance"] == "i-0123456789abcdef0"
+    del args.self_instance
+    cli._client(args)
+    assert seen["instance"] is None  # the host names it then

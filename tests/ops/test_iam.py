@@ -73,8 +73,16 @@ def test_the_ipv6_calls_are_declared(world):
     moved = {f"ec2:{c.operation}" for c in world.strict.calls}
     assert {"ec2:UnassignIpv6Addresses", "ec2:AssignIpv6Addresses"} <= moved
     assert moved <= set(_registry.BY_NAME["add_secondary_ips"].actions)
+    # A failover's floating IPv6 address moves by the same two calls, declared for it too.
     world.strict.reset_calls()
-    eniops.remove_secondary_ips(world.lab.standby, ips=[ip], ec2=world.client)
+    eniops.failover_instance(
+        world.lab.standby, to_instance=world.lab.active, ips=[ip], ec2=world.client
+    )
+    failed_over = {f"ec2:{c.operation}" for c in world.strict.calls}
+    assert {"ec2:UnassignIpv6Addresses", "ec2:AssignIpv6Addresses"} <= failed_over
+    assert failed_over <= set(_registry.BY_NAME["failover_instance"].actions)
+    world.strict.reset_calls()
+    eniops.remove_secondary_ips(world.lab.active, ips=[ip], ec2=world.client)  # failed back
     removed = {f"ec2:{c.operation}" for c in world.strict.calls}
     assert "ec2:UnassignIpv6Addresses" in removed
     assert removed <= set(_registry.BY_NAME["remove_secondary_ips"].actions)
