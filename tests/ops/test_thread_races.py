@@ -62,11 +62,14 @@ def winners(outcomes: list[object]) -> list[int]:
 
 
 def standby_enis(world: World, count: int) -> list[str]:
-    """The standby's primary ENI and `count - 1` more ENIs of subnet a attached to it."""
+    """The standby's primary ENI and `count - 1` more ENIs of subnet a attached to it, their
+    primary IPs named (moto would pick one at random, maybe the very IP a test contends for)."""
     found = [world.primary_eni(world.lab.standby)]
     with world.strict.internal() as client:
         for index in range(1, count):
-            eni = client.create_network_interface(SubnetId=world.lab.subnet_a)
+            eni = client.create_network_interface(
+                SubnetId=world.lab.subnet_a, PrivateIpAddress=f"10.0.1.{240 + index}"
+            )
             eni_id = eni["NetworkInterface"]["NetworkInterfaceId"]
             client.attach_network_interface(
                 NetworkInterfaceId=eni_id, InstanceId=world.lab.standby, DeviceIndex=index
