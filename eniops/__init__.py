@@ -10,16 +10,8 @@ cold start); type checkers see them as they are.
 from __future__ import annotations
 
 import importlib
-import logging
 from typing import TYPE_CHECKING, Any
 
-from ._descriptions import (
-    AddressDescription,
-    Description,
-    EniDescription,
-    EniLine,
-    InstanceDescription,
-)
 from ._errors import (
     READINESS_REASONS,
     REASONS,
@@ -40,6 +32,13 @@ from ._keywords import CheckKeywords, CommonKeywords, ReadKeywords
 from ._result import Problem, Readiness, Result, Step
 
 if TYPE_CHECKING:
+    from ._descriptions import (
+        AddressDescription,
+        Description,
+        EniDescription,
+        EniLine,
+        InstanceDescription,
+    )
     from ._ops.describe import describe
     from ._ops.eni import attach_eni, detach_eni, move_eni
     from ._ops.failover import failover_instance
@@ -49,8 +48,13 @@ if TYPE_CHECKING:
     from ._ops.remap import remap_eip
     from ._ops.route import move_route
 
-#: Where each operation lives; it is imported on first use.
+#: Where each operation (and `describe`'s types) lives; it is imported on first use.
 _OPERATIONS = {
+    "AddressDescription": "._descriptions",
+    "Description": "._descriptions",
+    "EniDescription": "._descriptions",
+    "EniLine": "._descriptions",
+    "InstanceDescription": "._descriptions",
     "remap_eip": "._ops.remap",
     "move_eni": "._ops.eni",
     "attach_eni": "._ops.eni",
@@ -106,12 +110,9 @@ __all__ = [
 ]
 
 
-# A library logs; the application decides where to (no "No handlers" warning meanwhile).
-logging.getLogger(__name__).addHandler(logging.NullHandler())
-
-
 def __getattr__(name: str) -> Any:
-    # The version is read from the package metadata, an operation imported, when first asked.
+    # The version is read from the package metadata, an operation or `describe`'s types
+    # imported, when first asked.
     if name == "__version__":
         from ._version import version  # noqa: PLC0415
 
@@ -119,9 +120,9 @@ def __getattr__(name: str) -> Any:
     module = _OPERATIONS.get(name)
     if module is None:
         raise AttributeError(f"module 'eniops' has no attribute {name!r}")
-    function = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = function
-    return function
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
 
 
 def __dir__() -> list[str]:

@@ -5,7 +5,6 @@ Everything malformed raises `InvalidInput` before any AWS call is made.
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
 import re
 from collections.abc import Collection
@@ -275,6 +274,8 @@ def region(value: object, known: Collection[str], argument: str = "region") -> s
         return None
     if isinstance(value, str) and value in known:
         return value
+    import difflib  # noqa: PLC0415 (only for a name not known: not at import)
+
     close = difflib.get_close_matches(value, sorted(known), n=3) if isinstance(value, str) else []
     hint = f"; did you mean {' or '.join(close)}?" if close else " such as 'us-east-1'"
     raise InvalidInput(

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import logging
 import os
 import signal
 import sys
@@ -255,13 +254,16 @@ def _prepare(args: argparse.Namespace) -> None:
     if args.region is None:  # boto3 reads AWS_DEFAULT_REGION; the AWS CLI also AWS_REGION
         args.region = os.environ.get("AWS_REGION") or None
     if args.verbose:
+        import logging  # noqa: PLC0415
+
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
         logging.getLogger("botocore").setLevel(logging.WARNING)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv)
     from ._completion import answer  # noqa: PLC0415
 
     answer(parser)  # a shell asking for completions: answered, and the process ends

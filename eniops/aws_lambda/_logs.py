@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any, Literal
 
+from .._log import logger
+
 #: CloudWatch namespace of eniops' metrics.
 NAMESPACE = "eniops"
 Metric = Literal["Failovers", "FailoverRefused", "EventsIgnored", "FailoverSeconds", "PairNotReady"]
@@ -31,7 +33,7 @@ _LEVELS = {
     "FATAL": logging.CRITICAL,
 }
 
-log = logging.getLogger("eniops.aws_lambda")
+log = logger("eniops.aws_lambda")
 
 
 def level_from_env() -> int:

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 from cli_process import run, strict_env
@@ -417,3 +418,41 @@ def test_an_assumed_roles_session_names_this_instance_when_known(monkeypatch):
     del args.self_instance
     cli._client(args)
     assert seen["instance"] is None  # the host names it then
+
+
+COMMAND_LINES = [
+    ["--help"],
+    ["eip", "remap", "eipalloc-0123456789abcdef0", "--to-instance", "i-0123456789abcdef0"],
+    ["--region", "eu-west-1", "eni", "move", "eni-0123456789abcdef0", "--to-self", "--plan"],
+    ["failover", "i-0123456789abcdef0", "--to-instance", "i-0fedcba9876543210", "--ip", "::1"],
+    ["--profile", "eip", "show", "i-0123456789abcdef0"],
+    ["ip", "add", "eni-0123456789abcdef0", "--count", "2", "--output", "json"],
+    ["route", "move", "10.9.0.1", "--to-eni", "eni-0123456789abcdef0", "--route-table", "rtb-1"],
+    ["check", "i-0123456789abcdef0", "--to-instance", "i-0fedcba9876543210"],
+    ["iam-policy", "eip-remap"],
+]
+
+
+@pytest.mark.parametrize("argv", COMMAND_LINES, ids=" ".join)
+def test_the_parser_built_for_a_command_line_reads_it_as_the_whole_one_does(argv, capsys):
+    """`main` builds whole only the commands its command line names: what it parses, prints
+    for help and refuses is what the parser of every command parses, prints and refuses."""
+    from eniops._cli_parser import build_parser
+
+    def outcome(parser: argparse.ArgumentParser, line: list[str]) -> tuple[Any, str, str]:
+        try:
+            parsed: Any = vars(parser.parse_args(line))
+        except SystemExit as ended:
+            parsed = ("exit", ended.code)
+        out, err = capsys.readouterr()
+        return parsed, out, err
+
+    lazy, whole = outcome(build_parser(argv), argv), outcome(build_parser(), argv)
+    assert lazy == whole
+    if argv == ["--help"]:
+        assert "failover" in lazy[1]
+        assert "route commands" in lazy[1]
+    wrong = [*argv, "--bogus"]
+    refused = outcome(build_parser(wrong), wrong)
+    assert refused == outcome(build_parser(), wrong)
+    assert refused[0] == ("exit", 0 if argv == ["--help"] else 2)

@@ -38,13 +38,39 @@ def test_every_error_the_readme_names_is_exported():
 
 
 def test_the_library_logs_to_a_null_handler_until_told_otherwise():
-    """`eniops` has a NullHandler: nothing printed for an application that set up no
-    logging, and the application's own configuration still decides."""
+    """`eniops` has a NullHandler from the moment a module that logs is loaded: nothing
+    printed for an application that set up no logging, and the application's own
+    configuration still decides."""
     code = (
-        "import logging, eniops; "
+        "import logging, eniops.aws_lambda; "
         "print([type(h).__name__ for h in logging.getLogger('eniops').handlers]); "
         "logging.getLogger('eniops.x').warning('quiet')"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "['NullHandler']"
     assert done.stderr == ""
+    configured = (
+        "import logging, eniops.aws_lambda; logging.basicConfig(); "
+        "logging.getLogger('eniops.x').warning('heard')"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", configured], capture_output=True, text=True, check=True
+    )
+    assert "heard" in done.stderr
+
+
+def test_every_logger_of_eniops_comes_through_the_one_that_adds_the_null_handler():
+    """No module of eniops gets a logger but through `eniops._log` (so none can log before
+    the NullHandler is there), and `import eniops` or its command line loads no logging."""
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parents[2] / "eniops"
+    getting = [
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if "getLogger(" in path.read_text() and path.name != "_log.py"
+    ]
+    assert getting == ["cli.py"]  # `-v` only sets botocore's level
+    code = "import sys, eniops, eniops.cli; print('logging' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

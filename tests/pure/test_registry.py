@@ -8,7 +8,7 @@ import inspect
 import pytest
 
 import eniops
-from eniops import _cli_parser, _keywords, _registry, aws_lambda
+from eniops import _cli_options, _cli_parser, _keywords, _registry, aws_lambda
 
 OPERATION_FUNCTIONS = sorted(
     name
@@ -51,7 +51,7 @@ def test_every_operation_has_its_command_and_options(spec):
     parser = commands[spec.command]
     flags = {flag for action in parser._actions for flag in action.option_strings}
     for name in spec.keywords:
-        assert _cli_parser.OPTIONS[name].flag in flags, name
+        assert _cli_options.OPTIONS[name].flag in flags, name
     assert ({"--plan", "--dry-run"} <= flags) == spec.mutating
     assert ("--require-tag" in flags) == ("require_tag" in spec.common)
 
