@@ -6,7 +6,7 @@ One root (`EniopsError`) and shallow families. Context lives in attributes (`rea
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 Reason = Literal[
     "not-found",
@@ -84,11 +84,14 @@ class InvalidInput(EniopsError, ValueError):
 class PreconditionFailed(EniopsError):
     """A check failed before any change was made. `.reason` says which check."""
 
+    #: The reason codes this kind of error may carry.
+    _reasons: ClassVar[frozenset[str]] = frozenset(REASONS)
+
     def __init__(
         self, reason: Reason, message: str, *, details: dict[str, Any] | None = None
     ) -> None:
-        if reason not in REASONS:
-            raise ValueError(f"unknown reason code {reason!r}")
+        if reason not in self._reasons:
+            raise ValueError(f"{reason!r} is not a reason code of {type(self).__name__}")
         super().__init__(message, details=details)
         self._reason: Reason = reason
 
@@ -108,12 +111,7 @@ class NotFound(PreconditionFailed):
 class Conflict(PreconditionFailed):
     """Someone else holds the resource (``expect-mismatch``, ``in-use``, ``ip-in-use``)."""
 
-    def __init__(
-        self, reason: Reason, message: str, *, details: dict[str, Any] | None = None
-    ) -> None:
-        if reason not in CONFLICT_REASONS:
-            raise ValueError(f"{reason!r} is not a conflict reason")
-        super().__init__(reason, message, details=details)
+    _reasons: ClassVar[frozenset[str]] = frozenset(CONFLICT_REASONS)
 
 
 class AwsError(EniopsError):

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 
 def tag_dict(raw: Any) -> dict[str, str]:
@@ -32,18 +33,33 @@ ENIOPS_TAGS = (MOVE_TAG, HOLDER_TAG)
 FLOATING_IPS_TAG = "eniops:floating-ips"
 
 
-def _tags(raw: Any) -> dict[str, str]:
-    return {str(tag["Key"]): str(tag.get("Value", "")) for tag in raw or ()}
+_V = TypeVar("_V", bound="_TagValue")
 
 
-_INTENT = re.compile(
-    r"from=(?P<source>i-[0-9a-f]+) to=(?P<target>i-[0-9a-f]+) "
-    r"index=(?P<index>[0-9]+) dot=(?P<dot>true|false)"
-)
+class _TagValue(ABC):
+    """A value eniops writes in one of its tags and reads back as a hint: `format` writes
+    it, `parse` reads it (None when it is absent or not eniops' format)."""
+
+    _pattern: ClassVar[re.Pattern[str]]
+
+    @abstractmethod
+    def format(self) -> str:
+        """The tag value, as the contract writes it."""
+
+    @classmethod
+    def parse(cls: type[_V], value: str | None) -> _V | None:
+        """What a tag value records, or None if it is absent or not eniops' format."""
+        found = cls._pattern.fullmatch(value or "")
+        return None if found is None else cls._read(found)
+
+    @classmethod
+    @abstractmethod
+    def _read(cls: type[_V], found: re.Match[str]) -> _V | None:
+        """The value the pattern matched (None if a part of it does not read)."""
 
 
 @dataclass(frozen=True)
-class MoveIntent:
+class MoveIntent(_TagValue):
     """The `eniops:move` tag: an ENI move that was started and not yet verified."""
 
     source: str
@@ -52,18 +68,17 @@ class MoveIntent:
     delete_on_termination: bool
 
     key: ClassVar[str] = MOVE_TAG
+    _pattern: ClassVar[re.Pattern[str]] = re.compile(
+        r"from=(?P<source>i-[0-9a-f]+) to=(?P<target>i-[0-9a-f]+) "
+        r"index=(?P<index>[0-9]+) dot=(?P<dot>true|false)"
+    )
 
     def format(self) -> str:
-        """The tag value, as the contract writes it."""
         dot = "true" if self.delete_on_termination else "false"
         return f"from={self.source} to={self.target} index={self.device_index} dot={dot}"
 
     @classmethod
-    def parse(cls, value: str | None) -> MoveIntent | None:
-        """The intent in a tag value, or None if it is absent or not eniops' format."""
-        found = _INTENT.fullmatch(value or "")
-        if found is None:
-            return None
+    def _read(cls, found: re.Match[str]) -> MoveIntent:
         return cls(
             source=found["source"],
             target=found["target"],
@@ -72,11 +87,8 @@ class MoveIntent:
         )
 
 
-_IP_INTENT = re.compile(r"from=(?P<source>eni-[0-9a-f]{8,17}) ips=(?P<ips>[0-9a-f:,]{2,800})")
-
-
 @dataclass(frozen=True)
-class IpMoveIntent:
+class IpMoveIntent(_TagValue):
     """The `eniops:ip-move` tag: IPv6 addresses being moved from `source` (an ENI) to the
     tagged ENI; while they are on no ENI, they count as held by `source`."""
 
@@ -84,17 +96,15 @@ class IpMoveIntent:
     ips: tuple[str, ...]
 
     key: ClassVar[str] = IP_MOVE_TAG
+    _pattern: ClassVar[re.Pattern[str]] = re.compile(
+        r"from=(?P<source>eni-[0-9a-f]{8,17}) ips=(?P<ips>[0-9a-f:,]{2,800})"
+    )
 
     def format(self) -> str:
-        """The tag value, as the contract writes it."""
         return f"from={self.source} ips={','.join(self.ips)}"
 
     @classmethod
-    def parse(cls, value: str | None) -> IpMoveIntent | None:
-        """The intent in a tag value, or None if it is absent or not eniops' format."""
-        found = _IP_INTENT.fullmatch(value or "")
-        if found is None:
-            return None
+    def _read(cls, found: re.Match[str]) -> IpMoveIntent | None:
         try:
             ips = tuple(str(ipaddress.IPv6Address(ip)) for ip in found["ips"].split(","))
         except ValueError:
@@ -102,14 +112,8 @@ class IpMoveIntent:
         return cls(found["source"], ips)
 
 
-_HOLDER = re.compile(
-    r"(?P<instance>i-(?:[0-9a-f]{8}|[0-9a-f]{17}))"
-    r"(?: ip=(?P<ip>[0-9a-fA-F.:]{2,45})| index=(?P<index>[0-9]{1,6}))?"
-)
-
-
 @dataclass(frozen=True)
-class HolderTag:
+class HolderTag(_TagValue):
     """The `eniops:holder` tag: where eniops last placed an Elastic IP or an ENI.
 
     ``"<instance> ip=<private ip>"`` for an address, ``"<instance> index=<n>"`` for an ENI; a
@@ -120,8 +124,13 @@ class HolderTag:
     private_ip: str | None = None
     device_index: int | None = None
 
+    key: ClassVar[str] = HOLDER_TAG
+    _pattern: ClassVar[re.Pattern[str]] = re.compile(
+        r"(?P<instance>i-(?:[0-9a-f]{8}|[0-9a-f]{17}))"
+        r"(?: ip=(?P<ip>[0-9a-fA-F.:]{2,45})| index=(?P<index>[0-9]{1,6}))?"
+    )
+
     def format(self) -> str:
-        """The tag value, as the contract writes it."""
         if self.private_ip is not None:
             return f"{self.instance_id} ip={self.private_ip}"
         if self.device_index is not None:
@@ -129,11 +138,7 @@ class HolderTag:
         return self.instance_id
 
     @classmethod
-    def parse(cls, value: str | None) -> HolderTag | None:
-        """The record in a tag value, or None if it is absent or not eniops' format."""
-        found = _HOLDER.fullmatch(value or "")
-        if found is None:
-            return None
+    def _read(cls, found: re.Match[str]) -> HolderTag | None:
         ip = found["ip"]
         if ip is not None:
             try:

@@ -16,7 +16,7 @@ from .._model import Eni, Instance
 from .._plan import Chain
 from .._tags import FLOATING_IPS_TAG
 from . import _picking as picking
-from ._ipv4 import ip_chain
+from ._ipv4 import Assignment
 from ._ipv6 import finish_chain, ipv6_chain
 from ._ipv6 import move_chain as move_ipv6
 from ._picking import FailoverState
@@ -91,9 +91,9 @@ def _ipv4_chains(
     if moving:
         assert state.source.primary_eni is not None  # `floating_ip` found them on it
         guarded = dict.fromkeys(moving, state.source.primary_eni.eni_id)
-        chains.append(ip_chain(target_primary, moving, True, [], guarded))
+        chains.append(Assignment(target_primary, moving, True, (), guarded).chain())
     if free:
-        chains.append(ip_chain(target_primary, free, False, []))
+        chains.append(Assignment(target_primary, free, False).chain())
     return chains
 
 

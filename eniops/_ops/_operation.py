@@ -110,6 +110,16 @@ def arguments_of(name: str, called: Mapping[str, Any], allowed: Iterable[str]) -
     return {**own, **common}
 
 
+def targets(arguments: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """`to_instance` and `to_eni`, each parsed when given (which one an operation needs is
+    its registry entry's rule)."""
+    to_instance, to_eni = arguments["to_instance"], arguments["to_eni"]
+    return (
+        None if to_instance is None else _inputs.instance_id(to_instance, "to_instance"),
+        None if to_eni is None else _inputs.eni_id(to_eni, "to_eni"),
+    )
+
+
 def run(body: Body[R, S], called: Mapping[str, Any]) -> Result:
     """Run an operation with the arguments its public function was called with."""
     request, common = prepare(body, called)

@@ -32,7 +32,7 @@ from .._result import Result
 from .._tags import ENIOPS_TAGS, IP_MOVE_TAG, MOVE_TAG
 from . import _floating as floating
 from . import _picking as picking
-from ._ipv4 import ip_chain
+from ._ipv4 import Assignment
 from ._moving import Placement, move_chain
 from ._operation import Body, run
 from ._picking import FailoverState
@@ -245,9 +245,8 @@ def _eip_chains(
         assert source_primary is not None  # `picking` found it on the source's primary ENI
         ip = str(address.private_ip)
         if verdicts.holds(check.one_subnet, ip, state.source, state.target):
-            chains.append(
-                ip_chain(target_primary, (ip,), True, [address], {ip: source_primary.eni_id})
-            )
+            guarded = {ip: source_primary.eni_id}
+            chains.append(Assignment(target_primary, (ip,), True, (address,), guarded).chain())
     for address, ip in moves.tagged_secondary_eips:
         assert source_primary is not None
         if source_primary.subnet_id != target_primary.subnet_id:
@@ -287,7 +286,7 @@ def _tagged_secondary_chain(
 ) -> Chain:
     """The secondary IP a tag-found address was on moves to the target (from the source's
     primary ENI only), then the address is associated with it (only while unassociated)."""
-    moving = ip_chain(target_primary, (ip,), True, [], {ip: source_primary.eni_id})
+    moving = Assignment(target_primary, (ip,), True, (), {ip: source_primary.eni_id}).chain()
     (assignment,) = moving.items
     assert isinstance(assignment, Change)
     associating = remap_chain(address, target_primary, ip, UNASSOCIATED, [])

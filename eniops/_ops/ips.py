@@ -21,7 +21,7 @@ from .._plan import Chain, Change, Plan
 from .._result import Result
 from .._tags import IP_MOVE_TAG
 from .._views import Planned, Subject
-from ._ipv4 import ip_chain
+from ._ipv4 import Assignment
 from ._ipv6 import ipv6_chain, ipv6_chains, planned_ips
 from ._operation import Body, run
 
@@ -249,9 +249,9 @@ def plan_add_secondary_ips(request: IpsRequest, state: AddState) -> Plan:
     guarded = request.allow_reassignment and request.expected not in (None, UNASSOCIATED)
     chains = list(v6_chains)
     if to_add:
-        v4 = ip_chain(
+        v4 = Assignment(
             eni, to_add, request.allow_reassignment, following, taken if guarded else None
-        )
+        ).chain()
         chains.insert(0, v4)
     before: dict[str, Any] = {"eni": eni.summary()}
     v6 = tuple(ip for c in v6_chains for ip in c.context["adding"])

@@ -17,7 +17,7 @@ from .._result import Result
 from .._tags import address_holder
 from .._views import Planned, Subject
 from . import _bookkeeping
-from ._operation import Body, run
+from ._operation import Body, run, targets
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -42,14 +42,12 @@ class RemapRequest:
     @classmethod
     def parse(cls, arguments: Mapping[str, Any], guard: TagGuard | None) -> RemapRequest:
         """Parse `remap_eip`'s own arguments."""
-        to_instance, to_eni = arguments["to_instance"], arguments["to_eni"]
+        to_instance, to_eni = targets(arguments)
         private_ip = arguments["private_ip"]
         return cls(
             ref=_inputs.eip(arguments["eip"]),
-            to_instance=(
-                _inputs.instance_id(to_instance, "to_instance") if to_instance is not None else None
-            ),
-            to_eni=_inputs.eni_id(to_eni, "to_eni") if to_eni is not None else None,
+            to_instance=to_instance,
+            to_eni=to_eni,
             private_ip=_inputs.ipv4(private_ip, "private_ip") if private_ip is not None else None,
             expected=_inputs.expect_current(arguments["expect_current"]),
             replace_eip=_inputs.flag(arguments["replace_eip"], "replace_eip"),

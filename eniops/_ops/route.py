@@ -24,7 +24,7 @@ from .._plan import Chain, Change, Plan
 from .._result import Result
 from .._routes import Route, RouteTable, destination_key
 from .._views import Planned, RouteRef, Subject
-from ._operation import Body, run
+from ._operation import Body, run, targets
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -52,13 +52,11 @@ class RouteRequest:
     @classmethod
     def parse(cls, arguments: Mapping[str, Any], guard: TagGuard | None) -> RouteRequest:
         """Parse `move_route`'s own arguments."""
-        to_instance, to_eni = arguments["to_instance"], arguments["to_eni"]
+        to_instance, to_eni = targets(arguments)
         request = cls(
             destination=_inputs.cidr(arguments["destination"]),
-            to_instance=(
-                _inputs.instance_id(to_instance, "to_instance") if to_instance is not None else None
-            ),
-            to_eni=_inputs.eni_id(to_eni, "to_eni") if to_eni is not None else None,
+            to_instance=to_instance,
+            to_eni=to_eni,
             route_tables=_inputs.route_table_ids(arguments["route_tables"]),
             expected=_inputs.route_expect_current(arguments["expect_current"]),
             rollback=_inputs.flag(arguments["rollback"], "rollback"),

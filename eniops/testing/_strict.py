@@ -9,7 +9,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any
 
 from . import _errors as errors
@@ -64,27 +64,25 @@ class _Recording:
         with self._book.lock:
             self.calls.clear()
 
-    @contextmanager
-    def internal(self) -> Iterator[EC2Client]:
+    def internal(self) -> AbstractContextManager[EC2Client]:
         """Calls made in this block are neither recorded nor checked (scenario set-up)."""
-        previous = getattr(self._local, "internal", False)
-        self._local.internal = True
-        try:
-            yield self.client
-        finally:
-            self._local.internal = previous
+        return self._marked("internal")
 
-    @contextmanager
-    def bystander(self) -> Iterator[EC2Client]:
+    def bystander(self) -> AbstractContextManager[EC2Client]:
         """Calls made in this block are someone else's: EC2's rules and effects apply (an
         address associated elsewhere displaces the one there), but they are neither
         recorded nor answered with the faults queued for the code under test."""
-        previous = getattr(self._local, "bystander", False)
-        self._local.bystander = True
+        return self._marked("bystander")
+
+    @contextmanager
+    def _marked(self, mark: str) -> Iterator[EC2Client]:
+        """This thread's calls carry `mark` within the block (blocks nest)."""
+        previous = getattr(self._local, mark, False)
+        setattr(self._local, mark, True)
         try:
             yield self.client
         finally:
-            self._local.bystander = previous
+            setattr(self._local, mark, previous)
 
     def _is_internal(self) -> bool:
         return bool(getattr(self._local, "internal", False))

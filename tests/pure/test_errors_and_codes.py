@@ -36,10 +36,12 @@ def test_hierarchy():
 
 def test_unknown_reason_is_a_bug():
     """A reason code outside the contract cannot be raised."""
-    with pytest.raises(ValueError, match="unknown reason"):
+    with pytest.raises(ValueError, match="'bogus' is not a reason code of PreconditionFailed"):
         eniops.PreconditionFailed("bogus", "x")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="not a conflict"):
+    with pytest.raises(ValueError, match="'az-mismatch' is not a reason code of Conflict"):
         eniops.Conflict("az-mismatch", "x")
+    assert eniops.Conflict("ip-in-use", "x").reason == "ip-in-use"
+    assert eniops.NotFound("x").reason == "not-found"
 
 
 @pytest.mark.parametrize(
