@@ -9,9 +9,11 @@ waited for, then attached. On the target already: what is missing is finished.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .. import _inputs
 from .. import _rules as check
 from .._expect import DeletesOnTermination, EniAttached, EniDetached
 from .._model import Eni, Instance, Limits
@@ -39,6 +41,17 @@ class Placement:
     allow_same_subnet: bool = False
     force: bool = False
     rollback: bool = True
+
+    @classmethod
+    def parse(cls, arguments: Mapping[str, Any]) -> Placement:
+        """Parse the placement arguments an operation takes (`force_detach` and `rollback`
+        are `move_eni`'s only: the defaults otherwise)."""
+        return cls(
+            device_index=_inputs.device_index(arguments["device_index"]),
+            allow_same_subnet=_inputs.flag(arguments["allow_same_subnet"], "allow_same_subnet"),
+            force=_inputs.flag(arguments.get("force_detach", False), "force_detach"),
+            rollback=_inputs.flag(arguments.get("rollback", True), "rollback"),
+        )
 
 
 def move_chain(

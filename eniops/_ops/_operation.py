@@ -22,6 +22,7 @@ from .._executor import Run, execute
 from .._gateway import Gateway, build_client, known_regions
 from .._inputs import TagGuard
 from .._keywords import CHECK, COMMON, READ
+from .._model import Eni, Instance
 from .._plan import Plan
 from .._reads import Reader
 from .._result import Mode, Result
@@ -32,6 +33,7 @@ __all__ = [
     "READ",
     "Body",
     "Common",
+    "Target",
     "arguments_of",
     "check_rules",
     "run",
@@ -110,14 +112,32 @@ def arguments_of(name: str, called: Mapping[str, Any], allowed: Iterable[str]) -
     return {**own, **common}
 
 
-def targets(arguments: Mapping[str, Any]) -> tuple[str | None, str | None]:
-    """`to_instance` and `to_eni`, each parsed when given (which one an operation needs is
-    its registry entry's rule)."""
-    to_instance, to_eni = arguments["to_instance"], arguments["to_eni"]
-    return (
-        None if to_instance is None else _inputs.instance_id(to_instance, "to_instance"),
-        None if to_eni is None else _inputs.eni_id(to_eni, "to_eni"),
-    )
+@dataclass(frozen=True)
+class Target:
+    """Where an Elastic IP or a route goes: an instance (one of its ENIs, which the operation
+    picks) or an ENI. Exactly one is given (the registry's rule)."""
+
+    instance_id: str | None = None
+    eni_id: str | None = None
+
+    @classmethod
+    def parse(cls, arguments: Mapping[str, Any]) -> Target:
+        """Parse `to_instance` and `to_eni`, each when given."""
+        to_instance, to_eni = arguments["to_instance"], arguments["to_eni"]
+        return cls(
+            None if to_instance is None else _inputs.instance_id(to_instance, "to_instance"),
+            None if to_eni is None else _inputs.eni_id(to_eni, "to_eni"),
+        )
+
+    def read(
+        self, reader: Reader, eni_of: Callable[[Instance], Eni]
+    ) -> tuple[Instance | None, Eni]:
+        """The target instance (None when an ENI is named) and the ENI it gives: `eni_of`
+        picks an instance's (and checks the instance)."""
+        if self.instance_id is not None:
+            instance = reader.instance(self.instance_id)
+            return instance, eni_of(instance)
+        return None, reader.eni(str(self.eni_id))
 
 
 def run(body: Body[R, S], called: Mapping[str, Any]) -> Result:

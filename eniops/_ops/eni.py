@@ -51,12 +51,7 @@ class MoveRequest:
             eni_id=_inputs.eni_id(arguments["eni"]),
             target=_inputs.instance_id(arguments["to_instance"], "to_instance"),
             expected=_inputs.expect_current(arguments["expect_current"]),
-            placement=Placement(
-                device_index=_inputs.device_index(arguments["device_index"]),
-                allow_same_subnet=_inputs.flag(arguments["allow_same_subnet"], "allow_same_subnet"),
-                force=_inputs.flag(arguments["force_detach"], "force_detach"),
-                rollback=_inputs.flag(arguments["rollback"], "rollback"),
-            ),
+            placement=Placement.parse(arguments),
             guard=guard,
         )
 
@@ -76,10 +71,7 @@ class AttachRequest:
         return cls(
             eni_id=_inputs.eni_id(arguments["eni"]),
             target=_inputs.instance_id(arguments["instance"], "instance"),
-            placement=Placement(
-                device_index=_inputs.device_index(arguments["device_index"]),
-                allow_same_subnet=_inputs.flag(arguments["allow_same_subnet"], "allow_same_subnet"),
-            ),
+            placement=Placement.parse(arguments),
             guard=guard,
         )
 

@@ -17,7 +17,7 @@ from .._result import Result
 from .._tags import address_holder
 from .._views import Planned, Subject
 from . import _bookkeeping
-from ._operation import Body, run, targets
+from ._operation import Body, Target, run
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -32,8 +32,7 @@ class RemapRequest:
     """`remap_eip`'s arguments, parsed."""
 
     ref: EipRef
-    to_instance: str | None
-    to_eni: str | None
+    target: Target
     private_ip: str | None
     expected: str | None
     replace_eip: bool
@@ -42,12 +41,10 @@ class RemapRequest:
     @classmethod
     def parse(cls, arguments: Mapping[str, Any], guard: TagGuard | None) -> RemapRequest:
         """Parse `remap_eip`'s own arguments."""
-        to_instance, to_eni = targets(arguments)
         private_ip = arguments["private_ip"]
         return cls(
             ref=_inputs.eip(arguments["eip"]),
-            to_instance=to_instance,
-            to_eni=to_eni,
+            target=Target.parse(arguments),
             private_ip=_inputs.ipv4(private_ip, "private_ip") if private_ip is not None else None,
             expected=_inputs.expect_current(arguments["expect_current"]),
             replace_eip=_inputs.flag(arguments["replace_eip"], "replace_eip"),
@@ -105,10 +102,9 @@ def read_remap(run: Run, request: RemapRequest) -> RemapState:
     reader = run.reader
 
     def target() -> tuple[Instance | None, Eni]:
-        if request.to_instance is not None:
-            instance = reader.instance(request.to_instance)
-            return instance, check.eip_target(instance, check.EIP_TARGET_STATES)
-        return None, reader.eni(str(request.to_eni))
+        return request.target.read(
+            reader, lambda instance: check.eip_target(instance, check.EIP_TARGET_STATES)
+        )
 
     addresses, (instance, eni) = reader.at_once(reader.addresses, target)
     ref = request.ref

@@ -24,7 +24,7 @@ from .._plan import Chain, Change, Plan
 from .._result import Result
 from .._routes import Route, RouteTable, destination_key
 from .._views import Planned, RouteRef, Subject
-from ._operation import Body, run, targets
+from ._operation import Body, Target, run
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -42,8 +42,7 @@ class RouteRequest:
     """`move_route`'s arguments, parsed."""
 
     destination: str
-    to_instance: str | None
-    to_eni: str | None
+    target: Target
     route_tables: tuple[str, ...] | None
     expected: str | None
     rollback: bool
@@ -52,11 +51,9 @@ class RouteRequest:
     @classmethod
     def parse(cls, arguments: Mapping[str, Any], guard: TagGuard | None) -> RouteRequest:
         """Parse `move_route`'s own arguments."""
-        to_instance, to_eni = targets(arguments)
         request = cls(
             destination=_inputs.cidr(arguments["destination"]),
-            to_instance=to_instance,
-            to_eni=to_eni,
+            target=Target.parse(arguments),
             route_tables=_inputs.route_table_ids(arguments["route_tables"]),
             expected=_inputs.route_expect_current(arguments["expect_current"]),
             rollback=_inputs.flag(arguments["rollback"], "rollback"),
@@ -121,10 +118,7 @@ def read_route(run: Run, request: RouteRequest) -> RouteState:
     reader = run.reader
 
     def target() -> tuple[Instance | None, Eni]:
-        if request.to_instance is not None:
-            instance = reader.instance(request.to_instance)
-            return instance, check.primary_of(instance)
-        return None, reader.eni(str(request.to_eni))
+        return request.target.read(reader, check.primary_of)
 
     def tables() -> list[RouteTable]:
         if request.route_tables is not None:

@@ -9,6 +9,7 @@ import eniops
 from eniops._expect import EniAttached, EniDetached
 from eniops._inputs import UNASSOCIATED, EipRef, TagGuard
 from eniops._ops import failover, remap, route
+from eniops._ops._operation import Target
 from eniops._ops.eni import MoveRequest, Placement, PlaceState, plan_move_eni
 from eniops._plan import Change, Ref, Wait
 from eniops._tags import MOVE_TAG, MoveIntent
@@ -39,8 +40,7 @@ def remap_state(*others, target_ip="10.0.1.20"):
 def remap_request(**changes):
     fields = {
         "ref": EipRef(allocation_id="eipalloc-0000000a"),
-        "to_instance": B,
-        "to_eni": None,
+        "target": Target(B),
         "private_ip": None,
         "expected": A,
         "replace_eip": False,
@@ -486,8 +486,7 @@ def route_state(*tables, sdc=False, vpc="vpc-0123abcd"):
 def route_request(**changes):
     fields = {
         "destination": DEST,
-        "to_instance": B,
-        "to_eni": None,
+        "target": Target(B),
         "route_tables": None,
         "expected": None,
         "rollback": True,
