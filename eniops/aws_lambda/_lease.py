@@ -87,14 +87,14 @@ class Lease:
 
     def wait(self, until: float) -> bool:
         """Wait until nobody holds the lease (True), or `until` (monotonic) passes (False)."""
-        pause = 0.05
-        while time.monotonic() < until:
+        pause, clock = 0.05, self.gateway.clock
+        while clock.now() < until:
             found = self.gateway.call(
                 "GetItem",
                 {"TableName": self.table, "Key": {"pk": {"S": self.key}}, "ConsistentRead": True},
             ).get("Item")
             if not found or float(found.get("expires", {}).get("N", "0")) < time.time():
                 return True
-            time.sleep(min(pause, max(0.0, until - time.monotonic())))
+            clock.sleep(min(pause, max(0.0, until - clock.now())))
             pause = min(pause * 2, MAX_PAUSE_S)
         return False

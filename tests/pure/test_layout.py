@@ -97,6 +97,26 @@ def test_only_the_gateway_talks_to_boto3():
             assert "tenacity" not in used, module
 
 
+def test_every_sleep_goes_through_the_clock():
+    """Outside `eniops.testing`, only the injectable clock (`_settings.Clock`, which a stop
+    request cuts short) calls `time.sleep`; nothing imports `sleep` by name."""
+    sleeping = []
+    for path in PACKAGE.rglob("*.py"):
+        if importgraph.module_name(path).startswith("eniops.testing"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module == "time":
+                assert "sleep" not in {a.name for a in node.names}, path
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr == "sleep"
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "time"
+            ):
+                sleeping.append(path.name)
+    assert sleeping == ["_settings.py"]
+
+
 #: Modules that are tables (EC2's rules, the strict layer's rules), exempt from the module size.
 TABLES = {"_rules.py", "testing/_rules.py"}
 
