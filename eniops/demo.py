@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from ._errors import EniopsError
 from ._inputs import UNASSOCIATED
+from ._result import Readiness
 from ._tags import MOVE_TAG, MoveIntent
 
 Expect = Literal["done", "refused", "say", "ready", "not-ready"]
@@ -301,7 +302,7 @@ def run_demo(*, output: str = "text", say: Callable[[str], None] = print) -> dic
             outcome = _play(scene, say, output)
             if isinstance(outcome, EniopsError):
                 summary["refused"].append(outcome.reason)
-            elif hasattr(outcome, "ready"):
+            elif isinstance(outcome, Readiness):
                 summary["checks"].append([p.reason for p in outcome.problems])
             elif getattr(outcome, "changed", False):
                 summary["changed"] += 1

@@ -31,7 +31,7 @@ def _error_parts(err: BaseException) -> tuple[str, str, str | None, int | None]:
 
 def _is_client_error(err: BaseException) -> bool:
     # botocore's ClientError without importing botocore at module level.
-    return hasattr(err, "response") and isinstance(getattr(err, "response", None), dict)
+    return isinstance(getattr(err, "response", None), dict)
 
 
 def error_code(err: BaseException) -> str:
