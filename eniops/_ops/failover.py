@@ -27,7 +27,7 @@ from .._errors import InvalidInput, PreconditionFailed
 from .._executor import Run
 from .._inputs import UNASSOCIATED, TagGuard
 from .._model import Address, Attachment, Eni, Instance, Limits
-from .._plan import Chain, Change, Plan
+from .._plan import Chain, Plan
 from .._result import Result
 from .._tags import ENIOPS_TAGS, IP_MOVE_TAG, MOVE_TAG
 from . import _floating as floating
@@ -286,14 +286,13 @@ def _tagged_secondary_chain(
 ) -> Chain:
     """The secondary IP a tag-found address was on moves to the target (from the source's
     primary ENI only), then the address is associated with it (only while unassociated)."""
-    moving = Assignment(target_primary, (ip,), True, (), {ip: source_primary.eni_id}).chain()
-    (assignment,) = moving.items
-    assert isinstance(assignment, Change)
+    assigning = Assignment(target_primary, (ip,), True, (), {ip: source_primary.eni_id})
+    moving = assigning.chain()
     associating = remap_chain(address, target_primary, ip, UNASSOCIATED, [])
     return dataclasses.replace(
         associating,
         name=f"{moving.name} with {address.public_ip}",
-        items=(dataclasses.replace(assignment, role="step"), *associating.items),
+        items=(dataclasses.replace(assigning.change(), role="step"), *associating.items),
         subjects=(*associating.subjects, *moving.subjects),
     )
 
