@@ -52,6 +52,26 @@ class Call:
         return self.operation in MUTATING_OPERATIONS
 
 
+def send(latency_s: float) -> float:
+    """A call's way to the service: half its round trip of `latency_s`. Returns when its
+    answer is due (`answer` waits for that)."""
+    due = time.monotonic() + latency_s
+    if latency_s:
+        time.sleep(latency_s / 2)
+    return due
+
+
+def answer(due: float | None) -> None:
+    """A call's answer arrives when it is `due`, or at once if the service's own work ran
+    past that. The service's work (here moto's and the strict layer's, one call at a time
+    under the GIL and the layer's lock) happens inside the round trip, as EC2's does, and
+    calls in flight together share it: a round trip costs its latency, not the latency plus
+    every concurrent call's simulated work in turn."""
+    rest = 0.0 if due is None else due - time.monotonic()
+    if rest > 0:
+        time.sleep(rest)
+
+
 def round_trips(calls: list[Call]) -> int:
     """How many waits for EC2 `calls` cost: calls in flight together count once."""
     waves = 0
@@ -66,9 +86,10 @@ def round_trips(calls: list[Call]) -> int:
 
 
 class Recorder:
-    """Every call a boto3 client of any service makes, with `latency_s` added to each (as a
-    network would): for counting a Lambda's round trips across EC2, CloudWatch and DynamoDB.
-    EC2 clients have `StrictEc2`, which records its calls the same way."""
+    """Every call a boto3 client of any service makes, each a round trip of `latency_s` with
+    the service's work inside it (`send`, `answer`): for counting a Lambda's round trips
+    across EC2, CloudWatch and DynamoDB. EC2 clients have `StrictEc2`, which records its
+    calls the same way."""
 
     def __init__(self, client: Any, *, latency_s: float = 0.0) -> None:
         self.latency_s = latency_s
@@ -87,10 +108,10 @@ class Recorder:
         with self._lock:
             self.calls.append(call)
         context["recorded_call"] = call
-        if self.latency_s:
-            time.sleep(self.latency_s)
+        context["recorded_due"] = send(self.latency_s)
 
     def _after(self, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        answer(context.pop("recorded_due", None))
         call = context.get("recorded_call")
         if call is not None:
             call.ended = time.monotonic()

@@ -16,7 +16,7 @@ from . import _errors as errors
 from ._faults import Fault, FaultBook, Hold, Holdable
 from ._lab import require_moto
 from ._patches import PATCHES
-from ._recorder import MUTATING_OPERATIONS, Call
+from ._recorder import MUTATING_OPERATIONS, Call, answer, send
 from ._rules import ANSWERS, EFFECTS, RULES, Simulation
 from ._view import AccountView
 
@@ -187,7 +187,7 @@ class StrictEc2(_Faulting, _Recording):
     def __init__(self, client: EC2Client, *, latency_s: float = 0.0) -> None:
         in_process = require_moto(client)
         self.client: Any = client
-        #: Added to every call, as a network would: calls in flight together overlap.
+        #: Every call's round trip (`_recorder.send`, `answer`); calls in flight overlap.
         self.latency_s = latency_s
         self.calls: list[Call] = []
         self._book = FaultBook()
@@ -219,8 +219,7 @@ class StrictEc2(_Faulting, _Recording):
             with self._book.lock:
                 self.calls.append(call)
             context["strict_call"] = call
-        if self.latency_s:
-            time.sleep(self.latency_s)
+        context["strict_due"] = send(self.latency_s)
         fault = None if self._is_bystander() else self._book.take(operation, params)
         if fault is not None:
             if fault.slow_s:
@@ -263,21 +262,21 @@ class StrictEc2(_Faulting, _Recording):
         **_: Any,
     ) -> None:
         call = context.get("strict_call")
+        failed = getattr(http_response, "status_code", 500) >= 300
+        if not (self._is_internal() or failed):
+            params = context.get("strict_params", {})
+            effect, patch = EFFECTS.get(model.name), PATCHES.get(model.name)
+            with self.internal():
+                if effect is not None:
+                    effect(self.sim, params, context)
+                if patch is not None:
+                    patch(self.sim, params, parsed)
+        self._applied(context)
+        answer(context.pop("strict_due", None))
         if call is not None:
             call.ended = time.monotonic()
             call.error = (parsed.get("Error") or {}).get("Code")
-        if self._is_internal() or getattr(http_response, "status_code", 500) >= 300:
-            self._applied(context)
-            return
-        params = context.get("strict_params", {})
-        effect, patch = EFFECTS.get(model.name), PATCHES.get(model.name)
-        with self.internal():
-            if effect is not None:
-                effect(self.sim, params, context)
-            if patch is not None:
-                patch(self.sim, params, parsed)
-        self._applied(context)
-        late = context.get("strict_late")
+        late = None if self._is_internal() or failed else context.get("strict_late")
         if late is not None:
             if late.late_s:
                 time.sleep(late.late_s)

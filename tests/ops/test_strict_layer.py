@@ -240,3 +240,50 @@ def test_instances_are_found_by_an_eni_of_theirs(world):
     by_free = {"Name": "network-interface.network-interface-id", "Values": [free_id]}
     nothing = world.client.describe_instances(Filters=[by_free])["Reservations"]
     assert nothing == []
+
+
+class _FakeTime:
+    """A clock that moves only when slept on or told to."""
+
+    def __init__(self):
+        self.now, self.slept = 100.0, []
+
+    def monotonic(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def test_a_round_trip_holds_the_services_work_inside_it(monkeypatch):
+    """A call goes half its latency out, then the simulated EC2 works; the answer comes a
+    whole latency after it was sent, or when the work is done if that is later."""
+    from eniops.testing import _recorder
+
+    fake = _FakeTime()
+    monkeypatch.setattr(_recorder, "time", fake)
+    due = _recorder.send(0.2)
+    assert (due, fake.slept) == (100.2, [0.1])
+    fake.now += 0.03  # moto's work, and another call's before it
+    _recorder.answer(due)
+    assert fake.now == pytest.approx(100.2)
+    assert fake.slept[1] == pytest.approx(0.07)
+    late = _recorder.send(0.2)
+    fake.now += 0.5  # the work ran past the round trip: answered at once
+    _recorder.answer(late)
+    assert len(fake.slept) == 3
+    _recorder.answer(None)  # an internal call: no latency
+    assert _recorder.send(0.0) == fake.now and len(fake.slept) == 3
+
+
+def test_every_call_is_answered_no_sooner_than_its_latency(world):
+    """Refused, DryRun or carried out, a call's answer comes its latency after it was sent."""
+    world.strict.latency_s = 0.05
+    world.client.describe_addresses()
+    with pytest.raises(ClientError):
+        world.client.associate_address(AllocationId=world.lab.eip, InstanceId="i-0000000000000000f")
+    with pytest.raises(ClientError):
+        world.client.create_tags(Resources=[world.lab.eip], Tags=[], DryRun=True)
+    assert len(world.strict.calls) == 3
+    assert all(c.ended - c.at >= 0.05 for c in world.strict.calls), world.strict.calls
