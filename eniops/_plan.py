@@ -79,6 +79,9 @@ class Change:
     riders: tuple[Change, ...] = ()
     note: str = ""
 
+    def __post_init__(self) -> None:
+        _only_bookkeeping(self.riders)
+
     @property
     def dry_run(self) -> bool:
         """True when EC2 accepts DryRun=True for this call."""
@@ -97,6 +100,16 @@ class Wait:
 
     expect: Expectation
     riders: tuple[Change, ...] = ()
+
+    def __post_init__(self) -> None:
+        _only_bookkeeping(self.riders)
+
+
+def _only_bookkeeping(riders: tuple[Change, ...]) -> None:
+    """Riders are eniops' own tags: a failure of one is a warning, and none is waited for."""
+    wrong = [r.action for r in riders if r.role != "bookkeeping"]
+    if wrong:
+        raise ValueError(f"a rider must be bookkeeping: {', '.join(wrong)}")
 
 
 @dataclass(frozen=True)

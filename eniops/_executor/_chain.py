@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .._errors import Conflict, EniopsError, Interrupted, OperationTimeout
-from .._expect import Expectation, Seen
+from .._expect import Expectation
 from .._plan import Chain, Change, Wait
 from .._result import Step, StepStatus
 from ._send import Memory, Sender, resolve, shown
@@ -48,7 +48,7 @@ class ChainRun:
         try:
             for item in self.chain.items:
                 if isinstance(item, Wait):
-                    self._with_riders(item.riders, functools.partial(self._wait, item.expect))
+                    self._with_riders(item.riders, functools.partial(self._wait, (item.expect,)))
                 else:
                     self._apply(item)
             self.reached_goal = True
@@ -61,11 +61,14 @@ class ChainRun:
 
     # -- doing ------------------------------------------------------------------------------
 
-    def _wait(self, expect: Expectation, not_before: float = 0.0) -> Seen:
-        seen, state = self.poller.wait(expect, not_before)
-        self.memory.last[expect.subject] = state
-        self.memory.facts.update(seen.facts)
-        return seen
+    def _wait(
+        self, expects: tuple[Expectation, ...], not_before: float = 0.0, handed: int = 0
+    ) -> None:
+        for expect, (seen, state) in zip(
+            expects, self.poller.wait(expects, not_before, handed), strict=True
+        ):
+            self.memory.last[expect.subject] = state
+            self.memory.facts.update(seen.facts)
 
     def _apply(self, change: Change) -> None:
         if in_place(change, self.memory):
@@ -111,11 +114,14 @@ class ChainRun:
         return any(c.role == "goal" for _, c in self.done)
 
     def check(self, change: Change, answered: float) -> None:
-        """See that the change took effect, as its `check` says."""
-        if change.check == "settle":
+        """See that the change took effect, as its `check` says. The change stays counted in
+        flight until its waits are registered (`InFlight`)."""
+        handed = self.sender.handed()
+        if change.check == "settle" or not change.expect:
+            self.run.in_flight.end(handed)
             return
         at = answered + self.run.settings.policy.confirm_after_s if change.check == "confirm" else 0
-        self.run.at_once(*(functools.partial(self._wait, e, at) for e in change.expect))
+        self._wait(change.expect, at, handed)
 
     def _record(self, change: Change, params: Any, status: StepStatus, note: str) -> None:
         self.steps.append(Step(f"ec2:{change.action}", shown(params), status, note))

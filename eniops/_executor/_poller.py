@@ -44,6 +44,21 @@ class _Waiter:
         self.done.set()
 
 
+#: The poller's thread.
+NAME = "eniops-poller"
+
+
+def _outcomes(waiters: list[_Waiter]) -> list[tuple[Seen, Any]]:
+    """Once every wait has ended: what was seen of each and its resource's state, or the
+    first one's error (in order)."""
+    for waiter in waiters:
+        waiter.done.wait()
+    failed = next((w.error for w in waiters if w.error is not None), None)
+    if failed is not None:
+        raise failed
+    return [(w.seen, w.state) for w in waiters if w.seen is not None]
+
+
 def _own(error: BaseException) -> BaseException:
     """A copy of an eniops error for one waiter (its details its own): errors are not shared
     between the threads that raise them."""
@@ -65,27 +80,24 @@ class Poller:
         #: Describe calls the poller made (tests and benchmarks read it).
         self.describes = 0
 
-    def wait(self, expect: Expectation, not_before: float = 0.0) -> tuple[Seen, Any]:
-        """Block until `expect` is done; return what was seen and the resource's state.
-
-        The first read is made at once, or no earlier than `not_before` (monotonic)."""
-        now = self.clock.now()
-        waiter = _Waiter(
-            expect, due=max(now, not_before), delay=self.policy.poll_first_s, not_before=not_before
-        )
+    def wait(
+        self, expects: tuple[Expectation, ...], not_before: float = 0.0, handed: int = 0
+    ) -> list[tuple[Seen, Any]]:
+        """Block until each of `expects` is done (`_outcomes`). The first reads go out at
+        once, or no earlier than `not_before` (monotonic). The `handed` changes these waits
+        check stop counting as in flight once the waits are registered: a read never goes
+        out between a change's answer and its wait."""
+        due = max(self.clock.now(), not_before)
+        first = self.policy.poll_first_s
+        waiters = [_Waiter(e, due=due, delay=first, not_before=not_before) for e in expects]
         with self._cond:
-            self._waiters.append(waiter)
+            self._waiters.extend(waiters)
             if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._loop, name="eniops-poller", daemon=True
-                )
+                self._thread = threading.Thread(target=self._loop, name=NAME, daemon=True)
                 self._thread.start()
             self._cond.notify_all()
-        waiter.done.wait()
-        if waiter.error is not None:
-            raise waiter.error
-        assert waiter.seen is not None
-        return waiter.seen, waiter.state
+        self.run.in_flight.end(handed)
+        return _outcomes(waiters)
 
     # -- the poller's thread --------------------------------------------------------------
 

@@ -71,9 +71,11 @@ class Run:
 
 
 class InFlight:
-    """The changes sent and not answered yet (eniops' bookkeeping tags aside): a wait's
-    first read goes out once the changes sent together with its own are answered, so that
-    one read sees them all."""
+    """The changes sent whose check has not begun yet (eniops' bookkeeping tags aside): in
+    flight, or answered and about to be waited for. A wait's first read goes out once the
+    changes sent together with its own are answered and their waits registered, so that one
+    read sees them all. The sender begins one; the poller ends it as it registers the
+    change's waits (a change with nothing to wait for ends at once)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -95,10 +97,12 @@ class InFlight:
         with self._lock:
             self._count += 1
 
-    def end(self) -> None:
-        """A change is answered (or given up)."""
+    def end(self, changes: int = 1) -> None:
+        """`changes` are answered and their checks begun (or given up)."""
+        if not changes:
+            return
         with self._lock:
-            self._count -= 1
+            self._count -= changes
             listeners = list(self._listeners)
         for listener in listeners:
             listener()

@@ -100,6 +100,14 @@ class Sender:
     def __init__(self, run: Run, memory: Memory) -> None:
         self.run = run
         self.memory = memory
+        #: Changes answered whose check has not begun: still counted in flight until the
+        #: chain hands them to its check (`handed`).
+        self._answered = 0
+
+    def handed(self) -> int:
+        """The changes answered since the last call, for their check to end in flight."""
+        answered, self._answered = self._answered, 0
+        return answered
 
     def send(self, change: Change) -> tuple[Any, str]:
         """Send `change`; return the parameters sent and the note for its step. Raises the
@@ -141,7 +149,7 @@ class Sender:
                         error = err
                         raise
         except EniopsError as err:
-            ended = self._ended(change, err)
+            ended = _ended(run, change, err)
             raise ended.copy({**ended.details, "attempts": attempts}) from err
 
     def _send_once(self, change: Change, params: Mapping[str, Any]) -> None:
@@ -152,9 +160,12 @@ class Sender:
                 run.in_flight.begin()
             try:
                 run.gateway.send(change.action, params)
-            finally:
+            except BaseException:
                 if counted:
                     run.in_flight.end()
+                raise
+        if counted:
+            self._answered += 1
 
     def _refuse_if_stopped(self, change: Change) -> None:
         run = self.run
@@ -165,23 +176,6 @@ class Sender:
                 f"about to call {change.action}: no change starts after the deadline",
                 {"operation": change.action, "sent": False},
             )
-
-    def _ended(self, change: Change, err: EniopsError) -> EniopsError:
-        """What a change's last error means once it is not sent again."""
-        run = self.run
-        if not _resendable(err):
-            return err
-        if run.stop_requested:
-            return Interrupted(
-                f"stopped before {change.action} was sent again",
-                signal=run.settings.stop.signal if run.settings.stop else None,
-                details={"operation": change.action},
-            )
-        code = _code(err)
-        return run.deadline.timeout_error(
-            f"calling {change.action} (EC2 kept answering {code})",
-            {"operation": change.action, "last_code": code, "sent": True},
-        )
 
     def _before_resend(self, change: Change, error: EniopsError, read_at: float) -> float:
         """The read before a change is sent again; returns when its guard was last read.
@@ -209,6 +203,23 @@ class Sender:
         state = self.run.reader.current(kind, [resource]).get(resource)
         self.memory.last[subject] = state
         return state
+
+
+def _ended(run: Run, change: Change, err: EniopsError) -> EniopsError:
+    """What a change's last error means once it is not sent again."""
+    if not _resendable(err):
+        return err
+    if run.stop_requested:
+        return Interrupted(
+            f"stopped before {change.action} was sent again",
+            signal=run.settings.stop.signal if run.settings.stop else None,
+            details={"operation": change.action},
+        )
+    code = _code(err)
+    return run.deadline.timeout_error(
+        f"calling {change.action} (EC2 kept answering {code})",
+        {"operation": change.action, "last_code": code, "sent": True},
+    )
 
 
 def settled(run: Run, memory: Memory, change: Change, err: EniopsError) -> bool:

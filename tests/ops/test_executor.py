@@ -8,6 +8,7 @@ those calls, in that order within each chain, and records each as a step.
 from __future__ import annotations
 
 import itertools
+import time
 from collections import Counter
 from dataclasses import replace
 
@@ -262,3 +263,30 @@ def test_the_poller_keeps_within_its_describe_budget(world):
     ]
     assert len(polls) >= 3  # it did poll the held transition
     assert len(polls) <= 2.0 + 10.0 * (attach.at - detach.ended) + 1, len(polls)
+
+
+def test_a_change_answered_but_not_yet_waited_for_holds_back_the_first_read(world, monkeypatch):
+    """Two route tables replaced at once; the second table's chain is slow to begin its
+    check after its answer. The poller still reads both tables in one call: a change counts
+    as in flight until its wait is registered, not only until EC2 answers it."""
+    from eniops._executor._chain import ChainRun
+
+    slow_table = world.lab.route_tables[1]
+    check = ChainRun.check
+
+    def late_check(self, change, answered):
+        if change.params.get("RouteTableId") == slow_table:
+            time.sleep(0.05)  # between the answer and the wait: a busy thread
+        return check(self, change, answered)
+
+    monkeypatch.setattr(ChainRun, "check", late_check)
+    policy = replace(fast_policy(), poll_first_s=0.5)
+    with use_settings(policy=policy):
+        result = eniops.move_route(
+            world.lab.overlay, to_instance=world.lab.standby, ec2=world.client
+        )
+    assert [s.action for s in result.steps] == ["ec2:ReplaceRoute", "ec2:ReplaceRoute"]
+    calls = world.strict.calls
+    replaced = max(c.ended for c in calls if c.operation == "ReplaceRoute")
+    reads = [c for c in calls if c.operation == "DescribeRouteTables" and c.at >= replaced]
+    assert len(reads) == 1, [c.params for c in reads]

@@ -687,3 +687,16 @@ def test_an_enis_primary_ipv6_is_never_removed():
     assert check.ipv6_to_remove(eni, ["2001:db8:0:1::20", "2001:db8:0:1::30"]) == (
         "2001:db8:0:1::20",
     )
+
+
+def test_a_rider_is_bookkeeping_only():
+    """What rides beside a check is eniops' own tag: a change a service sees never does (its
+    failure would be a warning, and nothing would wait for it)."""
+    tag = Change("CreateTags", {"Resources": ["eni-1"]}, check="settle", role="bookkeeping")
+    attach = Change("AttachNetworkInterface", {"NetworkInterfaceId": "eni-1"}, role="goal")
+    assert Change("DetachNetworkInterface", {}, riders=(tag,)).calls[1] is tag
+    assert Wait(EniDetached("eni-1"), riders=(tag,)).riders == (tag,)
+    with pytest.raises(ValueError, match="AttachNetworkInterface"):
+        Change("DetachNetworkInterface", {}, riders=(attach,))
+    with pytest.raises(ValueError, match="AttachNetworkInterface"):
+        Wait(EniDetached("eni-1"), riders=(attach,))
