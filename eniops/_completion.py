@@ -50,20 +50,9 @@ def _actions(parser: argparse.ArgumentParser) -> Iterator[argparse.Action]:
 
 def _profiles(**_: Any) -> list[str]:
     """The profiles of the AWS config and credentials files."""
-    import configparser  # noqa: PLC0415
+    from . import _aws_files  # noqa: PLC0415
 
-    found: set[str] = set()
-    for variable, default, prefix in (
-        ("AWS_CONFIG_FILE", "~/.aws/config", "profile "),
-        ("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials", ""),
-    ):
-        config = configparser.ConfigParser(interpolation=None)
-        try:
-            config.read(os.path.expanduser(os.environ.get(variable) or default))
-        except (configparser.Error, OSError, UnicodeDecodeError):
-            continue
-        found.update(s.removeprefix(prefix) for s in config.sections())
-    return sorted(found)
+    return sorted({*_aws_files.CONFIG.profiles(), *_aws_files.CREDENTIALS.profiles()})
 
 
 def _regions(**_: Any) -> list[str]:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 #: the tag guard; it never changes anything, so it has no mode) and a change's (the rest).
 READ = ("ec2", "session", "region", "timeout", "role_arn", "external_id")
 CHECK = (*READ, "require_tag")
-COMMON = ("mode", *READ[:4], "require_tag", *READ[4:])
+COMMON = ("mode", "ec2", "session", "region", "timeout", "require_tag", "role_arn", "external_id")
 
 
 class ReadKeywords(TypedDict, total=False):

@@ -14,5 +14,7 @@ logging.getLogger("eniops").addHandler(logging.NullHandler())
 
 
 def logger(name: str) -> logging.Logger:
-    """The logger `name` (a child of `eniops`, which has the NullHandler)."""
+    """The logger `name`: `eniops` or a child of it, which the NullHandler covers."""
+    if name != "eniops" and not name.startswith("eniops."):
+        raise ValueError(f"not one of eniops' loggers: {name!r}")
     return logging.getLogger(name)

@@ -172,17 +172,9 @@ def _configured_output(profile: str | None) -> str:
 
 
 def _profile_output(profile: str | None) -> str | None:
-    import configparser  # noqa: PLC0415
+    from . import _aws_files  # noqa: PLC0415
 
-    name = profile or os.environ.get("AWS_PROFILE") or os.environ.get("AWS_DEFAULT_PROFILE")
-    path = os.environ.get("AWS_CONFIG_FILE") or os.path.expanduser("~/.aws/config")
-    config = configparser.ConfigParser(interpolation=None)
-    try:
-        config.read(path)
-    except (configparser.Error, OSError, UnicodeDecodeError):
-        return None  # botocore reports a broken file when the client is built
-    section = "default" if name in (None, "default") else f"profile {name}"
-    return config.get(section, "output", fallback=None)
+    return _aws_files.CONFIG.profiles().get(_aws_files.profile_name(profile), {}).get("output")
 
 
 def _title(args: argparse.Namespace) -> str:

@@ -90,3 +90,37 @@ def test_an_external_id_goes_with_a_role_only():
             region="us-east-1",
         )
     assert "secret value!" not in caught.value.message
+
+
+def test_the_aws_files_are_found_and_read_as_the_aws_cli_reads_them(tmp_path, monkeypatch):
+    """The config file's profiles are [default] and [profile …] (not [sso-session …] or
+    [services …]); every section of the credentials file is one; `~` in a path is the home;
+    a missing or broken file has none; the profile is the one given, then AWS_PROFILE, then
+    AWS_DEFAULT_PROFILE, then default."""
+    from eniops import _aws_files, _completion, cli
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "config").write_text(
+        "[default]\noutput = json\n[profile tsv]\noutput = text\n"
+        "[sso-session corp]\nsso_region = eu-west-1\n[services local]\nec2 =\n"
+    )
+    (tmp_path / "credentials").write_text("[ci]\naws_access_key_id = x\n")
+    (tmp_path / "broken").write_text("no section header\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "~/config")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "~/credentials")
+    for variable in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_DEFAULT_OUTPUT"):
+        monkeypatch.delenv(variable, raising=False)
+    assert set(_aws_files.CONFIG.profiles()) == {"default", "tsv"}
+    assert _completion._profiles() == ["ci", "default", "tsv"]
+    assert cli._configured_output(None) == "json"
+    assert cli._configured_output("tsv") == "text"
+    monkeypatch.setenv("AWS_DEFAULT_PROFILE", "tsv")
+    assert _aws_files.profile_name(None) == "tsv"
+    assert cli._configured_output(None) == "text"
+    monkeypatch.setenv("AWS_PROFILE", "ci")
+    assert (_aws_files.profile_name(None), _aws_files.profile_name("x")) == ("ci", "x")
+    assert cli._configured_output(None) == "summary"  # ci has no output
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "broken"))
+    assert _aws_files.CONFIG.profiles() == {}
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "missing"))
+    assert _aws_files.CONFIG.profiles() == {}

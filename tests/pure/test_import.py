@@ -71,6 +71,12 @@ def test_every_logger_of_eniops_comes_through_the_one_that_adds_the_null_handler
         if "getLogger(" in path.read_text() and path.name != "_log.py"
     ]
     assert getting == ["cli.py"]  # `-v` only sets botocore's level
+    from eniops._log import logger
+
+    assert logger("eniops.aws_lambda").name == "eniops.aws_lambda"
+    for outside in ("botocore", "eniopsx", ""):
+        with pytest.raises(ValueError, match="not one of eniops' loggers"):
+            logger(outside)
     code = "import sys, eniops, eniops.cli; print('logging' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

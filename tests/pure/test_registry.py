@@ -92,3 +92,12 @@ def test_every_operations_docstring_lists_its_arguments():
         keywords = {"describe": _keywords.READ, "check_failover": _keywords.CHECK}
         for name in [*own, *keywords.get(spec.name, _keywords.COMMON)]:
             assert name in doc, (spec.name, name)
+
+
+def test_each_set_of_keywords_names_its_typed_dicts_keys():
+    """The names the registry and the docs check against are the keys mypy checks callers
+    against: a read's, a check's (a read's and the tag guard) and a change's."""
+    assert set(_keywords.READ) == set(_keywords.ReadKeywords.__annotations__)
+    assert set(_keywords.CHECK) == set(_keywords.CheckKeywords.__annotations__)
+    assert set(_keywords.COMMON) == set(_keywords.CommonKeywords.__annotations__)
+    assert len(set(_keywords.COMMON)) == len(_keywords.COMMON)
