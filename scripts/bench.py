@@ -1,5 +1,6 @@
-"""Benchmarks in EC2 round trips, describe rates and wall time, on moto with a fixed latency
-added to every call (as a network would), each figure printed beside its limit.
+"""Benchmarks in EC2 round trips, describe rates and wall time, on moto with every call a
+fixed round trip (`StrictEc2.latency_s`, the simulated EC2's work inside it, as EC2's is),
+each figure printed beside its limit.
 
     .venv/bin/python scripts/bench.py [SECTION ...]      # sections: see SECTIONS below
 
@@ -50,7 +51,8 @@ class World:
 
 @contextmanager
 def world(instance_type: str = "t3.large", latency_s: float = LATENCY_S) -> Iterator[World]:
-    """A lab on its own moto account under the strict layer, `latency_s` added per call."""
+    """A lab on its own moto account under the strict layer, each call a `latency_s` round
+    trip."""
     with mock_aws():
         client = boto3.client("ec2", region_name="us-east-1")
         lab = build_lab(client, instance_type=instance_type)
@@ -172,7 +174,7 @@ def bench_failover_transitions(hold_s: float = 3.0) -> None:
 
 
 def section_plans() -> None:
-    print(f"== failover as one plan ({LATENCY_S * 1000:.0f} ms added per call)")
+    print(f"== failover as one plan ({LATENCY_S * 1000:.0f} ms a call)")
     bench_move_round_trips()
     bench_failover_steps()
     bench_failover_transitions()
@@ -213,7 +215,7 @@ def plain_route_move(client: Any, lab: Lab, tables: list[str]) -> None:
 
 
 def section_routes() -> None:
-    print(f"\n== move_route over 3 route tables ({LATENCY_S * 1000:.0f} ms added per call)")
+    print(f"\n== move_route over 3 route tables ({LATENCY_S * 1000:.0f} ms a call)")
     with world() as w:
         tables = _three_tables(w)
         ours = timed(
@@ -459,7 +461,7 @@ def _remap_once(w: World) -> tuple[float, float, int]:
 
 
 def section_single(runs: int = 7) -> None:
-    print(f"\n== single operations, no idle time ({LATENCY_S * 1000:.0f} ms added per call)")
+    print(f"\n== single operations, no idle time ({LATENCY_S * 1000:.0f} ms a call)")
     remaps = []
     for _ in range(runs):
         with world() as w:
@@ -504,7 +506,7 @@ def section_single(runs: int = 7) -> None:
 
 def section_readiness() -> None:
     """`check_failover` and `release_eip`, in round trips (25 ms per call)."""
-    print(f"\n== readiness and release ({LATENCY_S * 1000:.0f} ms added per call)")
+    print(f"\n== readiness and release ({LATENCY_S * 1000:.0f} ms a call)")
     with world(BIG) as w:
         _failover_lab(w, 7)
         reset_caches()  # a cold Lambda: the standby's type not known yet
@@ -627,7 +629,7 @@ def section_lambda() -> None:
     """The handler: from an event to its first change, and an event it ignores."""
     from eniops import aws_lambda
 
-    print(f"\n== the Lambda handler, warm ({LATENCY_S * 1000:.0f} ms added per call)")
+    print(f"\n== the Lambda handler, warm ({LATENCY_S * 1000:.0f} ms a call)")
     for name, by_env in (
         ("ec2-state-change-stopped", True),
         ("cloudwatch-alarm-state-change", True),
@@ -707,7 +709,7 @@ def _ipv6_move_once(how: str) -> tuple[int, float]:
 
 def section_ipv6() -> None:
     """Moving one IPv6 address between ENIs: eniops' two steps against plain boto3's."""
-    print(f"\n== IPv6 ({LATENCY_S * 1000:.0f} ms added per call)")
+    print(f"\n== IPv6 ({LATENCY_S * 1000:.0f} ms a call)")
     trips, seconds = _ipv6_move_once("eniops")
     plain_trips, plain_seconds = _ipv6_move_once("plain")
     print(
