@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from .. import _codes
 from .._deadline import Deadline
 from .._settings import Clock, RetryPolicy, StopRequest
-from ._translate import _error_parts, _is_client_error, error_code
+from ._translate import _error_parts, _is_client_error, error_code, transient
 
 if TYPE_CHECKING:
     from tenacity import RetryCallState
@@ -64,7 +64,7 @@ def reading(
     started = clock.now()
 
     def retryable(err: BaseException) -> bool:
-        if type(err).__name__ in _codes.TRANSIENT:
+        if isinstance(err, transient()):
             return True
         if not _is_client_error(err):
             return False

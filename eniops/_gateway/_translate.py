@@ -3,8 +3,9 @@ EC2's codes by their rules (`_codes`), the lower layer's own errors by one table
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from typing import NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeGuard
 
 from .. import _codes
 from .._errors import (
@@ -16,9 +17,12 @@ from .._errors import (
     PreconditionFailed,
 )
 
+if TYPE_CHECKING:
+    from botocore.exceptions import ClientError
+
 
 def _error_parts(err: BaseException) -> tuple[str, str, str | None, int | None]:
-    response = getattr(err, "response", None) or {}
+    response: Any = err.response if _is_client_error(err) else {}
     error = response.get("Error") or {}
     meta = response.get("ResponseMetadata") or {}
     return (
@@ -29,9 +33,26 @@ def _error_parts(err: BaseException) -> tuple[str, str, str | None, int | None]:
     )
 
 
-def _is_client_error(err: BaseException) -> bool:
-    # botocore's ClientError without importing botocore at module level.
-    return isinstance(getattr(err, "response", None), dict)
+def _is_client_error(err: BaseException) -> TypeGuard[ClientError]:
+    """An error EC2 (or another service) answered: botocore's `ClientError`."""
+    from botocore.exceptions import ClientError  # noqa: PLC0415
+
+    return isinstance(err, ClientError)
+
+
+@functools.cache
+def transient() -> tuple[type[BaseException], ...]:
+    """botocore's network errors: EC2 may not have had the call, or its answer was lost
+    (their names are the codes `_codes.TRANSIENT` lists)."""
+    from botocore import exceptions  # noqa: PLC0415
+
+    return (
+        exceptions.EndpointConnectionError,
+        exceptions.ConnectTimeoutError,
+        exceptions.ReadTimeoutError,
+        exceptions.ConnectionClosedError,
+        exceptions.ProxyConnectionError,
+    )
 
 
 def error_code(err: BaseException) -> str:
@@ -70,13 +91,21 @@ def _unanswered(err: BaseException, operation: str) -> EniopsError:
     return AwsError(f"{operation}: {err}", code=type(err).__name__, operation=operation)
 
 
-#: The lower layer's errors that EC2 did not answer, by class, and what each is in eniops.
-_LOWER: dict[str, Callable[[BaseException, str], EniopsError]] = {
-    "NoCredentialsError": _no_credentials,
-    "PartialCredentialsError": _no_credentials,
-    **dict.fromkeys(_codes.TRANSIENT, _unanswered),
-    "CredentialRetrievalError": _unanswered,
-}
+Translation = Callable[[BaseException, str], EniopsError]
+
+
+@functools.cache
+def _table() -> dict[type[BaseException], Translation]:
+    """What botocore raises, by class, and what each is in eniops: the most specific class
+    of an error decides (botocore is loaded by then: it raised the error)."""
+    from botocore import exceptions  # noqa: PLC0415
+
+    return {
+        exceptions.ClientError: _answered,
+        exceptions.NoCredentialsError: _no_credentials,
+        exceptions.PartialCredentialsError: _no_credentials,
+        exceptions.BotoCoreError: _unanswered,  # the network, credentials, and the rest
+    }
 
 
 def translate(err: BaseException, operation: str) -> EniopsError | None:
@@ -84,11 +113,8 @@ def translate(err: BaseException, operation: str) -> EniopsError | None:
     own errors as they are); None for anything else (a defect, which is not translated)."""
     if isinstance(err, EniopsError):
         return err
-    if _is_client_error(err):
-        return _answered(err, operation)
-    make = _LOWER.get(type(err).__name__)
-    if make is None and "botocore" in type(err).__module__:
-        make = _unanswered  # any other error of the lower layer: an AWS error
+    table = _table()
+    make = next((table[cls] for cls in type(err).__mro__ if cls in table), None)
     return make(err, operation) if make is not None else None
 
 

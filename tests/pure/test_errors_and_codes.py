@@ -192,3 +192,32 @@ def test_aws_error_keeps_code_operation_and_request_id():
         "DetachNetworkInterface",
         "req-1",
     )
+
+
+def test_what_botocore_raises_is_translated_by_its_class():
+    """Each error of the lower layer by its most specific class in one table: no credentials
+    is an AwsError saying so, the network's errors (a subclass too) are transient AwsErrors
+    named by their class, any other botocore error an AwsError; a defect is not translated."""
+    from botocore import exceptions
+
+    from eniops._gateway._translate import transient
+
+    assert {cls.__name__ for cls in transient()} == _codes.TRANSIENT
+    missing = translate(exceptions.NoCredentialsError(), "DescribeAddresses")
+    assert (type(missing), missing.code) == (eniops.AwsError, _codes.NO_CREDENTIALS)
+    partial = translate(exceptions.PartialCredentialsError(provider="env", cred_var="x"), "X")
+    assert partial.code == _codes.NO_CREDENTIALS
+
+    class SlowerStill(exceptions.ReadTimeoutError):
+        pass
+
+    slow = SlowerStill(endpoint_url="https://ec2.example")
+    assert isinstance(slow, transient())
+    network = translate(exceptions.EndpointConnectionError(endpoint_url="https://x"), "X")
+    assert (type(network), network.code) == (eniops.AwsError, "EndpointConnectionError")
+    assert _codes.resendable(network.code)
+    other = translate(exceptions.ParamValidationError(report="bad"), "X")
+    assert type(other) is eniops.AwsError
+    assert translate(ValueError("a defect"), "X") is None
+    answered = translate(_client_error(_codes.REQUEST_LIMIT_EXCEEDED), "X")
+    assert answered.code == _codes.REQUEST_LIMIT_EXCEEDED
