@@ -16,7 +16,7 @@ from typing import Any
 from .. import _inputs
 from .. import _rules as check
 from .._expect import DeletesOnTermination, EniAttached, EniDetached
-from .._model import Eni, Instance, Limits
+from .._model import Attachment, Eni, Instance, Limits
 from .._plan import Chain, Change, Ref, Wait
 from .._tags import HolderTag, MoveIntent
 from .._views import Planned, Subject
@@ -73,7 +73,7 @@ def move_chain(
     """
     att = eni.attachment
     if att is not None and att.instance_id == target.instance_id and att.status != "detaching":
-        return _finish_chain(eni, target, operation)
+        return _finish_chain(eni, att, target, operation)
     check.same_vpc_and_az(eni, target)
     check.instance_state(target)
     index = _index_on(eni, target, limits, placement.device_index)
@@ -151,16 +151,16 @@ def _leave(
             )
         )
     else:
-        items.append(_detach(eni, target.instance_id, placement.force, move.delete_on_termination))
+        items.append(
+            _detach(eni, att, target.instance_id, placement.force, move.delete_on_termination)
+        )
     return items
 
 
-def _finish_chain(eni: Eni, target: Instance, operation: str) -> Chain:
+def _finish_chain(eni: Eni, att: Attachment, target: Instance, operation: str) -> Chain:
     """The ENI is on the target (attaching, or attached with an intent left over): wait for
     `attached`, restore `DeleteOnTermination` where the intent recorded it for this very
     attachment, clear the intent and tag where it is, beside the last check."""
-    att = eni.attachment
-    assert att is not None  # the caller found it on the target
     pending = eni.intent
     holder = _bookkeeping.holder(
         eni.eni_id,
@@ -220,9 +220,7 @@ def _chain(
     )
 
 
-def _detach(eni: Eni, target: str, force: bool, dot: bool) -> Change:
-    att = eni.attachment
-    assert att is not None  # `_leave` detaches only what is attached
+def _detach(eni: Eni, att: Attachment, target: str, force: bool, dot: bool) -> Change:
     params: dict[str, Any] = {"AttachmentId": att.attachment_id}
     if force:
         params["Force"] = True
