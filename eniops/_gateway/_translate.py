@@ -42,17 +42,11 @@ def _is_client_error(err: BaseException) -> TypeGuard[ClientError]:
 
 @functools.cache
 def transient() -> tuple[type[BaseException], ...]:
-    """botocore's network errors: EC2 may not have had the call, or its answer was lost
-    (their names are the codes `_codes.TRANSIENT` lists)."""
+    """botocore's network errors: EC2 may not have had the call, or its answer was lost.
+    `_codes.TRANSIENT` names them (an AwsError for one carries its class name as code)."""
     from botocore import exceptions  # noqa: PLC0415
 
-    return (
-        exceptions.EndpointConnectionError,
-        exceptions.ConnectTimeoutError,
-        exceptions.ReadTimeoutError,
-        exceptions.ConnectionClosedError,
-        exceptions.ProxyConnectionError,
-    )
+    return tuple(getattr(exceptions, name) for name in sorted(_codes.TRANSIENT))
 
 
 def error_code(err: BaseException) -> str:
