@@ -178,3 +178,79 @@ def cli_value_well_formed(option: str, positional: str | None, text: str) -> boo
     if option == "--route-tables":
         return _matches(_id("rtb"))(text)
     return bool(JUDGES[OPTION_ARGUMENT[option]](text))
+
+
+#: CloudWatch's metric units, as the embedded metric format specification lists them.
+EMF_UNITS = frozenset(
+    [
+        "Seconds",
+        "Microseconds",
+        "Milliseconds",
+        "Bytes",
+        "Kilobytes",
+        "Megabytes",
+        "Gigabytes",
+        "Terabytes",
+        "Bits",
+        "Kilobits",
+        "Megabits",
+        "Gigabits",
+        "Terabits",
+        "Percent",
+        "Count",
+        "Bytes/Second",
+        "Kilobytes/Second",
+        "Megabytes/Second",
+        "Gigabytes/Second",
+        "Terabytes/Second",
+        "Bits/Second",
+        "Kilobits/Second",
+        "Megabits/Second",
+        "Gigabits/Second",
+        "Terabits/Second",
+        "Count/Second",
+        "None",
+    ]
+)
+
+
+def emf_problems(line: dict[str, Any]) -> list[str]:
+    """What makes `line` not a CloudWatch embedded-metric-format document, by the
+    specification: a root `_aws` with an integer `Timestamp` (ms) and `CloudWatchMetrics`
+    directives, each with a `Namespace` (1-255 characters), `Dimensions` (dimension sets of at
+    most 30 keys, each key a string member of the root) and `Metrics` (at most 100, each named
+    by a numeric member of the root, with a known unit). Empty: well formed."""
+    problems: list[str] = []
+    meta = line.get("_aws")
+    if not isinstance(meta, dict):
+        return ["no _aws object"]
+    if type(meta.get("Timestamp")) is not int or meta["Timestamp"] <= 0:
+        problems.append("Timestamp is not epoch milliseconds")
+    directives = meta.get("CloudWatchMetrics")
+    if not isinstance(directives, list) or not directives:
+        return [*problems, "no CloudWatchMetrics directive"]
+    for directive in directives:
+        namespace = directive.get("Namespace")
+        if not isinstance(namespace, str) or not 1 <= len(namespace) <= 255:
+            problems.append(f"Namespace {namespace!r}")
+        for dimension_set in directive.get("Dimensions", []):
+            if not isinstance(dimension_set, list) or len(dimension_set) > 30:
+                problems.append(f"dimension set {dimension_set!r}")
+                continue
+            for key in dimension_set:
+                if not isinstance(line.get(key), str):
+                    problems.append(f"dimension {key!r} is not a string member of the root")
+        metrics = directive.get("Metrics")
+        if not isinstance(metrics, list) or not 1 <= len(metrics) <= 100:
+            problems.append("Metrics is not a list of 1 to 100 definitions")
+            continue
+        for metric in metrics:
+            name, unit = metric.get("Name"), metric.get("Unit", "None")
+            value = line.get(name)
+            if not isinstance(name, str) or isinstance(value, bool):
+                problems.append(f"metric {name!r}")
+            elif not isinstance(value, (int, float)):
+                problems.append(f"metric {name!r} has no numeric member of the root")
+            if unit not in EMF_UNITS:
+                problems.append(f"metric {name!r}: unit {unit!r}")
+    return problems

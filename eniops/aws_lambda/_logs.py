@@ -20,7 +20,18 @@ from .._log import logger
 
 #: CloudWatch namespace of eniops' metrics.
 NAMESPACE = "eniops"
-Metric = Literal["Failovers", "FailoverRefused", "EventsIgnored", "FailoverSeconds", "PairNotReady"]
+Metric = Literal[
+    "Failovers",
+    "FailoverRefused",
+    "EventsIgnored",
+    "FailoverSeconds",
+    "LeaseUnavailable",
+    "PairNotReady",
+]
+#: The one metric with the dimension `Instance`: its values are bounded by the configured pairs.
+#: Each distinct set of dimension values is a custom metric, billed: on the others an instance
+#: id would make one per instance that ever stopped, so there it is only a property.
+PER_PAIR: frozenset[str] = frozenset({"PairNotReady"})
 _UNITS: dict[str, str] = {"FailoverSeconds": "Seconds"}
 #: Lambda's level names (AWS_LAMBDA_LOG_LEVEL) as Python's.
 _LEVELS = {
@@ -113,10 +124,12 @@ class Invocation:
         log.log(level, message, extra={"fields": data})
 
     def metric(self, name: Metric, instance: str | None, value: float = 1.0) -> None:
-        """One embedded-metric-format line: `name` with the dimension `Instance` (and the
-        function's name, for the template's alarms)."""
+        """One embedded-metric-format line: `name` under the dimension `Function` (the
+        function's name, for the template's alarms); the instance the event is about is a
+        property of the line, and a dimension of `PER_PAIR` metrics only."""
         function = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "local")
-        dimensions = [["Instance"], ["Function"]] if instance else [["Function"]]
+        per_pair = name in PER_PAIR and instance
+        dimensions = [["Instance"], ["Function"]] if per_pair else [["Function"]]
         data: dict[str, Any] = {
             "_aws": {
                 "Timestamp": int(time.time() * 1000),

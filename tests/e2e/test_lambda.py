@@ -7,6 +7,7 @@ import json
 
 import pytest
 from conftest import FakeContext
+from judges import emf_problems
 
 import eniops
 from eniops import _codes, aws_lambda
@@ -25,12 +26,17 @@ def lines(capsys):
 
 
 def metrics(found):
-    """The metrics of EMF lines, as (name, instance, value)."""
+    """The metrics of EMF lines, as (name, instance, value), each line checked against the
+    embedded metric format and against which metric may have the dimension `Instance`."""
     named = []
     for line in found:
+        assert emf_problems(line) == [], line
         (directive,) = line["_aws"]["CloudWatchMetrics"]
         assert directive["Namespace"] == "eniops"
         for metric in directive["Metrics"]:
+            per_instance = ["Instance"] in directive["Dimensions"]
+            assert per_instance == (metric["Name"] == "PairNotReady"), line
+            assert ["Function"] in directive["Dimensions"]
             named.append((metric["Name"], line.get("Instance"), line[metric["Name"]]))
     return sorted(named)
 
