@@ -16,7 +16,7 @@ from ._errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from ._inputs import UNASSOCIATED, TagGuard, is_ipv6
 from ._model import Address, Attachment, Eni, Instance, Limits, Subnet
 from ._routes import Route, RouteTable
-from ._tags import MoveIntent
+from ._tags import IP_MOVE_TAG, MoveIntent
 
 T = TypeVar("T")
 
@@ -428,6 +428,39 @@ def ipv6_in_subnet(ip: str, subnet: Subnet) -> None:
             f"{ip} is not inside {subnet.subnet_id} ({where})",
             details={"ip": ip, "subnet": subnet.subnet_id, "cidr": subnet.ipv6_cidr},
         )
+
+
+def on_their_way(
+    enis: Iterable[Eni],
+    ips: Iterable[str],
+    shown: Iterable[str],
+    moves_from: Callable[[str], bool],
+) -> tuple[dict[str, str], list[str]]:
+    """Which of `ips` count as held by an interrupted IPv6 move's `from` ENI, and warnings.
+
+    An address on no ENI (not in `shown`) that an `eniops:ip-move` intent names is on its way
+    from the intent's `from` ENI; it counts as held by that ENI only for a call that moves it
+    from there (`moves_from(eni_id)`: the re-run of the interrupted call, a failover whose
+    source holds that ENI). For any other call the intent is a stranger's: it neither blocks
+    nor reserves the address, and a warning names it.
+    """
+    asked, on_an_eni = set(ips), set(shown)
+    held: dict[str, str] = {}
+    warnings: list[str] = []
+    for eni in sorted(enis, key=lambda e: e.eni_id):
+        intent = eni.ip_intent
+        waiting = [ip for ip in intent.ips if ip in asked and ip not in on_an_eni] if intent else []
+        if intent is None or not waiting:
+            continue
+        if moves_from(intent.source):
+            held.update(dict.fromkeys(waiting, intent.source))
+        else:
+            warnings.append(
+                f"{eni.eni_id}'s {IP_MOVE_TAG} tag names {', '.join(waiting)} as on its way from "
+                f"{intent.source}, which this call does not move it from: a stranger's intent, "
+                "ignored"
+            )
+    return held, warnings
 
 
 def ipv6_to_add(

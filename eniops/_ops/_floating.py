@@ -44,17 +44,25 @@ def holding(run: Run, ips: list[str]) -> list[Eni]:
     return [eni for found in reader.at_once(*reads) for eni in found]
 
 
-def holders(holding: list[Eni], tagged: Iterable[Eni], vpc_id: str) -> dict[str, str]:
-    """Address -> the ENI (of the VPC) holding it now; an IPv6 address on no ENI that an
-    interrupted move's `eniops:ip-move` intent names counts as held by its `from` ENI."""
-    mine = [e for e in holding if e.vpc_id == vpc_id]
-    holders = {ip: e.eni_id for e in mine for ip in (*e.private_ips, *e.ipv6_addresses)}
-    shown = {ip for e in mine for ip in e.ipv6_addresses}
-    for eni in tagged:
-        intent = eni.ip_intent
-        if intent is not None and eni.vpc_id == vpc_id:
-            holders.update({ip: intent.source for ip in intent.ips if ip not in shown})
-    return holders
+def holders(holding: list[Eni], vpc_id: str) -> dict[str, str]:
+    """Address -> the ENI (of the VPC) that EC2 shows holding it now."""
+    return {
+        ip: e.eni_id
+        for e in holding
+        if e.vpc_id == vpc_id
+        for ip in (*e.private_ips, *e.ipv6_addresses)
+    }
+
+
+def on_their_way(
+    source: Instance, tagged: Iterable[Eni], ips: Iterable[str], shown: Mapping[str, str]
+) -> tuple[dict[str, str], list[str]]:
+    """Floating IPv6 addresses on no ENI that an interrupted move's `eniops:ip-move` intent
+    names as coming from one of the source's ENIs (a killed failover): held by that ENI.
+    Another ENI's intent is a stranger's to this failover (`_rules.on_their_way`)."""
+    own = {e.eni_id for e in source.enis}
+    mine = [e for e in tagged if e.vpc_id == source.vpc_id]
+    return check.on_their_way(mine, ips, shown, own.__contains__)
 
 
 def chains(
@@ -62,10 +70,11 @@ def chains(
 ) -> list[Chain]:
     """The floating IPs asked for (`ips`), IPv4 then IPv6, each family within the target
     type's limit for it."""
+    waiting, strangers = on_their_way(state.source, state.tagged, moves.ips, state.holders)
+    moves.warnings.extend(strangers)
+    holders = {**waiting, **state.holders}
     how = {
-        ip: verdicts.check(
-            check.floating_ip, ip, state.source, state.target, state.holders, state.subnet
-        )
+        ip: verdicts.check(check.floating_ip, ip, state.source, state.target, holders, state.subnet)
         for ip in moves.ips
     }
     v4 = [ip for ip in moves.ips if not _inputs.is_ipv6(ip)]

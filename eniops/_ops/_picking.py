@@ -31,8 +31,8 @@ class FailoverState:
     tagged: tuple[Eni, ...]
     tables: tuple[RouteTable, ...]
     limits: Limits
-    #: For floating IPs (`ips`): the ENI holding each now; the target's subnet, when one
-    #: of them is held by no ENI.
+    #: For floating IPs (`ips`): the ENI EC2 shows holding each now; the target's subnet,
+    #: when one of them is held by no ENI (nor on its way from the source's).
     holders: Mapping[str, str] = field(default_factory=dict)
     subnet: Subnet | None = None
     #: The standby's status checks (read for a readiness check only).

@@ -150,8 +150,10 @@ def read_failover(run: Run, request: FailoverRequest, *, status: bool = False) -
     full = {e.eni_id: e for e in (*attached, *tagged)}
     source = instances[source_id].with_enis(full)
     target = instances[target_id].with_enis(full)
-    holders = floating.holders(holding, tagged, target.vpc_id)
-    limits, subnet = _limits_and_subnet(run, target, [ip for ip in ips if ip not in holders])
+    holders = floating.holders(holding, target.vpc_id)
+    waiting, _ = floating.on_their_way(source, tagged, ips, holders)
+    free = [ip for ip in ips if ip not in holders and ip not in waiting]
+    limits, subnet = _limits_and_subnet(run, target, free)
     run.mark_read()
     state = (source, target, tuple(addresses), tuple(tagged), tuple(tables), limits)
     return FailoverState(*state, holders, subnet, checks, tuple(ips))

@@ -7,7 +7,7 @@ reassigned IP takes its Elastic IP along; eniops waits until the address shows i
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -194,8 +194,9 @@ def _read_add_ipv6(run: Run, request: IpsRequest) -> AddState:
         assert instance is not None
         eni = check.primary_of(instance.with_enis({e.eni_id: e for e in intents}))
     mine = {e.eni_id: e for e in (*holding, *intents, eni) if e.subnet_id == eni.subnet_id}
-    held = {ip for e in mine.values() for ip in (*e.ipv6_addresses, *_intent_ips(e))}
-    unknown = any(ip not in held for ip in request.ips)
+    shown = {ip for e in mine.values() for ip in e.ipv6_addresses}
+    waiting, _ = check.on_their_way(mine.values(), request.ips, shown, _moving_from(request, mine))
+    unknown = any(ip not in shown and ip not in waiting for ip in request.ips)
     limits, subnet = reader.at_once(
         lambda: reader.limits(instance.instance_type) if instance is not None else None,
         lambda: reader.subnet(eni.subnet_id) if unknown else None,
@@ -204,8 +205,17 @@ def _read_add_ipv6(run: Run, request: IpsRequest) -> AddState:
     return AddState(eni, instance, subnet, tuple(mine.values()), limits, ())
 
 
-def _intent_ips(eni: Eni) -> tuple[str, ...]:
-    return eni.ip_intent.ips if eni.ip_intent is not None else ()
+def _moving_from(request: IpsRequest, enis: Mapping[str, Eni]) -> Callable[[str], bool]:
+    """Whether this call moves addresses from an ENI: it reassigns, and its guard names that
+    ENI or the instance it is attached to (the re-run of an interrupted IPv6 move)."""
+
+    def moves_from(eni_id: str) -> bool:
+        if not request.allow_reassignment or request.expected is None:
+            return False
+        found = enis.get(eni_id)
+        return request.expected in (eni_id, found.instance_id if found is not None else None)
+
+    return moves_from
 
 
 def read_remove(run: Run, request: IpsRequest) -> RemoveState:
@@ -231,10 +241,9 @@ def plan_add_secondary_ips(request: IpsRequest, state: AddState) -> Plan:
         for other in state.neighbours
         for ip in other.private_ips
     }
-    v6_chains = _ipv6_to_add(request, state)
+    v6_chains, warnings = _ipv6_to_add(request, state)
     to_add = _ipv4_to_add(request, state, holders)
     _guard(request, eni, state.instance)
-    warnings: list[str] = []
     if limits is None:
         warnings.append(f"{eni.eni_id} is not attached: the per-interface IP limit is unknown")
     taken = {ip: holders[ip][0] for ip in to_add if ip in holders}
@@ -286,30 +295,32 @@ def _ipv4_to_add(
     )
 
 
-def _ipv6_to_add(request: IpsRequest, state: AddState) -> list[Chain]:
+def _ipv6_to_add(request: IpsRequest, state: AddState) -> tuple[list[Chain], list[str]]:
     """The chains that put the IPv6 addresses asked for on the ENI (checked): from nobody,
-    moved from another ENI, or finishing a move a killed run left."""
+    moved from another ENI, or finishing a move a killed run left; and the warnings (an
+    interrupted move's intent that this call does not finish)."""
+    wanted = [ip for ip in request.ips if _inputs.is_ipv6(ip)]
     shown = {ip: other for other in state.neighbours for ip in other.ipv6_addresses}
     holders = {
         ip: tuple(i for i in (other.eni_id, other.instance_id) if i) for ip, other in shown.items()
     }
     by_id = {other.eni_id: other for other in state.neighbours}
-    for intent in (other.ip_intent for other in state.neighbours):
-        if intent is None:
-            continue
-        source = by_id.get(intent.source)
-        on_its_way = tuple(i for i in (intent.source, source and source.instance_id) if i)
-        holders.update({ip: on_its_way for ip in intent.ips if ip not in shown})
+    waiting, warnings = check.on_their_way(
+        state.neighbours, wanted, shown, _moving_from(request, by_id)
+    )
+    for ip, source in waiting.items():
+        found = by_id.get(source)
+        holders[ip] = tuple(i for i in (source, found and found.instance_id) if i)
     free, moves = check.ipv6_to_add(
         state.eni,
         state.subnet,
-        [ip for ip in request.ips if _inputs.is_ipv6(ip)],
+        wanted,
         holders,
         allow_reassignment=request.allow_reassignment,
         expected=request.expected,
         limits=state.limits,
     )
-    return ipv6_chains(state.eni, free, moves, set(shown))
+    return ipv6_chains(state.eni, free, moves, set(shown)), warnings
 
 
 def plan_remove_secondary_ips(request: IpsRequest, state: RemoveState) -> Plan:

@@ -604,6 +604,35 @@ def test_a_failover_killed_between_its_ipv6_steps_is_finished(world, dual, kille
     assert "eniops:ip-move" not in tags_of(world, standby)
 
 
+@pytest.mark.parametrize("on", ["third", "standby"])
+def test_a_strangers_ip_move_intent_never_blocks_a_failover(world, dual, on):
+    """The floating IPv6 address is on no ENI and an ENI of the subnet (a third one, or the
+    standby's own) carries a forged `eniops:ip-move` naming it as coming from itself: the
+    intent is not the failover source's, so it neither blocks nor reserves the address. The
+    failover moves the Elastic IP, the ENI and the routes, assigns the address to the standby,
+    and names the forged tag in its warnings."""
+    ip = str(dual[0x63])
+    standby = world.primary_eni(world.lab.standby)
+    with world.strict.internal() as client:
+        if on == "third":
+            made = client.create_network_interface(SubnetId=world.lab.subnet_a)
+            forger = made["NetworkInterface"]["NetworkInterfaceId"]
+        else:
+            forger = standby
+        intent = {"Key": "eniops:ip-move", "Value": f"from={forger} ips={ip}"}
+        client.create_tags(Resources=[forger], Tags=[intent])
+    world.strict.reset_calls()
+    result = _failover_ips(world, [ip])
+    assert result.changed
+    assert world.address()["InstanceId"] == world.lab.standby
+    assert world.eni(world.lab.floating_eni)["Attachment"]["InstanceId"] == world.lab.standby
+    assert v6_of(world, standby) == [ip]
+    assert _v6_calls(world) == ["AssignIpv6Addresses"]
+    (warning,) = [w for w in result.warnings if "eniops:ip-move" in w]
+    assert forger in warning
+    assert ip in warning
+
+
 def test_an_ipv6_address_no_eni_holds_is_assigned(world, dual):
     """The source's teardown freed it: assigned to the standby (no unassign), checked
     against the standby's subnet's IPv6 range first."""

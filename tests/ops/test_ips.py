@@ -357,9 +357,11 @@ def test_a_killed_move_is_finished_by_the_same_call(world, dual, killed_after):
     assert "eniops:ip-move" not in tags_of(world, target)
 
 
-def test_an_address_on_its_way_counts_as_held_by_where_it_came_from(world, dual):
-    """Unassigned by a killed run: a guard naming anyone but its source is refused, and a
-    plain add without reassignment is ip-in-use, not a free address."""
+def test_an_address_on_its_way_counts_as_held_only_by_a_call_that_moves_it(world, dual):
+    """Unassigned by a killed run, the address is held by its intent's `from` ENI only for a
+    call that moves it from there: a guard naming anyone else finds it held by nobody
+    (expect-mismatch), and a plain add to another ENI takes it as free, with a warning that
+    names the intent it does not finish."""
     source, target, ip = moving(world, dual)
     with world.strict.internal() as client:
         client.create_tags(
@@ -370,10 +372,53 @@ def test_an_address_on_its_way_counts_as_held_by_where_it_came_from(world, dual)
     with pytest.raises(eniops.Conflict) as caught:
         move6(world, target, ip, world.lab.far)
     assert caught.value.reason == "expect-mismatch"
-    with pytest.raises(eniops.Conflict) as caught:
-        eniops.add_secondary_ips(target, ips=[ip], ec2=world.client)
-    assert caught.value.reason == "ip-in-use"
+    assert caught.value.details["current"] == []
     assert world.strict.mutations == []
+    other = _spare_eni(world)
+    result = eniops.add_secondary_ips(other, ips=[ip], ec2=world.client)
+    assert result.changed
+    assert v6_of(world, other) == [ip]
+    assert any(target in w and "eniops:ip-move" in w for w in result.warnings)
+
+
+def _spare_eni(world):
+    """A new ENI of subnet a, attached to nothing."""
+    with world.strict.internal() as client:
+        created = client.create_network_interface(SubnetId=world.lab.subnet_a)
+    return created["NetworkInterface"]["NetworkInterfaceId"]
+
+
+def test_a_forged_ip_move_intent_blocks_no_free_address(world, dual):
+    """Any ENI of the subnet tagged `eniops:ip-move = "from=<its own id> ips=<a free address>"`
+    (anyone with tag-write permission can write it): the address is still free for every call
+    that does not move it from there. Added plainly, or with reassignment from nobody, it is
+    assigned; the forged tag is named in the warnings and left alone."""
+    target = world.primary_eni(world.lab.standby)
+    forger = _spare_eni(world)
+    ips = [str(dual[0x5A]), str(dual[0x5B])]
+    with world.strict.internal() as client:
+        client.create_tags(
+            Resources=[forger],
+            Tags=[{"Key": "eniops:ip-move", "Value": f"from={forger} ips={','.join(ips)}"}],
+        )
+    world.strict.reset_calls()
+    plain = eniops.add_secondary_ips(target, ips=[ips[0]], ec2=world.client)
+    guarded = eniops.add_secondary_ips(
+        target,
+        ips=[ips[1]],
+        allow_reassignment=True,
+        expect_current=eniops.UNASSOCIATED,
+        ec2=world.client,
+    )
+    assert plain.changed
+    assert guarded.changed
+    assert sorted(v6_of(world, target)) == sorted(ips)
+    for result, ip in ((plain, ips[0]), (guarded, ips[1])):
+        (warning,) = [w for w in result.warnings if "eniops:ip-move" in w]
+        assert forger in warning
+        assert ip in warning
+    assert [c.operation for c in world.strict.mutations] == ["AssignIpv6Addresses"] * 2
+    assert "eniops:ip-move" in tags_of(world, forger)
 
 
 def test_a_third_party_taking_the_address_between_the_steps(world, dual):

@@ -236,3 +236,26 @@ def test_result_to_dict_is_json():
     }
     assert data["before"] == {"s": ["a", "b"]}
     assert data["elapsed_s"] == 1.235
+
+
+def _waiting(ip, source, *, on="eni-0000000b"):
+    return eni(on, ips=("10.0.1.11",), tags={"eniops:ip-move": f"from={source} ips={ip}"})
+
+
+def test_an_intent_counts_only_for_a_call_that_moves_from_its_source():
+    """An address on no ENI named by an `eniops:ip-move` intent is held by the intent's
+    `from` ENI for a call that moves it from there, and is a stranger's (named, not held)
+    for any other call; an address some ENI shows, or one not asked for, is left out."""
+    ip, shown_ip = "2001:db8::5", "2001:db8::6"
+    intents = [_waiting(ip, "eni-0000000c"), _waiting(shown_ip, "eni-0000000c", on="eni-0000000d")]
+    held, warnings = check.on_their_way(
+        intents, [ip, shown_ip], [shown_ip], lambda e: e == "eni-0000000c"
+    )
+    assert (held, warnings) == ({ip: "eni-0000000c"}, [])
+    held, warnings = check.on_their_way(intents, [ip], [], lambda e: False)
+    assert held == {}
+    (warning,) = warnings
+    assert "eni-0000000b" in warning
+    assert ip in warning
+    assert "eni-0000000c" in warning
+    assert check.on_their_way(intents, ["2001:db8::7"], [], lambda e: False) == ({}, [])
