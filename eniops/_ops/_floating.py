@@ -11,6 +11,7 @@ from typing import Any
 
 from .. import _inputs
 from .. import _rules as check
+from .._errors import InvalidInput, PreconditionFailed
 from .._executor import Run
 from .._model import Eni, Instance
 from .._plan import Chain
@@ -22,10 +23,43 @@ from ._ipv6 import move_chain as move_ipv6
 from ._picking import FailoverState
 
 
-def floating_ips(instance: Instance) -> tuple[str, ...]:
-    """The addresses the instance's `eniops:floating-ips` tag names (separated by spaces)."""
-    raw = instance.tags.get(FLOATING_IPS_TAG, "")
-    return _inputs.ip_list(raw.split(), f"{instance.instance_id}'s {FLOATING_IPS_TAG} tag")
+def tag_ips(instance: Instance) -> tuple[tuple[str, ...], list[str]]:
+    """The addresses the instance's `eniops:floating-ips` tag names (separated by spaces), and
+    a warning for each word that is not one. The tag is a hint, never an order: what it names
+    is checked against what EC2 shows (`hinted`)."""
+    found: list[str] = []
+    warnings: list[str] = []
+    where = f"{instance.instance_id}'s {FLOATING_IPS_TAG} tag"
+    for word in instance.tags.get(FLOATING_IPS_TAG, "").split():
+        try:
+            found.append(_inputs.ip(word, where))
+        except InvalidInput:
+            warnings.append(f"{where}: {word[:60]!r} is not an IP address: left out")
+    return tuple(dict.fromkeys(found)), warnings
+
+
+def hinted(state: FailoverState, holders: Mapping[str, str]) -> tuple[list[str], list[str]]:
+    """Which of the addresses the source's tag names (`state.hinted`) the failover moves:
+    those of the source's primary ENI (a secondary address of it, or one on its way from it),
+    or on the target's already; each other is left out with a warning, and the rest of the
+    failover goes on (`ips=` is an order: a bad value refuses)."""
+    _, warnings = tag_ips(state.source)
+    taken: list[str] = []
+    for ip in state.hinted:
+        try:
+            how = check.floating_ip(ip, state.source, state.target, holders, None)
+        except PreconditionFailed as refusal:
+            warnings.append(f"{FLOATING_IPS_TAG} names {ip}: {refusal.message}; left out")
+            continue
+        if how == "assign":
+            warnings.append(
+                f"{FLOATING_IPS_TAG} names {ip}, which no ENI holds: not a secondary IP of "
+                f"{state.source.instance_id}'s primary ENI, so the tag alone does not assign "
+                "it; left out"
+            )
+            continue
+        taken.append(ip)
+    return taken, warnings
 
 
 def holding(run: Run, ips: list[str]) -> list[Eni]:
@@ -65,14 +99,20 @@ def on_their_way(
     return check.on_their_way(mine, ips, shown, own.__contains__)
 
 
+def with_waiting(state: FailoverState, ips: Iterable[str], warnings: list[str]) -> dict[str, str]:
+    """Who holds each floating IP: as EC2 shows it, or (on no ENI) the source's ENI an
+    interrupted move of it started from; a stranger's intent is named in `warnings`."""
+    waiting, strangers = on_their_way(state.source, state.tagged, ips, state.holders)
+    warnings.extend(w for w in strangers if w not in warnings)
+    return {**waiting, **state.holders}
+
+
 def chains(
     state: FailoverState, moves: picking.Moves, target_primary: Eni, verdicts: check.Verdicts
 ) -> list[Chain]:
     """The floating IPs asked for (`ips`), IPv4 then IPv6, each family within the target
     type's limit for it."""
-    waiting, strangers = on_their_way(state.source, state.tagged, moves.ips, state.holders)
-    moves.warnings.extend(strangers)
-    holders = {**waiting, **state.holders}
+    holders = with_waiting(state, moves.ips, moves.warnings)
     how = {
         ip: verdicts.check(check.floating_ip, ip, state.source, state.target, holders, state.subnet)
         for ip in moves.ips

@@ -37,8 +37,11 @@ class FailoverState:
     subnet: Subnet | None = None
     #: The standby's status checks (read for a readiness check only).
     standby_status: InstanceStatus | None = None
-    #: The floating IPs to move: those asked for and those the source's tag names.
+    #: The floating IPs to move, as asked for (`ips`: an order).
     ips: tuple[str, ...] = ()
+    #: The other addresses the source's `eniops:floating-ips` tag names (read for the Lambda
+    #: only): a hint, each moved only if it is the source's (`_floating.hinted`).
+    hinted: tuple[str, ...] = ()
 
 
 @dataclass

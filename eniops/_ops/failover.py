@@ -143,10 +143,11 @@ def read_failover(run: Run, request: FailoverRequest, *, status: bool = False) -
     )
     if fresh is not None:
         fresh.judge(instances[source_id], also)
+    hinted: list[str] = []
     if request.ips_from_tag:
-        more = [ip for ip in floating.floating_ips(instances[source_id]) if ip not in ips]
-        holding = [*holding, *floating.holding(run, more)]
-        ips.extend(more)
+        named, _ = floating.tag_ips(instances[source_id])
+        hinted = [ip for ip in named if ip not in ips]
+        holding = [*holding, *floating.holding(run, hinted)]
     full = {e.eni_id: e for e in (*attached, *tagged)}
     source = instances[source_id].with_enis(full)
     target = instances[target_id].with_enis(full)
@@ -156,7 +157,7 @@ def read_failover(run: Run, request: FailoverRequest, *, status: bool = False) -
     limits, subnet = _limits_and_subnet(run, target, free)
     run.mark_read()
     state = (source, target, tuple(addresses), tuple(tagged), tuple(tables), limits)
-    return FailoverState(*state, holders, subnet, checks, tuple(ips))
+    return FailoverState(*state, holders, subnet, checks, tuple(ips), tuple(hinted))
 
 
 def _limits_and_subnet(run: Run, target: Instance, free: list[str]) -> tuple[Limits, Any]:
@@ -187,7 +188,9 @@ def plan_failover(request: FailoverRequest, state: FailoverState, verdicts: chec
     """
     source, target, guard = state.source, state.target, request.guard
     verdicts.check(check.same_vpc_instances, source, target)
-    moves = picking.carried(state, state.ips)
+    named, notes = floating.hinted(state, floating.with_waiting(state, state.hinted, []))
+    moves = picking.carried(state, (*state.ips, *named))
+    moves.warnings.extend(notes)
     picking.guard_carried(guard, state, moves, verdicts)
     picking.tagged_addresses(state, guard, moves)
     picking.tagged_enis(state, guard, moves)

@@ -265,8 +265,9 @@ def _alarm(world, name, state):
 # -- the failed instance's floating IPs (`eniops:floating-ips`) -----------------------------
 
 
-def _floating_ips(lam, dual, value=None):
-    """An IPv4 and an IPv6 address on the active instance's primary ENI, named by its tag."""
+def _floating_ips(lam, dual, extra=""):
+    """An IPv4 and an IPv6 address on the active instance's primary ENI, named by its tag
+    (with `extra` words after them)."""
     active = lam.primary_eni(lam.lab.active)
     v6 = str(dual[0x90])
     with lam.strict.internal() as client:
@@ -276,7 +277,7 @@ def _floating_ips(lam, dual, value=None):
         client.assign_ipv6_addresses(NetworkInterfaceId=active, Ipv6Addresses=[v6])
         client.create_tags(
             Resources=[lam.lab.active],
-            Tags=[{"Key": "eniops:floating-ips", "Value": value or f"10.0.1.77  {v6}"}],
+            Tags=[{"Key": "eniops:floating-ips", "Value": f"10.0.1.77  {v6} {extra}"}],
         )
     return active, v6
 
@@ -300,32 +301,62 @@ def test_the_failed_instances_floating_ips_move_with_it(lam, dual):
     assert {"Name": "addresses.private-ip-address", "Values": ["10.0.1.77"]} in filters
 
 
-def test_a_floating_ip_someone_else_holds_makes_the_pair_not_ready(lam, dual):
-    """The scheduled check reads the tag as a failover would: an address the tag names
-    that a third ENI holds is an ip-in-use problem, and nothing changes."""
-    v6 = str(dual[0x91])
+def _third_holds(lam, ip):
+    """`ip` on a new ENI of subnet a that is neither the active's nor the standby's."""
     with lam.strict.internal() as client:
-        third = client.create_network_interface(SubnetId=lam.lab.subnet_a)["NetworkInterface"]
-        client.assign_ipv6_addresses(
-            NetworkInterfaceId=third["NetworkInterfaceId"], Ipv6Addresses=[v6]
-        )
+        made = client.create_network_interface(SubnetId=lam.lab.subnet_a)["NetworkInterface"]
+        eni = made["NetworkInterfaceId"]
+        if ":" in ip:
+            client.assign_ipv6_addresses(NetworkInterfaceId=eni, Ipv6Addresses=[ip])
+        else:
+            client.assign_private_ip_addresses(NetworkInterfaceId=eni, PrivateIpAddresses=[ip])
+    return eni
+
+
+def test_a_floating_ip_someone_else_holds_is_a_warning_of_the_check(lam, dual):
+    """The scheduled check reads the tag as a failover would: an address the tag names that
+    a third ENI holds is left out, named in the warnings (the tag is a hint); nothing
+    changes."""
+    v6 = str(dual[0x91])
+    third = _third_holds(lam, v6)
+    with lam.strict.internal() as client:
         client.create_tags(
             Resources=[lam.lab.active], Tags=[{"Key": "eniops:floating-ips", "Value": v6}]
         )
     result = aws_lambda.handler(event("scheduled-event", lam.lab.active), FakeContext())
     (pair,) = result["pairs"]
-    assert [p["reason"] for p in pair["problems"]] == ["ip-in-use"]
+    assert pair["problems"] == []
+    assert any(v6 in w and third in w for w in pair["warnings"])
     assert [c for c in lam.strict.mutations if not c.params.get("DryRun")] == []
 
 
-def test_a_floating_ips_tag_that_does_not_read_is_an_error_before_any_change(lam, dual):
-    """A tag naming something that is not an address: invalid input, answered loudly,
-    nothing moved."""
-    _floating_ips(lam, dual, value="10.0.1.77 not-an-address")
+BAD_HINTS = {
+    "garbage": lambda lam, dual: "not-an-address",
+    "another-enis-ip": lambda lam, dual: _third_holds(lam, "10.0.1.88") and "10.0.1.88",
+    "the-primary-ip": lambda lam, dual: lam.eni(lam.primary_eni(lam.lab.active))[
+        "PrivateIpAddress"
+    ],
+    "outside-the-subnet": lambda lam, dual: "10.0.9.77",
+    "free-in-the-subnet": lambda lam, dual: "10.0.1.99",
+}
+
+
+@pytest.mark.parametrize("bad", sorted(BAD_HINTS))
+def test_a_bad_floating_ips_value_is_left_out_and_the_failover_goes_on(lam, dual, bad):
+    """The tag is a hint: a value that does not read, another ENI's address, the source's
+    primary IP, an address outside the subnet or one no ENI holds is left out with a warning
+    naming it; the Elastic IP, the ENI and the tag's good addresses move all the same."""
+    value = BAD_HINTS[bad](lam, dual)
+    _, v6 = _floating_ips(lam, dual, extra=value)
+    standby = lam.primary_eni(lam.lab.standby)
     lam.client.stop_instances(InstanceIds=[lam.lab.active])
     lam.strict.reset_calls()
     result = aws_lambda.handler(event("ec2-state-change-stopped", lam.lab.active), FakeContext())
-    assert result["ok"] is False
-    assert result["error"]["type"] == "InvalidInput"
-    assert "eniops:floating-ips" in result["error"]["message"]
-    assert lam.strict.mutations == []
+    assert (result["ok"], result["changed"]) == (True, True)
+    assert lam.address()["InstanceId"] == lam.lab.standby
+    assert "10.0.1.77" in lam.ips(standby)
+    assert [a["Ipv6Address"] for a in lam.eni(standby).get("Ipv6Addresses", [])] == [v6]
+    assert value not in lam.ips(standby)
+    (warning,) = [w for w in result["warnings"] if "eniops:floating-ips" in w]
+    assert value in warning
+    assert "left out" in warning
