@@ -23,7 +23,6 @@ from .._inputs import UNASSOCIATED, EipRef, TagGuard
 from .._model import Address
 from .._plan import Chain, Change, Plan
 from .._result import Result
-from .._tags import HOLDER_TAG
 from .._views import Planned, Subject
 from . import _bookkeeping
 from ._operation import Body, run
@@ -110,15 +109,19 @@ def plan_release_eip(request: ReleaseRequest, state: ReleaseState) -> Plan:
             f"EC2 shows {address.public_ip} on {address.eni_id} without an association id",
             details={"address": address.summary()},
         )
-    chain = release_chain(address, address.association_id)
+    released = address.instance_id or state.holder_instance
+    chain = release_chain(address, address.association_id, released)
     return Plan("release_eip", (chain,), before=before, after=dict(chain.after))
 
 
-def release_chain(address: Address, association_id: str) -> Chain:
-    """One `DisassociateAddress` by `association_id`, confirmed, with the holder tag's
-    removal riding beside the check."""
+def release_chain(address: Address, association_id: str, released: str | None) -> Chain:
+    """One `DisassociateAddress` by `association_id`, confirmed, with the removal of the
+    holder tag riding beside the check when the tag names the instance `released` (one that
+    names anyone else is theirs, and stays)."""
     subject: Subject = ("address", address.allocation_id)
-    recorded = address.tags.get(HOLDER_TAG)
+    holder = address.holder
+    named = holder is not None and released is not None and holder.instance_id == released
+    recorded = address.holder_tag if named else None
     disassociate = Change(
         "DisassociateAddress",
         {"AssociationId": association_id},
@@ -129,14 +132,14 @@ def release_chain(address: Address, association_id: str) -> Chain:
             (_bookkeeping.holder_removal(address.allocation_id, recorded),) if recorded else ()
         ),
     )
-    released = {**address.summary(), "association_id": None, "eni": None, "instance": None}
+    free = {**address.summary(), "association_id": None, "eni": None, "instance": None}
     return Chain(
         name=f"release {address.public_ip}",
         operation="release_eip",
         items=(disassociate,),
         subjects=(subject,),
         before={"address": address.summary()},
-        after={"address": Planned(subject, {**released, "private_ip": None})},
+        after={"address": Planned(subject, {**free, "private_ip": None})},
         context={"eip": address.allocation_id, "public_ip": address.public_ip},
     )
 

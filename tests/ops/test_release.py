@@ -45,6 +45,21 @@ def test_release_disassociates_by_association_id_and_removes_the_holder_tag(worl
     assert result.after["address"]["instance"] is None
 
 
+@pytest.mark.parametrize("value", ["{other}", "{other} ip=10.0.1.10", "not eniops' format"])
+def test_a_holder_tag_naming_anyone_else_stays(world, value):
+    """The address is released from the instance holding it; its holder tag names another
+    instance (or does not read): the tag is not the released holder's, so it stays, and only
+    the disassociation is sent."""
+    tag = value.format(other=world.lab.far)
+    world.client.create_tags(Resources=[world.lab.eip], Tags=[{"Key": HOLDER, "Value": tag}])
+    world.strict.reset_calls()
+    result = eniops.release_eip(world.lab.eip, expect_current=world.lab.active, ec2=world.client)
+    assert result.changed
+    assert "AssociationId" not in world.address()
+    assert holder_tag(world) == tag
+    assert [c.operation for c in mutations(world)] == ["DisassociateAddress"]
+
+
 def test_release_by_eni_and_by_public_ip(world):
     """`expect_current` may name the ENI; `eip` may be the public address."""
     eni = world.primary_eni(world.lab.active)
