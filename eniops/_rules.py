@@ -576,26 +576,37 @@ def arriving(eni: Eni, instance_id: str) -> bool:
     return eni.instance_id == instance_id and not eni.detaching
 
 
-def next_delete_on_termination(eni: Eni, *, carry: bool) -> bool:
-    """DeleteOnTermination for the ENI's next attachment: what an interrupted move recorded
-    once the ENI is detached, else what its own attachment has (when `carry`), whatever an
-    intent tag claims while that attachment is there to read."""
+def next_delete_on_termination(eni: Eni, *, carry: bool, trust_intent: bool = True) -> bool:
+    """DeleteOnTermination for the ENI's next attachment: what its own attachment has (when
+    `carry`), whatever an intent tag claims while that attachment is there to read; once the
+    ENI is detached, what an interrupted move recorded, but only where the intent is trusted
+    (the ENI named by the caller, its move re-run): a tag alone never has EC2 delete an ENI."""
     intent, att = eni.intent, eni.attachment
     if intent is not None and att is None:
-        return intent.delete_on_termination
+        return trust_intent and intent.delete_on_termination
     return carry and bool(att and att.delete_on_termination)
 
 
-def restores_dot(intent: MoveIntent | None, attachment: Attachment) -> bool:
+def restores_dot(
+    intent: MoveIntent | None, attachment: Attachment, *, trust_intent: bool = True
+) -> bool:
     """A move's intent recorded DeleteOnTermination for this very attachment (its instance
-    and device index), and the attachment does not have it yet."""
-    return (
-        intent is not None
-        and intent.delete_on_termination
-        and (intent.target, intent.device_index)
-        == (attachment.instance_id, attachment.device_index)
-        and not attachment.delete_on_termination
-    )
+    and device index), the attachment does not have it yet, and the intent is trusted."""
+    return trust_intent and dot_only_by_tag(intent, attachment)
+
+
+def dot_only_by_tag(intent: MoveIntent | None, attachment: Attachment | None) -> bool:
+    """An intent records DeleteOnTermination that the ENI's attachment (for this very move:
+    its instance and device index; or none, the ENI detached) does not show: only the tag
+    says it."""
+    if intent is None or not intent.delete_on_termination:
+        return False
+    if attachment is None:
+        return True
+    return (intent.target, intent.device_index) == (
+        attachment.instance_id,
+        attachment.device_index,
+    ) and not attachment.delete_on_termination
 
 
 def eni_holder(eni: Eni) -> str | None:

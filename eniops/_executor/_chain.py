@@ -75,12 +75,9 @@ class ChainRun:
             self._record(change, change.params, "skipped", "already in place")
             answered = self.run.clock.now()
         else:
-            try:
-                answered = self.send(change)
-            except EniopsError:
-                if self._goal_done() and change.riders:  # bookkeeping follows what EC2 has
-                    self._with_riders(change.riders, lambda: None)
-                raise
+            # A change that fails sends none of its riders: an intent's removal rides beside
+            # the last change of a move, and a move that is not whole keeps its intent.
+            answered = self.send(change)
         index = len(self.steps) - 1
         self._with_riders(change.riders, lambda: self.check(change, answered))
         self.done.append((index, change))

@@ -18,7 +18,7 @@ from .. import _rules as check
 from .._expect import DeletesOnTermination, EniAttached, EniDetached
 from .._model import Attachment, Eni, Instance, Limits
 from .._plan import Chain, Change, Ref, Wait
-from .._tags import HolderTag, MoveIntent
+from .._tags import MOVE_TAG, HolderTag, MoveIntent
 from .._views import Planned, Subject
 from . import _bookkeeping
 
@@ -62,6 +62,7 @@ def move_chain(
     *,
     operation: str = "move_eni",
     intent: bool = True,
+    trust_intent: bool = True,
 ) -> Chain:
     """The chain that brings `eni` onto `target`, from wherever it is now.
 
@@ -70,16 +71,18 @@ def move_chain(
     to the target, or attached with an intent left over: finish what is missing. A given
     `placement.device_index` was chosen already (a failover checks all its ENIs together).
     `intent=False` (attach_eni) writes no intent and carries no DeleteOnTermination over.
+    `trust_intent=False` (an ENI a failover found by its intent alone): the DeleteOnTermination
+    the intent records is not set (a tag alone never has EC2 delete an ENI), with a warning.
     """
     att = eni.attachment
     if att is not None and att.instance_id == target.instance_id and att.status != "detaching":
-        return _finish_chain(eni, att, target, operation)
+        return _finish_chain(eni, att, target, operation, trust_intent)
     check.same_vpc_and_az(eni, target)
     check.instance_state(target)
     index = _index_on(eni, target, limits, placement.device_index)
     check.no_same_subnet(eni, target, placement.allow_same_subnet)
     source = check.eni_holder(eni)
-    dot = check.next_delete_on_termination(eni, carry=intent)
+    dot = check.next_delete_on_termination(eni, carry=intent, trust_intent=trust_intent)
     move = MoveIntent(source or "", target.instance_id, index, dot)
     items: list[Change | Wait] = _leave(eni, target, placement, move, intent=intent)
     written = any(isinstance(i, Change) and i.action == "CreateTags" for i in items)
@@ -90,7 +93,26 @@ def move_chain(
     items.append(_attach(eni, target, index, source, riders=(holder, *(() if dot else clear))))
     if dot:
         items.append(_restore_dot(eni.eni_id, Ref("attachment_id"), riders=clear))
-    return _chain(eni, target, operation, tuple(items), source=source, index=index, how=placement)
+    untrusted = not trust_intent and att is None and check.dot_only_by_tag(eni.intent, None)
+    return _chain(
+        eni,
+        target,
+        operation,
+        tuple(items),
+        source=source,
+        index=index,
+        how=placement,
+        notes=(_dot_left_off(eni, target),) if untrusted else (),
+    )
+
+
+def _dot_left_off(eni: Eni, target: Instance) -> str:
+    return (
+        f"{eni.eni_id}: DeleteOnTermination left off: only its {MOVE_TAG} tag says it was set "
+        f"(dot=true), and a tag alone never has EC2 delete an interface with {target.instance_id}"
+        f". If it should be: aws ec2 modify-network-interface-attribute --network-interface-id "
+        f"{eni.eni_id} --attachment AttachmentId=<its attachment id>,DeleteOnTermination=true"
+    )
 
 
 def _attach(
@@ -157,9 +179,11 @@ def _leave(
     return items
 
 
-def _finish_chain(eni: Eni, att: Attachment, target: Instance, operation: str) -> Chain:
+def _finish_chain(
+    eni: Eni, att: Attachment, target: Instance, operation: str, trust_intent: bool
+) -> Chain:
     """The ENI is on the target (attaching, or attached with an intent left over): wait for
-    `attached`, restore `DeleteOnTermination` where the intent recorded it for this very
+    `attached`, restore `DeleteOnTermination` where a trusted intent recorded it for this very
     attachment, clear the intent and tag where it is, beside the last check."""
     pending = eni.intent
     holder = _bookkeeping.holder(
@@ -171,14 +195,18 @@ def _finish_chain(eni: Eni, att: Attachment, target: Instance, operation: str) -
     riders = (holder, _bookkeeping.intent_removal(eni.eni_id)) if pending else ()
     attached = EniAttached(eni.eni_id, instance_id=target.instance_id)
     items: list[Change | Wait] = []
-    if check.restores_dot(pending, att):
+    if check.restores_dot(pending, att, trust_intent=trust_intent):
         if att.status != "attached":
             items.append(Wait(attached))
         items.append(_restore_dot(eni.eni_id, att.attachment_id, riders=riders))
     else:
         items.append(Wait(attached, riders=riders))
     source = pending.source if pending is not None else None
-    return _chain(eni, target, operation, tuple(items), source=source, index=att.device_index)
+    untrusted = not trust_intent and check.dot_only_by_tag(pending, att)
+    notes = (_dot_left_off(eni, target),) if untrusted else ()
+    return _chain(
+        eni, target, operation, tuple(items), source=source, index=att.device_index, notes=notes
+    )
 
 
 def _chain(
@@ -190,9 +218,10 @@ def _chain(
     source: str | None,
     index: int,
     how: Placement = Placement(),
+    notes: tuple[str, ...] = (),
 ) -> Chain:
     subject: Subject = ("eni", eni.eni_id)
-    warnings = [HOT_ATTACH_WARNING, BANDWIDTH_WARNING]
+    warnings = [*notes, HOT_ATTACH_WARNING, BANDWIDTH_WARNING]
     if how.force:
         warnings.append(FORCE_WARNING)
     planned = {

@@ -318,15 +318,18 @@ def _eni_chains(
             chains.extend([chain] if chain is not None else [])
     occupied = _with_attached(target, zip(moves.enis, indexes or [], strict=False))
     for eni in moves.tagged_enis:
+        # Found by a tag, not seen on the source: the DeleteOnTermination an intent records
+        # is not set (`trust_intent`), so a forged tag cannot have EC2 delete someone's ENI.
         if eni.instance_id == target.instance_id:  # on the target already: finish the move
-            chains.append(move_chain(eni, target, limits, Placement()))
+            chains.append(move_chain(eni, target, limits, Placement(), trust_intent=False))
             continue
         wanted = _recorded(eni, target, limits, moves)
         if wanted in occupied.used_device_indexes(0):
             wanted = None
         try:
             index = check.choose_device_index(occupied, limits, wanted)
-            chains.append(move_chain(eni, occupied, limits, Placement(device_index=index)))
+            placement = Placement(device_index=index)
+            chains.append(move_chain(eni, occupied, limits, placement, trust_intent=False))
         except PreconditionFailed as refusal:
             moves.leave(eni.eni_id, refusal.message)
             continue

@@ -205,20 +205,31 @@ def test_lost_and_late_answers_are_done(world, operation, run):
     assert any("in place" in w for w in result.warnings)
 
 
-def test_a_refused_delete_on_termination_restore_says_where_the_eni_is(world):
-    """The move completed but the DeleteOnTermination restore was refused: PartialFailure,
-    not rolled back, naming the ENI on the target (not PermissionDenied)."""
+def test_a_refused_delete_on_termination_restore_keeps_the_intent_and_a_rerun_finishes(world):
+    """The ENI is attached to the target but the DeleteOnTermination restore was refused:
+    PartialFailure, not rolled back, naming the ENI on the target (not PermissionDenied); the
+    move is not whole, so its intent stays. The same call, run again once the permission is
+    back, restores DeleteOnTermination and removes the intent."""
     world.client.modify_network_interface_attribute(
         NetworkInterfaceId=world.lab.floating_eni,
         Attachment={"AttachmentId": attachment(world)["AttachmentId"], "DeleteOnTermination": True},
     )
     world.strict.inject("ModifyNetworkInterfaceAttribute", _codes.UNAUTHORIZED_OPERATION)
+    move = {"to_instance": world.lab.standby, "expect_current": world.lab.active}
     with pytest.raises(eniops.PartialFailure) as caught:
-        eniops.move_eni(world.lab.floating_eni, to_instance=world.lab.standby, ec2=world.client)
+        eniops.move_eni(world.lab.floating_eni, ec2=world.client, **move)
     assert not caught.value.rolled_back
     assert caught.value.details["state"]["instance"] == world.lab.standby
     assert attachment(world)["InstanceId"] == world.lab.standby
+    assert attachment(world)["DeleteOnTermination"] is False
+    assert tags(world)[MOVE_TAG].endswith("dot=true")
+    world.strict.reset_calls()
+    again = eniops.move_eni(world.lab.floating_eni, ec2=world.client, **move)
+    assert again.changed
+    assert attachment(world)["DeleteOnTermination"] is True
     assert MOVE_TAG not in tags(world)
+    ops = [c.operation for c in world.strict.mutations]
+    assert ops == ["ModifyNetworkInterfaceAttribute", "CreateTags", "DeleteTags"]
 
 
 def test_an_intent_that_cannot_be_written_stops_the_move(world):

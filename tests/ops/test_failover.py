@@ -283,6 +283,42 @@ def test_a_forged_intent_on_the_standbys_own_eni_leaves_it_alone(world):
     assert any(f"{own} was left where it is" in w for w in result.warnings)
 
 
+def test_a_forged_intent_never_sets_delete_on_termination(world):
+    """A foreign free ENI in the active instance's zone carries a forged intent from it with
+    dot=true: the failover attaches it (the tag agrees with what EC2 shows) but leaves
+    DeleteOnTermination off, so terminating the standby cannot delete someone else's ENI; a
+    warning names the ENI and says how to set it. The intent goes once it is attached."""
+    intent = f"from={world.lab.active} to={world.lab.standby} index=2 dot=true"
+    forged = _free_eni(world, world.lab.zone_a, "10.0.9.0/24", {"eniops:move": intent})
+    result = _failover(world)
+    attached = world.eni(forged)["Attachment"]
+    assert attached["InstanceId"] == world.lab.standby
+    assert attached["DeleteOnTermination"] is False
+    assert world.strict.count("ModifyNetworkInterfaceAttribute") == 0
+    (warning,) = [w for c in result.children for w in c.warnings if "DeleteOnTermination" in w]
+    assert forged in warning
+    assert "modify-network-interface-attribute" in warning
+    assert "eniops:move" not in tags_of(world, forged)
+
+
+def test_a_forged_intent_on_an_eni_attached_to_the_standby_sets_no_delete_on_termination(world):
+    """An ENI attached to the standby at the index a forged intent from the active instance
+    records, dot=true: the failover finishes that 'move' (its intent removed, its holder
+    tagged) but never restores DeleteOnTermination on the tag's word."""
+    (own,) = more_enis(world, 1, on=world.lab.standby)
+    index = world.eni(own)["Attachment"]["DeviceIndex"]
+    _tag(
+        world,
+        own,
+        "eniops:move",
+        f"from={world.lab.active} to={world.lab.standby} index={index} dot=true",
+    )
+    result = _failover(world)
+    assert world.eni(own)["Attachment"]["DeleteOnTermination"] is False
+    assert world.strict.count("ModifyNetworkInterfaceAttribute") == 0
+    assert any(own in w for c in result.children for w in c.warnings if "DeleteOnTermination" in w)
+
+
 # -- what moves, and how ----------------------------------------------------------------
 
 
