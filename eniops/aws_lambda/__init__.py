@@ -212,7 +212,8 @@ def sample_event(
     name: str, instance_id: str, *, group: str = "eniops-group", hook: str = "eniops-hook"
 ) -> dict[str, Any]:
     """A recorded event shipped with eniops (for trying the handler locally), naming
-    `instance_id` (and, for Auto Scaling's, the group and its lifecycle hook):
+    `instance_id` (and, for Auto Scaling's, the group and its lifecycle hook), sent now (its
+    `time`: a Spot warning is acted on only while it is fresh):
     ``ec2-state-change-stopped``, ``cloudwatch-alarm-state-change``, ..."""
     from importlib import resources  # noqa: PLC0415
 
@@ -225,6 +226,8 @@ def sample_event(
         text = text.replace(placeholder, value)
     text = text.replace("HOOK_NAME", hook)
     event: dict[str, Any] = json.loads(text)
+    if "time" in event:
+        event["time"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     return event
 
 

@@ -1,4 +1,5 @@
-"""What an event asks of the handler, read from its recorded shape. Pure.
+"""What an event asks of the handler, read from its recorded shape. Pure (the time a Spot
+warning is judged at aside, which is injectable).
 
 Each kind is recognised by its `source` and `detail-type` together (a custom event that
 borrows a detail-type is not EC2's); a kind the handler does not act on is ignored, with
@@ -7,8 +8,11 @@ why. A known kind with fields that do not read is `InvalidInput`.
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any, Literal
 
 from .. import _inputs
@@ -24,6 +28,11 @@ STATUS_CHECK_METRICS = frozenset(
 )
 #: AWS Health event codes that announce an instance's retirement or maintenance.
 HEALTH_CATEGORY = "scheduledChange"
+#: A Spot interruption warning gives about two minutes; one whose event `time` is older than
+#: this is a replay (Lambda retries an event for up to six hours): acting on it would fail
+#: over an instance that may be running and serving again.
+SPOT_WINDOW_S = 300.0
+SPOT_KIND = ("aws.ec2", "EC2 Spot Instance Interruption Warning")
 
 Action = Literal["failover", "check", "launch", "terminate", "schedule", "ignore"]
 
@@ -86,6 +95,35 @@ def _spot(detail: Mapping[str, Any]) -> Trigger:
     instance = _instance(detail.get("instance-id"), "detail.instance-id")
     action = str(detail.get("instance-action", "terminate"))[:40]
     return Trigger("failover", f"spot interruption ({action}) in two minutes", (instance,))
+
+
+_OFFSET = re.compile(r"([+-][0-9]{2})([0-9]{2})$")
+
+
+def event_time(event: Mapping[str, Any]) -> datetime:
+    """The event's `time` (ISO 8601, as EventBridge writes it: ``…Z``, ``…+0000``)."""
+    value = event.get("time")
+    text = value.strip() if isinstance(value, str) else ""
+    text = _OFFSET.sub(r"\1:\2", text[:-1] + "+00:00" if text.endswith("Z") else text)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(
+            f"the event's time {str(value)[:40]!r} is not an ISO 8601 time"
+        ) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
+def _fresh(trigger: Trigger, event: Mapping[str, Any], now: float) -> Trigger:
+    """A Spot warning older than its window is stale: ignored, with why."""
+    age = now - event_time(event).timestamp()
+    if age <= SPOT_WINDOW_S:
+        return trigger
+    return _ignore(
+        f"stale: the Spot interruption warning is {int(age // 60)} minutes old (its window is "
+        f"{int(SPOT_WINDOW_S // 60)}): a replay, not a warning",
+        *trigger.instances,
+    )
 
 
 def _readiness(detail: Mapping[str, Any], why: str) -> Trigger:
@@ -163,7 +201,7 @@ def alarm_trigger(alarm: Mapping[str, Any], prefix: str) -> Trigger:
 #: (source, detail-type) -> what the event asks.
 _KINDS: dict[tuple[str, str], Any] = {
     ("aws.ec2", "EC2 Instance State-change Notification"): _state_change,
-    ("aws.ec2", "EC2 Spot Instance Interruption Warning"): _spot,
+    SPOT_KIND: _spot,
     ("aws.ec2", "EC2 Instance Rebalance Recommendation"): lambda d: _readiness(
         d, "rebalance recommendation"
     ),
@@ -174,8 +212,9 @@ _KINDS: dict[tuple[str, str], Any] = {
 }
 
 
-def trigger_of(event: Mapping[str, Any], alarm_prefix: str) -> Trigger:
-    """What `event` asks of the handler (raises `InvalidInput` for a malformed known kind)."""
+def trigger_of(event: Mapping[str, Any], alarm_prefix: str, now: float | None = None) -> Trigger:
+    """What `event` asks of the handler (raises `InvalidInput` for a malformed known kind);
+    `now` (epoch seconds) judges a Spot warning's age."""
     source, kind = event.get("source"), event.get("detail-type")
     if source == "aws.cloudwatch" and "alarmData" in event:  # the alarm's own Lambda action
         return alarm_trigger(_mapping(event["alarmData"], "alarmData"), alarm_prefix)
@@ -193,4 +232,7 @@ def trigger_of(event: Mapping[str, Any], alarm_prefix: str) -> Trigger:
             f"not an event eniops acts on (source {str(source)[:80]!r}, detail-type "
             f"{str(kind)[:80]!r})"
         )
-    return parse(_mapping(event.get("detail"), "detail"))  # type: ignore[no-any-return]
+    trigger: Trigger = parse(_mapping(event.get("detail"), "detail"))
+    if (source, kind) == SPOT_KIND:
+        return _fresh(trigger, event, time.time() if now is None else now)
+    return trigger

@@ -4,6 +4,7 @@ it ignores, its answers, logs and metrics, its deadline and its client."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from conftest import FakeContext
@@ -71,6 +72,43 @@ def test_an_event_fails_over_to_the_tagged_standby(lam, name, capsys):
     assert (line["instance"], line["standby"]) == (lam.lab.active, lam.lab.standby)
     named = [(n, i) for n, i, _ in metrics(found)]
     assert named == [("FailoverSeconds", lam.lab.active), ("Failovers", lam.lab.active)]
+
+
+def _spot_sent(lam, seconds_ago):
+    warning = event("ec2-spot-interruption-warning", lam.lab.active)
+    sent = time.gmtime(time.time() - seconds_ago)
+    return {**warning, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", sent)}
+
+
+@pytest.mark.parametrize("seconds_ago", [6 * 60, 6 * 3600], ids=["6-minutes", "6-hours"])
+def test_a_replayed_spot_warning_is_stale_and_changes_nothing(lam, seconds_ago, capsys):
+    """A Spot interruption warning older than its five-minute window (Lambda retries an
+    event for up to six hours) is a replay: ignored as stale, counted, no AWS call at all,
+    and the running instance keeps everything it carries."""
+    lam.strict.reset_calls()
+    result = aws_lambda.handler(_spot_sent(lam, seconds_ago), FakeContext())
+    assert result["ok"] is True
+    assert result["ignored"].startswith("stale")
+    assert lam.strict.calls == []
+    assert lam.address()["InstanceId"] == lam.lab.active
+    _, found = lines(capsys)
+    assert [n for n, _, _ in metrics(found)] == ["EventsIgnored"]
+
+
+def test_a_spot_warning_within_its_window_fails_over(lam):
+    """Four minutes old: still a warning (the instance goes in about two), acted on."""
+    result = aws_lambda.handler(_spot_sent(lam, 4 * 60), FakeContext())
+    assert (result["ok"], result["changed"]) == (True, True)
+    assert lam.address()["InstanceId"] == lam.lab.standby
+
+
+def test_a_spot_warning_without_a_time_is_invalid(lam):
+    """A Spot warning whose time does not read: a malformed event (ok: false), no call."""
+    lam.strict.reset_calls()
+    result = aws_lambda.handler({**_spot_sent(lam, 0), "time": "yesterday"}, FakeContext())
+    assert result["ok"] is False
+    assert result["error"]["type"] == "InvalidInput"
+    assert lam.strict.calls == []
 
 
 def _alarm(world, name, state, **metric):
