@@ -1,9 +1,12 @@
 """An Auto Scaling launch lifecycle action: the group's ENIs and Elastic IP go to the new
 instance ("a sticky ENI or Elastic IP for a group of one"), then the action is completed.
 
-The group's tags name them: `eniops:enis` and `eniops:eips` (ids separated by spaces). Each
-is taken only from nobody or from an instance that is not `running` (the member being
-replaced); one held by a running instance abandons the launch before any change, with why.
+The group's tags name them: `eniops:enis` and `eniops:eips` (ids separated by spaces): a
+hint, checked against what EC2 shows. Each is taken only from nobody (an ENI `available`, an
+address unassociated) or from a member of the same group that is leaving it (not running or
+pending; EC2's own `aws:autoscaling:groupName` tag says whose member, and nobody can write an
+`aws:` tag); one held by anyone else, a stopped instance of another group included, abandons
+the launch before any change, with why.
 """
 
 from __future__ import annotations
@@ -15,11 +18,16 @@ from typing import Any
 from .. import _inputs
 from .._errors import EniopsError, InvalidInput
 from .._inputs import UNASSOCIATED
+from .._model import Instance
 from ._act import Call, complete
 from ._events import Trigger
 
 ENIS_TAG = "eniops:enis"
 EIPS_TAG = "eniops:eips"
+#: The tag Auto Scaling gives its members (a reserved `aws:` key: only AWS writes it).
+GROUP_TAG = "aws:autoscaling:groupName"
+#: States of a member that is not leaving its group.
+STAYING_STATES = frozenset({"pending", "running"})
 
 
 class _Abandon(Exception):
@@ -43,7 +51,7 @@ def launch(call: Call, trigger: Trigger) -> dict[str, Any]:
     instance = lifecycle.instance
     try:
         enis, eips = _named(call, lifecycle.group)
-        moves = _plan(call, instance, enis, eips)
+        moves = _plan(call, instance, lifecycle.group, enis, eips)
         done = _move(call, instance, moves)
     except (_Abandon, EniopsError) as why:
         reason = why.message if isinstance(why, EniopsError) else str(why)
@@ -73,8 +81,9 @@ def _named(call: Call, group: str) -> tuple[list[str], list[str]]:
     return enis, eips
 
 
-def _plan(call: Call, instance: str, enis: list[str], eips: list[str]) -> _Moves:
-    """Who holds each now; any held by a running instance abandons the launch."""
+def _plan(call: Call, instance: str, group: str, enis: list[str], eips: list[str]) -> _Moves:
+    """Who holds each now; any held by an instance that is not a member of `group` leaving
+    it abandons the launch."""
     from .._reads import Reader  # noqa: PLC0415
 
     reader = Reader(call.gateway("ec2", "reading the group's resources"))
@@ -85,17 +94,28 @@ def _plan(call: Call, instance: str, enis: list[str], eips: list[str]) -> _Moves
     holders: dict[str, str | None] = {e: found_enis[e].instance_id for e in enis}
     holders.update({a.allocation_id: a.instance_id for a in addresses})
     others = sorted({h for h in holders.values() if h and h != instance})
-    states = {i: x.state for i, x in reader.instances(others).items()} if others else {}
+    found = reader.instances(others) if others else {}
     moves = _Moves()
     for resource, holder in holders.items():
         if holder == instance:
             moves.there.append(resource)
-        elif holder is not None and states.get(holder) == "running":
-            raise _Abandon(f"{resource} is on {holder}, which is running: not taken from it")
-        else:
+        elif holder is not None:
+            why = _not_leaving(found[holder], group)
+            if why:
+                raise _Abandon(f"{resource} is on {holder}, which {why}: not taken from it")
+        if holder != instance:
             kind = moves.enis if resource.startswith("eni-") else moves.eips
             kind.append((resource, holder))
     return moves
+
+
+def _not_leaving(holder: Instance, group: str) -> str:
+    """Why `holder` is not a member of `group` leaving it ("" when it is)."""
+    if holder.tags.get(GROUP_TAG) != group:
+        return f"is not a member of group {group}"
+    if holder.state in STAYING_STATES:
+        return f"is {holder.state}"
+    return ""
 
 
 def _move(call: Call, instance: str, moves: _Moves) -> list[str]:

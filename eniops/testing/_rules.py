@@ -301,8 +301,21 @@ def terminate(sim: Simulation, params: dict[str, Any], _: dict[str, Any]) -> Ec2
     return None
 
 
+def reserved_tags(sim: Simulation, params: dict[str, Any], _: dict[str, Any]) -> Ec2Error | None:
+    """Tag keys that start with `aws:` are AWS's own (Auto Scaling's group name, say): EC2
+    refuses to write or delete them; moto does not."""
+    keys = [str(t.get("Key", "")) for t in params.get("Tags") or []]
+    if any(key.lower().startswith("aws:") for key in keys):
+        return errors.invalid_parameter(
+            "Tag keys starting with 'aws:' are reserved for internal use"
+        )
+    return None
+
+
 #: Operation -> its check, run before moto sees the call.
 RULES: dict[str, Rule] = {
+    "CreateTags": reserved_tags,
+    "DeleteTags": reserved_tags,
     "AttachNetworkInterface": attach,
     "DetachNetworkInterface": detach,
     "AssociateAddress": associate,

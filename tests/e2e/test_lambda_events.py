@@ -36,7 +36,7 @@ def _group(world, *, enis=(), eips=(), hook_transition="autoscaling:EC2_INSTANCE
         AutoScalingGroupName=GROUP,
         LaunchTemplate={"LaunchTemplateName": "web"},
         MinSize=1,
-        MaxSize=1,
+        MaxSize=2,
         DesiredCapacity=1,
         VPCZoneIdentifier=world.lab.subnet_a,
         Tags=[
@@ -52,10 +52,18 @@ def _group(world, *, enis=(), eips=(), hook_transition="autoscaling:EC2_INSTANCE
     return group["AutoScalingGroups"][0]["Instances"][0]["InstanceId"]
 
 
+def _member(world, instance):
+    """`instance` joins the group (Auto Scaling tags it `aws:autoscaling:groupName`)."""
+    world.clients["autoscaling"].attach_instances(
+        AutoScalingGroupName=GROUP, InstanceIds=[instance]
+    )
+
+
 def test_a_launch_takes_the_groups_eni_and_address_from_a_stopped_member(lam, capsys):
     """The replaced member is stopped: its ENI and Elastic IP go to the new instance, then
     the lifecycle action is completed with CONTINUE."""
     new = _group(lam, enis=[lam.lab.floating_eni], eips=[lam.lab.eip])
+    _member(lam, lam.lab.active)
     lam.client.stop_instances(InstanceIds=[lam.lab.active])
     launched = event("autoscaling-launch-lifecycle-action", new, group=GROUP, hook=HOOK)
     result = aws_lambda.handler(launched, FakeContext())
@@ -74,14 +82,32 @@ def test_a_launch_takes_the_groups_eni_and_address_from_a_stopped_member(lam, ca
     )
 
 
-def test_a_launch_abandons_before_any_change_when_a_running_instance_holds_one(lam, capsys):
+@pytest.mark.parametrize(
+    ("member", "stopped", "why"),
+    [
+        (True, False, "which is running"),
+        (False, True, "which is not a member of group web"),
+        (False, False, "which is not a member of group web"),
+    ],
+    ids=["running-member", "stopped-stranger", "running-stranger"],
+)
+def test_a_launch_abandons_before_any_change_unless_a_leaving_member_holds_them(
+    lam, capsys, member, stopped, why
+):
+    """The group's tags name an ENI and an address that a running member holds, or that
+    any instance of no group holds, stopped or not (a stopped instance is not the group's to
+    take from): the launch is abandoned with why, before any change."""
     new = _group(lam, enis=[lam.lab.floating_eni], eips=[lam.lab.eip])
+    if member:
+        _member(lam, lam.lab.active)
+    if stopped:
+        lam.client.stop_instances(InstanceIds=[lam.lab.active])
     before = lam.account()
     lam.strict.reset_calls()
     launched = event("autoscaling-launch-lifecycle-action", new, group=GROUP, hook=HOOK)
     result = aws_lambda.handler(launched, FakeContext())
     assert result["ok"] is False
-    assert "which is running" in result["error"]["message"]
+    assert why in result["error"]["message"]
     assert lam.strict.mutations == []
     assert lam.account() == before
     ((done),) = lam.autoscaling.completed

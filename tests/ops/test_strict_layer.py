@@ -89,6 +89,17 @@ def test_duplicate_create_route_is_refused(world):
         )
 
 
+@pytest.mark.parametrize("operation", ["create_tags", "delete_tags"])
+def test_aws_tags_are_not_anyones_to_write(world, operation):
+    """Tag keys starting `aws:` (Auto Scaling's group name) are refused, as EC2 refuses them;
+    moto writes them."""
+    tag = {"Key": "aws:autoscaling:groupName", "Value": "web"}
+    with pytest.raises(ClientError, match="reserved"):
+        getattr(world.client, operation)(Resources=[world.lab.active], Tags=[tag])
+    tags = world.client.describe_instances(InstanceIds=[world.lab.active])["Reservations"][0]
+    assert tag not in tags["Instances"][0].get("Tags", [])
+
+
 def test_replace_route_needs_a_route(world):
     """ReplaceRoute for a destination the table does not route is refused."""
     with pytest.raises(ClientError, match="CreateRoute instead"):
