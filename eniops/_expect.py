@@ -77,8 +77,10 @@ class Expectation:
 class AddressOn(Expectation):
     """An Elastic IP associated with an ENI's private IP.
 
-    `allowed` are the ENIs (None: unassociated) it may still show while EC2 catches up;
-    anywhere else means someone else took it.
+    `allowed` are the ENIs (None: unassociated) it may still show while EC2 catches up: where
+    it was when read, never unassociated when it was associated then (EC2 moves an address in
+    one step). Anywhere else, or on nothing, means someone else took it, or another address
+    associated with the same private IP displaced it (EC2 does that silently).
     """
 
     kind: ClassVar[Kind] = "address"
@@ -93,9 +95,20 @@ class AddressOn(Expectation):
             return DONE
         if state.eni_id in self.allowed or state.eni_id == self.eni_id:
             return ABSENT
-        raise _address_taken(
-            self, state, wanted={"eni": self.eni_id, "private_ip": self.private_ip}
-        )
+        wanted = {"eni": self.eni_id, "private_ip": self.private_ip}
+        if not state.associated:
+            raise Conflict(
+                "expect-mismatch",
+                f"{state.public_ip or self.resource} is on nothing after EC2 took its association "
+                f"with {self.eni_id} ({self.private_ip}): another Elastic IP associated with that "
+                "private IP since displaced it (EC2 does that silently), or someone released it",
+                details={
+                    "resource": str(self.resource),
+                    "current": view(self.subject, state),
+                    "wanted": wanted,
+                },
+            )
+        raise _address_taken(self, state, wanted=wanted)
 
     def doing(self) -> str:
         return f"verifying {self.resource} on {self.eni_id} ({self.private_ip})"

@@ -100,6 +100,12 @@ class Gateway:
             self.client, Deadline(self.policy.final_read_s), policy=self.policy, clock=self.clock
         )
 
+    def within(self, seconds: float) -> Gateway:
+        """This gateway with a deadline `seconds` from now at most (a call that may give up
+        sooner than the operation: the Lambda's lease when its table does not answer)."""
+        bound = Deadline(min(seconds, self.deadline.remaining()))
+        return Gateway(self.client, bound, policy=self.policy, clock=self.clock, stop=self.stop)
+
     def call(self, operation: str, params: Mapping[str, Any], *, first_read: bool = False) -> Any:
         """A read: call EC2 `operation` with retries; raise the eniops error it stands for.
 

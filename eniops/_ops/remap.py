@@ -193,11 +193,13 @@ def associate(
         # The holder as the read showed it (its ENI and instance) passed expect_current:
         # either id still holding it is the expected holder (EC2 may show only the ENI).
         allowed = frozenset({expected, *(h for h in holders if h)})
+    # While EC2 catches up it may still show the address where it was: on its holder, or on
+    # nothing only if it was on nothing (EC2 moves an associated address in one step).
     on = AddressOn(
         address.allocation_id,
         eni_id=eni.eni_id,
         private_ip=ip,
-        allowed=frozenset({address.eni_id, None}),
+        allowed=frozenset({address.eni_id}),
     )
     return Change(
         "AssociateAddress",

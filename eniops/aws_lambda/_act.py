@@ -16,12 +16,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .._errors import InvalidInput, NotFound, OperationTimeout, PreconditionFailed
+from .._errors import EniopsError, InvalidInput, NotFound, OperationTimeout, PreconditionFailed
 from .._model import Instance
 from .._threads import at_once
-from ._config import Config
+from ._config import LEASE_TABLE_ENV, Config
 from ._events import GONE_STATES, Trigger
-from ._lease import Lease
+from ._lease import Lease, Leases
 from ._logs import Invocation
 
 
@@ -61,34 +61,49 @@ def failover(call: Call, trigger: Trigger, source: str, standby: str) -> dict[st
     called = {"from_instance": source, "to_instance": standby, "ips": ()}
     request, common = prepare(FAILOVER, {**called, "common": call.common("the failover")})
     request = dataclasses.replace(request, ips_from_tag=True)
-    lease = _lease(call, source)
-    while True:
-        try:
-            result = _once(call, trigger, request, common, lease)
-            break
-        except StaleTrigger as stale:
-            why = f"stale: {stale}"
-            call.invocation.metric("EventsIgnored", source)
-            call.invocation.add(outcome="ignored", why=why)
-            return {"ok": True, "ignored": why}
-        except _Busy:
-            assert lease is not None
-            if not lease.wait(call.deadline.ends):
-                raise OperationTimeout(
-                    f"another invocation held {source}'s failover until the deadline",
-                    details={"instance": source, "lease": lease.key},
-                ) from None
-            common = dataclasses.replace(common, timeout_s=call.deadline.left("the failover"))
+    leases = _leases(call, source, standby)
+    try:
+        while True:
+            try:
+                result = _once(call, trigger, request, common, leases)
+                break
+            except StaleTrigger as stale:
+                why = f"stale: {stale}"
+                call.invocation.metric("EventsIgnored", source)
+                call.invocation.add(outcome="ignored", why=why)
+                return {"ok": True, "ignored": why}
+            except _Busy:
+                assert leases is not None
+                if not leases.wait(call.deadline.ends):
+                    raise OperationTimeout(
+                        f"another invocation held {source}'s failover until the deadline",
+                        details={"instance": source, "lease": [b.key for b in leases.busy]},
+                    ) from None
+                left = call.deadline.left("the failover")
+                common = dataclasses.replace(common, timeout_s=left)
+    finally:
+        if leases is not None and leases.unavailable is not None:
+            _went_on_without(call, source, leases.unavailable)
     return _report(call, trigger, source, result.to_dict())
 
 
-def _once(call: Call, trigger: Trigger, request: Any, common: Any, lease: Lease | None) -> Any:
+def _went_on_without(call: Call, source: str, why: EniopsError) -> None:
+    """The lease table could not be reached: the failover went on without it, loudly."""
+    call.invocation.metric("LeaseUnavailable", source)
+    call.invocation.raise_level(logging.WARNING)
+    call.invocation.add(
+        lease=f"unavailable ({why.message[:300]}): the failover went on without it; a "
+        "duplicate event meanwhile was not held back"
+    )
+
+
+def _once(call: Call, trigger: Trigger, request: Any, common: Any, leases: Leases | None) -> Any:
     from .._ops._operation import run_request  # noqa: PLC0415
     from .._ops.failover import FAILOVER, Fresh, StaleTrigger  # noqa: PLC0415
 
     def read() -> tuple[bool, str | None]:
         taken, alarm = at_once(
-            lambda: lease.acquire() if lease is not None else True,
+            lambda: leases.acquire() if leases is not None else True,
             lambda: _alarm_state(call, trigger.alarm) if trigger.alarm else None,
         )
         return bool(taken), alarm
@@ -106,21 +121,33 @@ def _once(call: Call, trigger: Trigger, request: Any, common: Any, lease: Lease 
         fresh = dataclasses.replace(request, fresh=Fresh(read, judge))
         return run_request(FAILOVER, fresh, common)
     finally:
-        if lease is not None and not lease.release():
+        if leases is not None and not leases.release():
             call.invocation.add(lease="not released: it expires with this invocation's deadline")
 
 
-def _lease(call: Call, source: str) -> Lease | None:
+#: Once per execution environment (cold start): the WARNING that no lease table is set.
+_told_no_table: list[bool] = []
+
+
+def _leases(call: Call, source: str, standby: str) -> Leases | None:
+    """The leases of the source and of its standby (two failovers into one shared standby
+    run one after the other), or None without a table (a WARNING once per cold start:
+    duplicate events are then not held back)."""
     table = call.config.lease_table
     if table is None:
+        if not _told_no_table:
+            _told_no_table.append(True)
+            call.invocation.raise_level(logging.WARNING)
+            call.invocation.add(
+                lease=f"no {LEASE_TABLE_ENV}: duplicate events for one instance are not held "
+                "back (each re-reads and is guarded, but each may report and count the moves)"
+            )
         return None
     remaining = call.deadline.left("taking the lease")
-    return Lease(
-        call.gateway("dynamodb", "taking the lease"),
-        table,
-        f"failover/{source}",
-        time.time() + remaining,
-    )
+    gateway = call.gateway("dynamodb", "taking the lease")
+    expires = time.time() + remaining
+    held = [Lease(gateway, table, f"failover/{i}", expires) for i in (source, standby)]
+    return Leases(held, at_once)
 
 
 def _alarm_state(call: Call, name: str) -> str | None:

@@ -1,15 +1,19 @@
 """One failover of an instance at a time, across invocations (a `stopping` and a `stopped`
-event, a retry, a duplicate delivery): a DynamoDB item written only if it is absent or
-expired, the way Powertools' idempotency holds a record. Its owner removes it when the
-failover ends; one left by a killed invocation expires with that invocation's deadline.
-EC2 offers no compare-and-swap for most of a failover's calls: this is the lock they lack.
+event, a retry, a duplicate delivery; two actives failing over into one shared standby): a
+DynamoDB item per instance, written only if it is absent or expired, the way Powertools'
+idempotency holds a record. A failover holds the lease of its source and of its standby
+(`Leases`). Its owner removes it when the failover ends; one left by a killed invocation
+expires with that invocation's deadline. EC2 offers no compare-and-swap for most of a
+failover's calls, and none at all for an Elastic IP displaced from a shared standby's
+primary IP: this is the lock they lack.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from .._codes import CONDITIONAL_CHECK_FAILED
 from .._errors import AwsError, EniopsError
@@ -19,6 +23,9 @@ if TYPE_CHECKING:
 
 #: Longest pause between two reads of a lease someone else holds.
 MAX_PAUSE_S = 1.0
+#: How long taking a lease may try (the table missing, throttled, DynamoDB down): after that
+#: the failover goes on without the lease rather than not at all.
+PATIENCE_S = 3.0
 
 
 class Lease:
@@ -36,10 +43,11 @@ class Lease:
         return {"#owner": "owner", "#expires": "expires"}
 
     def acquire(self) -> bool:
-        """Take the lease if nobody holds it (or it expired); False when someone does."""
+        """Take the lease if nobody holds it (or it expired); False when someone does. Any
+        other answer, within `PATIENCE_S`, is raised (the table cannot be reached)."""
         now = str(int(time.time()))
         try:
-            self.gateway.call(
+            self.gateway.within(PATIENCE_S).call(
                 "PutItem",
                 {
                     "TableName": self.table,
@@ -98,3 +106,55 @@ class Lease:
             clock.sleep(min(pause, max(0.0, until - clock.now())))
             pause = min(pause * 2, MAX_PAUSE_S)
         return False
+
+
+class Leases:
+    """The leases of every instance a failover touches (its source and its standby), taken
+    together: all of them, or none (those taken are given back, so that two failovers that
+    each hold one never wait for each other until the deadline)."""
+
+    def __init__(self, leases: list[Lease], at_once: Callable[..., list[Any]]) -> None:
+        self.leases = leases
+        self.at_once = at_once
+        self.busy: list[Lease] = []
+        #: Why the table could not be reached, when it could not: the failover went on
+        #: without the lease.
+        self.unavailable: EniopsError | None = None
+
+    def acquire(self) -> bool:
+        """Take every lease (True), or none of them (False: `busy` names who holds one).
+        A table that cannot be reached within `PATIENCE_S` is not a reason to leave an
+        instance failed: True, without the lease, and `unavailable` says why."""
+        taken = self.at_once(*(self._taken(lease) for lease in self.leases))
+        self.busy = [lease for lease, got in zip(self.leases, taken, strict=True) if got is False]
+        failed = [got for got in taken if isinstance(got, EniopsError)]
+        if self.busy or failed:
+            self.release()
+        if failed and not self.busy:
+            self.unavailable = failed[0]
+        return not self.busy
+
+    @staticmethod
+    def _taken(lease: Lease) -> Callable[[], bool | EniopsError]:
+        def take() -> bool | EniopsError:
+            try:
+                return lease.acquire()
+            except EniopsError as err:
+                return err
+
+        return take
+
+    def release(self) -> bool:
+        """Give back those held (each of them, whatever the others do); False when one could
+        not be (it expires)."""
+        released = [lease.release() for lease in self.leases]
+        return all(released)
+
+    def wait(self, until: float) -> bool:
+        """Wait until none of the busy leases is held, or `until` passes (False)."""
+        return all(lease.wait(until) for lease in self.busy)
+
+    @property
+    def keys(self) -> list[str]:
+        """The items' keys."""
+        return [lease.key for lease in self.leases]

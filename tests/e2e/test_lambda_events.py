@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import threading
+import time
 
 import boto3
 import pytest
@@ -17,7 +18,13 @@ from test_lambda import event, lines, metrics
 
 from eniops import aws_lambda
 from eniops.aws_lambda import _config
-from eniops.testing import MOTO_IMAGE_ID, build_lab, create_lease_table, put_alarm
+from eniops.testing import (
+    MOTO_IMAGE_ID,
+    add_instances,
+    build_lab,
+    create_lease_table,
+    put_alarm,
+)
 
 GROUP, HOOK = "web", "eniops-attach"
 
@@ -262,6 +269,7 @@ def test_the_handler_calls_only_what_the_template_grants(lam):
 
     _alarm(lam, "instance-status-check", "ALARM")
     new = _group(lam, enis=[lam.lab.floating_eni])
+    _member(lam, lam.lab.standby)  # it will hold the ENI: a member of the group
     lam.strict.reset_calls()
     called: set[str] = set()
     for service, client in lam.clients.items():
@@ -273,7 +281,7 @@ def test_the_handler_calls_only_what_the_template_grants(lam):
         aws_lambda.handler(event(name, lam.lab.active), FakeContext())
     aws_lambda.handler(event("cloudwatch-alarm-state-change", lam.lab.active), FakeContext())
     with lam.strict.internal() as client:
-        client.stop_instances(InstanceIds=[lam.lab.standby])  # it holds the ENI now
+        client.stop_instances(InstanceIds=[lam.lab.standby])  # it holds the ENI now: leaving
     launched = event("autoscaling-launch-lifecycle-action", new, group=GROUP, hook=HOOK)
     assert aws_lambda.handler(launched, FakeContext())["ok"] is True
     called |= {f"ec2:{c.operation}" for c in lam.strict.calls}
@@ -386,3 +394,129 @@ def test_a_bad_floating_ips_value_is_left_out_and_the_failover_goes_on(lam, dual
     (warning,) = [w for w in result["warnings"] if "eniops:floating-ips" in w]
     assert value in warning
     assert "left out" in warning
+
+
+# -- the lease: a shared standby, a table that cannot be reached, no table -------------------
+
+
+def _second_active(lam):
+    """Another active in subnet a with its own Elastic IP, whose standby is the lab's."""
+    (other,) = add_instances(lam.client, lam.lab, 1)
+    with lam.strict.internal() as client:
+        eni = client.describe_instances(InstanceIds=[other])["Reservations"][0]["Instances"][0][
+            "NetworkInterfaces"
+        ][0]["NetworkInterfaceId"]
+        made = client.allocate_address(Domain="vpc")
+        client.associate_address(AllocationId=made["AllocationId"], NetworkInterfaceId=eni)
+        client.create_tags(
+            Resources=[other], Tags=[{"Key": _config.STANDBY_TAG, "Value": lam.lab.standby}]
+        )
+    return other, made["AllocationId"]
+
+
+def _at_once(events):
+    answers: list[dict] = [{}] * len(events)
+    start = threading.Barrier(len(events))
+
+    def invoke(i):
+        start.wait()
+        answers[i] = aws_lambda.handler(events[i], FakeContext())
+
+    threads = [threading.Thread(target=invoke, args=(i,)) for i in range(len(events))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers
+
+
+def test_two_failovers_into_one_shared_standby_run_one_after_the_other(lam, capsys):
+    """Two actives with their own Elastic IPs stop at once and share one standby: each
+    failover holds the standby's lease too, so they run one after the other. The first moves
+    its address onto the standby's primary IP; the second, reading after it, finds that IP
+    taken (target-has-eip), is refused loudly (ERROR, FailoverRefused) and changes nothing:
+    no address is silently displaced, none is lost."""
+    other, other_eip = _second_active(lam)
+    lam.client.stop_instances(InstanceIds=[lam.lab.active, other])
+    lam.strict.latency_s = 0.02
+    keys: list[str] = []
+    lam.clients["dynamodb"].meta.events.register(
+        "before-parameter-build.dynamodb.PutItem",
+        lambda params, **_: keys.append(params["Item"]["pk"]["S"]),
+    )
+    answers = _at_once([event("ec2-state-change-stopped", i) for i in (lam.lab.active, other)])
+    refused = [a for a in answers if not a["ok"]]
+    moved = [a for a in answers if a["ok"]]
+    assert len(refused) == 1, answers
+    assert len(moved) == 1, answers
+    assert moved[0]["changed"] is True
+    assert refused[0]["error"]["reason"] == "target-has-eip"
+    standby = lam.primary_eni(lam.lab.standby)
+    shown = lam.client.describe_addresses(AllocationIds=[lam.lab.eip, other_eip])["Addresses"]
+    on_standby = [a for a in shown if a.get("NetworkInterfaceId") == standby]
+    assert len(on_standby) == 1
+    assert all(a.get("AssociationId") for a in shown)  # the other one stayed where it was
+    assert f"failover/{lam.lab.standby}" in keys
+    logs, found = lines(capsys)
+    assert sorted(line["level"] for line in logs) == ["ERROR", "INFO"]
+    assert [n for n, _, _ in metrics(found)].count("FailoverRefused") == 1
+
+
+def test_a_lease_table_that_cannot_be_reached_delays_the_failover_only_briefly(
+    lam, monkeypatch, capsys
+):
+    """ENIOPS_LEASE_TABLE names a table that does not exist (or DynamoDB is down): the
+    failover goes on without the lease within a few seconds rather than not at all, at
+    WARNING, counted as LeaseUnavailable."""
+    monkeypatch.setenv(_config.LEASE_TABLE_ENV, "no-such-table")
+    lam.client.stop_instances(InstanceIds=[lam.lab.active])
+    result = aws_lambda.handler(event("ec2-state-change-stopped", lam.lab.active), FakeContext())
+    assert (result["ok"], result["changed"]) == (True, True)
+    assert lam.address()["InstanceId"] == lam.lab.standby
+    (line,), found = lines(capsys)
+    assert line["level"] == "WARNING"
+    assert "went on without it" in line["lease"]
+    assert sorted(n for n, _, _ in metrics(found)) == [
+        "FailoverSeconds",
+        "Failovers",
+        "LeaseUnavailable",
+    ]
+
+
+def test_a_throttled_lease_table_is_given_up_on_within_its_patience(lam, capsys):
+    """DynamoDB answers every lease write with throttling: retried, then given up on after
+    the lease's patience (seconds, not the invocation's deadline); the failover goes on."""
+    from botocore.exceptions import ClientError
+
+    from eniops.aws_lambda import _lease
+
+    def throttled(**_):
+        error = {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}
+        raise ClientError({"Error": error, "ResponseMetadata": {"HTTPStatusCode": 400}}, "PutItem")
+
+    lam.clients["dynamodb"].meta.events.register("before-call.dynamodb.PutItem", throttled)
+    lam.client.stop_instances(InstanceIds=[lam.lab.active])
+    started = time.monotonic()
+    result = aws_lambda.handler(event("ec2-state-change-stopped", lam.lab.active), FakeContext(120))
+    assert time.monotonic() - started < _lease.PATIENCE_S + 5
+    assert (result["ok"], result["changed"]) == (True, True)
+    (line,), found = lines(capsys)
+    assert "LeaseUnavailable" in [n for n, _, _ in metrics(found)]
+    assert line["level"] == "WARNING"
+
+
+def test_without_a_lease_table_a_warning_says_so_once_per_cold_start(lam, monkeypatch, capsys):
+    """No ENIOPS_LEASE_TABLE: duplicates are not held back, and the first failover of the
+    execution environment says so at WARNING; the next one does not repeat it."""
+    from eniops.aws_lambda import _act
+
+    monkeypatch.delenv(_config.LEASE_TABLE_ENV)
+    monkeypatch.setattr(_act, "_told_no_table", [])
+    lam.client.stop_instances(InstanceIds=[lam.lab.active])
+    first = aws_lambda.handler(event("ec2-state-change-stopped", lam.lab.active), FakeContext())
+    second = aws_lambda.handler(event("ec2-state-change-stopped", lam.lab.active), FakeContext())
+    assert (first["changed"], second["changed"]) == (True, False)
+    logs, _ = lines(capsys)
+    assert [line["level"] for line in logs] == ["WARNING", "INFO"]
+    assert "not held back" in logs[0]["lease"]
+    assert "lease" not in logs[1]

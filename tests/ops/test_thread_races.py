@@ -11,6 +11,7 @@ one winner, the others a `Conflict` (or a clean no-op), nothing moved twice.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
@@ -306,3 +307,51 @@ def test_a_wait_not_yet_due_is_not_read(world: World) -> None:
     operations = [c.operation for c in world.strict.calls]
     assert operations.count("DescribeNetworkInterfaces") > 5
     assert operations.count("DescribeAddresses") == 2
+
+
+# -- a shared standby (N+1) ---------------------------------------------------------------
+
+
+def second_active(world: World) -> tuple[str, str]:
+    """Another active instance in subnet a with an Elastic IP of its own on its primary IP."""
+    (other,) = add_instances(world.client, world.lab, 1)
+    eni = world.primary_eni(other)
+    with world.strict.internal() as client:
+        made = client.allocate_address(Domain="vpc")
+        client.associate_address(AllocationId=made["AllocationId"], NetworkInterfaceId=eni)
+    return other, made["AllocationId"]
+
+
+def test_two_failovers_into_one_standby_never_both_report_success(world: World) -> None:
+    """Two actives fail over into one standby at once, each with an Elastic IP on its primary
+    IP. EC2 silently disassociates the first address when the second lands on the same
+    private IP: the first failover's confirmation sees its address on nothing and raises a
+    Conflict at once (not after its deadline), saying where its address is; the second one
+    reports the move. Exactly one address is on the standby, and the loser is told."""
+    world.strict.latency_s = 0.01
+    other, other_eip = second_active(world)
+    standby = world.primary_eni(world.lab.standby)
+    eniops.describe(world.lab.eip, ec2=world.client)  # warm: imports, the type's limits
+    for eip, seconds in ((world.lab.eip, 0.05), (other_eip, 0.15)):
+        world.strict.slow("AssociateAddress", seconds, when=lambda p, e=eip: p["AllocationId"] == e)
+    started = time.monotonic()
+    first, second = contend(
+        [
+            lambda s=s: eniops.failover_instance(
+                s, to_instance=world.lab.standby, ec2=world.client, timeout=60
+            )
+            for s in (world.lab.active, other)
+        ]
+    )
+    assert time.monotonic() - started < 10  # at once, not after the 60 s deadline
+    assert isinstance(first, eniops.EniopsError), first
+    assert isinstance(second, eniops.Result)
+    assert second.changed
+    address = world.client.describe_addresses(AllocationIds=[world.lab.eip])["Addresses"][0]
+    assert "AssociationId" not in address  # displaced by EC2, and the first failover says so
+    shown = world.client.describe_addresses(AllocationIds=[other_eip])["Addresses"][0]
+    assert shown["NetworkInterfaceId"] == standby
+    assert first.details["resources"][world.lab.eip]["eni"] is None
+    cause = first.details.get("cause", first.to_dict())
+    assert (cause["type"], cause["reason"]) == ("Conflict", "expect-mismatch")
+    assert "on nothing" in cause["message"]

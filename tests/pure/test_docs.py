@@ -102,7 +102,7 @@ NOT_BUILT: dict[str, set[str]] = {
     "operations": {"evacuate"},
     "commands": set(),
     "lambda events": set(),
-    "metrics": {"LeaseUnavailable"},
+    "metrics": set(),
 }
 
 
