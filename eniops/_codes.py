@@ -163,3 +163,16 @@ def is_refusal(error: object) -> bool:
     if isinstance(error, AwsError):
         return not resendable(error.code)
     return True
+
+
+def index_taken(error: object) -> bool:
+    """True when EC2 refused an attach because its device index is taken (by an attach that
+    landed since eniops read the instance): `InvalidParameterValue`, "already has an
+    interface attached at device index"."""
+    from ._errors import AwsError  # noqa: PLC0415
+
+    return (
+        isinstance(error, AwsError)
+        and error.code == INVALID_PARAMETER_VALUE
+        and "device index" in error.message.lower()
+    )

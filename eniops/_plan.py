@@ -77,6 +77,10 @@ class Change:
     #: Sent as soon as this change is answered, beside its check (an `eniops:holder` tag,
     #: the removal of a move's intent): no round trip of their own.
     riders: tuple[Change, ...] = ()
+    #: The same attach at the other device indexes eniops could have picked, lowest first:
+    #: when EC2 refuses this one's index as taken (a concurrent attach landed since the
+    #: read), the instance is read again and the first of them free now is sent, once.
+    elsewhere: tuple[Change, ...] = ()
     note: str = ""
 
     def __post_init__(self) -> None:

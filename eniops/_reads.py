@@ -124,6 +124,15 @@ class _EniReads(_Reads):
             for n in self._pages("DescribeNetworkInterfaces", params, "NetworkInterfaces")
         ]
 
+    def used_device_indexes(self, instance_id: str, network_card_index: int = 0) -> set[int]:
+        """The device indexes an instance's ENIs take now on one network card."""
+        found = self.enis_where("attachment.instance-id", [instance_id])
+        return {
+            e.attachment.device_index
+            for e in found
+            if e.attachment is not None and e.attachment.network_card_index == network_card_index
+        }
+
 
 class _InstanceReads(_Reads):
     """Instances, their types' limits and their subnets' ranges (the last two cached)."""

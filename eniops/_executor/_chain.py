@@ -7,6 +7,7 @@ import functools
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from .. import _codes
 from .._errors import Conflict, EniopsError, Interrupted, OperationTimeout
 from .._expect import Expectation
 from .._plan import Chain, Change, Wait
@@ -77,7 +78,11 @@ class ChainRun:
         else:
             # A change that fails sends none of its riders: an intent's removal rides beside
             # the last change of a move, and a move that is not whole keeps its intent.
-            answered = self.send(change)
+            try:
+                answered = self.send(change)
+            except EniopsError as refused:
+                change = elsewhere(self.run, self.memory, change, refused)
+                answered = self.send(change)
         index = len(self.steps) - 1
         self._with_riders(change.riders, lambda: self.check(change, answered))
         self.done.append((index, change))
@@ -122,6 +127,24 @@ class ChainRun:
 
     def _record(self, change: Change, params: Any, status: StepStatus, note: str) -> None:
         self.steps.append(Step(f"ec2:{change.action}", shown(params), status, note))
+
+
+def elsewhere(run: Run, memory: Memory, change: Change, refused: EniopsError) -> Change:
+    """EC2 refused an attach because its device index is taken (an attach that landed since
+    the read: two failovers into one standby): the first of its other indexes that a fresh
+    read of the instance shows free, to be sent once; else the refusal stands."""
+    if not change.elsewhere or not _codes.index_taken(refused):
+        raise refused
+    instance = str(change.params["InstanceId"])
+    used = run.reader.used_device_indexes(instance)
+    chosen = next((c for c in change.elsewhere if c.params["DeviceIndex"] not in used), None)
+    if chosen is None:
+        raise refused
+    memory.warnings.append(
+        f"device index {change.params['DeviceIndex']} on {instance} was taken after it was "
+        f"read (another attach at the same time): attached at {chosen.params['DeviceIndex']}"
+    )
+    return chosen
 
 
 def in_place(change: Change, memory: Memory) -> bool:

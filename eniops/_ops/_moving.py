@@ -9,6 +9,7 @@ waited for, then attached. On the target already: what is missing is finished.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +42,11 @@ class Placement:
     allow_same_subnet: bool = False
     force: bool = False
     rollback: bool = True
+    #: `device_index` was chosen by eniops (a failover's, for all its ENIs together), not
+    #: asked for: another free one will do if EC2 finds it taken.
+    chosen: bool = False
+    #: Device indexes that other ENIs of the same plan take on the target.
+    avoid: frozenset[int] = frozenset()
 
     @classmethod
     def parse(cls, arguments: Mapping[str, Any]) -> Placement:
@@ -87,10 +93,10 @@ def move_chain(
     items: list[Change | Wait] = _leave(eni, target, placement, move, intent=intent)
     written = any(isinstance(i, Change) and i.action == "CreateTags" for i in items)
     clear = (_bookkeeping.intent_removal(eni.eni_id),) if eni.intent or written else ()
-    holder = _bookkeeping.holder(
-        eni.eni_id, HolderTag(target.instance_id, device_index=index).format(), eni.holder_tag
+    after = () if dot else clear  # the intent goes beside the last check of the move
+    items.append(
+        _attach_at(eni, target, limits, index, source=source, placement=placement, after=after)
     )
-    items.append(_attach(eni, target, index, source, riders=(holder, *(() if dot else clear))))
     if dot:
         items.append(_restore_dot(eni.eni_id, Ref("attachment_id"), riders=clear))
     untrusted = not trust_intent and att is None and check.dot_only_by_tag(eni.intent, None)
@@ -113,6 +119,36 @@ def _dot_left_off(eni: Eni, target: Instance) -> str:
         f". If it should be: aws ec2 modify-network-interface-attribute --network-interface-id "
         f"{eni.eni_id} --attachment AttachmentId=<its attachment id>,DeleteOnTermination=true"
     )
+
+
+def _holder(eni: Eni, target: Instance, index: int) -> Change:
+    """The `eniops:holder` tag of the ENI once attached to `target` at `index`."""
+    placed = HolderTag(target.instance_id, device_index=index).format()
+    return _bookkeeping.holder(eni.eni_id, placed, eni.holder_tag)
+
+
+def _attach_at(
+    eni: Eni,
+    target: Instance,
+    limits: Limits,
+    index: int,
+    *,
+    source: str | None,
+    placement: Placement,
+    after: tuple[Change, ...],
+) -> Change:
+    """The attach at `index`, with its holder tag and `after` beside its check; where eniops
+    chose the index (none was asked for), the same attach at each other free index too, for
+    when EC2 finds `index` taken by an attach that landed since the read."""
+    attach = _attach(eni, target, index, source, riders=(_holder(eni, target, index), *after))
+    if placement.device_index is not None and not placement.chosen:
+        return attach  # the index asked for, or a refusal
+    free = check.free_device_indexes(target, limits)
+    others = [i for i in free if i not in placement.avoid and i != index]
+    elsewhere = (
+        _attach(eni, target, i, source, riders=(_holder(eni, target, i), *after)) for i in others
+    )
+    return dataclasses.replace(attach, elsewhere=tuple(elsewhere))
 
 
 def _attach(
@@ -186,11 +222,7 @@ def _finish_chain(
     `attached`, restore `DeleteOnTermination` where a trusted intent recorded it for this very
     attachment, clear the intent and tag where it is, beside the last check."""
     pending = eni.intent
-    holder = _bookkeeping.holder(
-        eni.eni_id,
-        HolderTag(target.instance_id, device_index=att.device_index).format(),
-        eni.holder_tag,
-    )
+    holder = _holder(eni, target, att.device_index)
     # eniops' own move, finished: its tags. Someone else's attach is only waited for.
     riders = (holder, _bookkeeping.intent_removal(eni.eni_id)) if pending else ()
     attached = EniAttached(eni.eni_id, instance_id=target.instance_id)

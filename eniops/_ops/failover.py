@@ -313,8 +313,10 @@ def _eni_chains(
     requested = [_recorded(e, target, limits, moves) for e in moves.enis]
     indexes = verdicts.check(check.choose_device_indexes, target, limits, requested)
     if indexes is not None:  # else noted: the carried ENIs have no place to go
+        taken = frozenset(indexes)
         for eni, index in zip(moves.enis, indexes, strict=True):
-            chain = verdicts.check(move_chain, eni, target, limits, Placement(index))
+            placement = Placement(index, chosen=True, avoid=taken - {index})
+            chain = verdicts.check(move_chain, eni, target, limits, placement)
             chains.extend([chain] if chain is not None else [])
     occupied = _with_attached(target, zip(moves.enis, indexes or [], strict=False))
     for eni in moves.tagged_enis:
@@ -328,7 +330,7 @@ def _eni_chains(
             wanted = None
         try:
             index = check.choose_device_index(occupied, limits, wanted)
-            placement = Placement(device_index=index)
+            placement = Placement(index, chosen=True)  # `occupied` has the others' places
             chains.append(move_chain(eni, occupied, limits, placement, trust_intent=False))
         except PreconditionFailed as refusal:
             moves.leave(eni.eni_id, refusal.message)

@@ -22,7 +22,7 @@ from support import World
 import eniops
 from eniops import Conflict
 from eniops._settings import use_settings
-from eniops.testing import add_instances, fast_policy
+from eniops.testing import add_enis, add_instances, fast_policy
 
 #: A confirmation delay well above what the strict layer's latency makes the read-to-write
 #: window of a contender (20 ms per call).
@@ -355,3 +355,45 @@ def test_two_failovers_into_one_standby_never_both_report_success(world: World) 
     cause = first.details.get("cause", first.to_dict())
     assert (cause["type"], cause["reason"]) == ("Conflict", "expect-mismatch")
     assert "on nothing" in cause["message"]
+
+
+def test_two_failovers_into_one_standby_both_take_a_device_index(world: World) -> None:
+    """Two actives, each with a secondary ENI, fail over into one standby at once (no lease):
+    both read device index 1 free and both attach there. EC2 takes one attach and refuses the
+    other for its index; that one reads the standby again and attaches once more at the next
+    free index, within its deadline. Both failovers succeed; every ENI ends attached."""
+    world.strict.latency_s = 0.01
+    (other,) = add_instances(world.client, world.lab, 1)
+    with world.strict.internal() as client:
+        (other_eni,) = add_enis(client, world.lab, 1, instance_id=other)
+    eniops.describe(world.lab.standby, ec2=world.client)  # warm: imports, the type's limits
+    mine = {world.lab.floating_eni: 0.05, other_eni: 0.15}
+    for eni, seconds in mine.items():
+        world.strict.slow(
+            "AttachNetworkInterface", seconds, when=lambda p, e=eni: p["NetworkInterfaceId"] == e
+        )
+    first, second = contend(
+        [
+            lambda s=s: eniops.failover_instance(
+                s, to_instance=world.lab.standby, ec2=world.client, timeout=60
+            )
+            for s in (world.lab.active, other)
+        ]
+    )
+    assert isinstance(first, eniops.Result), first
+    assert isinstance(second, eniops.Result), second
+    attached = {e: world.eni(e)["Attachment"] for e in mine}
+    assert {a["InstanceId"] for a in attached.values()} == {world.lab.standby}
+    assert sorted(a["DeviceIndex"] for a in attached.values()) == [1, 2]
+    attaches = [c for c in world.strict.calls if c.operation == "AttachNetworkInterface"]
+    (refused,) = [c for c in attaches if c.error is not None]
+    assert (refused.error, refused.params["DeviceIndex"]) == ("InvalidParameterValue", 1)
+    (again,) = [c for c in attaches if c.at > refused.ended]
+    assert (again.error, again.params["DeviceIndex"], again.params["NetworkInterfaceId"]) == (
+        None,
+        2,
+        refused.params["NetworkInterfaceId"],
+    )
+    assert len(attaches) == 3
+    said = [w for r in (first, second) for c in r.children for w in c.warnings]
+    assert any("device index 1" in w and "attached at 2" in w for w in said)

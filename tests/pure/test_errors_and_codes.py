@@ -221,3 +221,21 @@ def test_what_botocore_raises_is_translated_by_its_class():
     assert translate(ValueError("a defect"), "X") is None
     answered = translate(_client_error(_codes.REQUEST_LIMIT_EXCEEDED), "X")
     assert answered.code == _codes.REQUEST_LIMIT_EXCEEDED
+
+
+def test_an_attach_refused_for_its_device_index_is_told_apart():
+    """EC2's refusal of a taken device index (InvalidParameterValue, its message) is what an
+    attach falls back on another index for; other refusals and codes are not."""
+    from eniops import _codes
+
+    taken = "Instance 'i-0abc' already has an interface attached at device index '1'."
+    attach = "AttachNetworkInterface"
+    assert _codes.index_taken(
+        eniops.AwsError(taken, code="InvalidParameterValue", operation=attach)
+    )
+    other = "The network interface and the instance are in different availability zones"
+    refused = eniops.AwsError(other, code="InvalidParameterValue", operation=attach)
+    assert not _codes.index_taken(refused)
+    throttled = eniops.AwsError(taken, code="RequestLimitExceeded", operation=attach)
+    assert not _codes.index_taken(throttled)
+    assert not _codes.index_taken(ValueError(taken))

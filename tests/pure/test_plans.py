@@ -219,6 +219,32 @@ def test_failover_indexes_follow_the_source_order():
     ]
 
 
+def test_a_failovers_attach_may_fall_back_on_the_free_indexes_no_other_eni_takes():
+    """Each attach of a failover carries the same attach at the other free indexes (lowest
+    first, none another ENI of the plan takes), each with its holder tag at that index: the
+    fallback when EC2 finds its index taken by a concurrent attach."""
+    state = failover_state(secondary(2, 3), secondary(1, 1), limits=BIG, kind="m5.24xlarge")
+    plan = plan_failover(state)
+    attaches = [c for chain in plan.chains for c in chain.changes if c.action.startswith("Attach")]
+    first = [c.params["DeviceIndex"] for c in attaches[0].elsewhere]
+    assert first == list(range(3, 15))
+    for other in attaches[0].elsewhere:
+        (holder,) = [r for r in other.riders if r.params["Tags"][0]["Key"] == "eniops:holder"]
+        assert holder.params["Tags"][0]["Value"] == f"{B} index={other.params['DeviceIndex']}"
+
+
+def test_an_index_asked_for_has_no_fallback():
+    """move_eni with device_index given: that index or nothing (no fallback)."""
+    source = eni(FLOAT, index=1, instance=A, subnet="subnet-0000000c")
+    asked = MoveRequest(FLOAT, B, A, Placement(device_index=2))
+    (chain,) = plan_move_eni(asked, move_state(source)).chains
+    (attach,) = [c for c in chain.changes if c.action == "AttachNetworkInterface"]
+    assert attach.elsewhere == ()
+    (picked,) = plan_move_eni(move_request(A), move_state(source)).chains
+    (attach,) = [c for c in picked.changes if c.action == "AttachNetworkInterface"]
+    assert [c.params["DeviceIndex"] for c in attach.elsewhere] == [2]
+
+
 @pytest.mark.parametrize(
     ("changes", "reason"),
     [
