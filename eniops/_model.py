@@ -380,6 +380,13 @@ class InstanceStatus:
         """True when the instance or the system status check is failing."""
         return "impaired" in (self.instance_check, self.system_check)
 
+    @property
+    def unsettled(self) -> bool:
+        """True when a check has no verdict yet (`initializing`, `insufficient-data`)."""
+        return bool(
+            {"initializing", "insufficient-data"} & {self.instance_check, self.system_check}
+        )
+
     @classmethod
     def from_api(cls, raw: Mapping[str, Any]) -> InstanceStatus:
         """Parse an `InstanceStatuses` entry of DescribeInstanceStatus."""

@@ -23,7 +23,7 @@ from . import _outcome
 from ._chain import ChainRun, undo
 from ._poller import Poller
 from ._run import Run
-from ._send import has_ref, shown
+from ._send import has_ref, resolve, shown
 
 
 def execute(plan: Plan, run: Run) -> Result:
@@ -105,4 +105,4 @@ def _apply(plan: Plan, run: Run) -> Result:
     return _outcome.applied(plan, run, runs)
 
 
-__all__ = ["DEPENDS", "NO_DRY_RUN", "Run", "dry_run_calls", "execute"]
+__all__ = ["DEPENDS", "NO_DRY_RUN", "Run", "dry_run_calls", "execute", "resolve"]

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from .. import _rules as check
 from .._codes import DRY_RUN_IGNORED
 from .._errors import AwsError, NotFound, PermissionDenied, PreconditionFailed
-from .._executor import NO_DRY_RUN, Run, dry_run_calls, execute
+from .._executor import DEPENDS, NO_DRY_RUN, Run, dry_run_calls, execute, resolve
 from .._plan import Change, Plan
 from .._result import Problem, Readiness
 from ._operation import CHECK, Common, arguments_of, check_rules, start
@@ -104,8 +104,8 @@ def _assess(run: Run, request: FailoverRequest) -> Readiness:
                 "primary ENI, no movable secondary ENI, no route to it, none of `ips`)",
             )
         )
-    warnings = list(plan.warnings)
-    problems.extend(_dry_runs(run, plan, warnings))
+    warnings = [*plan.warnings, *_unsettled(state)]
+    problems.extend(_dry_runs(run, plan, warnings, _attachments(state)))
     shown = not verdicts.refusals and not plan.empty
     failover = execute(plan, dataclasses.replace(run, operation=plan.operation)) if shown else None
     return Readiness(
@@ -160,12 +160,36 @@ def _standby(state: FailoverState) -> list[Problem]:
     return problems
 
 
-def _dry_runs(run: Run, plan: Plan, warnings: list[str]) -> list[Problem]:
+def _unsettled(state: FailoverState) -> list[str]:
+    """A standby whose status checks have no verdict yet is ready, but not silently."""
+    status = state.standby_status
+    if status is None or not status.unsettled:
+        return []
+    return [
+        f"{state.target.instance_id}'s status checks have no verdict yet (instance: "
+        f"{status.instance_check}, system: {status.system_check}): whether it will serve is "
+        "not known"
+    ]
+
+
+def _attachments(state: FailoverState) -> dict[str, str]:
+    """Each ENI's current attachment, by ENI: what a DryRun of a change that needs the
+    attachment a move will make (the DeleteOnTermination restore) is sent against."""
+    enis = (*state.source.enis, *state.target.enis, *state.tagged)
+    return {e.eni_id: e.attachment.attachment_id for e in enis if e.attachment is not None}
+
+
+def _dry_runs(
+    run: Run, plan: Plan, warnings: list[str], attachments: Mapping[str, str]
+) -> list[Problem]:
     """Every call of the plan EC2 can check sent with DryRun=True, at once; each refused
     (`UnauthorizedOperation`) is a problem naming the action. A refused bookkeeping tag
-    beside a check is a warning: the failover succeeds without it."""
+    beside a check is a warning: the failover succeeds without it. A call that needs the
+    attachment a move will make is checked against the ENI's current one (IAM decides on the
+    action and the ENI, not on which attachment)."""
     calls: dict[tuple[str, str], tuple[Change, bool]] = {}
-    for change, rider, why in dry_run_calls(plan):
+    for planned, rider, unchecked in dry_run_calls(plan):
+        change, why = _against_current(planned, unchecked, attachments)
         if why == NO_DRY_RUN:
             warnings.append(
                 f"EC2 offers no DryRun for {change.action}: its permission is not checked"
@@ -190,6 +214,18 @@ def _dry_runs(run: Run, plan: Plan, warnings: list[str]) -> list[Problem]:
             )
         )
     return list({(p.reason, p.resource, p.message): p for p in problems}.values())
+
+
+def _against_current(
+    change: Change, why: str, attachments: Mapping[str, str]
+) -> tuple[Change, str]:
+    """`change` with the attachment it depends on (`Ref`) taken as the ENI's current one,
+    when it has one: then EC2 can check it with DryRun."""
+    attachment = attachments.get(str(change.params.get("NetworkInterfaceId")))
+    if why != DEPENDS or attachment is None:
+        return change, why
+    params = resolve(change.params, {"attachment_id": attachment})
+    return dataclasses.replace(change, params=params), ""
 
 
 def _dry_run(run: Run, change: Change) -> tuple[bool, str]:

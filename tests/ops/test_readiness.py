@@ -160,6 +160,48 @@ def test_every_problem_is_listed_not_only_the_first(world):
     assert world.account() == before
 
 
+def test_a_refused_delete_on_termination_restore_is_a_problem(world):
+    """The floating ENI's attachment deletes it on termination, so the failover would restore
+    that on the standby: the restore is sent with DryRun=True against the ENI's current
+    attachment, and IAM refusing ModifyNetworkInterfaceAttribute is a permission-denied
+    problem (the failover would otherwise stop halfway, the ENI moved but not whole)."""
+    attachment = world.eni(world.lab.floating_eni)["Attachment"]["AttachmentId"]
+    world.client.modify_network_interface_attribute(
+        NetworkInterfaceId=world.lab.floating_eni,
+        Attachment={"AttachmentId": attachment, "DeleteOnTermination": True},
+    )
+    world.strict.inject(
+        "ModifyNetworkInterfaceAttribute",
+        _codes.UNAUTHORIZED_OPERATION,
+        when=lambda params: bool(params.get("DryRun")),
+    )
+    world.strict.reset_calls()
+    readiness = check(world)
+    assert not readiness.ready
+    (problem,) = readiness.problems
+    assert (problem.reason, problem.resource) == ("permission-denied", world.lab.floating_eni)
+    assert "ec2:ModifyNetworkInterfaceAttribute" in problem.message
+    (sent,) = [c for c in world.strict.calls if c.operation == "ModifyNetworkInterfaceAttribute"]
+    assert sent.params["DryRun"] is True
+    assert sent.params["Attachment"]["AttachmentId"] == attachment
+    assert applied(world) == []
+
+
+@pytest.mark.parametrize("verdict", ["initializing", "insufficient-data"])
+def test_a_standby_whose_checks_have_no_verdict_is_ready_with_a_warning(world, verdict):
+    """Status checks still initializing (or without data): ready, not silently."""
+
+    def unsettled(parsed, **_):
+        for status in parsed.get("InstanceStatuses", []):
+            if status["InstanceId"] == world.lab.standby:
+                status["InstanceStatus"] = {"Status": verdict, "Details": []}
+
+    world.client.meta.events.register("after-call.ec2.DescribeInstanceStatus", unsettled)
+    readiness = check(world)
+    assert readiness.ready, readiness.problems
+    assert any(world.lab.standby in w and verdict in w for w in readiness.warnings)
+
+
 def test_calls_without_dry_run_are_warnings(world):
     """A floating IP's assignment has no DryRun in EC2: named in the warnings, not a problem."""
     eni = world.primary_eni(world.lab.active)
