@@ -24,7 +24,14 @@ from .._deadline import Deadline
 from .._errors import AwsError, EniopsError, Interrupted
 from .._settings import Clock, RetryPolicy, StopRequest
 from . import _retries
-from ._clients import _eniops_call, _NoRetry, build_client, imds_settings, known_regions
+from ._clients import (
+    _eniops_call,
+    _NoRetry,
+    build_client,
+    imds_settings,
+    known_regions,
+    sibling,
+)
 from ._translate import error_code, translate
 
 if TYPE_CHECKING:
@@ -100,9 +107,13 @@ class Gateway:
             self.client, Deadline(self.policy.final_read_s), policy=self.policy, clock=self.clock
         )
 
+    def beside(self, service: str) -> Gateway:
+        """The same, on a client of another service (STS, IAM) with these credentials."""
+        made = sibling(self.client, service)
+        return Gateway(made, self.deadline, policy=self.policy, clock=self.clock, stop=self.stop)
+
     def within(self, seconds: float) -> Gateway:
-        """This gateway with a deadline `seconds` from now at most (a call that may give up
-        sooner than the operation: the Lambda's lease when its table does not answer)."""
+        """The same, giving up `seconds` from now at most (sooner than the operation)."""
         bound = Deadline(min(seconds, self.deadline.remaining()))
         return Gateway(self.client, bound, policy=self.policy, clock=self.clock, stop=self.stop)
 

@@ -262,3 +262,39 @@ def _checked_refresh(
         return metadata
 
     return refresh
+
+
+def sibling(client: Any, service: str) -> Any:
+    """A client of `service` (STS, IAM) beside EC2 client `client`: its credentials, region
+    and, when it is not AWS's own (a test server), its endpoint; eniops' config. So that what
+    the other service says is about the same principal as the EC2 calls.
+
+    After it is built, the event ``eniops.sibling-created.<service>`` is emitted on `client`'s
+    events with the new client as `sibling`: a test layer over `client` can answer its calls.
+    """
+    import boto3.session  # noqa: PLC0415
+    from botocore.exceptions import BotoCoreError  # noqa: PLC0415
+
+    # botocore offers no public accessor of a client's credentials; this one exists since
+    # (at least) the lowest botocore eniops supports.
+    credentials = client._get_credentials()
+    frozen = credentials.get_frozen_credentials() if credentials is not None else None
+    endpoint = client.meta.endpoint_url or ""
+    try:
+        session = boto3.session.Session(
+            aws_access_key_id=frozen.access_key if frozen else None,
+            aws_secret_access_key=frozen.secret_key if frozen else None,
+            aws_session_token=frozen.token if frozen else None,
+            region_name=client.meta.region_name,
+        )
+        make: Any = session.client  # the service is named at run time
+        made = make(
+            service,
+            endpoint_url=None if ".amazonaws.com" in endpoint else endpoint or None,
+            config=_config(None),
+        )
+    except BotoCoreError as err:
+        raise InvalidInput(f"cannot build an {service} client: {err}") from err
+    _single_layer(made)
+    client.meta.events.emit(f"eniops.sibling-created.{service}", sibling=made)
+    return made

@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 from .. import _rules as check
 from .._codes import DRY_RUN_IGNORED
-from .._errors import AwsError, NotFound, PermissionDenied, PreconditionFailed
+from .._errors import (
+    AwsError,
+    EniopsError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    PreconditionFailed,
+)
 from .._executor import DEPENDS, NO_DRY_RUN, Run, dry_run_calls, execute, resolve
 from .._plan import Change, Plan
 from .._result import Problem, Readiness
@@ -28,6 +35,8 @@ if TYPE_CHECKING:
 
     from .._keywords import CheckKeywords
 
+#: How long IAM's policy simulator (and the caller's identity) may take to answer.
+SIMULATOR_PATIENCE_S = 5.0
 #: Where a refusal's details name the resource it concerns, most particular first.
 _RESOURCE_KEYS = (
     "resource",
@@ -188,18 +197,20 @@ def _dry_runs(
     attachment a move will make is checked against the ENI's current one (IAM decides on the
     action and the ENI, not on which attachment)."""
     calls: dict[tuple[str, str], tuple[Change, bool]] = {}
+    simulated: set[tuple[str, str]] = set()
     for planned, rider, unchecked in dry_run_calls(plan):
         change, why = _against_current(planned, unchecked, attachments)
         if why == NO_DRY_RUN:
-            warnings.append(
-                f"EC2 offers no DryRun for {change.action}: its permission is not checked"
-            )
+            simulated.add((change.action, _subject_of(change)))
         elif why:
             warnings.append(f"{change.action} {why}: its permission is not checked")
         else:
             calls.setdefault((change.action, repr(sorted(change.params.items()))), (change, rider))
-    answers = run.at_once(*(lambda c=c: _dry_run(run, c) for c, _ in calls.values()))
-    problems = []
+    (problems, notes), *answers = run.at_once(
+        lambda: _simulated(run, sorted(simulated)),
+        *(lambda c=c: _dry_run(run, c) for c, _ in calls.values()),
+    )
+    warnings.extend(notes)
     for (change, rider), (denied, answer) in zip(calls.values(), answers, strict=True):
         resource = _subject_of(change)
         if answer and (rider or not denied):
@@ -214,6 +225,83 @@ def _dry_runs(
             )
         )
     return list({(p.reason, p.resource, p.message): p for p in problems}.values())
+
+
+def _simulated(run: Run, unchecked: list[tuple[str, str]]) -> tuple[list[Problem], list[str]]:
+    """The calls EC2 offers no DryRun for (assigning and unassigning private IPs), checked by
+    IAM's policy simulator on the caller's own principal where the caller may use it (a
+    denial is a problem); where it may not, each is named in the warnings."""
+    if not unchecked:
+        return [], []
+    try:
+        decisions = _simulate(run, unchecked)
+    except (EniopsError, NotImplementedError) as err:  # NotImplementedError: moto lacks it
+        text = err.message if isinstance(err, EniopsError) else str(err)
+        decisions, unusable = {}, f"IAM's policy simulator could not be used ({text[:200]})"
+    else:
+        unusable = "IAM's policy simulator did not answer for it"
+    problems, warnings = [], []
+    for action, resource in unchecked:
+        decision = decisions.get((action, resource))
+        if decision is None:
+            warnings.append(
+                f"EC2 offers no DryRun for {action} on {resource} and {unusable}: its permission "
+                "is not checked"
+            )
+        elif decision != "allowed":
+            problems.append(
+                Problem(
+                    "permission-denied",
+                    resource,
+                    f"ec2:{action} on {resource} is refused by IAM's policy simulator ({decision})",
+                )
+            )
+    return problems, warnings
+
+
+def _simulate(run: Run, unchecked: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """IAM's decision on each (action, ENI) for the principal EC2's calls are made as."""
+    # Not worth the readiness's deadline: a simulator that does not answer soon is a warning.
+    sts, iam = (run.gateway.beside(s).within(SIMULATOR_PATIENCE_S) for s in ("sts", "iam"))
+    identity = sts.call("GetCallerIdentity", {})
+    partition, account = str(identity["Arn"]).split(":")[1], str(identity["Account"])
+    region = run.gateway.client.meta.region_name
+
+    def arn(eni: str) -> str:
+        return f"arn:{partition}:ec2:{region}:{account}:network-interface/{eni}"
+
+    found = iam.call(
+        "SimulatePrincipalPolicy",
+        {
+            "PolicySourceArn": _principal(iam, str(identity["Arn"]), partition, account),
+            "ActionNames": sorted({f"ec2:{action}" for action, _ in unchecked}),
+            "ResourceArns": sorted({arn(eni) for _, eni in unchecked}),
+        },
+    )
+    decisions: dict[tuple[str, str], str] = {}
+    for result in found.get("EvaluationResults") or []:
+        action = str(result.get("EvalActionName", "")).split(":", 1)[-1]
+        each = {
+            r.get("EvalResourceName"): r.get("EvalResourceDecision")
+            for r in result.get("ResourceSpecificResults") or []
+        }
+        for asked, eni in unchecked:
+            if asked == action:
+                decisions[(asked, eni)] = str(each.get(arn(eni)) or result.get("EvalDecision"))
+    return decisions
+
+
+def _principal(iam: Any, caller: str, partition: str, account: str) -> str:
+    """The IAM principal an STS caller ARN stands for: a role's ARN (read: it has a path the
+    caller's ARN leaves out) or a user's; any other caller (root, federated) cannot be
+    simulated."""
+    kind, _, rest = caller.split(":", 5)[-1].partition("/")
+    if kind == "assumed-role":
+        role = iam.call("GetRole", {"RoleName": rest.split("/", 1)[0]})
+        return str(role["Role"]["Arn"])
+    if kind == "user":
+        return f"arn:{partition}:iam::{account}:user/{rest}"
+    raise InvalidInput(f"the caller {caller} is not a role or a user IAM can simulate")
 
 
 def _against_current(

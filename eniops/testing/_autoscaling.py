@@ -11,7 +11,6 @@ from typing import Any
 
 from . import _errors as errors
 from ._lab import require_moto
-from ._strict import _ok
 
 
 @dataclass(frozen=True)
@@ -60,7 +59,7 @@ class StrictAutoScaling:
             return errors.error("ValidationError", refused).answer()
         with self._lock:
             self.completed.append(Completion(str(group), str(hook), str(result), instance, token))
-        return _ok(), {"ResponseMetadata": {"HTTPStatusCode": 200}}
+        return errors.ok(), {"ResponseMetadata": {"HTTPStatusCode": 200}}
 
     def _refusal(self, group: Any, hook: Any, result: Any, instance: Any, token: Any) -> str | None:
         if result not in ("CONTINUE", "ABANDON"):

@@ -109,3 +109,10 @@ def no_route(cidr: str, table: str) -> Ec2Error:
         f"There is no route defined for '{cidr}' in the route table {table}. "
         "Use CreateRoute instead.",
     )
+
+
+def ok() -> Any:
+    """A success's HTTP response, for a handler that answers a call itself."""
+    from botocore.awsrequest import AWSResponse, HTTPHeaders  # noqa: PLC0415
+
+    return AWSResponse("https://ec2.strict.invalid/", 200, HTTPHeaders(), None)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import _errors as errors
 from ._faults import Fault, FaultBook, Hold, Holdable
+from ._iam import PolicySimulator
 from ._lab import require_moto
 from ._patches import PATCHES
 from ._recorder import MUTATING_OPERATIONS, Call, answer, send
@@ -25,12 +26,6 @@ When = Callable[[Mapping[str, Any]], bool] | None
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
-
-
-def _ok() -> Any:
-    from botocore.awsrequest import AWSResponse, HTTPHeaders  # noqa: PLC0415
-
-    return AWSResponse("https://ec2.strict.invalid/", 200, HTTPHeaders(), None)
 
 
 class _Recording:
@@ -176,12 +171,12 @@ class StrictEc2(_Faulting, _Recording):
     subnet, reserved, or another ENI's (unless reassigned, which moves the IP and its Elastic
     IP), past the per-interface limit; `AssociateAddress` by `InstanceId` on a multi-ENI
     instance or to a private IP the ENI lacks; `CreateRoute` for a routed destination,
-    `ReplaceRoute` for an unrouted one. Played as EC2 plays them: `DryRun` answered with
-    `DryRunOperation` and nothing done; the Elastic IP displaced from a target private IP;
-    `PrivateIpAddress` and `DeleteOnTermination` honoured; termination teardown. Faults and
-    held transitions on request; every call recorded.
-
-    Refuses a client not backed by moto (`NotMoto`): it must never guard a real account.
+    `ReplaceRoute` for an unrouted one; tag keys starting `aws:`. Played as EC2 plays them:
+    `DryRun` answered with `DryRunOperation` and nothing done; the Elastic IP displaced from a
+    target private IP; `PrivateIpAddress` and `DeleteOnTermination` honoured; termination
+    teardown; IAM's policy simulator (`iam`) on the clients eniops builds beside this one.
+    Faults and held transitions on request; every call recorded. Refuses a client not backed
+    by moto (`NotMoto`): it must never guard a real account.
     """
 
     def __init__(self, client: EC2Client, *, latency_s: float = 0.0) -> None:
@@ -198,6 +193,7 @@ class StrictEc2(_Faulting, _Recording):
         #: to read while another thread writes it.
         self._applying = _Applying(None if in_process else client.meta.endpoint_url)
         self.sim = Simulation(AccountView(client, in_process=in_process), self._book)
+        self.iam = PolicySimulator(client)
         events = client.meta.events
         events.register("before-parameter-build.ec2", self._remember_params)
         events.register("before-call.ec2", self._before_call)
@@ -244,7 +240,7 @@ class StrictEc2(_Faulting, _Recording):
             raise
         if refused is not None:
             return refused.answer()
-        return (_ok(), given) if given is not None else None
+        return (errors.ok(), given) if given is not None else None
 
     def _applied(self, context: dict[str, Any]) -> None:
         if context.pop("strict_applying", False):

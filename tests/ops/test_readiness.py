@@ -202,15 +202,54 @@ def test_a_standby_whose_checks_have_no_verdict_is_ready_with_a_warning(world, v
     assert any(world.lab.standby in w and verdict in w for w in readiness.warnings)
 
 
-def test_calls_without_dry_run_are_warnings(world):
-    """A floating IP's assignment has no DryRun in EC2: named in the warnings, not a problem."""
+def _floating_ip(world):
     eni = world.primary_eni(world.lab.active)
     world.client.assign_private_ip_addresses(
         NetworkInterfaceId=eni, PrivateIpAddresses=["10.0.1.77"]
     )
+    return eni
+
+
+def test_calls_without_dry_run_are_asked_of_iams_policy_simulator(world):
+    """A floating IP's assignment has no DryRun in EC2: IAM's policy simulator is asked for
+    the caller's own principal, the action and the ENI; allowed, the pair is ready."""
+    _floating_ip(world)
+    standby = world.primary_eni(world.lab.standby)
     readiness = check(world, ips=["10.0.1.77"])
     assert readiness.ready, readiness.problems
-    assert any("AssignPrivateIpAddresses" in w for w in readiness.warnings)
+    assert not any("AssignPrivateIpAddresses" in w for w in readiness.warnings)
+    (asked,) = world.strict.iam.asked
+    assert asked["ActionNames"] == ["ec2:AssignPrivateIpAddresses"]
+    assert asked["ResourceArns"] == [
+        f"arn:aws:ec2:us-east-1:123456789012:network-interface/{standby}"
+    ]
+    assert asked["PolicySourceArn"] == "arn:aws:iam::123456789012:user/moto"
+
+
+def test_a_denial_by_iams_policy_simulator_is_a_problem(world):
+    """IAM would refuse the assignment a failover makes (it has no DryRun): permission-denied,
+    on the ENI, naming the action; nothing changes."""
+    _floating_ip(world)
+    world.strict.iam.denied.add("ec2:AssignPrivateIpAddresses")
+    before = world.account()
+    readiness = check(world, ips=["10.0.1.77"])
+    assert not readiness.ready
+    (problem,) = readiness.problems
+    assert problem.reason == "permission-denied"
+    assert problem.resource == world.primary_eni(world.lab.standby)
+    assert "ec2:AssignPrivateIpAddresses" in problem.message
+    assert world.account() == before
+
+
+def test_without_the_simulator_the_calls_are_warnings(world):
+    """The caller may not use IAM's policy simulator: each call EC2 offers no DryRun for is
+    named in the warnings (not checked), and the pair is ready."""
+    _floating_ip(world)
+    world.strict.iam.usable = False
+    readiness = check(world, ips=["10.0.1.77"])
+    assert readiness.ready, readiness.problems
+    (warning,) = [w for w in readiness.warnings if "AssignPrivateIpAddresses" in w]
+    assert "policy simulator could not be used" in warning
 
 
 def test_mode_is_not_a_keyword_of_check_failover(world):

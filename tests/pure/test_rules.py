@@ -259,3 +259,45 @@ def test_an_intent_counts_only_for_a_call_that_moves_from_its_source():
     assert ip in warning
     assert "eni-0000000c" in warning
     assert check.on_their_way(intents, ["2001:db8::7"], [], lambda e: False) == ({}, [])
+
+
+class _Iam:
+    """An IAM gateway stand-in: GetRole answers a role with a path."""
+
+    def __init__(self):
+        self.asked = []
+
+    def call(self, operation, params):
+        self.asked.append((operation, params))
+        return {"Role": {"Arn": f"arn:aws:iam::111122223333:role/ops/{params['RoleName']}"}}
+
+
+@pytest.mark.parametrize(
+    ("caller", "principal", "asked"),
+    [
+        (
+            "arn:aws:sts::111122223333:assumed-role/failover/eniops-i-0abc-42",
+            "arn:aws:iam::111122223333:role/ops/failover",
+            [("GetRole", {"RoleName": "failover"})],
+        ),
+        ("arn:aws:iam::111122223333:user/alice", "arn:aws:iam::111122223333:user/alice", []),
+        ("arn:aws-cn:sts::111122223333:user/bob", "arn:aws-cn:iam::111122223333:user/bob", []),
+    ],
+    ids=["role", "user", "user-as-sts-names-it"],
+)
+def test_the_simulated_principal_is_the_callers_own(caller, principal, asked):
+    """The policy simulator is asked about the role (with its path, read) or user whose
+    credentials make EC2's calls."""
+    from eniops._ops import readiness
+
+    iam = _Iam()
+    partition = caller.split(":")[1]
+    assert readiness._principal(iam, caller, partition, "111122223333") == principal
+    assert iam.asked == asked
+
+
+def test_root_or_a_federated_caller_is_not_simulated():
+    from eniops._ops import readiness
+
+    with pytest.raises(eniops.InvalidInput):
+        readiness._principal(_Iam(), "arn:aws:iam::111122223333:root", "aws", "111122223333")
