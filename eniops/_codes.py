@@ -67,6 +67,9 @@ CONDITIONAL_CHECK_FAILED: Final = "ConditionalCheckFailedException"
 
 # eniops' own codes for what the lower layer raised without an answer from EC2.
 NO_CREDENTIALS: Final = "NoCredentials"
+#: An answer that is not the service's (an HTML page from a proxy or a misconfigured
+#: endpoint): its endpoint and HTTP status are named.
+UNREADABLE_ANSWER: Final = "UnreadableAnswer"
 
 #: botocore exceptions (by class name) that mean the network failed before EC2 answered: the
 #: call may or may not have been carried out.

@@ -25,6 +25,7 @@ from .._errors import AwsError, EniopsError, Interrupted
 from .._settings import Clock, RetryPolicy, StopRequest
 from . import _retries
 from ._clients import (
+    UnreadableAnswer,
     _eniops_call,
     _NoRetry,
     build_client,
@@ -32,7 +33,7 @@ from ._clients import (
     known_regions,
     sibling,
 )
-from ._translate import error_code, translate
+from ._translate import answered_by, error_code, translate
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
@@ -51,13 +52,17 @@ class _Abandoned(Exception):
     """A call did not answer within its bound; it may still complete on EC2's side."""
 
 
-def _invoke(method: Callable[..., Any], params: Mapping[str, Any], limit_s: float) -> Any:
-    """Call `method(**params)` on a thread of its own; give up after `limit_s` seconds."""
+def _invoke(
+    method: Callable[..., Any], params: Mapping[str, Any], limit_s: float, endpoint: str = ""
+) -> Any:
+    """Call `method(**params)` (a client's, at `endpoint`) on a thread of its own; give up
+    after `limit_s` seconds."""
     box: dict[str, Any] = {}
     finished = threading.Event()
 
     def run() -> None:
         _eniops_call.active = True
+        _eniops_call.status = None
         try:
             box["value"] = method(**params)
         except _NoRetry as answer:
@@ -65,7 +70,7 @@ def _invoke(method: Callable[..., Any], params: Mapping[str, Any], limit_s: floa
 
             box["error"] = ClientError(answer.response[1], answer.operation)
         except BaseException as err:  # handed to the waiting thread
-            box["error"] = err
+            box["error"] = _readable(err, endpoint)
         finally:
             finished.set()
 
@@ -76,6 +81,17 @@ def _invoke(method: Callable[..., Any], params: Mapping[str, Any], limit_s: floa
     if "error" in box:
         raise box["error"]
     return box["value"]
+
+
+def _readable(err: BaseException, endpoint: str) -> BaseException:
+    """botocore's parse error (an answer that is not the service's) as `UnreadableAnswer`,
+    naming the endpoint and the HTTP status its `before-parse` handler noted."""
+    from botocore.parsers import ResponseParserError  # noqa: PLC0415
+
+    if not isinstance(err, ResponseParserError):
+        return err
+    what = f"a body that does not read ({' '.join(str(err).split())[:120]})"
+    return UnreadableAnswer(endpoint, getattr(_eniops_call, "status", None), what)
 
 
 class Gateway:
@@ -174,7 +190,8 @@ class Gateway:
         if self.deadline.expired() and not allowance:
             raise self.deadline.timeout_error(f"reading {operation}", {"operation": operation})
         method = getattr(self.client, xform_name(operation))
-        return _invoke(method, params, self.deadline.remaining() + allowance)
+        endpoint = str(self.client.meta.endpoint_url)
+        return _invoke(method, params, self.deadline.remaining() + allowance, endpoint)
 
     def _ended(self, operation: str, err: BaseException, *, retried: bool) -> BaseException:
         """What a call's last error means: a call that never answered, a deadline or a stop
@@ -192,9 +209,10 @@ class Gateway:
                     signal=self.stop.signal,
                     details={"operation": operation},
                 )
+            by = answered_by(err, operation) or "EC2"
             return self.deadline.timeout_error(
-                f"calling {operation} (EC2 kept answering {code})",
-                {"operation": operation, "last_code": code},
+                f"calling {operation} ({by} kept answering {code})",
+                {"operation": operation, "last_code": code, "answered_by": by},
             )
         translated = translate(err, operation)
         return translated if translated is not None else err

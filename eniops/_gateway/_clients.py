@@ -69,11 +69,44 @@ def _veto_retry(
         raise _NoRetry(response, getattr(operation, "name", ""))
 
 
+class UnreadableAnswer(Exception):
+    """An answer to an eniops call that is not the service's: an HTML page (a proxy, a VPC
+    endpoint misconfigured) or a body botocore could not parse. It names the endpoint and
+    the HTTP status (None when not known)."""
+
+    def __init__(self, endpoint: str, status: int | None, what: str) -> None:
+        super().__init__(f"{endpoint} answered HTTP {status or '?'} with {what}")
+        self.endpoint = endpoint
+        self.status = status
+
+
+def _refuse_html(endpoint: str, response_dict: Any = None, **_: Any) -> None:
+    """`before-parse` handler: for eniops' own calls, note the HTTP status (for a body that
+    then fails to parse) and refuse an HTML page before botocore parses it as an answer (an
+    XHTML page parses, into nothing: an EC2 list that looks empty)."""
+    if not getattr(_eniops_call, "active", False) or not response_dict:
+        return
+    status = response_dict.get("status_code")
+    _eniops_call.status = status
+    headers = response_dict.get("headers") or {}
+    kind = str(headers.get("content-type") or headers.get("Content-Type") or "").lower()
+    start = bytes(response_dict.get("body") or b"")[:64].lstrip().lower()
+    if kind.startswith("text/html") or start.startswith((b"<!doctype html", b"<html")):
+        raise UnreadableAnswer(endpoint, status, "an HTML page, not the service's answer")
+
+
 def _single_layer(client: Any) -> None:
-    """Make botocore leave retries of eniops' calls to eniops (idempotent)."""
+    """Make botocore leave retries of eniops' calls to eniops, and refuse an answer that is
+    not the service's (idempotent)."""
     service = client.meta.service_model.service_id.hyphenize()
-    client.meta.events.register_first(
+    events = client.meta.events
+    events.register_first(
         f"needs-retry.{service}", _veto_retry, unique_id="eniops-single-retry-layer"
+    )
+    events.register_first(
+        f"before-parse.{service}",
+        functools.partial(_refuse_html, str(client.meta.endpoint_url)),
+        unique_id="eniops-unreadable-answers",
     )
 
 

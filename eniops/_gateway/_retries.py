@@ -9,7 +9,12 @@ from typing import TYPE_CHECKING, Any
 from .. import _codes
 from .._deadline import Deadline
 from .._settings import Clock, RetryPolicy, StopRequest
+from ._clients import UnreadableAnswer
 from ._translate import _error_parts, _is_client_error, error_code, transient
+
+#: Attempts at a read answered with an HTML page and a 5xx status (a proxy or an endpoint
+#: in trouble) before it is an error that names them.
+UNREADABLE_ATTEMPTS = 3
 
 if TYPE_CHECKING:
     from tenacity import RetryCallState
@@ -62,10 +67,14 @@ def reading(
     from tenacity import Retrying, retry_if_exception  # noqa: PLC0415
 
     started = clock.now()
+    unreadable: list[BaseException] = []
 
     def retryable(err: BaseException) -> bool:
         if isinstance(err, transient()):
             return True
+        if isinstance(err, UnreadableAnswer):  # a 5xx page from a proxy: a few more tries
+            unreadable.append(err)
+            return (err.status or 0) >= 500 and len(unreadable) < UNREADABLE_ATTEMPTS
         if not _is_client_error(err):
             return False
         code, _, _, status = _error_parts(err)

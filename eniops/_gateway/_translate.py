@@ -54,12 +54,34 @@ def error_code(err: BaseException) -> str:
     return _error_parts(err)[0]
 
 
+#: What a call that is not the operation's own was made to: the credentials an EC2 call is
+#: signed with, fetched as it is made (an assumed role's, a web identity's, SSO's).
+_CREDENTIAL_SERVICES = {
+    "AssumeRole": "STS",
+    "AssumeRoleWithWebIdentity": "STS",
+    "AssumeRoleWithSAML": "STS",
+    "GetSessionToken": "STS",
+    "GetRoleCredentials": "SSO",
+}
+
+
+def answered_by(err: BaseException, operation: str) -> str:
+    """Who answered with `err`: the service of `operation` (None here: its own words), or,
+    when its credentials were being fetched, that service and call ("STS AssumeRole")."""
+    name = err.operation_name if _is_client_error(err) else None
+    if not name or name == operation:
+        return ""
+    return f"{_CREDENTIAL_SERVICES.get(name, 'the credential provider')} {name}"
+
+
 def _answered(err: BaseException, operation: str) -> EniopsError:
     """An error EC2 answered: the eniops error its code stands for (`_codes`)."""
     code, message, request_id, status = _error_parts(err)
     rule = _codes.rule_for(code, status)
-    context = {"code": code, "operation": operation}
-    text = f"{operation}: {code}: {message}"
+    by = answered_by(err, operation)
+    context = {"code": code, "operation": operation, **({"answered_by": by} if by else {})}
+    where = f"{operation} ({by}, fetching the credentials to sign it)" if by else operation
+    text = f"{where}: {code}: {message}"
     if rule.translation == "permission":
         return PermissionDenied(text, code=code, operation=operation, request_id=request_id)
     if rule.translation == "not-found":
@@ -81,6 +103,14 @@ def _no_credentials(err: BaseException, operation: str) -> EniopsError:
     )
 
 
+def _unreadable(err: BaseException, operation: str) -> EniopsError:
+    return AwsError(
+        f"{operation}: {err}: a proxy, or an endpoint that is not the service's?",
+        code=_codes.UNREADABLE_ANSWER,
+        operation=operation,
+    )
+
+
 def _unanswered(err: BaseException, operation: str) -> EniopsError:
     return AwsError(f"{operation}: {err}", code=type(err).__name__, operation=operation)
 
@@ -94,7 +124,10 @@ def _table() -> dict[type[BaseException], Translation]:
     of an error decides (botocore is loaded by then: it raised the error)."""
     from botocore import exceptions  # noqa: PLC0415
 
+    from ._clients import UnreadableAnswer  # noqa: PLC0415
+
     return {
+        UnreadableAnswer: _unreadable,
         exceptions.ClientError: _answered,
         exceptions.NoCredentialsError: _no_credentials,
         exceptions.PartialCredentialsError: _no_credentials,

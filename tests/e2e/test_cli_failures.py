@@ -236,3 +236,138 @@ def test_a_second_signal_keeps_the_first_ones_exit_and_report(server, lab):
     assert "where everything is" in err
     assert "already stopping" in err
     assert "Traceback" not in err
+
+
+class _Page(BaseHTTPRequestHandler):
+    """An endpoint on 127.0.0.1 that answers every call with an HTML page (a proxy's, a
+    misconfigured VPC endpoint's) at `server.status`."""
+
+    server: _PageServer
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.server.requests += 1
+        body = self.server.page.encode()
+        self.send_response(self.server.status)
+        self.send_header("Content-Type", self.server.kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_):
+        pass
+
+
+class _PageServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, status, page, kind):
+        super().__init__(("127.0.0.1", 0), _Page)
+        self.status, self.page, self.kind, self.requests = status, page, kind, 0
+
+    @property
+    def endpoint(self):
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+PAGES = {
+    "nginx": (
+        "<!DOCTYPE html>\n<html><head><meta charset=utf-8><title>502 Bad Gateway</title>"
+        "</head><body><center><h1>502 Bad Gateway</h1></center><hr></body></html>",
+        "text/html",
+    ),
+    # Well-formed: botocore parses it as EC2's answer, into an empty list of addresses.
+    "xhtml": (
+        "<html><head><title>Sign in</title></head><body><p>proxy</p></body></html>",
+        "text/html",
+    ),
+    "mislabelled": ("<!doctype html><html><body>captive portal<br></body></html>", "text/xml"),
+}
+
+
+@pytest.mark.parametrize("status", [200, 403, 500, 502, 503])
+@pytest.mark.parametrize("page", sorted(PAGES))
+def test_an_html_page_from_the_endpoint_is_an_aws_error_naming_it(status, page):
+    """An HTML page instead of EC2's answer, whatever its status: exit 5 and one line that
+    names the endpoint and the HTTP status, never exit 1, a traceback, or a page read as an
+    answer (an empty list of addresses: 'not found'); a 5xx one is tried a few times first."""
+    text, kind = PAGES[page]
+    server = _PageServer(status, text, kind)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "eniops",
+                "--endpoint-url",
+                server.endpoint,
+                "--timeout",
+                "20",
+                "show",
+                "eipalloc-0123456789abcdef0",
+            ],
+            capture_output=True,
+            text=True,
+            env=strict_env(),
+            timeout=60,
+            check=False,
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert done.returncode == 5, done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert server.endpoint in line
+    assert f"HTTP {status}" in line
+    assert "AwsError" in line
+    assert server.requests == (3 if status >= 500 else 1)
+
+
+class _RefusingSts(_FakeSts):
+    """STS on 127.0.0.1 refusing AssumeRole with `server.body` as a 400 error."""
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.server.requests += 1
+        body = self.server.body.encode()
+        self.send_response(400)
+        self.send_header("Content-Type", "text/xml")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def _sts_error(code):
+    return (
+        '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error>'
+        f"<Type>Sender</Type><Code>{code}</Code><Message>no</Message></Error>"
+        "<RequestId>r</RequestId></ErrorResponse>"
+    )
+
+
+@pytest.mark.parametrize(
+    ("code", "exit_code", "words"),
+    [
+        ("Throttling", 6, "STS AssumeRole kept answering Throttling"),
+        ("AccessDenied", 5, "(STS AssumeRole, fetching the credentials to sign it): AccessDenied"),
+    ],
+    ids=["throttled", "denied"],
+)
+def test_an_error_from_sts_is_named_as_stss(code, exit_code, words, monkeypatch):
+    """The role's credentials are fetched as the first EC2 call is signed; STS throttling or
+    refusing them is said to be STS's answer, never EC2's."""
+    sts = _StsServer(_sts_error(code))
+    sts.RequestHandlerClass = _RefusingSts
+    thread = threading.Thread(target=sts.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", f"http://127.0.0.1:{sts.server_address[1]}")
+    try:
+        code_, err, _ = run_in_process(["--role-arn", ROLE, "--timeout", "3", "show", "i-0123abcd"])
+    finally:
+        sts.shutdown()
+        sts.server_close()
+    assert code_ == exit_code, err
+    assert words in err
+    assert "EC2 kept answering" not in err

@@ -221,6 +221,13 @@ def test_what_botocore_raises_is_translated_by_its_class():
     assert translate(ValueError("a defect"), "X") is None
     answered = translate(_client_error(_codes.REQUEST_LIMIT_EXCEEDED), "X")
     assert answered.code == _codes.REQUEST_LIMIT_EXCEEDED
+    from eniops._gateway._clients import UnreadableAnswer
+
+    page = translate(UnreadableAnswer("https://proxy.example", 502, "an HTML page"), "X")
+    assert (type(page), page.code) == (eniops.AwsError, _codes.UNREADABLE_ANSWER)
+    assert "https://proxy.example" in page.message
+    assert "HTTP 502" in page.message
+    assert not _codes.resendable(page.code)
 
 
 def test_an_attach_refused_for_its_device_index_is_told_apart():
