@@ -119,9 +119,8 @@ class Gateway:
 
     def past_deadline(self) -> Gateway:
         """A gateway for the one read of where everything is, allowed past the deadline."""
-        return Gateway(
-            self.client, Deadline(self.policy.final_read_s), policy=self.policy, clock=self.clock
-        )
+        bound = Deadline(self.policy.final_read_s)
+        return Gateway(self.client, bound, policy=self.policy, clock=self.clock)
 
     def beside(self, service: str) -> Gateway:
         """The same, on a client of another service (STS, IAM) with these credentials."""
@@ -158,11 +157,9 @@ class Gateway:
             raise self._ended(operation, err, retried=False) from err
 
     def resends(self, resendable: Callable[[BaseException], bool]) -> Any:
-        """The attempts at sending one change, for its sender to iterate (tenacity's
-        iterator: the sender reads what it must between attempts, in its own loop). Another
-        attempt follows an error `resendable` accepts, after a full-jitter backoff, unless
-        the backoff would end past the deadline or a stop was asked for; the last error is
-        raised as it was."""
+        """The attempts at sending one change (tenacity's iterator: its sender reads what it
+        must between them): another after an error `resendable` accepts, a full-jitter backoff
+        later, unless past the deadline or a stop; the last error is raised as it was."""
         return _retries.resending(self.policy, self.deadline, self.clock, self.stop, resendable)
 
     def dry_run(self, operation: str, params: Mapping[str, Any]) -> None:
@@ -209,10 +206,10 @@ class Gateway:
                     signal=self.stop.signal,
                     details={"operation": operation},
                 )
-            by = answered_by(err, operation) or "EC2"
+            by = answered_by(err, operation) or "EC2"  # STS, when a role's credentials fail
             return self.deadline.timeout_error(
                 f"calling {operation} ({by} kept answering {code})",
-                {"operation": operation, "last_code": code, "answered_by": by},
+                {"operation": operation, "last_code": code},
             )
         translated = translate(err, operation)
         return translated if translated is not None else err
