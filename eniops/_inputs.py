@@ -267,19 +267,31 @@ def flag(value: object, argument: str) -> bool:
     return value
 
 
-def region(value: object, known: Collection[str], argument: str = "region") -> str | None:
-    """Parse an AWS region name among the `known` ones (botocore's: `_gateway`); None
-    means the session's. A name not known is refused with the closest ones."""
+_REGION_NAME = re.compile(r"[a-z][a-z0-9-]{1,48}[a-z0-9]")
+
+
+def region(value: object, known: Collection[str] | None, argument: str = "region") -> str | None:
+    """Parse an AWS region name among the `known` ones (botocore's: `_gateway`; None: any
+    name of a region's shape, for an endpoint named by URL); None means the session's. A
+    name not known is refused with the closest ones."""
     if value is None:
         return None
-    if isinstance(value, str) and value in known:
+    if isinstance(value, str) and (
+        value in known if known is not None else _REGION_NAME.fullmatch(value)
+    ):
         return value
+    if known is None:
+        raise InvalidInput(
+            f"{argument}: {str(value)[:80]!r} is not a region name",
+            details={"argument": argument, "value": repr(value)[:80]},
+        )
     import difflib  # noqa: PLC0415 (only for a name not known: not at import)
 
     close = difflib.get_close_matches(value, sorted(known), n=3) if isinstance(value, str) else []
     hint = f"; did you mean {' or '.join(close)}?" if close else " such as 'us-east-1'"
+    newer = " (a region newer than this botocore needs a newer botocore, or --endpoint-url)"
     raise InvalidInput(
-        f"{argument}: {value!r} is not a region botocore knows{hint}",
+        f"{argument}: {value!r} is not a region botocore knows{hint}{newer}",
         details={"argument": argument, "value": repr(value), "closest": close},
     )
 

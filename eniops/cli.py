@@ -225,26 +225,38 @@ class _Signals:
             signal.signal(signum, handler)
 
 
+def _checked_region(args: argparse.Namespace) -> None:
+    """The region, from --region, AWS_REGION (as the AWS CLI reads it), AWS_DEFAULT_REGION or
+    the profile, checked against botocore's regions wherever it is set (a typo is exit 2
+    naming the closest ones, before any call, not a retry until the deadline); with
+    --endpoint-url any name goes."""
+    from ._gateway import configured_region, known_regions  # noqa: PLC0415
+
+    source = "--region"
+    if args.region is None and os.environ.get("AWS_REGION"):
+        args.region, source = os.environ["AWS_REGION"], "AWS_REGION"
+    region = args.region
+    if region is None:
+        region, source = configured_region(getattr(args, "profile", None))
+    named_by_url = getattr(args, "endpoint_url", None) is not None
+    _inputs.region(region, None if named_by_url else known_regions(), source)
+
+
 def _prepare(args: argparse.Namespace) -> None:
     # Global values are checked before anything is asked of IMDS or EC2.
-    if args.region is not None:
-        from ._gateway import known_regions  # noqa: PLC0415
-
-        _inputs.region(args.region, known_regions(), "--region")
+    _inputs.endpoint_url(getattr(args, "endpoint_url", None), "--endpoint-url")
+    _checked_region(args)
     _inputs.role_arn(getattr(args, "role_arn", None), "--role-arn")
     if getattr(args, "role_arn", None) is not None and getattr(args, "external_id", None) is None:
         args.external_id = os.environ.get("ENIOPS_EXTERNAL_ID") or None
     _inputs.external_id(getattr(args, "external_id", None), "--external-id")
     if getattr(args, "external_id", None) is not None and getattr(args, "role_arn", None) is None:
         raise InvalidInput("--external-id goes with --role-arn")
-    _inputs.endpoint_url(getattr(args, "endpoint_url", None), "--endpoint-url")
     if getattr(args, "timeout", None) is not None:
         _inputs.timeout(args.timeout, "--timeout")
     args.compiled_query = _compiled(args.query)
     if getattr(args, "output", None) is None:
         args.output = _configured_output(getattr(args, "profile", None))
-    if args.region is None:  # boto3 reads AWS_DEFAULT_REGION; the AWS CLI also AWS_REGION
-        args.region = os.environ.get("AWS_REGION") or None
     if args.verbose:
         import logging  # noqa: PLC0415
 

@@ -29,6 +29,7 @@ from ._clients import (
     _eniops_call,
     _NoRetry,
     build_client,
+    configured_region,
     imds_settings,
     known_regions,
     sibling,
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Gateway",
     "build_client",
+    "configured_region",
     "error_code",
     "imds_settings",
     "known_regions",

@@ -126,6 +126,26 @@ def known_regions() -> frozenset[str]:
     return frozenset(name for name in found if not name.endswith("-global"))
 
 
+def configured_region(profile: str | None = None) -> tuple[str | None, str]:
+    """The region a client built with none named would use, and where it is set: the
+    environment (`AWS_DEFAULT_REGION`) or the profile's `region`, as botocore resolves them
+    (None when neither sets one, or the configuration does not read: building the client
+    says why)."""
+    import os  # noqa: PLC0415
+
+    import botocore.session  # noqa: PLC0415
+    from botocore.exceptions import BotoCoreError  # noqa: PLC0415
+
+    if os.environ.get("AWS_DEFAULT_REGION"):
+        return os.environ["AWS_DEFAULT_REGION"], "AWS_DEFAULT_REGION"
+    try:
+        session = botocore.session.Session(profile=profile)
+        value = session.get_config_variable("region")
+    except BotoCoreError:
+        return None, ""
+    return (str(value) if value else None), f"the region of profile {session.profile or 'default'}"
+
+
 def imds_settings(profile: str | None = None) -> dict[str, str | None]:
     """Where instance metadata is, as botocore resolves it for `profile`: the environment
     (`AWS_EC2_METADATA_SERVICE_ENDPOINT`, `…_ENDPOINT_MODE`), then the profile's

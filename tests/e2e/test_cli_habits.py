@@ -7,11 +7,12 @@ import json
 import os
 import subprocess
 import sys
+import time
 from typing import Any
 
 import pytest
 from cli_process import run, strict_env
-from support import fake_imds
+from support import ec2_stub, fake_imds
 
 from eniops import cli
 
@@ -456,3 +457,59 @@ def test_the_parser_built_for_a_command_line_reads_it_as_the_whole_one_does(argv
     refused = outcome(build_parser(wrong), wrong)
     assert refused == outcome(build_parser(), wrong)
     assert refused[0] == ("exit", 0 if argv == ["--help"] else 2)
+
+
+@pytest.mark.parametrize(
+    ("where", "source"),
+    [("env-default", "AWS_DEFAULT_REGION"), ("env-cli", "AWS_REGION"), ("profile", "profile ops")],
+)
+def test_a_region_from_the_environment_or_the_profile_is_checked_like_region(
+    tmp_path, where, source
+):
+    """A typo in AWS_DEFAULT_REGION, AWS_REGION or the profile's region is exit 2 naming where
+    it is set and the closest regions, before any call: never a client built for a region
+    that does not exist, retrying until the deadline."""
+    env = strict_env()
+    del env["AWS_DEFAULT_REGION"]
+    if where == "env-default":
+        env["AWS_DEFAULT_REGION"] = "eu-wset-1"
+    elif where == "env-cli":
+        env["AWS_REGION"] = "eu-wset-1"
+    else:
+        config = tmp_path / "config"
+        config.write_text("[profile ops]\nregion = eu-wset-1\n")
+        env.update({"AWS_CONFIG_FILE": str(config), "AWS_PROFILE": "ops"})
+    with ec2_stub("throttle") as stub:
+        started = time.monotonic()
+        done = subprocess.run(
+            [sys.executable, "-m", "eniops", "--timeout", "20", "show", "i-0123456789abcdef0"],
+            capture_output=True,
+            text=True,
+            env={**env, "AWS_ENDPOINT_URL_EC2": stub.endpoint},
+            check=False,
+        )
+    assert done.returncode == 2, done.stderr
+    assert time.monotonic() - started < 10
+    assert stub.requests == 0
+    (line,) = done.stderr.strip().splitlines()
+    assert source in line
+    assert "did you mean eu-west-1" in line
+    assert "--endpoint-url" in line
+
+
+def test_with_an_endpoint_url_any_region_name_goes():
+    """--endpoint-url names where the calls go: the region is not checked then (the calls
+    reach the endpoint)."""
+    with ec2_stub("throttle") as stub:
+        done = subprocess.run(
+            [
+                *(sys.executable, "-m", "eniops", "--endpoint-url", stub.endpoint),
+                *("--timeout", "2", "show", "i-0123456789abcdef0"),
+            ],
+            capture_output=True,
+            text=True,
+            env=strict_env({"AWS_DEFAULT_REGION": "eu-wset-1"}),
+            check=False,
+        )
+    assert stub.requests >= 1
+    assert done.returncode == 6, done.stderr

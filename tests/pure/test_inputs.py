@@ -256,3 +256,24 @@ def test_regions_are_botocores():
     for bad in ("aws-global", "", "us-east-1 ", 1):
         with pytest.raises(eniops.InvalidInput):
             _inputs.region(bad, known)
+
+
+@pytest.mark.parametrize("name", ["eu-newregion-9", "us-east-1"])
+def test_with_an_endpoint_url_any_region_name_is_taken(name):
+    """No list to check against (the endpoint is named by URL): a region name is taken."""
+    assert _inputs.region(name, None, "--region") == name
+
+
+@pytest.mark.parametrize("name", ["", "US EAST 1", "-x", "eu_west_1", "x" * 60, 7])
+def test_even_with_an_endpoint_url_a_region_must_be_a_name(name):
+    with pytest.raises(eniops.InvalidInput):
+        _inputs.region(name, None, "--region")
+
+
+def test_an_unknown_region_says_how_to_reach_a_newer_one():
+    """A name botocore does not know: the closest ones, and the way to a region newer than
+    botocore (a newer botocore, or --endpoint-url)."""
+    with pytest.raises(eniops.InvalidInput) as caught:
+        _inputs.region("eu-wset-1", {"eu-west-1", "us-east-1"}, "AWS_DEFAULT_REGION")
+    assert caught.value.message.startswith("AWS_DEFAULT_REGION: 'eu-wset-1'")
+    assert "--endpoint-url" in caught.value.message
