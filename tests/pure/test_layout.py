@@ -129,20 +129,25 @@ def _lengths(tree: ast.AST, kinds: tuple[type, ...]) -> list[tuple[str, int]]:
     ]
 
 
+#: Ceilings that catch a runaway, not targets to meet: the sizes are for reading (CONTRIBUTING
+#: reports them), and code shaped to fit a line count to the line helps no one.
+CEILINGS = {"function": 60, "class": 150, "module": 500}
+
+
 @pytest.mark.parametrize(
     "path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE))
 )
 def test_code_stays_small(path):
-    """No function runs past 50 lines, no class past 120, no module past 400 (its rule
+    """No function runs past 60 lines, no class past 150, no module past 500 (its rule
     tables aside): each says one thing."""
     text = path.read_text()
     tree = ast.parse(text)
     functions = _lengths(tree, (ast.FunctionDef, ast.AsyncFunctionDef))
     classes = _lengths(tree, (ast.ClassDef,))
-    assert [(n, length) for n, length in functions if length > 50] == []
-    assert [(n, length) for n, length in classes if length > 120] == []
+    assert [(n, length) for n, length in functions if length > CEILINGS["function"]] == []
+    assert [(n, length) for n, length in classes if length > CEILINGS["class"]] == []
     if str(path.relative_to(PACKAGE)) not in TABLES:
-        assert len(text.splitlines()) <= 400
+        assert len(text.splitlines()) <= CEILINGS["module"]
 
 
 def test_one_version_string():
