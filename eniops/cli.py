@@ -138,10 +138,14 @@ def _render(value: Any, view: str, args: argparse.Namespace) -> str:
         from jmespath.exceptions import JMESPathError  # noqa: PLC0415
 
         try:
-            value = args.compiled_query.search(value)
+            value, view = args.compiled_query.search(value), "query"
         except JMESPathError as err:  # a type error found only on the data
-            raise InvalidInput(f"--query {args.query!r}: {err}") from err
-        view = "query"
+            if view != "result":
+                raise InvalidInput(f"--query {args.query!r}: {err}") from err
+            # The change was made: say what it did, whole, and keep its exit code.
+            why = " ".join(str(err).split())
+            sys.stderr.write(f"eniops: --query {args.query!r} fails on the result ({why}): ")
+            sys.stderr.write("the result is printed whole\n")
     if args.output == "json":
         return render.as_json(value)
     from . import _formats  # noqa: PLC0415

@@ -513,3 +513,29 @@ def test_with_an_endpoint_url_any_region_name_goes():
         )
     assert stub.requests >= 1
     assert done.returncode == 6, done.stderr
+
+
+def test_a_query_that_fails_on_the_result_of_a_change_keeps_the_changes_exit(server, lab):
+    """A --query that compiles but fails on the data (a function given the wrong type) after
+    the remap was made: the result is printed whole, stderr says why, and the exit code is
+    the remap's own (0), never 2 as if nothing had been done. On a read it is exit 2."""
+    query = "abs(after)"
+    done = run(
+        server,
+        "--output",
+        "json",
+        "--query",
+        query,
+        "eip",
+        "remap",
+        lab.eip,
+        "--to-instance",
+        lab.standby,
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert (result["operation"], result["changed"]) == ("remap_eip", True)
+    assert query in done.stderr
+    assert "printed whole" in done.stderr
+    shown = run(server, "--query", query, "show", lab.eip)
+    assert shown.returncode == 2
