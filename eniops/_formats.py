@@ -26,6 +26,48 @@ def _scalar(value: Any) -> bool:
     return not isinstance(value, (Mapping, list))
 
 
+# -- what reaches a terminal -----------------------------------------------------------------
+
+#: Bidirectional marks, embeddings, overrides and isolates (they reorder what a terminal
+#: shows), and the line and paragraph separators.
+_BIDI = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u2028\u2029"
+)
+_NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r", "\\": "\\\\"}
+
+
+def printable(text: str) -> str:
+    """`text` with what a terminal would act on escaped: C0 and C1 control characters,
+    DEL and bidirectional overrides (``\\x1b``, ``\\u202e``); a tab or newline shows as
+    ``\\t`` or ``\\n``, so that a value never starts a field or a record of its own (and a
+    backslash as ``\\\\``, so that an escape reads one way)."""
+    if text.isprintable() and "\\" not in text:
+        return text
+    out = []
+    for char in text:
+        code = ord(char)
+        if char in _NAMED:
+            out.append(_NAMED[char])
+        elif code < 0x20 or 0x7F <= code <= 0x9F:
+            out.append(f"\\x{code:02x}")
+        elif char in _BIDI:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def escaped(value: Any) -> Any:
+    """`value` (JSON-like data) with every string, keys included, made `printable`."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, Mapping):
+        return {escaped(k): escaped(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [escaped(v) for v in value]
+    return value
+
+
 # -- text ------------------------------------------------------------------------------------
 
 

@@ -150,6 +150,10 @@ def _render(value: Any, view: str, args: argparse.Namespace) -> str:
         return render.as_json(value)
     from . import _formats  # noqa: PLC0415
 
+    # Tag values are anyone's words: no control character or bidirectional override reaches
+    # the terminal, and no tab or newline inside a value starts a field or a line.
+    value = _formats.escaped(value)
+
     if args.output == "table":
         return _formats.aws_table(_title(args), value, _terminal_width())
     texts: dict[str, Callable[[Any], str]] = {

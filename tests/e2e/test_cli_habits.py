@@ -539,3 +539,31 @@ def test_a_query_that_fails_on_the_result_of_a_change_keeps_the_changes_exit(ser
     assert "printed whole" in done.stderr
     shown = run(server, "--query", query, "show", lab.eip)
     assert shown.returncode == 2
+
+
+@pytest.mark.parametrize("output", ["text", "table", None])
+def test_tag_values_never_reach_the_terminal_raw(server, lab, output):
+    """Tags are anyone's words: a tag value with escape sequences, a bidirectional override,
+    a tab and a newline is printed escaped in text, table and the summary for people; it
+    never adds a field or a line (the same count as with a plain value)."""
+    import boto3
+
+    client = boto3.client("ec2", region_name="us-east-1", endpoint_url=server)
+    # What EC2's XML can carry: C1 controls (an 8-bit CSI), bidirectional overrides, tabs
+    # and newlines (C0 escapes such as ESC cannot be in XML 1.0; the pure tests have them).
+    nasty = "x\x9b2J\x9d0;owned\x9c\u202egnp.exe\tforged\nline\rback"
+    chosen = ["--output", output] if output else []
+
+    def shown(value):
+        tag = {"Key": "eniops:holder", "Value": value}
+        client.create_tags(Resources=[lab.eip], Tags=[tag])
+        done = run(server, *chosen, "show", lab.eip, env={"AWS_DEFAULT_OUTPUT": ""})
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    printed, plain = shown(nasty), shown("x" * len(nasty))
+    for raw in ("\x9b", "\x9d", "\u202e", "\r"):
+        assert raw not in printed
+    assert "\\x9d0;owned" in printed
+    assert len(printed.splitlines()) == len(plain.splitlines())
+    assert printed.count("\t") == plain.count("\t")

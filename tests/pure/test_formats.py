@@ -7,6 +7,8 @@ import io
 from types import SimpleNamespace
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import eniops
 from eniops._formats import aws_table, aws_text
@@ -73,3 +75,46 @@ def test_eniops_results_render_as_the_aws_cli_renders_them(world, monkeypatch):
 def test_an_empty_value_prints_nothing_in_either():
     assert aws_text([]) == ""
     assert aws_table("X", {}, 80) == ""
+
+
+NASTY = "ok\x1b[31mred\x9b2J\x7f\t\nforged\r\u202eevil\u2066\\n"
+
+
+def test_what_a_terminal_acts_on_is_escaped():
+    """C0 and C1 controls, DEL and bidirectional overrides are shown escaped; a tab or newline
+    as \\t or \\n; a backslash doubled, so an escape reads one way; other text as it is."""
+    from eniops._formats import printable
+
+    assert printable(NASTY) == ("ok\\x1b[31mred\\x9b2J\\x7f\\t\\nforged\\r\\u202eevil\\u2066\\\\n")
+    for plain in ("eipalloc-0abc", "café 中文", "a b", ""):
+        assert printable(plain) == plain
+
+
+@given(st.text())
+def test_no_escaped_text_holds_a_control_character(text):
+    """Whatever a tag says, what is printed holds no control character, no bidirectional
+    override and no tab or newline."""
+    import unicodedata
+
+    from eniops._formats import _BIDI, printable
+
+    shown = printable(text)
+    assert not [c for c in shown if unicodedata.category(c) == "Cc" or c in _BIDI]
+
+
+def test_text_and_table_never_take_a_value_for_a_field_or_a_record():
+    """A value with a tab, a newline and escapes renders as one field of one line in text,
+    and one cell in a table."""
+    from eniops._formats import aws_table, aws_text, escaped
+
+    clean = {"tags": {"Name": "web", "Role": "db"}, "id": "i-1"}
+    nasty = {"tags": {"Name": "web", "Role": NASTY}, "id": "i-1"}
+    text, plain = aws_text(escaped(nasty)), aws_text(escaped(clean))
+    assert len(text.splitlines()) == len(plain.splitlines())
+    assert [line.count("\t") for line in text.splitlines()] == [
+        line.count("\t") for line in plain.splitlines()
+    ]
+    table = aws_table("Describe", escaped(nasty), 200)
+    assert "\x1b" not in table
+    assert "\u202e" not in table
+    assert len(table.splitlines()) == len(aws_table("Describe", escaped(clean), 200).splitlines())
