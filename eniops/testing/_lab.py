@@ -74,16 +74,48 @@ def require_moto(client: Any) -> bool:
             return False
         raise NotMoto(f"{endpoint} does not answer as a moto server (/moto-api/)")
     try:
-        from moto.core.models import botocore_stubber, patch_client  # noqa: PLC0415
+        from moto.core.models import patch_client  # noqa: PLC0415
     except ImportError as err:
         raise NotMoto("moto is not installed: pip install 'eniops[testing]'") from err
+    still_moto(endpoint)
+    patch_client(client)  # make sure this client is served by moto, whenever it was built
+    return True
+
+
+def still_moto(endpoint: str, *, checked: bool = False) -> None:
+    """Refuse (`NotMoto`) an endpoint moto in this process would not answer: moto not
+    running (never started, or `mock_aws` ended), or (unless `checked` already) an endpoint
+    it lets through (a FIPS or dual-stack endpoint, a VPC endpoint's URL,
+    `AWS_ENDPOINT_URL_EC2`, a loopback spelt `127.1`, a passthrough in moto's configuration):
+    a request there would leave."""
+    from moto.core.models import botocore_stubber  # noqa: PLC0415
+
     if not botocore_stubber.enabled:
         raise NotMoto(
             f"this client would reach {endpoint}: start moto first (with mock_aws(): ...) or "
             "point it at a moto server on 127.0.0.1"
         )
-    patch_client(client)  # make sure this client is served by moto, whenever it was built
-    return True
+    if not checked and not _intercepted(endpoint):
+        raise NotMoto(
+            f"moto does not answer {endpoint} (a FIPS, dual-stack or VPC endpoint, an endpoint "
+            "URL set in the environment, or a passthrough): a request there would leave"
+        )
+
+
+def _intercepted(endpoint: str) -> bool:
+    """Would moto in this process answer a request to `endpoint`? As its stubber decides."""
+    from moto import backend_index  # noqa: PLC0415
+    from moto.core.config import passthrough_service, passthrough_url  # noqa: PLC0415
+    from moto.core.utils import get_equivalent_url_in_aws_domain  # noqa: PLC0415
+
+    parsed, _ = get_equivalent_url_in_aws_domain(endpoint.rstrip("/") + "/")
+    clean = f"{parsed.scheme}://{parsed.netloc}{parsed.path}"
+    if passthrough_url(clean):
+        return False
+    for service, pattern in backend_index.backend_url_patterns:
+        if pattern.match(clean):
+            return not passthrough_service(service)
+    return False
 
 
 @dataclass(frozen=True)

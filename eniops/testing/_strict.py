@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from . import _errors as errors
 from ._faults import Fault, FaultBook, Hold, Holdable
 from ._iam import PolicySimulator
-from ._lab import require_moto
+from ._lab import require_moto, still_moto
 from ._patches import PATCHES
 from ._recorder import MUTATING_OPERATIONS, Call, answer, send
 from ._rules import ANSWERS, EFFECTS, RULES, Simulation
@@ -180,7 +180,7 @@ class StrictEc2(_Faulting, _Recording):
     """
 
     def __init__(self, client: EC2Client, *, latency_s: float = 0.0) -> None:
-        in_process = require_moto(client)
+        in_process = self._in_process = require_moto(client)
         self.client: Any = client
         #: Every call's round trip (`_recorder.send`, `answer`); calls in flight overlap.
         self.latency_s = latency_s
@@ -206,6 +206,8 @@ class StrictEc2(_Faulting, _Recording):
         context["strict_params"] = copy.deepcopy(params)
 
     def _before_call(self, model: Any, context: dict[str, Any], **_: Any) -> Any:
+        if self._in_process:  # mock_aws may have ended since: never let a call leave
+            still_moto(str(self.client.meta.endpoint_url), checked=True)
         if self._is_internal():
             return None
         operation = model.name

@@ -10,6 +10,7 @@ from pathlib import Path
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from moto import mock_aws
 from support import free_port_url
 
 import eniops.testing
@@ -31,6 +32,73 @@ def test_refuses_a_local_endpoint_that_is_not_moto():
     client = boto3.client("ec2", region_name="us-east-1", endpoint_url=free_port_url())
     with pytest.raises(NotMoto, match="moto server"):
         StrictEc2(client)
+
+
+def _sent(client):
+    """Every request the client sends, each answered here with a 599 so that none leaves this
+    machine whatever the code under test does (moto, when it answers, answers first)."""
+    from botocore.awsrequest import AWSResponse
+
+    sent = []
+
+    def answer(request, **_):
+        sent.append(request.url)
+        return AWSResponse(request.url, 599, {}, None)
+
+    client.meta.events.register("before-send", answer)
+    return sent
+
+
+@pytest.mark.parametrize(
+    ("how", "config"),
+    [
+        ("fips", {"use_fips_endpoint": True}),
+        ("dual-stack", {"use_dualstack_endpoint": True}),
+        (
+            "vpc-endpoint",
+            {"endpoint_url": "https://vpce-0a1b-2c3d.ec2.us-east-1.vpce.amazonaws.com"},
+        ),
+        ("environment", {}),
+        ("loopback-spelt-127.1", {"endpoint_url": "http://127.1:1"}),
+        ("passthrough", {}),
+    ],
+)
+def test_refuses_a_client_moto_would_let_through(how, config, monkeypatch):
+    """Under mock_aws, a client whose calls moto does not answer (they would leave for the
+    real endpoint) is refused by StrictEc2 and build_lab before any request is sent."""
+    from botocore.config import Config
+
+    if how == "environment":
+        monkeypatch.setenv("AWS_ENDPOINT_URL_EC2", "https://ec2.example.invalid")
+    moto_config = (
+        {"core": {"passthrough": {"urls": [r"https://ec2\.us-east-1\.amazonaws\.com/.*"]}}}
+        if how == "passthrough"
+        else None
+    )
+    options = {
+        k: config.pop(k) for k in ("use_fips_endpoint", "use_dualstack_endpoint") if k in config
+    }
+    with mock_aws(config=moto_config) if moto_config else mock_aws():
+        client = boto3.client("ec2", region_name="us-east-1", config=Config(**options), **config)
+        sent = _sent(client)
+        with pytest.raises(NotMoto, match="moto does not answer"):
+            StrictEc2(client)
+        with pytest.raises(NotMoto):
+            build_lab(client)
+    assert sent == []
+
+
+def test_a_guarded_client_used_after_mock_aws_ended_sends_nothing():
+    """mock_aws ended, the strict layer still on the client: its next call is refused before
+    a request leaves for the real endpoint."""
+    with mock_aws():
+        client = boto3.client("ec2", region_name="us-east-1")
+        StrictEc2(client)
+        client.describe_addresses()
+    sent = _sent(client)
+    with pytest.raises(NotMoto, match="mock_aws"):
+        client.describe_addresses()
+    assert sent == []
 
 
 class _OneAnswer(BaseHTTPRequestHandler):
