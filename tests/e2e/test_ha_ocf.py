@@ -265,3 +265,29 @@ def test_unimplemented_actions_and_permissions(agent):
         done = subprocess.run([str(agent), action], capture_output=True, check=False)
         assert done.returncode == 3
     assert stat.S_IMODE(AGENT.stat().st_mode) == 0o755
+
+
+@pytest.mark.parametrize("mode", ["private_ip", "private_ipv6"])
+def test_a_tag_naming_the_address_never_makes_it_look_here(hosts, server, lab, agent, mode):
+    """The address moved to the peer, and this instance carries a tag whose value is the
+    address (`VIP=<it>`): monitor reads the field that says where it is (its primary ENI's
+    addresses), never a text search of what eniops printed, so it is not running here."""
+    resource = setup(mode, server, lab)
+    active = hosts(lab.active)
+    on_active = params(mode, resource, active, peer=lab.standby)
+    assert ocf(active, agent, "start", on_active).returncode == SUCCESS
+    assert ocf(active, agent, "monitor", on_active).returncode == SUCCESS
+    client = ec2(server)
+    source = primary_eni(server, lab.active)["NetworkInterfaceId"]
+    target = primary_eni(server, lab.standby)["NetworkInterfaceId"]
+    if ":" in resource:
+        client.unassign_ipv6_addresses(NetworkInterfaceId=source, Ipv6Addresses=[resource])
+        client.assign_ipv6_addresses(NetworkInterfaceId=target, Ipv6Addresses=[resource])
+    else:
+        client.unassign_private_ip_addresses(
+            NetworkInterfaceId=source, PrivateIpAddresses=[resource]
+        )
+        client.assign_private_ip_addresses(NetworkInterfaceId=target, PrivateIpAddresses=[resource])
+    client.create_tags(Resources=[lab.active], Tags=[{"Key": "VIP", "Value": resource}])
+    assert vip_holder(server, lab, resource) == lab.standby
+    assert ocf(active, agent, "monitor", on_active).returncode == NOT_RUNNING

@@ -120,6 +120,34 @@ def test_secondary_ip_with_the_subnets_prefix(notify, server, lab):
     assert f"{VIP}/{own_prefix}" not in standby.host.node.addresses()
 
 
+def test_a_tag_naming_the_address_never_stops_its_reassertion(notify, server, lab):
+    """The secondary IP left the preferred master for its peer while it stayed master, and
+    the master's instance carries a tag whose value is the address: re-assertion reads the
+    field that says where it is (the primary ENI's addresses), never a text search of what
+    eniops printed, so it sees the address gone and takes it back."""
+    active = notify(
+        lab.active,
+        ENIOPS_IP=VIP,
+        ENIOPS_PEER=lab.standby,
+        ENIOPS_REASSERT="1",
+        ENIOPS_HOLD_DOWN="0",
+    )
+    assert active("master").returncode == 0
+    client = ec2(server)
+    source = primary_eni(server, lab.active)["NetworkInterfaceId"]
+    client.unassign_private_ip_addresses(NetworkInterfaceId=source, PrivateIpAddresses=[VIP])
+    client.assign_private_ip_addresses(
+        NetworkInterfaceId=primary_eni(server, lab.standby)["NetworkInterfaceId"],
+        PrivateIpAddresses=[VIP],
+    )
+    client.create_tags(Resources=[lab.active], Tags=[{"Key": "VIP", "Value": VIP}])
+    done = active("reassert")
+    assert done.returncode == 0, done.stderr
+    assert "taking it back" in done.stderr
+    ips = [p["PrivateIpAddress"] for p in primary_eni(server, lab.active)["PrivateIpAddresses"]]
+    assert VIP in ips
+
+
 # -- retries -------------------------------------------------------------------------------
 
 
