@@ -68,7 +68,7 @@ def big_world() -> Iterator[World]:
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("chaos", "the chaos suite (tests/chaos)")
     group.addoption(
-        "--chaos-size", type=int, default=200, help="random operations to run (default 200)"
+        "--chaos-size", type=int, default=500, help="random operations to run (default 500)"
     )
     group.addoption(
         "--chaos-seed", type=int, default=20261126, help="the seed that makes a run reproducible"

@@ -278,6 +278,8 @@ def forge_tags(account: Account, rng: random.Random, source: str | None) -> str:
         *(a for a in account.eips if not raw["addresses"][a].get("NetworkInterfaceId")),
     ]
     everything = [*account.enis, *account.strays, *account.eips]
+    if rng.random() < 0.3:
+        return _forge_ip_move(account, raw, rng)
     resource = rng.choice(free if free and rng.random() < 0.7 else everything)
     named = source if source is not None and rng.random() < 0.7 else rng.choice(instances)
     if resource.startswith("eni-") and rng.random() < 0.5:
@@ -299,6 +301,21 @@ def forge_tags(account: Account, rng: random.Random, source: str | None) -> str:
     with account.strict.internal() as client:
         client.create_tags(Resources=[resource], Tags=[{"Key": key, "Value": value}])
     return f"{key}={value!r} on {resource}"
+
+
+def _forge_ip_move(account: Account, raw: dict[str, Any], rng: random.Random) -> str:
+    """A stranger's `eniops:ip-move` intent on an ENI of the account (a primary of zone a, a
+    secondary, a stray): `from` its own ENI or any other, naming addresses of the IPv6 pool
+    (held or free) or an IPv4 address, which no intent can name."""
+    enis = [*(_primary(raw, i) for i in account.zone_a), *account.enis, *account.strays]
+    tagged, source = rng.choice(enis), rng.choice(enis)
+    named = rng.sample(account.ipv6, rng.randint(1, 2))
+    if rng.random() < 0.2:
+        named = [f"10.0.1.{rng.randint(4, 250)}"]
+    value = f"from={source} ips={','.join(named)}"
+    with account.strict.internal() as client:
+        client.create_tags(Resources=[tagged], Tags=[{"Key": "eniops:ip-move", "Value": value}])
+    return f"eniops:ip-move={value!r} on {tagged}"
 
 
 def _primary(raw: dict[str, Any], instance_id: str) -> str:
@@ -326,6 +343,8 @@ class Operation:
     source: str | None = None
     #: The addresses the caller asked to remove (they may go).
     removes: frozenset[str] = frozenset()
+    #: The words of the source's `eniops:floating-ips` tag (a hint, never an order).
+    hints: frozenset[str] = frozenset()
 
 
 def choose(account: Account, rng: random.Random) -> Operation:
@@ -348,6 +367,8 @@ def choose(account: Account, rng: random.Random) -> Operation:
             "move-ip6",
             "remove-ip6",
             "failover",
+            "failover-tag",
+            "shared-standby",
             "route",
         ]
     )
@@ -393,6 +414,10 @@ def choose(account: Account, rng: random.Random) -> Operation:
         return _ip_operation(account, raw, rng, kind)
     if kind.endswith("ip6"):
         return _ipv6_operation(account, raw, rng, kind)
+    if kind == "failover-tag":
+        return _failover_by_tag(account, raw, rng)
+    if kind == "shared-standby":
+        return _shared_standby(account, rng)
     if kind == "failover":
         source, target = rng.sample(account.zone_a, 2)
         if rng.random() < 0.2:
@@ -415,6 +440,118 @@ def choose(account: Account, rng: random.Random) -> Operation:
         lambda t: eniops.move_route(account.overlay, to_instance=target, ec2=client, timeout=t),
         f"{account.overlay} -> {target}",
     )
+
+
+def _failover_by_tag(account: Account, raw: dict[str, Any], rng: random.Random) -> Operation:
+    """A failover as the Lambda runs it, with the floating IPs the source's
+    `eniops:floating-ips` tag names: its own secondary IPv6 addresses, and words that are
+    not its (garbage, its primary IP, another ENI's address, one outside the subnet, a free
+    one), each of which must be left out, never refuse the failover."""
+    source, target = rng.sample(account.zone_a, 2)
+    here = _primary(raw, source)
+    holders = ipv6_holders(raw)
+    own = [ip for ip, eni in holders.items() if eni == here]
+    others = [ip for ip, eni in holders.items() if eni != here]
+    bad = [
+        "not-an-address",
+        raw["enis"][here]["PrivateIpAddress"],
+        "10.0.9.77",
+        *others[:1],
+        *(ip for ip in account.ipv6 if ip not in holders),
+    ]
+    hints = [*own, *rng.sample(bad, rng.randint(1, 3))]
+    rng.shuffle(hints)
+    with account.strict.internal() as client:
+        tag = {"Key": "eniops:floating-ips", "Value": " ".join(hints)}
+        client.create_tags(Resources=[source], Tags=[tag])
+    return Operation(
+        "failover_instance",
+        lambda t: lambda_failover(source, target, account.client, max(t, 3.0)),
+        f"{source} -> {target} with the tag's {' '.join(hints)}",
+        frozenset({target}),
+        source,
+        hints=frozenset(hints),
+    )
+
+
+def lambda_failover(source: str, target: str, client: Any, timeout: float) -> Any:
+    """`failover_instance` as the Lambda's handler makes it (its floating IPs from the
+    source's tag too)."""
+    import dataclasses
+
+    from eniops._ops._operation import prepare, run_request
+    from eniops._ops.failover import FAILOVER
+
+    called = {"from_instance": source, "to_instance": target, "ips": ()}
+    request, common = prepare(FAILOVER, {**called, "common": {"ec2": client, "timeout": timeout}})
+    return run_request(FAILOVER, dataclasses.replace(request, ips_from_tag=True), common)
+
+
+def _shared_standby(account: Account, rng: random.Random) -> Operation:
+    """Two actives fail over into one standby at once through the Lambda (a Spot warning for
+    each, their standby in ENIOPS_STANDBY, the lease table set): the leases run them one
+    after the other, so the second never silently displaces the first one's address."""
+    first, second, target = rng.sample(account.zone_a, 3)
+    return Operation(
+        "shared_standby",
+        lambda t: two_lambda_failovers(account, (first, second), target, t),
+        f"{first} and {second} -> {target} at once (Lambda, lease)",
+        frozenset({target}),
+    )
+
+
+#: The Lambda's lease table in the chaos account.
+LEASE_TABLE = "eniops-chaos-leases"
+
+
+class _Context:
+    aws_request_id = "chaos"
+    function_name = "eniops-chaos"
+
+    def __init__(self, remaining_s: float) -> None:
+        self.remaining_s = remaining_s
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int(self.remaining_s * 1000)
+
+
+def two_lambda_failovers(
+    account: Account, sources: tuple[str, str], target: str, timeout: float
+) -> list[dict[str, Any]]:
+    """Both invocations at once; their answers, or the first error one of them raised."""
+    import json
+    import os
+    import threading
+
+    from eniops import aws_lambda
+
+    os.environ["ENIOPS_STANDBY"] = json.dumps(dict.fromkeys(sources, target))
+    os.environ["ENIOPS_LEASE_TABLE"] = LEASE_TABLE
+    aws_lambda.set_client(account.client)
+    answers: list[Any] = [None, None]
+    start = threading.Barrier(2)
+
+    def invoke(i: int) -> None:
+        start.wait()
+        try:
+            event = aws_lambda.sample_event("ec2-spot-interruption-warning", sources[i])
+            answers[i] = aws_lambda.handler(event, _Context(timeout + aws_lambda.SAFETY_MARGIN_S))
+        except BaseException as err:  # handed to the caller
+            answers[i] = err
+
+    threads = [threading.Thread(target=invoke, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for name in ("ENIOPS_STANDBY", "ENIOPS_LEASE_TABLE"):
+        os.environ.pop(name, None)
+    for service in ("ec2", "dynamodb"):  # built again by the next user of the handler
+        aws_lambda.set_client(None, service)
+    failed = [a for a in answers if isinstance(a, BaseException)]
+    if failed:
+        raise next((f for f in failed if isinstance(f, Killed)), failed[0])
+    return answers
 
 
 def _ip_operation(
@@ -541,10 +678,33 @@ def check(
                 problems.append(f"{ip} is on {seen[ip]} and {eni_id}")
             seen[ip] = eni_id
     problems.extend(_ipv6_kept(before, raw, operation, error))
+    problems.extend(_never_refused_for_a_hint(before, operation, error, meddled))
     if error is not None and not isinstance(error, (eniops.EniopsError, Killed)):
         problems.append(f"{type(error).__name__} is not an eniops error: {error}")
     if isinstance(error, eniops.EniopsError):
         problems.extend(_details_match(error, account))
+    return problems
+
+
+def _never_refused_for_a_hint(
+    before: dict[str, Any],
+    operation: Operation | None,
+    error: BaseException | None,
+    meddled: str,
+) -> list[str]:
+    """Hints never refuse: no refusal before any change names a word of the source's
+    `eniops:floating-ips` tag, and no `ip-in-use` names an address no ENI held (only a
+    stranger's `eniops:ip-move` intent could tie it to anyone)."""
+    if not isinstance(error, eniops.PreconditionFailed) or "resources" in error.details:
+        return []
+    ip = str(error.details.get("ip", ""))
+    problems = []
+    if operation is not None and ip in operation.hints:
+        problems.append(f"refused ({error.reason}) for {ip}, which only the tag named")
+    held = {p["PrivateIpAddress"] for e in before["enis"].values() for p in e["PrivateIpAddresses"]}
+    held |= set(ipv6_holders(before))
+    if error.reason == "ip-in-use" and ip and ip not in held and ip not in meddled:
+        problems.append(f"refused ip-in-use for {ip}, which no ENI held: a stranger's intent")
     return problems
 
 
@@ -559,22 +719,22 @@ def _ipv6_kept(
     so) an `eniops:ip-move` intent names it, so that a re-run finds it."""
     problems = []
     shown: dict[str, list[str]] = {}
-    intents: set[str] = set()
+    intents: set[tuple[str, str]] = set()  # (address, the ENI it is on its way from)
     for eni_id, eni in raw["enis"].items():
         for a in eni.get("Ipv6Addresses", []):
             shown.setdefault(a["Ipv6Address"], []).append(eni_id)
         tags = {t["Key"]: t["Value"] for t in eni.get("TagSet") or []}
-        match = re.search(r"ips=(\S+)", tags.get("eniops:ip-move", ""))
-        intents |= set(match.group(1).split(",")) if match else set()
+        match = re.search(r"from=(\S+) ips=(\S+)", tags.get("eniops:ip-move", ""))
+        intents |= {(ip, match.group(1)) for ip in match.group(2).split(",")} if match else set()
     problems.extend(
         f"{ip} is on {' and '.join(enis)}" for ip, enis in shown.items() if len(enis) > 1
     )
     told = operation.removes if operation is not None else frozenset()
-    for ip in ipv6_holders(before):
+    for ip, holder in ipv6_holders(before).items():
         if ip in shown or ip in told:
             continue
-        if error is not None and not isinstance(error, Killed) and ip in intents:
-            continue  # on its way, and the error says where it is
+        if error is not None and not isinstance(error, Killed) and (ip, holder) in intents:
+            continue  # on its way from where it was, and the error says where it is
         problems.append(f"{ip} was on an ENI and is on none")
     return problems
 

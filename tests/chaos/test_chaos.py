@@ -13,11 +13,18 @@ from collections import Counter
 
 import boto3
 import pytest
-from chaos import Account, Killed, Monkey, check, choose, settle
+from chaos import LEASE_TABLE, Account, Killed, Monkey, check, choose, settle
 from moto import mock_aws
 
 import eniops
-from eniops.testing import StrictEc2, add_instances, build_lab, dual_stack, short_waits
+from eniops.testing import (
+    StrictEc2,
+    add_instances,
+    build_lab,
+    create_lease_table,
+    dual_stack,
+    short_waits,
+)
 
 #: Past its deadline, an operation may finish the one call in flight (at most the slowest
 #: late answer the monkey plays, 0.4 s) and make its final read of where everything is.
@@ -56,6 +63,7 @@ def build(client) -> Account:
         pool = [str(v6[0x100 + n]) for n in range(6)]
         for instance, ips in ((lab.active, pool[:2]), (lab.standby, pool[2:3])):
             raw.assign_ipv6_addresses(NetworkInterfaceId=_primary(raw, instance), Ipv6Addresses=ips)
+    create_lease_table(boto3.client("dynamodb", region_name="us-east-1"), LEASE_TABLE)
     account = Account(client, strict, lab.vpc_id, zone_a, lab.far, enis, eips, lab.overlay)
     account.strays.append(stray["NetworkInterfaceId"])
     account.ipv6 = pool
@@ -97,7 +105,7 @@ def one(account: Account, monkey: Monkey, rng: random.Random, number: int) -> No
     before = account.raw()
     operation = choose(account, rng)
     timeout = rng.choice([1.0, 2.0, 5.0])
-    if operation.name == "failover_instance":
+    if operation.name in ("failover_instance", "shared_standby"):
         timeout = max(timeout, 3.0)
     monkey.calls, monkey.meddled, monkey.forged = 0, "", []
     monkey.arm(operation)
