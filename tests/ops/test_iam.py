@@ -91,9 +91,14 @@ def test_the_ipv6_calls_are_declared(world):
 def test_iam_policy_scopes_changes_by_tag():
     """The generated policy splits reads from changes and scopes changes by the tag."""
     policy = _registry.iam_policy(["eip-remap"], require_tag="team=payments")
-    read, change = policy["Statement"]
-    assert change["Action"] == ["ec2:AssociateAddress", "ec2:CreateTags", "ec2:DeleteTags"]
+    read, change, tags = policy["Statement"]
+    assert change["Action"] == ["ec2:AssociateAddress"]
     assert change["Condition"] == {"StringEquals": {"aws:ResourceTag/team": "payments"}}
+    assert tags["Action"] == ["ec2:CreateTags", "ec2:DeleteTags"]
+    assert tags["Condition"] == {
+        "StringEquals": {"aws:ResourceTag/team": "payments"},
+        "ForAllValues:StringLike": {"aws:TagKeys": ["eniops:*"]},
+    }
     assert "ec2:AssociateAddress" not in read["Action"]
     with pytest.raises(eniops.InvalidInput):
         _registry.iam_policy(["nope"])

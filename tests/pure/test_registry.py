@@ -70,8 +70,27 @@ def test_every_operation_has_a_policy(spec):
     policy = _registry.iam_policy([spec.policy_name])
     allowed = {a for s in policy["Statement"] for a in s["Action"]}
     assert allowed == set(spec.actions)
-    changes = next((s for s in policy["Statement"] if s["Sid"] == "EniopsChange"), None)
-    assert (changes is not None) == bool(spec.changes)
+    changes = {a for s in policy["Statement"] if s["Sid"] != "EniopsRead" for a in s["Action"]}
+    assert bool(changes) == bool(spec.changes)
+
+
+@pytest.mark.parametrize("require_tag", [None, "eniops:failover=allowed", "ha"])
+def test_the_policy_lets_eniops_write_its_own_tags_only(require_tag):
+    """CreateTags and DeleteTags only for tag keys `eniops:*` (aws:TagKeys), as the template
+    grants them; with require_tag, on the tagged resources too. Other changes: not keyed."""
+    policy = _registry.iam_policy(require_tag=require_tag)
+    (tags,) = [s for s in policy["Statement"] if s["Sid"] == "EniopsTags"]
+    assert sorted(tags["Action"]) == ["ec2:CreateTags", "ec2:DeleteTags"]
+    assert tags["Condition"]["ForAllValues:StringLike"] == {"aws:TagKeys": ["eniops:*"]}
+    (changes,) = [s for s in policy["Statement"] if s["Sid"] == "EniopsChange"]
+    assert "ec2:CreateTags" not in changes["Action"]
+    assert "ForAllValues:StringLike" not in changes.get("Condition", {})
+    if require_tag is not None:
+        for statement in (tags, changes):
+            assert set(statement["Condition"]) - {"ForAllValues:StringLike"} in (
+                {"StringEquals"},
+                {"Null"},
+            )
 
 
 def test_unknown_operation_is_invalid_input():
