@@ -116,6 +116,10 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     request_id = getattr(context, "aws_request_id", None)
     invocation = _logs.Invocation(
         {
+            # Powertools' key names, so that existing Logs Insights queries work.
+            "service": os.environ.get("POWERTOOLS_SERVICE_NAME") or "eniops",
+            "function_name": getattr(context, "function_name", None)
+            or os.environ.get("AWS_LAMBDA_FUNCTION_NAME"),
             "function_request_id": request_id,
             "correlation_id": (event.get("id") if isinstance(event, Mapping) else None)
             or request_id,

@@ -180,9 +180,10 @@ def test_terminated_after_teardown_moves_what_eniops_placed(lam):
 
 
 def test_log_line_of_an_invocation(lam, capsys, monkeypatch):
-    """One JSON line with Lambda's keys: timestamp, level, message, function_request_id,
-    correlation_id (the event id), xray_trace_id, cold_start, the trigger, the instance, what
-    moved, the outcome, and the package's real version."""
+    """One JSON line with Powertools' key names where it has one (timestamp, level, message,
+    service, function_name, function_request_id, correlation_id: the event id, xray_trace_id,
+    cold_start), the trigger, the instance, what moved, the outcome, and the package's real
+    version."""
     monkeypatch.setenv("_X_AMZN_TRACE_ID", "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1")
     lam.client.stop_instances(InstanceIds=[lam.lab.active])
     stopped = event("ec2-state-change-stopped", lam.lab.active)
@@ -196,6 +197,12 @@ def test_log_line_of_an_invocation(lam, capsys, monkeypatch):
     assert set(line["moved"]) >= {lam.lab.eip, lam.lab.floating_eni}
     assert line["outcome"] == "changed"
     assert line["version"] == eniops.__version__ != "0+unknown"
+    assert (line["service"], line["function_name"]) == ("eniops", FakeContext.function_name)
+    assert line["cold_start"] in (True, False)
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "payments-failover")
+    aws_lambda.handler(stopped, FakeContext())
+    (line,), _ = lines(capsys)
+    assert line["service"] == "payments-failover"
 
 
 def test_cold_start_is_true_once(lam, capsys, monkeypatch):
