@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import boto3
 import pytest
@@ -30,6 +31,31 @@ def _aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
     reset_caches()
     _imds._tokens.clear()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _every_result_fits_its_schema() -> Iterator[None]:
+    """Every `Result` and `Readiness` any test makes is checked against the JSON Schema that
+    ships with eniops (`eniops/schemas/output.schema.json`), as it is made: a field added to
+    one and not the other fails the test that made it."""
+    from output_schema import fits
+
+    from eniops._result import Readiness, Result
+
+    made = {Result: Result.__init__, Readiness: Readiness.__init__}
+
+    def checked(kind: type, original: Any) -> Any:
+        def init(self: Any, *args: Any, **kwargs: Any) -> None:
+            original(self, *args, **kwargs)
+            fits(kind.__name__.lower(), self.to_dict())
+
+        return init
+
+    for kind, original in made.items():
+        kind.__init__ = checked(kind, original)  # type: ignore[method-assign]
+    yield
+    for kind, original in made.items():
+        kind.__init__ = original  # type: ignore[method-assign]
 
 
 @pytest.fixture

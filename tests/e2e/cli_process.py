@@ -35,9 +35,11 @@ def strict_env(env=None):
 
 
 def run(server, *args, env=None):
-    """Run `python -m eniops --endpoint-url SERVER ARGS` on the strict layer."""
+    """Run `python -m eniops --endpoint-url SERVER ARGS` on the strict layer; what it prints
+    with `--output json` (a result, a readiness or an error) is checked against the schema
+    that ships with eniops."""
     environment = strict_env(env)
-    return subprocess.run(
+    done = subprocess.run(
         [sys.executable, "-m", "eniops", "--endpoint-url", server, *args],
         capture_output=True,
         text=True,
@@ -45,6 +47,29 @@ def run(server, *args, env=None):
         timeout=120,
         check=False,
     )
+    if "json" in args and "--query" not in args:
+        _fits_its_kind(done.stdout)
+    return done
+
+
+def _fits_its_kind(printed):
+    import json
+
+    from output_schema import fits
+
+    try:
+        document = json.loads(printed)
+    except ValueError:
+        return
+    if not isinstance(document, dict):
+        return
+    kind = next((k for k, key in _KINDS if key in document), None)
+    if kind is not None:
+        fits(kind, document)
+
+
+#: How a printed document tells its kind: by a key only it has.
+_KINDS = (("error", "error"), ("readiness", "ready"), ("result", "operation"))
 
 
 def run_in_process(argv):
