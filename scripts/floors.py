@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 VENV = ROOT / ".venv-floors"
 #: Test tools, not pinned: they do not ship with eniops.
-TOOLS = ["pytest>=8", "hypothesis>=6", "pyyaml>=6"]
+TOOLS = ["pytest>=8", "hypothesis>=6", "pyyaml>=6", "jsonschema>=4.18"]
 
 
 def floors(pyproject: str) -> list[str]:
@@ -40,7 +40,7 @@ def main() -> int:
     pins = floors(pyproject)
     python = VENV / "bin" / "python"
     stamp = VENV / ".eniops-floors"
-    want = hashlib.sha256(" ".join(pins).encode()).hexdigest()
+    want = hashlib.sha256(" ".join([*pins, *TOOLS]).encode()).hexdigest()
     if not python.exists() or not stamp.exists() or stamp.read_text() != want:
         print(f"setting up {VENV} with {', '.join(pins)} ...", file=sys.stderr)
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
