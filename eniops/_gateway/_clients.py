@@ -240,8 +240,10 @@ def _assumed(
             f"no credentials to assume {role_arn} with", code="NoCredentialsError", operation="STS"
         )
     region_name = region or session.region_name
+    # One layer of retries: a refused AssumeRole fails the EC2 call it signs, which eniops'
+    # own retries send again (within the deadline), never retried inside it as well.
     sts_config = Config(
-        retries={"mode": "standard", "total_max_attempts": 2},
+        retries={"mode": "standard", "total_max_attempts": 1},
         connect_timeout=3.0,
         read_timeout=5.0,
         user_agent_extra=user_agent(),
