@@ -208,10 +208,19 @@ GLOBALS = (
     ),
     Global(
         ("-v", "--verbose", "--debug"),
-        "log each call and show tracebacks (never credentials or tokens)",
+        "log on stderr: -v each change, retry and warning; -vv each EC2 call too (never "
+        "credentials or tokens); and show tracebacks",
         "verbose",
-        action="store_true",
-        default=False,
+        action="count",
+        default=0,
+        network=False,
+    ),
+    Global(
+        ("--log-format",),
+        "text, or json: one JSON object per log line",
+        "log_format",
+        choices=("text", "json"),
+        default="text",
         network=False,
     ),
     Global(

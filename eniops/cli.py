@@ -266,10 +266,42 @@ def _prepare(args: argparse.Namespace) -> None:
     if getattr(args, "output", None) is None:
         args.output = _configured_output(getattr(args, "profile", None))
     if args.verbose:
-        import logging  # noqa: PLC0415
+        _logging(args)
 
-        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-        logging.getLogger("botocore").setLevel(logging.WARNING)
+
+def _logging(args: argparse.Namespace) -> None:
+    """eniops' own records on stderr: -v INFO and up, -vv DEBUG (each EC2 call); as text, or
+    one JSON object a line (`--log-format json`: the keys the Lambda's lines use), each with
+    this command's correlation id. Only eniops' loggers: botocore's say headers."""
+    import logging  # noqa: PLC0415
+    import uuid  # noqa: PLC0415
+
+    from ._log import JsonLines, logger  # noqa: PLC0415
+
+    correlation = uuid.uuid4().hex[:16]
+
+    def fields(record: logging.LogRecord) -> bool:
+        found = dict(getattr(record, "fields", {}))
+        found.setdefault("correlation_id", correlation)
+        record.fields = found
+        return True
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(fields)
+    text = logging.Formatter("%(levelname)s %(name)s: %(message)s")
+    handler.setFormatter(JsonLines() if args.log_format == "json" else text)
+    root = logger("eniops")
+    was = (root.level, root.propagate)
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if args.verbose > 1 else logging.INFO)
+    root.propagate = False
+
+    def undo() -> None:  # main() runs more than once in a process (tests, an embedding)
+        root.removeHandler(handler)
+        root.setLevel(was[0])
+        root.propagate = was[1]
+
+    args.undo_logging = undo
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -309,6 +341,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         finally:
             if terminal:
                 sys.stderr.write("\r\x1b[K")
+            getattr(args, "undo_logging", lambda: None)()
     if text is not None:
         _print(text)
     return EXIT_NOT_READY if view == "readiness" and not value["ready"] else 0

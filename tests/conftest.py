@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +15,44 @@ from eniops import _imds
 from eniops.testing import StrictEc2, build_lab, dual_stack, reset_caches, short_waits
 
 REGION = "us-east-1"
+#: What no log line may ever hold: the secret key every in-process test signs with, the fake
+#: IMDS's token, the external ids the tests pass.
+SECRETS = ("eniops-test-secret-key-never-logged", "tok-secret-123", "ext-123", "secret value!")
+
+
+class _Lines(logging.Handler):
+    """Every record of eniops' loggers, as text and as its fields."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(f"{record.getMessage()} {getattr(record, 'fields', '')}")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _every_log_line() -> Iterator[_Lines]:
+    """eniops logs at every level through the whole suite, and every line is kept."""
+    lines = _Lines()
+    loggers = [logging.getLogger(n) for n in ("eniops", "eniops.aws_lambda")]
+    was = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.addHandler(lines)
+    loggers[0].setLevel(logging.DEBUG)
+    yield lines
+    for lg, level in zip(loggers, was, strict=True):
+        lg.removeHandler(lines)
+        lg.setLevel(level)
+
+
+@pytest.fixture(autouse=True)
+def _no_secret_is_logged(_every_log_line: _Lines) -> Iterator[None]:
+    """No log line a test makes eniops write holds a credential, token or external id."""
+    first = len(_every_log_line.lines)
+    yield
+    leaked = [line for line in _every_log_line.lines[first:] if any(s in line for s in SECRETS)]
+    assert not leaked, f"a secret in eniops' log: {leaked[0][:300]}"
 
 
 @pytest.fixture(autouse=True)
@@ -22,7 +61,7 @@ def _aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for key in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRETS[0])
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")

@@ -4,15 +4,19 @@ bookkeeping riding beside the check; what was done undone when a later change fa
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .. import _codes
 from .._errors import Conflict, EniopsError, Interrupted, OperationTimeout
 from .._expect import Expectation
+from .._log import logger, named, said
 from .._plan import Chain, Change, Wait
 from .._result import Step, StepStatus
 from ._send import Memory, Sender, resolve, shown
+
+_LOG = logger("eniops.executor")
 
 if TYPE_CHECKING:
     from ._poller import Poller
@@ -88,6 +92,7 @@ class ChainRun:
         self.done.append((index, change))
         if change.role != "bookkeeping":
             self.made_changes = True
+            verified(self.run, change, self.steps[index], answered)
 
     def send(self, change: Change) -> float:
         """Send one change and record its step; return when it was answered."""
@@ -127,6 +132,28 @@ class ChainRun:
 
     def _record(self, change: Change, params: Any, status: StepStatus, note: str) -> None:
         self.steps.append(Step(f"ec2:{change.action}", shown(params), status, note))
+
+
+def verified(run: Run, change: Change, step: Step, answered: float) -> None:
+    """A change done and seen in effect, at INFO: what it named, and how long after EC2's
+    answer its check saw it (a change found in place already is said as such)."""
+    if not _LOG.isEnabledFor(logging.INFO):
+        return
+    seconds = run.clock.now() - answered
+    how = "already in place" if step.status == "skipped" else f"verified in {seconds:.2f} s"
+    _LOG.info(
+        "%s: %s",
+        said(change.action, step.params),
+        how,
+        extra={
+            "fields": {
+                "operation": run.operation,
+                "action": change.action,
+                "resources": named(step.params),
+                "verified_s": round(seconds, 3),
+            }
+        },
+    )
 
 
 def elsewhere(run: Run, memory: Memory, change: Change, refused: EniopsError) -> Change:

@@ -137,14 +137,15 @@ class Sender:
         error: EniopsError | None = None
         attempts = 0
         try:
-            for attempt in run.gateway.resends(lambda e: _sent_again(change, e)):
+            resending = run.gateway.resends(lambda e: _sent_again(change, e), change.action, params)
+            for attempt in resending:
                 with attempt:
                     attempts = attempt.retry_state.attempt_number
                     if error is not None:
                         read_at = self._before_resend(change, error, read_at)
                         self._refuse_if_stopped(change)
                     try:
-                        self._send_once(change, params)
+                        self._send_once(change, params, attempts)
                     except EniopsError as err:
                         error = err
                         raise
@@ -152,14 +153,14 @@ class Sender:
             ended = _ended(run, change, err)
             raise ended.copy({**ended.details, "attempts": attempts}) from err
 
-    def _send_once(self, change: Change, params: Mapping[str, Any]) -> None:
+    def _send_once(self, change: Change, params: Mapping[str, Any], attempt: int) -> None:
         run = self.run
         counted = change.role != "bookkeeping"
         with run.gate:
             if counted:
                 run.in_flight.begin()
             try:
-                run.gateway.send(change.action, params)
+                run.gateway.send(change.action, params, attempt)
             except BaseException:
                 if counted:
                     run.in_flight.end()

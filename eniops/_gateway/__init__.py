@@ -15,7 +15,9 @@ whatever timeouts the client was built with.
 
 from __future__ import annotations
 
+import itertools
 import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +25,7 @@ from .. import _codes
 from .._deadline import Deadline
 from .._errors import AwsError, EniopsError, Interrupted
 from .._settings import Clock, RetryPolicy, StopRequest
-from . import _retries
+from . import _logs, _retries
 from ._clients import (
     UnreadableAnswer,
     _eniops_call,
@@ -112,41 +114,54 @@ class Gateway:
         policy: RetryPolicy,
         clock: Clock | None = None,
         stop: StopRequest | None = None,
+        name: str = "",
     ) -> None:
         self.client = client
         self.deadline = deadline
         self.policy = policy
         self.stop = stop
         self.clock = clock if clock is not None else Clock(stop)
+        #: The eniops operation the calls are made for (in log records).
+        self.name = name
 
     def past_deadline(self) -> Gateway:
         """A gateway for the one read of where everything is, allowed past the deadline."""
         bound = Deadline(self.policy.final_read_s)
-        return Gateway(self.client, bound, policy=self.policy, clock=self.clock)
+        return Gateway(self.client, bound, policy=self.policy, clock=self.clock, name=self.name)
 
     def beside(self, service: str) -> Gateway:
         """The same, on a client of another service (STS, IAM) with these credentials."""
         made = sibling(self.client, service)
-        return Gateway(made, self.deadline, policy=self.policy, clock=self.clock, stop=self.stop)
+        return self._like(made, self.deadline)
 
     def within(self, seconds: float) -> Gateway:
         """The same, giving up `seconds` from now at most (sooner than the operation)."""
-        bound = Deadline(min(seconds, self.deadline.remaining()))
-        return Gateway(self.client, bound, policy=self.policy, clock=self.clock, stop=self.stop)
+        return self._like(self.client, Deadline(min(seconds, self.deadline.remaining())))
+
+    def _like(self, client: Any, deadline: Deadline) -> Gateway:
+        return Gateway(
+            client, deadline, policy=self.policy, clock=self.clock, stop=self.stop, name=self.name
+        )
 
     def call(self, operation: str, params: Mapping[str, Any], *, first_read: bool = False) -> Any:
         """A read: call EC2 `operation` with retries; raise the eniops error it stands for.
 
         A `first_read` answering NotFound is read again briefly (eventual consistency)."""
+        attempts = itertools.count(1)
         try:
             retrying = _retries.reading(
-                self.policy, self.deadline, self.clock, self.stop, first_read=first_read
+                self.policy,
+                self.deadline,
+                self.clock,
+                self.stop,
+                first_read=first_read,
+                before_sleep=_logs.retries_said(self.name, operation, params),
             )
-            return retrying(self._attempt, operation, params, 0.0)
+            return retrying(lambda: self._attempt(operation, params, 0.0, next(attempts)))
         except BaseException as err:
             raise self._ended(operation, err, retried=True) from err
 
-    def send(self, operation: str, params: Mapping[str, Any]) -> Any:
+    def send(self, operation: str, params: Mapping[str, Any], attempt: int = 1) -> Any:
         """A change: one call, bounded by the deadline plus the allowance of a call in flight
         (`RetryPolicy.in_flight_s`); raise the eniops error it stands for."""
         if self.deadline.expired():
@@ -154,15 +169,20 @@ class Gateway:
                 f"about to call {operation}", {"operation": operation, "sent": False}
             )
         try:
-            return self._attempt(operation, params, self.policy.in_flight_s)
+            return self._attempt(operation, params, self.policy.in_flight_s, attempt)
         except BaseException as err:
             raise self._ended(operation, err, retried=False) from err
 
-    def resends(self, resendable: Callable[[BaseException], bool]) -> Any:
-        """The attempts at sending one change (tenacity's iterator: its sender reads what it
-        must between them): another after an error `resendable` accepts, a full-jitter backoff
-        later, unless past the deadline or a stop; the last error is raised as it was."""
-        return _retries.resending(self.policy, self.deadline, self.clock, self.stop, resendable)
+    def resends(
+        self, resendable: Callable[[BaseException], bool], operation: str, params: Any
+    ) -> Any:
+        """The attempts at sending change `operation` (tenacity's iterator: its sender reads
+        what it must between them): another after an error `resendable` accepts, a full-jitter
+        backoff later, unless past the deadline or a stop; the last error is raised as is."""
+        said = _logs.retries_said(self.name, operation, params)
+        return _retries.resending(
+            self.policy, self.deadline, self.clock, self.stop, resendable, before_sleep=said
+        )
 
     def dry_run(self, operation: str, params: Mapping[str, Any]) -> None:
         """Ask EC2 whether `operation` would succeed (DryRun=True), changing nothing.
@@ -183,14 +203,23 @@ class Gateway:
             operation=operation,
         )
 
-    def _attempt(self, operation: str, params: Mapping[str, Any], allowance: float) -> Any:
+    def _attempt(
+        self, operation: str, params: Mapping[str, Any], allowance: float, attempt: int
+    ) -> Any:
         from botocore import xform_name  # noqa: PLC0415
 
         if self.deadline.expired() and not allowance:
             raise self.deadline.timeout_error(f"reading {operation}", {"operation": operation})
         method = getattr(self.client, xform_name(operation))
         endpoint = str(self.client.meta.endpoint_url)
-        return _invoke(method, params, self.deadline.remaining() + allowance, endpoint)
+        started = time.monotonic()
+        try:
+            answer = _invoke(method, params, self.deadline.remaining() + allowance, endpoint)
+        except BaseException as err:
+            _logs.call_said(self.name, operation, params, attempt=attempt, started=started, got=err)
+            raise
+        _logs.call_said(self.name, operation, params, attempt=attempt, started=started, got=answer)
+        return answer
 
     def _ended(self, operation: str, err: BaseException, *, retried: bool) -> BaseException:
         """What a call's last error means: a call that never answered, a deadline or a stop

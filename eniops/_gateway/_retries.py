@@ -54,6 +54,37 @@ def stops(deadline: Deadline, stop: StopRequest | None) -> Any:
     return stop_any(*parts)
 
 
+def retry_said(words: str, name: str) -> Callable[[RetryCallState], None]:
+    """tenacity's `before_sleep`: each retry at INFO, with what was answered and the wait."""
+    from .._log import logger  # noqa: PLC0415  (logging only once something is retried)
+
+    log = logger("eniops.gateway")
+
+    def said(state: RetryCallState) -> None:
+        outcome, action = state.outcome, state.next_action
+        err = outcome.exception() if outcome is not None else None
+        code = error_code(err) if err is not None else "?"
+        wait = action.sleep if action is not None else 0.0
+        log.info(
+            "%s: %s; trying again in %.2f s (attempt %d)",
+            words,
+            code,
+            wait,
+            state.attempt_number + 1,
+            extra={
+                "fields": {
+                    "operation": name,
+                    "action": words.split(" ", 1)[0],
+                    "code": code,
+                    "wait_s": round(wait, 3),
+                    "attempt": state.attempt_number + 1,
+                }
+            },
+        )
+
+    return said
+
+
 def reading(
     policy: RetryPolicy,
     deadline: Deadline,
@@ -61,6 +92,7 @@ def reading(
     stop: StopRequest | None,
     *,
     first_read: bool,
+    before_sleep: Callable[[RetryCallState], None] | None = None,
 ) -> Any:
     """How a read is retried: throttling, 5xx and the network; a `first_read` answering
     NotFound, briefly (EC2's eventual consistency)."""
@@ -91,6 +123,7 @@ def reading(
         stop=stops(deadline, stop),
         sleep=clock.sleep,
         reraise=True,
+        before_sleep=before_sleep,
     )
 
 
@@ -100,6 +133,8 @@ def resending(
     clock: Clock,
     stop: StopRequest | None,
     resendable: Callable[[BaseException], bool],
+    *,
+    before_sleep: Callable[[RetryCallState], None] | None = None,
 ) -> Any:
     """How a change is sent again: after an error `resendable` accepts, full-jitter backoff."""
     from tenacity import Retrying, retry_if_exception, wait_random_exponential  # noqa: PLC0415
@@ -110,4 +145,5 @@ def resending(
         stop=stops(deadline, stop),
         sleep=clock.sleep,
         reraise=True,
+        before_sleep=before_sleep,
     )

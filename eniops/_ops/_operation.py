@@ -11,6 +11,7 @@ AWS call.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -22,6 +23,7 @@ from .._executor import Run, execute
 from .._gateway import Gateway, build_client, known_regions
 from .._inputs import TagGuard
 from .._keywords import CHECK, COMMON, READ
+from .._log import logger
 from .._model import Eni, Instance
 from .._plan import Plan
 from .._reads import Reader
@@ -40,6 +42,7 @@ __all__ = [
     "start",
 ]
 
+_LOG = logger("eniops.operations")
 R = TypeVar("R")
 S = TypeVar("S")
 
@@ -159,7 +162,18 @@ def run_request(body: Body[R, S], request: R, common: Common) -> Result:
     """Read, plan and execute a prepared request (the Lambda adds to a request this way)."""
     current = start(body.name, common)
     state = body.read(current, request)
-    return execute(body.plan(request, state), current)
+    result = execute(body.plan(request, state), current)
+    _warned(body.name, result)
+    return result
+
+
+def _warned(name: str, result: Result) -> None:
+    """Each warning of a result (its children's included) at WARNING, once."""
+    if not _LOG.isEnabledFor(logging.WARNING):
+        return
+    said = [*result.warnings, *(w for child in result.children for w in child.warnings)]
+    for warning in dict.fromkeys(said):
+        _LOG.warning("%s: %s", name, warning, extra={"fields": {"operation": name}})
 
 
 def _given(value: object) -> bool:
@@ -218,7 +232,12 @@ def start(operation: str, keywords: Common) -> Run:
         timeout_s=keywords.timeout_s,
     )
     gateway = Gateway(
-        client, deadline, policy=settings.policy, clock=settings.the_clock(), stop=settings.stop
+        client,
+        deadline,
+        policy=settings.policy,
+        clock=settings.the_clock(),
+        stop=settings.stop,
+        name=operation,
     )
     return Run(
         operation=operation,

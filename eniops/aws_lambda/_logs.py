@@ -13,10 +13,9 @@ import os
 import sys
 import time
 from collections.abc import Mapping
-from datetime import datetime, timezone
 from typing import Any, Literal
 
-from .._log import logger
+from .._log import JsonLines, logger
 
 #: CloudWatch namespace of eniops' metrics.
 NAMESPACE = "eniops"
@@ -57,19 +56,6 @@ def _write(line: str) -> None:
     sys.stdout.flush()
 
 
-class _JsonLines(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        data: dict[str, Any] = {
-            "timestamp": datetime.fromtimestamp(record.created, timezone.utc).isoformat(
-                timespec="milliseconds"
-            ),
-            "level": record.levelname,
-            "message": record.getMessage(),
-        }
-        data.update(getattr(record, "fields", {}))
-        return json.dumps(data, default=str, sort_keys=True)
-
-
 class _StdoutLines(logging.Handler):
     """One line per record on whatever `sys.stdout` is now (Lambda sends it to CloudWatch)."""
 
@@ -85,7 +71,7 @@ def configure() -> None:
     the level may change between them)."""
     if not any(isinstance(h, _StdoutLines) for h in log.handlers):
         lines = _StdoutLines()
-        lines.setFormatter(_JsonLines())
+        lines.setFormatter(JsonLines())
         log.addHandler(lines)
         log.propagate = False
     log.setLevel(level_from_env())

@@ -291,3 +291,30 @@ def test_a_tag_naming_the_address_never_makes_it_look_here(hosts, server, lab, a
     client.create_tags(Resources=[lab.active], Tags=[{"Key": "VIP", "Value": resource}])
     assert vip_holder(server, lab, resource) == lab.standby
     assert ocf(active, agent, "monitor", on_active).returncode == NOT_RUNNING
+
+
+def test_eniops_log_lines_reach_the_cluster_log(hosts, server, lab, agent):
+    """The agent runs eniops with -v and hands its lines to ocf_log at their level: a start
+    logs the association it made and how long its verification took; a failure is logged at
+    ERROR in eniops' own words."""
+    host = hosts(lab.standby)
+    values = params("allocation_id", lab.eip, host, peer=lab.active)
+    done = ocf(host, agent, "start", values)
+    assert done.returncode == SUCCESS, done.stderr
+    said = [line for line in done.stderr.splitlines() if "AssociateAddress" in line]
+    assert said
+    assert "verified in" in said[-1]
+    refused = ocf(host, agent, "start", {**values, "peer": lab.far})  # held by a non-peer now
+    assert refused.returncode == SUCCESS  # here already: nothing taken
+    client = ec2(server)
+    client.associate_address(
+        AllocationId=lab.eip,
+        NetworkInterfaceId=primary_eni(server, lab.far)["NetworkInterfaceId"],
+        AllowReassociation=True,
+    )
+    failed = ocf(host, agent, "start", values)
+    assert failed.returncode == GENERIC
+    errors = [line for line in failed.stderr.splitlines() if "exit 4" in line]
+    assert errors, failed.stderr
+    assert "Conflict (expect-mismatch)" in errors[0]
+    assert "ERROR" in errors[0]
