@@ -196,3 +196,5 @@ def _add_tools(commands: Any) -> None:
     )
     scripts.add_argument("name", nargs="?", help="the script's name (default: list them)")
     _add_globals(scripts, top=False, network=False)
+    docs = commands.add_parser("docs", help="print the reference (every argument, code and tag)")
+    _add_globals(docs, top=False, network=False)

@@ -1,7 +1,9 @@
-"""The HA files shipped with eniops: the Pacemaker agent, the keepalived and Patroni notify
-script, the re-assertion timer's systemd units and example configurations.
+"""The files shipped with eniops: the HA files (the Pacemaker agent, the keepalived and
+Patroni notify script, the re-assertion timer's systemd units and example configurations) and
+the reference.
 
-They are package data: `eniops ha-script NAME > /usr/local/bin/NAME` installs one.
+They are package data: `eniops ha-script NAME > /usr/local/bin/NAME` installs one; `eniops docs`
+prints the reference.
 """
 
 from __future__ import annotations
@@ -29,3 +31,17 @@ def script_text(name: str | None) -> str:
     if name not in names:
         raise InvalidInput(f"no HA script {name!r}; there are: {', '.join(names)}")
     return (resources.files("eniops") / "ha" / ALIASES.get(name, name)).read_text()
+
+
+def reference_text() -> str:
+    """The reference (every argument, reason code, exit code, event and tag): the copy the
+    package ships, else (a clone, an editable install) the repository's `docs/reference.md`."""
+    shipped = resources.files("eniops") / "reference.md"
+    if shipped.is_file():
+        return shipped.read_text(encoding="utf-8")
+    from pathlib import Path  # noqa: PLC0415
+
+    beside = Path(__file__).resolve().parents[1] / "docs" / "reference.md"
+    if beside.is_file():
+        return beside.read_text(encoding="utf-8")
+    raise InvalidInput("the reference is not installed with this copy of eniops")

@@ -113,6 +113,10 @@ def _run(args: argparse.Namespace) -> tuple[Any, str]:
         from ._scripts import script_text  # noqa: PLC0415
 
         return script_text(args.name), "raw"
+    if args.command == "docs":
+        from ._scripts import reference_text  # noqa: PLC0415
+
+        return reference_text().rstrip("\n"), "raw"
     return _run_operation(args, _registry.BY_NAME[args.spec])
 
 

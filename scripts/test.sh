@@ -34,5 +34,6 @@ if [ "$rc" -eq 5 ]; then echo "pytest collected no tests" >&2; rc=1; fi
 [ "$rc" -eq 0 ] || status=$rc
 if [ "$#" -eq 0 ]; then
   echo "== the lowest supported versions"; python scripts/floors.py || status=1
+  echo "== a release, up to publishing"; bash scripts/release.sh build/release || status=1
 fi
 exit "$status"

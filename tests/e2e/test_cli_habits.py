@@ -386,13 +386,13 @@ def test_every_usage_shows_what_is_exclusive(command, choice):
 
 
 def test_offline_commands_take_no_network_options():
-    """iam-policy, ha-script, completion and demo call nothing: no --region, --endpoint-url,
-    --role-arn or --timeout."""
+    """iam-policy, ha-script, docs, completion and demo call nothing: no --region,
+    --endpoint-url, --role-arn or --timeout."""
     from eniops._cli_parser import build_parser
 
     parser = build_parser()
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    for name in ("iam-policy", "ha-script", "completion", "demo"):
+    for name in ("iam-policy", "ha-script", "docs", "completion", "demo"):
         usage = commands.choices[name].format_usage()
         for flag in ("--region", "--endpoint-url", "--role-arn", "--timeout", "--external-id"):
             assert flag not in usage, (name, flag)
@@ -567,3 +567,14 @@ def test_tag_values_never_reach_the_terminal_raw(server, lab, output):
     assert "\\x9d0;owned" in printed
     assert len(printed.splitlines()) == len(plain.splitlines())
     assert printed.count("\t") == plain.count("\t")
+
+
+def test_docs_prints_the_reference(capsys):
+    """`eniops docs`: the reference, whole, as the repository has it (an installed wheel
+    ships it: tests/e2e/test_packaging.py)."""
+    from pathlib import Path
+
+    assert cli.main(["docs"]) == 0
+    shown = capsys.readouterr().out
+    reference = Path(__file__).resolve().parents[2] / "docs" / "reference.md"
+    assert shown.rstrip("\n") == reference.read_text().rstrip("\n")

@@ -45,8 +45,11 @@ def test_the_wheel_holds_the_package_and_nothing_else(dist):
         "eniops/cli.py",
         "eniops/events/ec2-state-change-stopped.json",
         "eniops/schemas/output.schema.json",
+        "eniops/reference.md",
         "eniops/testing/__init__.py",
     )
+    inside = zipfile.ZipFile(_wheel(dist)).read("eniops/reference.md").decode()
+    assert inside == (ROOT / "docs" / "reference.md").read_text()
 
 
 def _holds(names, *wanted):
@@ -57,14 +60,15 @@ def _holds(names, *wanted):
 
 
 def test_the_metadata(dist):
-    """License, classifiers, URLs, the Python floor and the extras' floors are declared."""
+    """License, classifiers, the Python floor and the extras' floors are declared; no project
+    URL points at the package index, which has no release of eniops."""
     archive = zipfile.ZipFile(_wheel(dist))
     name = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
     metadata = Parser().parsestr(archive.read(name).decode())
     assert metadata["License-Expression"] == "Apache-2.0"
     assert any(n.endswith("licenses/LICENSE") for n in archive.namelist())
     assert "Typing :: Typed" in metadata.get_all("Classifier")
-    assert metadata.get_all("Project-URL")
+    assert not [u for u in metadata.get_all("Project-URL") or [] if "pypi.org" in u]
     assert metadata["Requires-Python"] == ">=3.10"
     requires = metadata.get_all("Requires-Dist")
     testing = [r for r in requires if 'extra == "testing"' in r]
@@ -117,7 +121,7 @@ def test_the_installed_wheel_works(dist, tmp_path):
         "import eniops, eniops.aws_lambda as l, eniops._scripts as s; "
         "print(eniops.__file__); print(len(s.script_names())); "
         "e = l.sample_event('ec2-state-change-stopped', 'i-0123456789abcdef0'); "
-        "print(e['detail']['state'])"
+        "print(e['detail']['state']); print(s.reference_text().split()[1])"
     )
     done = subprocess.run(
         [sys.executable, "-c", code],
@@ -127,7 +131,8 @@ def test_the_installed_wheel_works(dist, tmp_path):
         cwd=tmp_path,
         check=True,
     )
-    where, scripts, state = done.stdout.split()
+    where, scripts, state, titled = done.stdout.split()
+    assert titled == "eniops"  # `# eniops reference`, from the wheel, no clone beside it
     assert where.startswith(str(target))
     assert int(scripts) == len(list((ROOT / "eniops" / "ha").iterdir())) + 1  # + an alias
     assert state == "stopped"

@@ -200,10 +200,10 @@ def test_each_table_is_said_once():
 
 
 def test_the_readme_is_short_and_for_users():
-    """The README (also the package's page) stays within 180 lines; contributor material is
-    in CONTRIBUTING.md."""
+    """The README (also the package's page) stays short, 200 lines at most (a ceiling, not
+    a target); contributor material is in CONTRIBUTING.md."""
     text = README.read_text()
-    assert len(text.splitlines()) <= 180
+    assert len(text.splitlines()) <= 200
     assert "## Benchmarks" not in text
     assert "CONTRIBUTING.md" in text
 
