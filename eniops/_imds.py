@@ -52,6 +52,10 @@ class _TokenExpired(Exception):
     """IMDS answered 401: the token expired or was revoked."""
 
 
+class _Missing(ImdsError):
+    """IMDS has no such path (404): an interface without public addresses, say."""
+
+
 @dataclass
 class Imds:
     """A small IMDSv2 client."""
@@ -104,7 +108,7 @@ class Imds:
                     _tokens.pop(self.endpoint, None)
                 raise _TokenExpired from err
             if err.code == 404:
-                raise ImdsError(f"instance metadata has no {path}") from err
+                raise _Missing(f"instance metadata has no {path}") from err
             raise
 
     def get(self, path: str) -> str:
@@ -141,3 +145,23 @@ class Imds:
     def region(self) -> str:
         """This instance's region."""
         return self.get("placement/region").strip()
+
+    def addresses(self) -> dict[str, list[str]]:
+        """The addresses IMDS shows on this instance's primary interface: `public` (IPv4, its
+        Elastic IPs among them), `private` (IPv4) and `ipv6`. IMDS catches up with EC2 after
+        a while, and answers while EC2's API does not: a node reads itself here."""
+        try:
+            mac = self.get("mac").strip()
+        except _Missing:
+            return {"public": [], "private": [], "ipv6": []}
+        found: dict[str, list[str]] = {}
+        for key, path in (
+            ("public", "public-ipv4s"),
+            ("private", "local-ipv4s"),
+            ("ipv6", "ipv6s"),
+        ):
+            try:
+                found[key] = self.get(f"network/interfaces/macs/{mac}/{path}").split()
+            except _Missing:
+                found[key] = []
+        return found

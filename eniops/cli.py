@@ -108,7 +108,8 @@ def _run(args: argparse.Namespace) -> tuple[Any, str]:
         return script(args.shell), "raw"
     if args.command == "whoami":
         imds = _imds(args)
-        return {"instance": imds.instance_id(), "region": imds.region()}, "whoami"
+        found = {"instance": imds.instance_id(), "region": imds.region()}
+        return {**found, **imds.addresses()}, "whoami"
     if args.command == "ha-script":
         from ._scripts import script_text  # noqa: PLC0415
 

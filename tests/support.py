@@ -42,7 +42,12 @@ class FakeImds(HTTPServer):
     token = "tok-secret-123"
 
     def __init__(
-        self, instance_id: str, *, expire_first_token: bool = False, ipv6: bool = False
+        self,
+        instance_id: str,
+        *,
+        expire_first_token: bool = False,
+        ipv6: bool = False,
+        server: str | None = None,
     ) -> None:
         self.address_family = socket.AF_INET6 if ipv6 else socket.AF_INET
         super().__init__(("::1" if ipv6 else "127.0.0.1", 0), _ImdsHandler)
@@ -50,6 +55,29 @@ class FakeImds(HTTPServer):
         self.tokens_issued = 0
         self.token_ttls: set[str] = set()
         self.expire_next_get = expire_first_token
+        #: With a moto server, the primary interface's addresses are EC2's, read live (a real
+        #: IMDS shows them after a lag; `hidden` plays that lag: addresses it does not show).
+        self.server = server
+        self.hidden: set[str] = set()
+
+    def interface(self) -> dict[str, list[str]]:
+        """The primary interface's public, private and IPv6 addresses, as EC2 has them now."""
+        client = boto3.client("ec2", region_name=REGION, endpoint_url=self.server)
+        found = client.describe_instances(InstanceIds=[self.instance_id])["Reservations"][0]
+        eni = next(
+            n
+            for n in found["Instances"][0]["NetworkInterfaces"]
+            if n["Attachment"]["DeviceIndex"] == 0
+        )
+        addresses = client.describe_addresses(
+            Filters=[{"Name": "network-interface-id", "Values": [eni["NetworkInterfaceId"]]}]
+        )["Addresses"]
+        shown = {
+            "public-ipv4s": [a["PublicIp"] for a in addresses],
+            "local-ipv4s": [p["PrivateIpAddress"] for p in eni["PrivateIpAddresses"]],
+            "ipv6s": [a["Ipv6Address"] for a in eni.get("Ipv6Addresses", [])],
+        }
+        return {k: [a for a in v if a not in self.hidden] for k, v in shown.items()}
 
     @property
     def endpoint(self) -> str:
@@ -77,6 +105,13 @@ class _ImdsHandler(BaseHTTPRequestHandler):
             "/latest/meta-data/instance-id": self.server.instance_id,
             "/latest/meta-data/placement/region": "us-east-1",
         }
+        prefix = "/latest/meta-data/network/interfaces/macs/02:00:00:00:00:01/"
+        if self.server.server is not None:
+            answers["/latest/meta-data/mac"] = prefix.split("/")[-2]
+            if self.path.startswith(prefix):
+                shown = self.server.interface().get(self.path[len(prefix) :])
+                if shown:
+                    answers[self.path] = "\n".join(shown)
         self._send(200, answers[self.path]) if self.path in answers else self._send(404, "")
 
     def _send(self, status, body):
@@ -90,10 +125,15 @@ class _ImdsHandler(BaseHTTPRequestHandler):
 
 @contextmanager
 def fake_imds(
-    instance_id: str, *, expire_first_token: bool = False, ipv6: bool = False
+    instance_id: str,
+    *,
+    expire_first_token: bool = False,
+    ipv6: bool = False,
+    server: str | None = None,
 ) -> Iterator[FakeImds]:
-    """Serve a fake IMDSv2 for `instance_id` while the block runs (on ::1 with `ipv6`)."""
-    imds = FakeImds(instance_id, expire_first_token=expire_first_token, ipv6=ipv6)
+    """Serve a fake IMDSv2 for `instance_id` while the block runs (on ::1 with `ipv6`); with
+    a moto `server`, the primary interface's addresses too (read from EC2 as it is)."""
+    imds = FakeImds(instance_id, expire_first_token=expire_first_token, ipv6=ipv6, server=server)
     thread = threading.Thread(target=imds.serve_forever, daemon=True)
     thread.start()
     try:

@@ -134,7 +134,7 @@ def hosts(server, lab):
                 instance = found["Instances"][0]
                 subnet = client.describe_subnets(SubnetIds=[instance["SubnetId"]])["Subnets"][0]
                 ip = f"{instance['PrivateIpAddress']}/{subnet['CidrBlock'].split('/')[1]}"
-                imds = stack.enter_context(fake_imds(instance_id))
+                imds = stack.enter_context(fake_imds(instance_id, server=server))
                 imds_port = int(imds.endpoint.rsplit(":", 1)[1])
                 node = stack.enter_context(node_module.node([port, imds_port], ip))
                 made[instance_id] = Host(node, imds, server)

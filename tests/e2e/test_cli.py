@@ -501,8 +501,13 @@ def test_role_arn_on_the_command_line(server):
 
 
 def test_whoami_through_imdsv2(server, lab):
-    """whoami prints this instance's id and region from IMDSv2."""
-    with fake_imds(lab.standby) as imds:
+    """whoami prints this instance's id and region from IMDSv2, and the addresses IMDS shows
+    on its primary interface (its Elastic IP, its private and IPv6 addresses): what a node
+    reads of itself without EC2's API."""
+    address = boto3.client("ec2", region_name="us-east-1", endpoint_url=server).describe_addresses(
+        AllocationIds=[lab.eip]
+    )["Addresses"][0]
+    with fake_imds(lab.active, server=server) as imds:
         done = run(
             server,
             "--output",
@@ -511,7 +516,20 @@ def test_whoami_through_imdsv2(server, lab):
             env={"AWS_EC2_METADATA_SERVICE_ENDPOINT": imds.endpoint},
         )
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == {"instance": lab.standby, "region": "us-east-1"}
+    shown = json.loads(done.stdout)
+    assert (shown["instance"], shown["region"]) == (lab.active, "us-east-1")
+    assert shown["public"] == [address["PublicIp"]]
+    assert shown["private"] == [address["PrivateIpAddress"]]
+    assert shown["ipv6"] == []
+    with fake_imds(lab.standby) as bare:  # an IMDS without a `mac` answer: no addresses
+        done = run(
+            server,
+            "--output",
+            "json",
+            "whoami",
+            env={"AWS_EC2_METADATA_SERVICE_ENDPOINT": bare.endpoint},
+        )
+    assert json.loads(done.stdout)["public"] == []
 
 
 @pytest.mark.parametrize("where", ["environment", "profile"])
