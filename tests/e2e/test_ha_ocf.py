@@ -79,14 +79,26 @@ def setup(mode, server, lab):
 
 
 def ocf(host, agent, action, values, **env):
+    """Run the agent's `action` on the node as Pacemaker does, killed at the action's timeout
+    (OCF_RESKEY_CRM_meta_timeout, ms; 60 s unless given)."""
     variables = {f"OCF_RESKEY_{k}": v for k, v in values.items()}
-    return host.run(
-        [str(agent), action],
-        OCF_RESOURCE_INSTANCE="vip",
-        OCF_RESKEY_CRM_meta_timeout="60000",
-        HA_RSCTMP=str(Path(tempfile.gettempdir()) / f"eniops-ocf-{host.node.name}"),
+    environment = {
+        "OCF_RESOURCE_INSTANCE": "vip",
+        "OCF_RESKEY_CRM_meta_timeout": "60000",
+        "HA_RSCTMP": str(Path(tempfile.gettempdir()) / f"eniops-ocf-{host.node.name}"),
         **variables,
         **env,
+    }
+    limit = int(environment["OCF_RESKEY_CRM_meta_timeout"]) / 1000
+    return host.node.run([str(agent), action], host.env(**environment), timeout=limit)
+
+
+def logged_at_error(done, text):
+    """Whether the agent logged `text` at ERROR (through ocf-shellfuncs, or its own fallback;
+    an exit reason is logged at ERROR by ocf_exit_reason)."""
+    marks = ("ERROR: ", " err: ", "ocf-exit-reason:")
+    return any(
+        any(mark in line for mark in marks) and text in line for line in done.stderr.splitlines()
     )
 
 
@@ -200,11 +212,20 @@ def test_the_sequence_pacemaker_drives(hosts, server, lab, agent, mode, tmp_path
     else:
         assert vip_holder(server, lab, resource) == lab.standby
 
-    # Back, without the standby's stop first: taken from the peer.
+    # Back, without the standby's stop first: taken from the peer. The standby's monitor reads
+    # the node: an Elastic IP is gone from IMDS's view of it; an overlay or secondary IP is
+    # still configured on its eth0 (Pacemaker stops it there before it starts it elsewhere).
+    # With monapi=true the monitor asks EC2, which has it on the active instance.
     assert ocf(active, agent, "start", on_active).returncode == SUCCESS
-    assert ocf(standby, agent, "monitor", on_standby).returncode == NOT_RUNNING
-    probe = ocf(standby, agent, "monitor", on_standby, OCF_RESKEY_CRM_meta_interval="0")
+    on_node = NOT_RUNNING if mode == "allocation_id" else SUCCESS
+    assert ocf(standby, agent, "monitor", on_standby).returncode == on_node
+    by_api = {**on_standby, "monapi": "true"}
+    assert ocf(standby, agent, "monitor", by_api).returncode == NOT_RUNNING
+    probe = ocf(standby, agent, "monitor", by_api, OCF_RESKEY_CRM_meta_interval="0")
     assert probe.returncode == NOT_RUNNING
+    assert ocf(standby, agent, "stop", on_standby).returncode == SUCCESS
+    assert ocf(standby, agent, "monitor", on_standby).returncode == NOT_RUNNING
+    assert ocf(active, agent, "monitor", on_active).returncode == SUCCESS
 
 
 def test_a_holder_that_is_not_a_peer_is_left_alone_and_logged(hosts, server, lab, agent):
@@ -270,11 +291,12 @@ def test_unimplemented_actions_and_permissions(agent):
 @pytest.mark.parametrize("mode", ["private_ip", "private_ipv6"])
 def test_a_tag_naming_the_address_never_makes_it_look_here(hosts, server, lab, agent, mode):
     """The address moved to the peer, and this instance carries a tag whose value is the
-    address (`VIP=<it>`): monitor reads the field that says where it is (its primary ENI's
-    addresses), never a text search of what eniops printed, so it is not running here."""
+    address (`VIP=<it>`): monitor (monapi=true) reads the field that says where it is (its
+    primary ENI's addresses), never a text search of what eniops printed, so it is not
+    running here."""
     resource = setup(mode, server, lab)
     active = hosts(lab.active)
-    on_active = params(mode, resource, active, peer=lab.standby)
+    on_active = params(mode, resource, active, peer=lab.standby, monapi="yes")
     assert ocf(active, agent, "start", on_active).returncode == SUCCESS
     assert ocf(active, agent, "monitor", on_active).returncode == SUCCESS
     client = ec2(server)
@@ -318,3 +340,100 @@ def test_eniops_log_lines_reach_the_cluster_log(hosts, server, lab, agent):
     assert errors, failed.stderr
     assert "Conflict (expect-mismatch)" in errors[0]
     assert "ERROR" in errors[0]
+
+
+CLOSED = "--endpoint-url http://127.0.0.1:9"  # the EC2 API unreachable: a closed port
+
+
+@pytest.mark.parametrize("mode", ["allocation_id", "overlay_ip", "private_ip", "private_ipv6"])
+def test_an_ec2_api_outage_never_fails_a_monitor_nor_a_stop(hosts, server, lab, agent, mode):
+    """The node holds the resource and the EC2 API stops answering: monitor keeps answering
+    OCF_SUCCESS from the node itself (monapi=true fails, with an exit reason); stop succeeds
+    within its timeout, removes what is local, logs at ERROR where the address still is and
+    changes nothing in EC2; the peer's guarded start, with the API back, takes it from here."""
+    resource = setup(mode, server, lab)
+    standby, active = hosts(lab.standby), hosts(lab.active)
+    values = params(mode, resource, standby, peer=lab.active)
+    assert ocf(standby, agent, "start", values).returncode == SUCCESS
+    before = (eip_holder(server, lab), vip_holder(server, lab, resource))
+    down = {**values, "eniops_args": CLOSED}
+    for _ in range(3):
+        monitored = ocf(standby, agent, "monitor", down, OCF_RESKEY_CRM_meta_timeout="20000")
+        assert monitored.returncode == SUCCESS, monitored.stderr
+    by_api = ocf(
+        standby, agent, "monitor", {**down, "monapi": "true"}, OCF_RESKEY_CRM_meta_timeout="11000"
+    )
+    assert by_api.returncode == GENERIC
+    assert "ocf-exit-reason:" in by_api.stderr
+    assert logged_at_error(by_api, "OperationTimeout"), by_api.stderr
+
+    stop = ocf(standby, agent, "stop", down, OCF_RESKEY_CRM_meta_timeout="12000")
+    assert stop.returncode == SUCCESS, stop.stderr
+    if mode != "overlay_ip":  # an overlay's stop makes no EC2 call
+        assert logged_at_error(stop, "the EC2 API did not answer"), stop.stderr
+        assert logged_at_error(stop, "is still on this instance, as IMDSv2 shows it"), stop.stderr
+    assert (eip_holder(server, lab), vip_holder(server, lab, resource)) == before
+    assert standby.node.addresses() == [
+        f"{primary_eni(server, lab.standby)['PrivateIpAddress']}/24"
+    ]
+    assert ocf(standby, agent, "monitor", down).returncode == NOT_RUNNING
+
+    on_active = params(mode, resource, active, peer=lab.standby)
+    assert ocf(active, agent, "start", on_active).returncode == SUCCESS
+    if mode == "allocation_id":
+        assert eip_holder(server, lab) == lab.active
+    if mode.startswith("private"):
+        assert vip_holder(server, lab, resource) == lab.active
+
+
+def test_imds_lag_after_a_start_is_tolerated_and_a_loss_is_not(hosts, server, lab, agent):
+    """An Elastic IP's monitor reads IMDSv2's public addresses: not shown yet after a start EC2
+    verified, it is running (within imds_lag); shown once and then gone, it is not running,
+    at once, with an exit reason; IMDS not answering is an error, never "running"."""
+    host = hosts(lab.standby)
+    values = params("allocation_id", lab.eip, host, peer=lab.active)
+    host.imds.hidden.add(lab.public_ip)
+    assert ocf(host, agent, "start", values).returncode == SUCCESS
+    assert eip_holder(server, lab) == lab.standby
+    lagging = ocf(host, agent, "monitor", values)
+    assert lagging.returncode == SUCCESS, lagging.stderr
+    assert "does not show" in lagging.stderr
+    late = ocf(host, agent, "monitor", {**values, "imds_lag": "0"})
+    assert late.returncode == NOT_RUNNING
+    assert "ocf-exit-reason:" in late.stderr
+    host.imds.hidden.clear()
+    assert ocf(host, agent, "monitor", values).returncode == SUCCESS
+    host.imds.hidden.add(lab.public_ip)  # seen here, then gone: no lag to wait for
+    gone = ocf(host, agent, "monitor", values)
+    assert gone.returncode == NOT_RUNNING
+    assert logged_at_error(gone, "is no longer on this instance"), gone.stderr
+    host.imds.hidden.clear()
+    blind = ocf(
+        host, agent, "monitor", values, AWS_EC2_METADATA_SERVICE_ENDPOINT="http://127.0.0.1:9"
+    )
+    assert blind.returncode == GENERIC
+    assert "ocf-exit-reason:cannot read this node's public addresses" in blind.stderr
+
+
+def test_region_and_profile_are_parameters(hosts, server, lab, agent, tmp_path):
+    """region= and profile= reach eniops (--region, --profile): the Elastic IP is not in
+    another region; a missing profile is a configuration error; each is checked by
+    validate-all for its shape."""
+    host = hosts(lab.standby)
+    values = params("allocation_id", lab.eip, host, peer=lab.active)
+    for bad in ({"region": "nowhere"}, {"profile": "two words"}, {"monapi": "maybe"}):
+        assert ocf(host, agent, "validate-all", {**values, **bad}).returncode == CONFIGURED
+    elsewhere = ocf(host, agent, "start", {**values, "region": "eu-west-1"})
+    assert elsewhere.returncode == GENERIC, elsewhere.stderr
+    assert eip_holder(server, lab) == lab.active
+    config = tmp_path / "config"
+    config.write_text(
+        "[profile ha]\nregion = us-east-1\naws_access_key_id = testing\n"
+        "aws_secret_access_key = testing\n"
+    )
+    missing = ocf(host, agent, "start", {**values, "profile": "nope"}, AWS_CONFIG_FILE=str(config))
+    assert missing.returncode == CONFIGURED, missing.stderr
+    assert eip_holder(server, lab) == lab.active
+    done = ocf(host, agent, "start", {**values, "profile": "ha"}, AWS_CONFIG_FILE=str(config))
+    assert done.returncode == SUCCESS, done.stderr
+    assert eip_holder(server, lab) == lab.standby
