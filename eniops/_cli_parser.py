@@ -189,7 +189,7 @@ def _add_tools(commands: Any) -> None:
         help='print a completion script: eval "$(eniops completion bash)" (zsh, fish too)',
     )
     completion.add_argument("shell", choices=("bash", "zsh", "fish"), help="the shell")
-    whoami = commands.add_parser("whoami", help="this instance's id and region (IMDSv2)")
+    whoami = commands.add_parser("whoami", help="this instance's id, region and addresses (IMDSv2)")
     _add_globals(whoami, top=False, network=False)
     scripts = commands.add_parser(
         "ha-script", help="print a shipped HA file (Pacemaker, keepalived, Patroni)"

@@ -36,6 +36,21 @@ class Notify:
     def __call__(self, *args: str, **more: str):
         return self.host.run([NOTIFY, *args], **{**self.config, **more})
 
+    def start(self, *args: str, **more: str) -> subprocess.Popen[str]:
+        """The script started on the node, not waited for."""
+        return subprocess.Popen(
+            ["ip", "netns", "exec", self.host.node.name, NOTIFY, *args],
+            env=self.host.env(**{**self.config, **more}),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def role(self) -> str:
+        """The role the script keeps for this resource ("" before any)."""
+        kept = list(Path(self.config["ENIOPS_STATE_DIR"]).glob("*.role"))
+        return kept[0].read_text().split()[0] if kept else ""
+
 
 @pytest.fixture
 def notify(hosts, tmp_path):
@@ -52,7 +67,7 @@ def test_master_takes_the_address_from_the_peer(notify, server, lab):
     assert done.returncode == 0, done.stderr
     assert eip_holder(server, lab) == lab.standby
     assert standby("master").returncode == 0
-    assert "is on this instance" in standby().stderr  # notify_master: no argument
+    assert "is on this instance" in standby("master").stderr
 
 
 def test_master_takes_a_free_address(notify, server, lab):
@@ -296,6 +311,16 @@ def test_a_configuration_that_does_not_read(notify, lab, config):
     assert done.returncode == 2
 
 
+@pytest.mark.parametrize("args", [(), ("",), ("INSTANCE", "VI_1", "", "100"), ("INSTANCE",)])
+def test_no_state_is_an_error_never_master(notify, server, lab, args):
+    """No state (notify_master configured without one), or an empty one: exit 2, nothing
+    taken."""
+    done = notify(lab.standby, ENIOPS_EIP=lab.eip, ENIOPS_PEER=lab.active)(*args)
+    assert done.returncode == 2, done.stderr
+    assert "no state given" in done.stderr
+    assert eip_holder(server, lab) == lab.active
+
+
 def test_an_unknown_state_is_refused(notify, lab):
     done = notify(lab.standby, ENIOPS_EIP=lab.eip, ENIOPS_PEER=lab.active)("sideways")
     assert done.returncode == 2
@@ -405,3 +430,139 @@ def test_a_secondary_ipv6_address_taken_from_the_peer(notify, server, lab):
     assert f"{vip}/64" in standby.host.node.addresses()
     assert standby("backup").returncode == 0
     assert f"{vip}/64" not in standby.host.node.addresses()
+
+
+# -- keepalived: one notification at a time, in order ---------------------------------------
+
+
+def test_deleted_is_a_stop(notify, server, lab):
+    """keepalived 2.x's DELETED (the instance removed by a reload): the local address goes,
+    the routes stay, exit 0."""
+    standby = notify(lab.standby, ENIOPS_OVERLAY=lab.overlay, ENIOPS_PEER=lab.active)
+    assert standby("INSTANCE", "VI_1", "MASTER", "100").returncode == 0
+    assert lab.overlay in standby.host.node.addresses()
+    done = standby("INSTANCE", "VI_1", "DELETED", "100")
+    assert done.returncode == 0, done.stderr
+    assert lab.overlay not in standby.host.node.addresses()
+    assert standby.role() == "deleted"
+    assert route_holder(server, lab) == primary_eni(server, lab.standby)["NetworkInterfaceId"]
+
+
+def quick_pair(node: Notify, first: str, second: str) -> list[subprocess.Popen[str]]:
+    """keepalived's two notifications for two transitions, started 1 ms apart."""
+    started = [node.start("INSTANCE", "VI_1", first, "100")]
+    time.sleep(0.001)
+    started.append(node.start("INSTANCE", "VI_1", second, "100"))
+    for process in started:
+        process.wait(timeout=120)
+    return started
+
+
+def test_master_then_backup_1_ms_apart_leaves_the_address_where_the_last_says(notify, server, lab):
+    """MASTER then BACKUP, 1 ms apart, 50 times: the address (a secondary IP, configured on
+    eth0 by MASTER, removed by BACKUP) is never left on the backup. And BACKUP then MASTER
+    leaves it on the master. Each time, whichever process runs first."""
+    ec2(server).assign_private_ip_addresses(
+        NetworkInterfaceId=primary_eni(server, lab.active)["NetworkInterfaceId"],
+        PrivateIpAddresses=[VIP],
+    )
+    standby = notify(lab.standby, ENIOPS_IP=VIP, ENIOPS_PEER=lab.active, ENIOPS_DEV="eth0")
+    local = f"{VIP}/{standby.host.node.address.split('/')[1]}"
+    outcomes = []
+    for trial in range(60):
+        first, second = ("BACKUP", "MASTER") if trial % 6 == 5 else ("MASTER", "BACKUP")
+        started = quick_pair(standby, first, second)
+        assert [p.returncode for p in started] == [0, 0], [p.stderr.read() for p in started]
+        outcomes.append((second, local in standby.host.node.addresses(), standby.role()))
+    wrong = [o for o in outcomes if o[1] != (o[0] == "MASTER") or o[2] != o[0].lower()]
+    assert wrong == [], wrong
+    assert len([o for o in outcomes if o[0] == "BACKUP"]) == 50
+    ips = [p["PrivateIpAddress"] for p in primary_eni(server, lab.standby)["PrivateIpAddresses"]]
+    assert VIP in ips  # taken once, and a backup never gives it back itself
+
+
+def test_the_notify_fifo_script_handles_each_line_in_order(notify, server, lab, tmp_path):
+    """notify_fifo_script: keepalived writes every transition to its FIFO; the script reads
+    them one at a time in that order, acts on its own VRRP instance's only (ENIOPS_VRRP),
+    and keeps reading after a line that does not read and after keepalived reopens the FIFO."""
+    fifo = tmp_path / "keepalived.fifo"
+    os.mkfifo(fifo)
+    standby = notify(
+        lab.standby, ENIOPS_OVERLAY=lab.overlay, ENIOPS_PEER=lab.active, ENIOPS_VRRP="VI_1"
+    )
+    reader = standby.start(str(fifo))
+    here = primary_eni(server, lab.standby)["NetworkInterfaceId"]
+
+    def settled(role: str, present: bool) -> bool:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if standby.role() == role and (lab.overlay in standby.host.node.addresses()) == present:
+                return True
+            time.sleep(0.05)
+        return False
+
+    try:
+        with open(fifo, "w") as writer:
+            writer.write('INSTANCE "VI_1" MASTER 100\n')
+            writer.flush()
+            assert settled("master", True)
+            assert route_holder(server, lab) == here
+            writer.write('INSTANCE "VI_1" BACKUP 100\nINSTANCE "VI_1" MASTER 100\n')
+            writer.write('INSTANCE "VI_1" BACKUP 100\nINSTANCE "VI_2" MASTER 100\n')
+            writer.flush()
+            assert settled("backup", False)
+        with open(fifo, "w") as writer:  # keepalived restarted: the FIFO opened again
+            writer.write("INSTANCE\n")  # no state: logged, the next line still read
+            writer.write('INSTANCE "VI_1" MASTER 100\n')
+            writer.flush()
+            assert settled("master", True)
+            writer.write('INSTANCE "VI_1" DELETED 100\n')
+            writer.flush()
+            assert settled("deleted", False)
+    finally:
+        reader.kill()
+        said = reader.communicate()[1]
+    assert "no state given" in said
+    assert route_holder(server, lab) == here
+
+
+def test_reassertion_reads_the_node_not_the_ec2_api(notify, server, lab):
+    """The preferred master's re-assertion with the EC2 API unreachable: IMDSv2 shows the
+    Elastic IP here (or the secondary IP among the private addresses), so nothing is called
+    and it succeeds; an overlay's routes are seen only through the API (ENIOPS_MONAPI=1),
+    which then takes them back."""
+    closed = "--endpoint-url http://127.0.0.1:9"
+    active = notify(
+        lab.active,
+        ENIOPS_EIP=lab.eip,
+        ENIOPS_PEER=lab.standby,
+        ENIOPS_REASSERT="1",
+        ENIOPS_HOLD_DOWN="0",
+    )
+    assert active("master").returncode == 0
+    done = active("reassert", ENIOPS_ARGS=closed)
+    assert done.returncode == 0, done.stderr
+    assert "EndpointConnectionError" not in done.stderr
+    put_eip(server, lab, lab.standby)  # gone while master: IMDS shows it gone, taken back
+    done = active("reassert")
+    assert done.returncode == 0, done.stderr
+    assert "taking it back" in done.stderr
+    assert eip_holder(server, lab) == lab.active
+
+    overlay = notify(
+        lab.active,
+        ENIOPS_OVERLAY=lab.overlay,
+        ENIOPS_PEER=lab.standby,
+        ENIOPS_REASSERT="1",
+        ENIOPS_HOLD_DOWN="0",
+    )
+    assert overlay("master").returncode == 0
+    standby = notify(lab.standby, ENIOPS_OVERLAY=lab.overlay, ENIOPS_PEER=lab.active)
+    assert standby("master").returncode == 0  # the flap
+    unseen = overlay("reassert", ENIOPS_ARGS=closed)
+    assert unseen.returncode == 0, unseen.stderr
+    assert "seen only through the EC2 API" in unseen.stderr
+    assert route_holder(server, lab) == primary_eni(server, lab.standby)["NetworkInterfaceId"]
+    done = overlay("reassert", ENIOPS_MONAPI="1")
+    assert done.returncode == 0, done.stderr
+    assert route_holder(server, lab) == primary_eni(server, lab.active)["NetworkInterfaceId"]
