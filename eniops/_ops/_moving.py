@@ -10,7 +10,6 @@ waited for, then attached. On the target already: what is missing is finished.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,14 +48,21 @@ class Placement:
     avoid: frozenset[int] = frozenset()
 
     @classmethod
-    def parse(cls, arguments: Mapping[str, Any]) -> Placement:
+    def of(
+        cls,
+        *,
+        device_index: object,
+        allow_same_subnet: object,
+        force_detach: object = False,
+        rollback: object = True,
+    ) -> Placement:
         """Parse the placement arguments an operation takes (`force_detach` and `rollback`
         are `move_eni`'s only: the defaults otherwise)."""
         return cls(
-            device_index=_inputs.device_index(arguments["device_index"]),
-            allow_same_subnet=_inputs.flag(arguments["allow_same_subnet"], "allow_same_subnet"),
-            force=_inputs.flag(arguments.get("force_detach", False), "force_detach"),
-            rollback=_inputs.flag(arguments.get("rollback", True), "rollback"),
+            device_index=_inputs.device_index(device_index),
+            allow_same_subnet=_inputs.flag(allow_same_subnet, "allow_same_subnet"),
+            force=_inputs.flag(force_detach, "force_detach"),
+            rollback=_inputs.flag(rollback, "rollback"),
         )
 
 

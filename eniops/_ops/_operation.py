@@ -1,12 +1,11 @@
 """The one body every operation shares: arguments, read, plan, execute, result.
 
-A public function keeps its explicit signature (the contract) and hands the arguments it
-was called with to `run`, with its operation's `Body`: how to parse its own arguments into a
-request, how to read the state it needs (independent reads at once), and its pure planner
-``plan_<operation>(request, state) -> Plan``. The argument rules (exactly one of, required,
-one argument only with another) are declared once, in the registry, and checked here before
-anything else; then the common keywords; then the request. `InvalidInput` comes before any
-AWS call.
+A public function keeps its explicit signature (the contract) and builds, from its own
+parameters by keyword, its common keywords (`Common.of`) and its typed request (a frozen
+dataclass per operation, whose `of` checks the registry's argument rules for those names
+and parses each value); then `run` reads the state the request needs (independent reads at
+once), plans with the operation's pure ``plan_<operation>(request, state) -> Plan`` and
+executes. `InvalidInput` comes before any AWS call.
 """
 
 from __future__ import annotations
@@ -36,7 +35,6 @@ __all__ = [
     "Body",
     "Common",
     "Target",
-    "arguments_of",
     "check_rules",
     "run",
     "start",
@@ -61,17 +59,33 @@ class Common:
     external_id: str | None = None
 
     @classmethod
-    def parse(cls, arguments: Mapping[str, Any]) -> Common:
-        """Parse the common keywords among `arguments`; nothing here calls AWS."""
+    def of(
+        cls,
+        name: str,
+        keywords: Mapping[str, Any],
+        *,
+        timeout_s: float,
+        allowed: Iterable[str] = COMMON,
+        mode: Mode | None = None,
+    ) -> Common:
+        """The common keywords operation `name` was called with (its ``**common``, a
+        `CommonKeywords`), parsed; nothing here calls AWS. A name not `allowed` is refused as
+        Python refuses an unexpected keyword; `timeout` defaults to the operation's own
+        (`timeout_s`); a read or a check fixes its `mode`."""
+        unexpected = sorted(set(keywords) - set(allowed))
+        if unexpected:
+            raise TypeError(f"{name}() got an unexpected keyword argument {unexpected[0]!r}")
+        region = keywords.get("region")
         parsed = cls(
-            mode=_inputs.mode(arguments.get("mode", "apply")),
-            timeout_s=_inputs.timeout(arguments["timeout"]),
-            guard=_inputs.tag_guard(arguments.get("require_tag")),
-            ec2=_inputs.ec2_client(arguments.get("ec2")),
-            session=_inputs.boto3_session(arguments.get("session")),
-            region=_inputs.region(arguments.get("region"), _known_regions(arguments)),
-            role_arn=_inputs.role_arn(arguments.get("role_arn")),
-            external_id=_inputs.external_id(arguments.get("external_id")),
+            mode=_inputs.mode(mode or keywords.get("mode", "apply")),
+            timeout_s=_inputs.timeout(keywords.get("timeout", timeout_s)),
+            guard=_inputs.tag_guard(keywords.get("require_tag")),
+            ec2=_inputs.ec2_client(keywords.get("ec2")),
+            session=_inputs.boto3_session(keywords.get("session")),
+            # botocore's regions are read only when a region is named.
+            region=_inputs.region(region, known_regions() if region is not None else frozenset()),
+            role_arn=_inputs.role_arn(keywords.get("role_arn")),
+            external_id=_inputs.external_id(keywords.get("external_id")),
         )
         if parsed.external_id is not None and parsed.role_arn is None:
             raise InvalidInput(
@@ -86,33 +100,15 @@ class Common:
         return parsed
 
 
-def _known_regions(arguments: Mapping[str, Any]) -> frozenset[str]:
-    """botocore's regions, read only when a region is named."""
-    return known_regions() if arguments.get("region") is not None else frozenset()
-
-
 @dataclass(frozen=True)
 class Body(Generic[R, S]):
-    """What is particular to one operation: its request, its reads and its planner, and the
-    `timeout` it takes when none is given."""
+    """What is particular to one operation besides its request: its reads and its planner,
+    and the `timeout` it takes when none is given."""
 
     name: str
-    parse: Callable[[Mapping[str, Any], TagGuard | None], R]
     read: Callable[[Run, R], S]
     plan: Callable[[R, S], Plan]
     timeout_s: float
-
-
-def arguments_of(name: str, called: Mapping[str, Any], allowed: Iterable[str]) -> dict[str, Any]:
-    """The arguments a public function was called with (its `locals()`): its own, and those
-    of its ``**common`` (only the `allowed` names: another is refused as Python refuses an
-    unexpected keyword)."""
-    own = {k: v for k, v in called.items() if k != "common"}
-    common = dict(called.get("common") or {})
-    unexpected = sorted(set(common) - set(allowed))
-    if unexpected:
-        raise TypeError(f"{name}() got an unexpected keyword argument {unexpected[0]!r}")
-    return {**own, **common}
 
 
 @dataclass(frozen=True)
@@ -124,9 +120,8 @@ class Target:
     eni_id: str | None = None
 
     @classmethod
-    def parse(cls, arguments: Mapping[str, Any]) -> Target:
+    def of(cls, *, to_instance: object, to_eni: object) -> Target:
         """Parse `to_instance` and `to_eni`, each when given."""
-        to_instance, to_eni = arguments["to_instance"], arguments["to_eni"]
         return cls(
             None if to_instance is None else _inputs.instance_id(to_instance, "to_instance"),
             None if to_eni is None else _inputs.eni_id(to_eni, "to_eni"),
@@ -143,23 +138,8 @@ class Target:
         return None, reader.eni(str(self.eni_id))
 
 
-def run(body: Body[R, S], called: Mapping[str, Any]) -> Result:
-    """Run an operation with the arguments its public function was called with."""
-    request, common = prepare(body, called)
-    return run_request(body, request, common)
-
-
-def prepare(body: Body[R, S], called: Mapping[str, Any]) -> tuple[R, Common]:
-    """The request and the common keywords of a call, checked (no AWS call)."""
-    arguments = arguments_of(body.name, called, COMMON)
-    arguments.setdefault("timeout", body.timeout_s)
-    check_rules(body.name, arguments)
-    common = Common.parse(arguments)
-    return body.parse(arguments, common.guard), common
-
-
-def run_request(body: Body[R, S], request: R, common: Common) -> Result:
-    """Read, plan and execute a prepared request (the Lambda adds to a request this way)."""
+def run(body: Body[R, S], request: R, common: Common) -> Result:
+    """Read, plan and execute `request` (the Lambda adds to a request before it runs it)."""
     current = start(body.name, common)
     state = body.read(current, request)
     result = execute(body.plan(request, state), current)
@@ -185,22 +165,23 @@ def _given(value: object) -> bool:
     return not (isinstance(value, int) and value == 0)
 
 
-def check_rules(name: str, arguments: Mapping[str, Any]) -> None:
-    """The registry's argument rules for operation `name`: raise `InvalidInput` if one fails."""
+def check_rules(name: str, **given: object) -> None:
+    """The registry's argument rules for operation `name`, on its arguments as given by
+    name: raise `InvalidInput` if one fails."""
     spec = _registry.spec_for(name)
     for group in spec.one_of:
-        given = [a for a in group if _given(arguments.get(a))]
-        if len(given) != 1:
+        named = [a for a in group if _given(given.get(a))]
+        if len(named) != 1:
             raise InvalidInput(
                 f"{name} needs exactly one of {' and '.join(group)}"
-                + (f" (got {', '.join(given)})" if given else ""),
+                + (f" (got {', '.join(named)})" if named else ""),
                 details={"arguments": list(group)},
             )
     for argument in spec.required:
-        if not _given(arguments.get(argument)):
+        if not _given(given.get(argument)):
             raise InvalidInput(f"{name} needs {argument}", details={"argument": argument})
     for argument, needs in spec.requires:
-        if _given(arguments.get(argument)) and not _given(arguments.get(needs)):
+        if _given(given.get(argument)) and not _given(given.get(needs)):
             raise InvalidInput(
                 f"{argument} applies to {name} only with {needs}", details={"argument": argument}
             )

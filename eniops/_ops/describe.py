@@ -10,7 +10,7 @@ from .._model import Address, Eni, Instance, Limits
 from .._reads import Reader
 from .._routes import RouteTable
 from .._tags import HOLDER_TAG
-from ._operation import READ, Common, arguments_of, start
+from ._operation import READ, Common, start
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
@@ -42,9 +42,9 @@ def describe(resource_id: str, **common: Unpack[ReadKeywords]) -> Description:
     Raises:
         InvalidInput; NotFound; AwsError; OperationTimeout.
     """
-    arguments = arguments_of("describe", {"common": common}, READ)
+    keywords = Common.of("describe", common, timeout_s=30.0, allowed=READ, mode="plan")
     kind, ident = _inputs.resource(resource_id)
-    reader = _reader(**{"timeout": 30.0, **arguments})
+    reader = start("describe", keywords).reader
     if kind == "eip":
         address = reader.address(_inputs.eip(ident))
         view = {"kind": "eip", "id": address.allocation_id, **address.summary()}
@@ -52,12 +52,6 @@ def describe(resource_id: str, **common: Unpack[ReadKeywords]) -> Description:
     if kind == "eni":
         return _eni_view(reader, reader.eni(ident))
     return _instance_view(reader, reader.instance(ident))
-
-
-def _reader(**keywords: Any) -> Reader:
-    """A reader over a run of its own (the deadline starts now), for reads only."""
-    common = Common.parse({**keywords, "mode": "plan"})
-    return start("describe", common).reader
 
 
 def instance_tags(
@@ -68,7 +62,8 @@ def instance_tags(
 ) -> dict[str, str]:
     """An instance's tags: one DescribeInstances within `timeout` (the Lambda's standby)."""
     ident = _inputs.instance_id(instance_id, "instance")
-    return dict(_reader(ec2=ec2, timeout=timeout).instance(ident).tags)
+    keywords = Common.of("describe", {"ec2": ec2}, timeout_s=timeout, allowed=READ, mode="plan")
+    return dict(start("describe", keywords).reader.instance(ident).tags)
 
 
 def _eni_view(reader: Reader, eni: Eni) -> EniDescription:

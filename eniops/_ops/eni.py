@@ -11,7 +11,6 @@ attach puts the ENI back on its source, or the error says exactly where it is.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +25,7 @@ from .._result import Result
 from .._views import Planned, Subject
 from . import _bookkeeping
 from ._moving import FORCE_WARNING, Placement, move_chain
-from ._operation import Body, run
+from ._operation import Body, Common, check_rules, run
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -45,13 +44,30 @@ class MoveRequest:
     guard: TagGuard | None = None
 
     @classmethod
-    def parse(cls, arguments: Mapping[str, Any], guard: TagGuard | None) -> MoveRequest:
-        """Parse `move_eni`'s own arguments."""
+    def of(
+        cls,
+        *,
+        eni: object,
+        to_instance: object,
+        device_index: object,
+        expect_current: object,
+        force_detach: object,
+        allow_same_subnet: object,
+        rollback: object,
+        guard: TagGuard | None,
+    ) -> MoveRequest:
+        """`move_eni`'s own arguments, checked against its rules and parsed."""
+        check_rules("move_eni", to_instance=to_instance)
         return cls(
-            eni_id=_inputs.eni_id(arguments["eni"]),
-            target=_inputs.instance_id(arguments["to_instance"], "to_instance"),
-            expected=_inputs.expect_current(arguments["expect_current"]),
-            placement=Placement.parse(arguments),
+            eni_id=_inputs.eni_id(eni),
+            target=_inputs.instance_id(to_instance, "to_instance"),
+            expected=_inputs.expect_current(expect_current),
+            placement=Placement.of(
+                device_index=device_index,
+                allow_same_subnet=allow_same_subnet,
+                force_detach=force_detach,
+                rollback=rollback,
+            ),
             guard=guard,
         )
 
@@ -66,12 +82,21 @@ class AttachRequest:
     guard: TagGuard | None = None
 
     @classmethod
-    def parse(cls, arguments: Mapping[str, Any], guard: TagGuard | None) -> AttachRequest:
-        """Parse `attach_eni`'s own arguments."""
+    def of(
+        cls,
+        *,
+        eni: object,
+        instance: object,
+        device_index: object,
+        allow_same_subnet: object,
+        guard: TagGuard | None,
+    ) -> AttachRequest:
+        """`attach_eni`'s own arguments, checked against its rules and parsed."""
+        check_rules("attach_eni", instance=instance)
         return cls(
-            eni_id=_inputs.eni_id(arguments["eni"]),
-            target=_inputs.instance_id(arguments["instance"], "instance"),
-            placement=Placement.parse(arguments),
+            eni_id=_inputs.eni_id(eni),
+            target=_inputs.instance_id(instance, "instance"),
+            placement=Placement.of(device_index=device_index, allow_same_subnet=allow_same_subnet),
             guard=guard,
         )
 
@@ -86,12 +111,14 @@ class DetachRequest:
     guard: TagGuard | None = None
 
     @classmethod
-    def parse(cls, arguments: Mapping[str, Any], guard: TagGuard | None) -> DetachRequest:
-        """Parse `detach_eni`'s own arguments."""
+    def of(
+        cls, *, eni: object, expect_current: object, force: object, guard: TagGuard | None
+    ) -> DetachRequest:
+        """`detach_eni`'s own arguments, parsed (it has no rule between them)."""
         return cls(
-            eni_id=_inputs.eni_id(arguments["eni"]),
-            expected=_inputs.expect_current(arguments["expect_current"]),
-            force=_inputs.flag(arguments["force"], "force"),
+            eni_id=_inputs.eni_id(eni),
+            expected=_inputs.expect_current(expect_current),
+            force=_inputs.flag(force, "force"),
             guard=guard,
         )
 
@@ -143,7 +170,18 @@ def move_eni(
         ``tag-guard``); AwsError; OperationTimeout (details say where the ENI is);
         PartialFailure (``rolled_back`` says whether the ENI went back to the source).
     """
-    return run(MOVE, locals())
+    keywords = Common.of("move_eni", common, timeout_s=MOVE.timeout_s)
+    request = MoveRequest.of(
+        eni=eni,
+        to_instance=to_instance,
+        device_index=device_index,
+        expect_current=expect_current,
+        force_detach=force_detach,
+        allow_same_subnet=allow_same_subnet,
+        rollback=rollback,
+        guard=keywords.guard,
+    )
+    return run(MOVE, request, keywords)
 
 
 def attach_eni(
@@ -172,7 +210,15 @@ def attach_eni(
         ``instance-state``, ``attachment-limit``, ``device-index-in-use``, ``same-subnet``,
         ``tag-guard``); AwsError; OperationTimeout.
     """
-    return run(ATTACH, locals())
+    keywords = Common.of("attach_eni", common, timeout_s=ATTACH.timeout_s)
+    request = AttachRequest.of(
+        eni=eni,
+        instance=instance,
+        device_index=device_index,
+        allow_same_subnet=allow_same_subnet,
+        guard=keywords.guard,
+    )
+    return run(ATTACH, request, keywords)
 
 
 def detach_eni(
@@ -195,7 +241,11 @@ def detach_eni(
         InvalidInput; NotFound; Conflict(``expect-mismatch``); PreconditionFailed
         (``primary-eni``, ``requester-managed``, ``tag-guard``); AwsError; OperationTimeout.
     """
-    return run(DETACH, locals())
+    keywords = Common.of("detach_eni", common, timeout_s=DETACH.timeout_s)
+    request = DetachRequest.of(
+        eni=eni, expect_current=expect_current, force=force, guard=keywords.guard
+    )
+    return run(DETACH, request, keywords)
 
 
 def _read_place(run: Run, eni_id: str, target_id: str, *, source_too: bool) -> PlaceState:
@@ -320,6 +370,6 @@ def _detached_view(eni: Eni) -> dict[str, Any]:
     }
 
 
-MOVE = Body("move_eni", MoveRequest.parse, read_move, plan_move_eni, 300.0)
-ATTACH = Body("attach_eni", AttachRequest.parse, read_attach, plan_attach_eni, 300.0)
-DETACH = Body("detach_eni", DetachRequest.parse, read_detach, plan_detach_eni, 300.0)
+MOVE = Body("move_eni", read_move, plan_move_eni, 300.0)
+ATTACH = Body("attach_eni", read_attach, plan_attach_eni, 300.0)
+DETACH = Body("detach_eni", read_detach, plan_detach_eni, 300.0)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +34,7 @@ from . import _floating as floating
 from . import _picking as picking
 from ._ipv4 import Assignment
 from ._moving import Placement, move_chain
-from ._operation import Body, run
+from ._operation import Body, Common, check_rules, run
 from ._picking import FailoverState
 from .remap import remap_chain
 from .route import route_chain
@@ -75,7 +75,11 @@ def failover_instance(
         PartialFailure when some steps changed things and others failed (details list every
         step's outcome); AwsError; OperationTimeout.
     """
-    return run(FAILOVER, locals())
+    keywords = Common.of("failover_instance", common, timeout_s=FAILOVER.timeout_s)
+    request = FailoverRequest.of(
+        from_instance=from_instance, to_instance=to_instance, ips=ips, guard=keywords.guard
+    )
+    return run(FAILOVER, request, keywords)
 
 
 class StaleTrigger(Exception):
@@ -107,13 +111,26 @@ class FailoverRequest:
     ips_from_tag: bool = False
 
     @classmethod
-    def parse(cls, arguments: Mapping[str, Any], guard: TagGuard | None) -> FailoverRequest:
-        """Parse `failover_instance`'s own arguments."""
-        source = _inputs.instance_id(arguments["from_instance"], "from_instance")
-        target = _inputs.instance_id(arguments["to_instance"], "to_instance")
+    def of(
+        cls,
+        *,
+        from_instance: object,
+        to_instance: object,
+        ips: object = (),
+        guard: TagGuard | None,
+        ips_from_tag: bool = False,
+        operation: str = "failover_instance",
+    ) -> FailoverRequest:
+        """`failover_instance`'s own arguments (or `check_failover`'s, the same: `operation`
+        names whose), checked against its rules and parsed; the Lambda's failovers and
+        checks add the floating IPs the source's tag names (`ips_from_tag`)."""
+        check_rules(operation, to_instance=to_instance)
+        source = _inputs.instance_id(from_instance, "from_instance")
+        target = _inputs.instance_id(to_instance, "to_instance")
         if source == target:
             raise InvalidInput("from_instance and to_instance are the same instance")
-        return cls(source, target, guard, _inputs.ip_list(arguments.get("ips", ()), "ips"))
+        floating = _inputs.ip_list(ips, "ips")
+        return cls(source, target, guard, floating, ips_from_tag=ips_from_tag)
 
 
 def read_failover(run: Run, request: FailoverRequest, *, status: bool = False) -> FailoverState:
@@ -368,6 +385,4 @@ def _with_attached(instance: Instance, placed: Iterable[tuple[Eni, int]]) -> Ins
     return dataclasses.replace(instance, enis=(*instance.enis, *more))
 
 
-FAILOVER = Body(
-    "failover_instance", FailoverRequest.parse, read_failover, plan_failover_instance, 300.0
-)
+FAILOVER = Body("failover_instance", read_failover, plan_failover_instance, 300.0)

@@ -23,7 +23,7 @@ from .._tags import IP_MOVE_TAG
 from .._views import Planned, Subject
 from ._ipv4 import Assignment
 from ._ipv6 import ipv6_chain, ipv6_chains, planned_ips
-from ._operation import Body, run
+from ._operation import Body, Common, check_rules, run
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -44,24 +44,41 @@ class IpsRequest:
     guard: TagGuard | None = None
 
     @classmethod
-    def parse_add(cls, arguments: Mapping[str, Any], guard: TagGuard | None) -> IpsRequest:
-        """Parse `add_secondary_ips`' own arguments."""
-        kind, target = _inputs.eni_or_instance(arguments["target"], "target")
+    def to_add(
+        cls,
+        *,
+        target: object,
+        ips: object,
+        count: object,
+        allow_reassignment: object,
+        expect_current: object,
+        guard: TagGuard | None,
+    ) -> IpsRequest:
+        """`add_secondary_ips`' own arguments, checked against its rules and parsed."""
+        check_rules(
+            "add_secondary_ips",
+            ips=ips,
+            count=count,
+            expect_current=expect_current,
+            allow_reassignment=allow_reassignment,
+        )
+        kind, eni_or_instance = _inputs.eni_or_instance(target, "target")
         return cls(
             kind,
-            target,
-            _inputs.ip_list(arguments["ips"], "ips"),
-            _inputs.count(arguments["count"]),
-            _inputs.flag(arguments["allow_reassignment"], "allow_reassignment"),
-            _inputs.expect_current(arguments["expect_current"]),
+            eni_or_instance,
+            _inputs.ip_list(ips, "ips"),
+            _inputs.count(count),
+            _inputs.flag(allow_reassignment, "allow_reassignment"),
+            _inputs.expect_current(expect_current),
             guard,
         )
 
     @classmethod
-    def parse_remove(cls, arguments: Mapping[str, Any], guard: TagGuard | None) -> IpsRequest:
-        """Parse `remove_secondary_ips`' own arguments."""
-        kind, target = _inputs.eni_or_instance(arguments["target"], "target")
-        return cls(kind, target, _inputs.ip_list(arguments["ips"], "ips"), guard=guard)
+    def to_remove(cls, *, target: object, ips: object, guard: TagGuard | None) -> IpsRequest:
+        """`remove_secondary_ips`' own arguments, checked against its rules and parsed."""
+        check_rules("remove_secondary_ips", ips=ips)
+        kind, eni_or_instance = _inputs.eni_or_instance(target, "target")
+        return cls(kind, eni_or_instance, _inputs.ip_list(ips, "ips"), guard=guard)
 
 
 @dataclass(frozen=True)
@@ -113,7 +130,16 @@ def add_secondary_ips(
         ``ip-is-primary``, ``tag-guard``); AwsError; OperationTimeout (EC2 did not show the
         IPs in time).
     """
-    return run(ADD, locals())
+    keywords = Common.of("add_secondary_ips", common, timeout_s=ADD.timeout_s)
+    request = IpsRequest.to_add(
+        target=target,
+        ips=ips,
+        count=count,
+        allow_reassignment=allow_reassignment,
+        expect_current=expect_current,
+        guard=keywords.guard,
+    )
+    return run(ADD, request, keywords)
 
 
 def remove_secondary_ips(
@@ -136,7 +162,9 @@ def remove_secondary_ips(
         InvalidInput; NotFound; PreconditionFailed (``ip-is-primary``, ``ip-has-eip``,
         ``tag-guard``); AwsError; OperationTimeout.
     """
-    return run(REMOVE, locals())
+    keywords = Common.of("remove_secondary_ips", common, timeout_s=REMOVE.timeout_s)
+    request = IpsRequest.to_remove(target=target, ips=ips, guard=keywords.guard)
+    return run(REMOVE, request, keywords)
 
 
 def _read_target(
@@ -354,7 +382,5 @@ def plan_remove_secondary_ips(request: IpsRequest, state: RemoveState) -> Plan:
     )
 
 
-ADD = Body("add_secondary_ips", IpsRequest.parse_add, read_add, plan_add_secondary_ips, 60.0)
-REMOVE = Body(
-    "remove_secondary_ips", IpsRequest.parse_remove, read_remove, plan_remove_secondary_ips, 60.0
-)
+ADD = Body("add_secondary_ips", read_add, plan_add_secondary_ips, 60.0)
+REMOVE = Body("remove_secondary_ips", read_remove, plan_remove_secondary_ips, 60.0)

@@ -26,7 +26,7 @@ from .._errors import (
 from .._executor import DEPENDS, NO_DRY_RUN, Run, dry_run_calls, execute, resolve
 from .._plan import Change, Plan
 from .._result import Problem, Readiness
-from ._operation import CHECK, Common, arguments_of, check_rules, start
+from ._operation import CHECK, Common, start
 from ._picking import FailoverState
 from .failover import FailoverRequest, plan_failover, read_failover
 
@@ -76,19 +76,34 @@ def check_failover(
         InvalidInput; AwsError (a read refused); OperationTimeout. An instance that does not
         exist is a ``not-found`` problem.
     """
-    return assess(locals())
+    return assess(from_instance, to_instance, ips, common)
 
 
-def assess(called: Mapping[str, Any], *, ips_from_tag: bool = False) -> Readiness:
-    """`check_failover` of its arguments as called (`locals()`); the Lambda's checks add the
-    floating IPs the source's `eniops:floating-ips` tag names (`ips_from_tag`), as its
-    failovers do."""
-    arguments = arguments_of("check_failover", dict(called), CHECK)
-    arguments.setdefault("timeout", 60.0)
-    check_rules("check_failover", arguments)
-    keywords = Common.parse({**arguments, "mode": "plan"})
-    request = FailoverRequest.parse(arguments, keywords.guard)
-    request = dataclasses.replace(request, ips_from_tag=ips_from_tag)
+#: `check_failover`'s timeout when none is given, s.
+CHECK_TIMEOUT_S = 60.0
+
+
+def assess(
+    from_instance: object,
+    to_instance: object,
+    ips: object,
+    common: Mapping[str, Any],
+    *,
+    ips_from_tag: bool = False,
+) -> Readiness:
+    """`check_failover` of these arguments; the Lambda's checks add the floating IPs the
+    source's `eniops:floating-ips` tag names (`ips_from_tag`), as its failovers do."""
+    keywords = Common.of(
+        "check_failover", common, timeout_s=CHECK_TIMEOUT_S, allowed=CHECK, mode="plan"
+    )
+    request = FailoverRequest.of(
+        from_instance=from_instance,
+        to_instance=to_instance,
+        ips=ips,
+        guard=keywords.guard,
+        ips_from_tag=ips_from_tag,
+        operation="check_failover",
+    )
     return _assess(start("check_failover", keywords), request)
 
 

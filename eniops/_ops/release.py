@@ -10,7 +10,6 @@ names the released holder), so that a later failover of that holder does not pic
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +24,7 @@ from .._plan import Chain, Change, Plan
 from .._result import Result
 from .._views import Planned, Subject
 from . import _bookkeeping
-from ._operation import Body, run
+from ._operation import Body, Common, check_rules, run
 from .remap import holder_instance_of
 
 if TYPE_CHECKING:
@@ -55,7 +54,9 @@ def release_eip(
         the time EC2 answered); PreconditionFailed (``tag-guard``); AwsError;
         OperationTimeout.
     """
-    return run(RELEASE, locals())
+    keywords = Common.of("release_eip", common, timeout_s=RELEASE.timeout_s)
+    request = ReleaseRequest.of(eip=eip, expect_current=expect_current, guard=keywords.guard)
+    return run(RELEASE, request, keywords)
 
 
 @dataclass(frozen=True)
@@ -67,15 +68,16 @@ class ReleaseRequest:
     guard: TagGuard | None = None
 
     @classmethod
-    def parse(cls, arguments: Mapping[str, Any], guard: TagGuard | None) -> ReleaseRequest:
-        """Parse `release_eip`'s own arguments."""
-        expected = _inputs.expect_current(arguments["expect_current"])
+    def of(cls, *, eip: object, expect_current: object, guard: TagGuard | None) -> ReleaseRequest:
+        """`release_eip`'s own arguments, checked against its rules and parsed."""
+        check_rules("release_eip", expect_current=expect_current)
+        expected = _inputs.expect_current(expect_current)
         if expected is None or expected == UNASSOCIATED:
             raise InvalidInput(
                 "release_eip needs expect_current: the instance or ENI that holds it now",
                 details={"argument": "expect_current"},
             )
-        return cls(_inputs.eip(arguments["eip"]), expected, guard)
+        return cls(_inputs.eip(eip), expected, guard)
 
 
 @dataclass(frozen=True)
@@ -144,4 +146,4 @@ def release_chain(address: Address, association_id: str, released: str | None) -
     )
 
 
-RELEASE = Body("release_eip", ReleaseRequest.parse, read_release, plan_release_eip, 30.0)
+RELEASE = Body("release_eip", read_release, plan_release_eip, 30.0)

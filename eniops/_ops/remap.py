@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +16,7 @@ from .._result import Result
 from .._tags import address_holder
 from .._views import Planned, Subject
 from . import _bookkeeping
-from ._operation import Body, Target, run
+from ._operation import Body, Common, Target, check_rules, run
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -39,15 +38,25 @@ class RemapRequest:
     guard: TagGuard | None = None
 
     @classmethod
-    def parse(cls, arguments: Mapping[str, Any], guard: TagGuard | None) -> RemapRequest:
-        """Parse `remap_eip`'s own arguments."""
-        private_ip = arguments["private_ip"]
+    def of(
+        cls,
+        *,
+        eip: object,
+        to_instance: object,
+        to_eni: object,
+        private_ip: object,
+        expect_current: object,
+        replace_eip: object,
+        guard: TagGuard | None,
+    ) -> RemapRequest:
+        """`remap_eip`'s own arguments, checked against its rules and parsed."""
+        check_rules("remap_eip", to_instance=to_instance, to_eni=to_eni)
         return cls(
-            ref=_inputs.eip(arguments["eip"]),
-            target=Target.parse(arguments),
+            ref=_inputs.eip(eip),
+            target=Target.of(to_instance=to_instance, to_eni=to_eni),
             private_ip=_inputs.ipv4(private_ip, "private_ip") if private_ip is not None else None,
-            expected=_inputs.expect_current(arguments["expect_current"]),
-            replace_eip=_inputs.flag(arguments["replace_eip"], "replace_eip"),
+            expected=_inputs.expect_current(expect_current),
+            replace_eip=_inputs.flag(replace_eip, "replace_eip"),
             guard=guard,
         )
 
@@ -94,7 +103,17 @@ def remap_eip(
         AwsError, PermissionDenied: EC2 refused, or retries ran out.
         OperationTimeout: the association was not verified within `timeout`.
     """
-    return run(REMAP, locals())
+    keywords = Common.of("remap_eip", common, timeout_s=REMAP.timeout_s)
+    request = RemapRequest.of(
+        eip=eip,
+        to_instance=to_instance,
+        to_eni=to_eni,
+        private_ip=private_ip,
+        expect_current=expect_current,
+        replace_eip=replace_eip,
+        guard=keywords.guard,
+    )
+    return run(REMAP, request, keywords)
 
 
 def read_remap(run: Run, request: RemapRequest) -> RemapState:
@@ -239,4 +258,4 @@ def remap_chain(
     )
 
 
-REMAP = Body("remap_eip", RemapRequest.parse, read_remap, plan_remap_eip, 30.0)
+REMAP = Body("remap_eip", read_remap, plan_remap_eip, 30.0)

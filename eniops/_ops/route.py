@@ -9,7 +9,6 @@ secondary IPs cannot. One `ReplaceRoute` per table (all at once), verified with
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +23,7 @@ from .._plan import Chain, Change, Plan
 from .._result import Result
 from .._routes import Route, RouteTable, destination_key
 from .._views import Planned, RouteRef, Subject
-from ._operation import Body, Target, run
+from ._operation import Body, Common, Target, check_rules, run
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -49,14 +48,25 @@ class RouteRequest:
     guard: TagGuard | None = None
 
     @classmethod
-    def parse(cls, arguments: Mapping[str, Any], guard: TagGuard | None) -> RouteRequest:
-        """Parse `move_route`'s own arguments."""
+    def of(
+        cls,
+        *,
+        destination: object,
+        to_instance: object,
+        to_eni: object,
+        route_tables: object,
+        expect_current: object,
+        rollback: object,
+        guard: TagGuard | None,
+    ) -> RouteRequest:
+        """`move_route`'s own arguments, checked against its rules and parsed."""
+        check_rules("move_route", to_instance=to_instance, to_eni=to_eni)
         request = cls(
-            destination=_inputs.cidr(arguments["destination"]),
-            target=Target.parse(arguments),
-            route_tables=_inputs.route_table_ids(arguments["route_tables"]),
-            expected=_inputs.route_expect_current(arguments["expect_current"]),
-            rollback=_inputs.flag(arguments["rollback"], "rollback"),
+            destination=_inputs.cidr(destination),
+            target=Target.of(to_instance=to_instance, to_eni=to_eni),
+            route_tables=_inputs.route_table_ids(route_tables),
+            expected=_inputs.route_expect_current(expect_current),
+            rollback=_inputs.flag(rollback, "rollback"),
             guard=guard,
         )
         if request.expected == UNASSOCIATED and request.route_tables is None:
@@ -109,7 +119,17 @@ def move_route(
         (``source-dest-check``, ``vpc-mismatch``, ``tag-guard``); AwsError;
         OperationTimeout; PartialFailure.
     """
-    return run(ROUTE, locals())
+    keywords = Common.of("move_route", common, timeout_s=ROUTE.timeout_s)
+    request = RouteRequest.of(
+        destination=destination,
+        to_instance=to_instance,
+        to_eni=to_eni,
+        route_tables=route_tables,
+        expect_current=expect_current,
+        rollback=rollback,
+        guard=keywords.guard,
+    )
+    return run(ROUTE, request, keywords)
 
 
 def read_route(run: Run, request: RouteRequest) -> RouteState:
@@ -269,4 +289,4 @@ def _put_back(where: RouteRef, route: Route, eni: Eni) -> Change:
     )
 
 
-ROUTE = Body("move_route", RouteRequest.parse, read_route, plan_move_route, 60.0)
+ROUTE = Body("move_route", read_route, plan_move_route, 60.0)

@@ -55,12 +55,13 @@ class _Busy(Exception):
 
 def failover(call: Call, trigger: Trigger, source: str, standby: str) -> dict[str, Any]:
     """Fail `source` over to `standby`, if what set it off still holds; once at a time."""
-    from .._ops._operation import prepare  # noqa: PLC0415
-    from .._ops.failover import FAILOVER, StaleTrigger  # noqa: PLC0415
+    from .._ops._operation import Common  # noqa: PLC0415
+    from .._ops.failover import FAILOVER, FailoverRequest, StaleTrigger  # noqa: PLC0415
 
-    called = {"from_instance": source, "to_instance": standby, "ips": ()}
-    request, common = prepare(FAILOVER, {**called, "common": call.common("the failover")})
-    request = dataclasses.replace(request, ips_from_tag=True)
+    common = Common.of(FAILOVER.name, call.common("the failover"), timeout_s=FAILOVER.timeout_s)
+    request = FailoverRequest.of(
+        from_instance=source, to_instance=standby, guard=common.guard, ips_from_tag=True
+    )
     leases = _leases(call, source, standby)
     try:
         while True:
@@ -98,7 +99,7 @@ def _went_on_without(call: Call, source: str, why: EniopsError) -> None:
 
 
 def _once(call: Call, trigger: Trigger, request: Any, common: Any, leases: Leases | None) -> Any:
-    from .._ops._operation import run_request  # noqa: PLC0415
+    from .._ops._operation import run  # noqa: PLC0415
     from .._ops.failover import FAILOVER, Fresh, StaleTrigger  # noqa: PLC0415
 
     def read() -> tuple[bool, str | None]:
@@ -119,7 +120,7 @@ def _once(call: Call, trigger: Trigger, request: Any, common: Any, leases: Lease
 
     try:
         fresh = dataclasses.replace(request, fresh=Fresh(read, judge))
-        return run_request(FAILOVER, fresh, common)
+        return run(FAILOVER, fresh, common)
     finally:
         if leases is not None and not leases.release():
             call.invocation.add(lease="not released: it expires with this invocation's deadline")
@@ -198,8 +199,7 @@ def readiness(call: Call, pairs: list[tuple[str, str]]) -> list[dict[str, Any]]:
     from .._ops.readiness import assess  # noqa: PLC0415
 
     def one(source: str, standby: str) -> dict[str, Any]:
-        called = {"from_instance": source, "to_instance": standby, "ips": ()}
-        found = assess({**called, "common": call.common("a readiness check")}, ips_from_tag=True)
+        found = assess(source, standby, (), call.common("a readiness check"), ips_from_tag=True)
         call.invocation.metric("PairNotReady", source, 0.0 if found.ready else 1.0)
         return found.to_dict()
 

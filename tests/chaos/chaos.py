@@ -477,14 +477,14 @@ def _failover_by_tag(account: Account, raw: dict[str, Any], rng: random.Random) 
 def lambda_failover(source: str, target: str, client: Any, timeout: float) -> Any:
     """`failover_instance` as the Lambda's handler makes it (its floating IPs from the
     source's tag too)."""
-    import dataclasses
+    from eniops._ops._operation import Common, run
+    from eniops._ops.failover import FAILOVER, FailoverRequest
 
-    from eniops._ops._operation import prepare, run_request
-    from eniops._ops.failover import FAILOVER
-
-    called = {"from_instance": source, "to_instance": target, "ips": ()}
-    request, common = prepare(FAILOVER, {**called, "common": {"ec2": client, "timeout": timeout}})
-    return run_request(FAILOVER, dataclasses.replace(request, ips_from_tag=True), common)
+    common = Common.of(FAILOVER.name, {"ec2": client, "timeout": timeout}, timeout_s=timeout)
+    request = FailoverRequest.of(
+        from_instance=source, to_instance=target, guard=None, ips_from_tag=True
+    )
+    return run(FAILOVER, request, common)
 
 
 def _shared_standby(account: Account, rng: random.Random) -> Operation:

@@ -243,7 +243,7 @@ def test_an_unexpected_exception_is_logged_and_raised(lam, capsys, monkeypatch):
     def broken(*_args, **_kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("eniops._ops._operation.run_request", broken)
+    monkeypatch.setattr("eniops._ops._operation.run", broken)
     lam.client.stop_instances(InstanceIds=[lam.lab.active])
     with pytest.raises(RuntimeError):
         aws_lambda.handler(event("ec2-state-change-stopped", lam.lab.active), FakeContext())

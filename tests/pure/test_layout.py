@@ -150,6 +150,24 @@ def test_code_stays_small(path):
         assert len(text.splitlines()) <= CEILINGS["module"]
 
 
+def test_arguments_are_followed_by_name_not_by_string():
+    """Below the command line and the Lambda, an operation's arguments travel as parameters
+    and attributes: no public function hands on its `locals()`, and no request is parsed
+    from a string-keyed dict of arguments."""
+    offenders = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "locals":
+                offenders.append((str(path.relative_to(PACKAGE)), node.lineno, "locals()"))
+            if (
+                isinstance(node, ast.Subscript)
+                and getattr(node.value, "id", "") == "arguments"
+                and isinstance(node.slice, ast.Constant)
+            ):
+                offenders.append((str(path.relative_to(PACKAGE)), node.lineno, "arguments[...]"))
+    assert offenders == []
+
+
 def test_one_version_string():
     """The version lives in the package metadata only: __version__ and the user agent use it."""
     from eniops._version import user_agent, version
