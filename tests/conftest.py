@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -131,6 +132,13 @@ def big_world() -> Iterator[World]:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--floors-elsewhere",
+        action="store_true",
+        help="leave the pure and ops tests to scripts/floors.py, which runs them on the "
+        "lowest versions eniops declares (the test command's full run: each test once); "
+        "those marked `newest` still run here",
+    )
     group = parser.getgroup("chaos", "the chaos suite (tests/chaos)")
     group.addoption(
         "--chaos-size", type=int, default=500, help="random operations to run (default 500)"
@@ -148,3 +156,28 @@ def dual(world: World) -> object:
     with world.strict.internal() as client:
         ranges = dual_stack(client, world.lab)
     return ipaddress.IPv6Network(ranges[world.lab.subnet_a])
+
+
+#: The suites scripts/floors.py runs on the lowest versions eniops declares.
+FLOORS = ("pure", "ops")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tiers: every test outside tests/pure is `slow` (`pytest -m "not slow"` is the fast
+    tier, the pure planners, rules, inputs, rendering and parser); with --floors-elsewhere
+    the pure and ops tests are left to the floors' run, but those marked `newest` (they need
+    a tool the floors do not install)."""
+    tests = Path(__file__).resolve().parent
+    elsewhere = config.getoption("--floors-elsewhere")
+    kept, left = [], []
+    for item in items:
+        suite = item.path.resolve().relative_to(tests).parts[0]
+        if suite != "pure":
+            item.add_marker(pytest.mark.slow)
+        if elsewhere and suite in FLOORS and item.get_closest_marker("newest") is None:
+            left.append(item)
+        else:
+            kept.append(item)
+    if left:
+        config.hook.pytest_deselected(items=left)
+        items[:] = kept

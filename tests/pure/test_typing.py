@@ -73,6 +73,7 @@ def _mypy(tmp_path, source):
     return done.returncode, done.stdout
 
 
+@pytest.mark.newest
 def test_a_users_script_type_checks_and_its_mistakes_do_not(tmp_path):
     pytest.importorskip("mypy")
     code, out = _mypy(tmp_path, GOOD)
