@@ -16,6 +16,7 @@ from .._executor import Run
 from .._model import Eni, Instance
 from .._plan import Chain
 from .._tags import FLOATING_IPS_TAG
+from . import _ip_rules as ip_rules
 from . import _picking as picking
 from ._ipv4 import Assignment
 from ._ipv6 import finish_chain, ipv6_chain
@@ -47,7 +48,7 @@ def hinted(state: FailoverState, holders: Mapping[str, str]) -> tuple[list[str],
     taken: list[str] = []
     for ip in state.hinted:
         try:
-            how = check.floating_ip(ip, state.source, state.target, holders, None)
+            how = ip_rules.floating_ip(ip, state.source, state.target, holders, None)
         except PreconditionFailed as refusal:
             warnings.append(f"{FLOATING_IPS_TAG} names {ip}: {refusal.message}; left out")
             continue
@@ -96,7 +97,7 @@ def on_their_way(
     Another ENI's intent is a stranger's to this failover (`_rules.on_their_way`)."""
     own = {e.eni_id for e in source.enis}
     mine = [e for e in tagged if e.vpc_id == source.vpc_id]
-    return check.on_their_way(mine, ips, shown, own.__contains__)
+    return ip_rules.on_their_way(mine, ips, shown, own.__contains__)
 
 
 def with_waiting(state: FailoverState, ips: Iterable[str], warnings: list[str]) -> dict[str, str]:
@@ -114,14 +115,16 @@ def chains(
     type's limit for it."""
     holders = with_waiting(state, moves.ips, moves.warnings)
     how = {
-        ip: verdicts.check(check.floating_ip, ip, state.source, state.target, holders, state.subnet)
+        ip: verdicts.check(
+            ip_rules.floating_ip, ip, state.source, state.target, holders, state.subnet
+        )
         for ip in moves.ips
     }
     v4 = [ip for ip in moves.ips if not _inputs.is_ipv6(ip)]
     v6 = [ip for ip in moves.ips if _inputs.is_ipv6(ip)]
     for version, family in ((4, v4), (6, v6)):
         adding = sum(how[ip] in ("move", "assign") for ip in family)
-        verdicts.check(check.ip_limit, target_primary, state.limits, adding, version=version)
+        verdicts.check(ip_rules.ip_limit, target_primary, state.limits, adding, version=version)
     return [
         *_ipv4_chains(state, how, v4, target_primary),
         *_ipv6_chains(state, how, v6, target_primary),

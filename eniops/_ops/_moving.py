@@ -21,6 +21,7 @@ from .._plan import Chain, Change, Ref, Wait
 from .._tags import MOVE_TAG, HolderTag, MoveIntent
 from .._views import Planned, Subject
 from . import _bookkeeping
+from . import _placing as placing
 
 HOT_ATTACH_WARNING = (
     "after a hot or warm attach, operating systems other than Amazon Linux and Windows may "
@@ -89,12 +90,12 @@ def move_chain(
     att = eni.attachment
     if att is not None and att.instance_id == target.instance_id and att.status != "detaching":
         return _finish_chain(eni, att, target, operation, trust_intent)
-    check.same_vpc_and_az(eni, target)
+    placing.same_vpc_and_az(eni, target)
     check.instance_state(target)
     index = _index_on(eni, target, limits, placement.device_index)
-    check.no_same_subnet(eni, target, placement.allow_same_subnet)
+    placing.no_same_subnet(eni, target, placement.allow_same_subnet)
     source = check.eni_holder(eni)
-    dot = check.next_delete_on_termination(eni, carry=intent, trust_intent=trust_intent)
+    dot = placing.next_delete_on_termination(eni, carry=intent, trust_intent=trust_intent)
     move = MoveIntent(source or "", target.instance_id, index, dot)
     items: list[Change | Wait] = _leave(eni, target, placement, move, intent=intent)
     written = any(isinstance(i, Change) and i.action == "CreateTags" for i in items)
@@ -105,7 +106,7 @@ def move_chain(
     )
     if dot:
         items.append(_restore_dot(eni.eni_id, Ref("attachment_id"), riders=clear))
-    untrusted = not trust_intent and att is None and check.dot_only_by_tag(eni.intent, None)
+    untrusted = not trust_intent and att is None and placing.dot_only_by_tag(eni.intent, None)
     return _chain(
         eni,
         target,
@@ -149,7 +150,7 @@ def _attach_at(
     attach = _attach(eni, target, index, source, riders=(_holder(eni, target, index), *after))
     if placement.device_index is not None and not placement.chosen:
         return attach  # the index asked for, or a refusal
-    free = check.free_device_indexes(target, limits)
+    free = placing.free_device_indexes(target, limits)
     others = [i for i in free if i not in placement.avoid and i != index]
     elsewhere = (
         _attach(eni, target, i, source, riders=(_holder(eni, target, i), *after)) for i in others
@@ -180,11 +181,11 @@ def _index_on(eni: Eni, target: Instance, limits: Limits, requested: int | None)
     recorded (if the type has it and it is free), else the lowest free one."""
     pending = eni.intent
     if requested is None and pending is not None and pending.target == target.instance_id:
-        recorded = check.recorded_index(pending, limits)  # a tag is a hint: checked first
+        recorded = placing.recorded_index(pending, limits)  # a tag is a hint: checked first
         requested = recorded if recorded not in target.used_device_indexes(0) else None
     on_target = eni.instance_id == target.instance_id  # still detaching from it
     leaving = [eni.eni_id] if on_target else []
-    return check.choose_device_index(target, limits, requested, leaving=leaving)
+    return placing.choose_device_index(target, limits, requested, leaving=leaving)
 
 
 def _leave(
@@ -233,14 +234,14 @@ def _finish_chain(
     riders = (holder, _bookkeeping.intent_removal(eni.eni_id)) if pending else ()
     attached = EniAttached(eni.eni_id, instance_id=target.instance_id)
     items: list[Change | Wait] = []
-    if check.restores_dot(pending, att, trust_intent=trust_intent):
+    if placing.restores_dot(pending, att, trust_intent=trust_intent):
         if att.status != "attached":
             items.append(Wait(attached))
         items.append(_restore_dot(eni.eni_id, att.attachment_id, riders=riders))
     else:
         items.append(Wait(attached, riders=riders))
     source = pending.source if pending is not None else None
-    untrusted = not trust_intent and check.dot_only_by_tag(pending, att)
+    untrusted = not trust_intent and placing.dot_only_by_tag(pending, att)
     notes = (_dot_left_off(eni, target),) if untrusted else ()
     return _chain(
         eni, target, operation, tuple(items), source=source, index=att.device_index, notes=notes

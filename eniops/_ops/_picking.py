@@ -18,6 +18,7 @@ from .._inputs import TagGuard
 from .._model import Address, Eni, Instance, InstanceStatus, Limits, Subnet
 from .._routes import RouteTable
 from .._tags import HOLDER_TAG, MOVE_TAG, HolderTag
+from . import _placing as placing
 
 
 @dataclass(frozen=True)
@@ -208,8 +209,8 @@ def tagged_enis(state: FailoverState, guard: TagGuard | None, moves: Moves) -> N
             continue
         checks = (
             lambda e=eni: check.not_requester_managed(e),
-            lambda e=eni: check.same_vpc_and_az(e, source),
-            lambda e=eni: check.same_vpc_and_az(e, target),
+            lambda e=eni: placing.same_vpc_and_az(e, source),
+            lambda e=eni: placing.same_vpc_and_az(e, target),
             lambda e=eni: check.tag_guard(guard, e.eni_id, e.tags),
         )
         if all(passes(moves, eni.eni_id, c) for c in checks):

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, cast
 
 from .. import _inputs
-from .. import _rules as check
 from .._model import Address, Eni, Instance, Limits
 from .._reads import Reader
 from .._routes import RouteTable
 from .._tags import HOLDER_TAG
+from . import _placing as placing
 from ._operation import READ, Common, start
 
 if TYPE_CHECKING:
@@ -97,7 +97,7 @@ def _instance_view(reader: Reader, instance: Instance) -> InstanceDescription:
         lambda: reader.route_tables(vpc_id=instance.vpc_id) if instance.vpc_id else [],
     )
     instance = instance.with_enis({e.eni_id: e for e in enis})
-    free = check.free_device_indexes(instance, limits)
+    free = placing.free_device_indexes(instance, limits)
     view = {
         "kind": "instance",
         "id": instance.instance_id,

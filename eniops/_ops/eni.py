@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import _inputs
 from .. import _rules as check
+from .._errors import Conflict, PreconditionFailed
 from .._executor import Run
 from .._expect import EniDetached
 from .._inputs import TagGuard
@@ -290,10 +291,10 @@ def plan_move_eni(request: MoveRequest, state: PlaceState) -> Plan:
     eni, target = state.eni, state.target
     check.not_requester_managed(eni)
     before = {"eni": eni.summary()}
-    if check.settled_on(eni, target.instance_id) and eni.intent is None:
+    if settled_on(eni, target.instance_id) and eni.intent is None:
         return Plan("move_eni", (), before=before, after=before)
-    check.not_primary(eni)
-    if not check.arriving(eni, target.instance_id):  # almost there: a re-run finishes it
+    not_primary(eni)
+    if not arriving(eni, target.instance_id):  # almost there: a re-run finishes it
         check.expect_current(request.expected, eni.eni_id, [check.eni_holder(eni)])
     check.tag_guard(request.guard, eni.eni_id, eni.tags)
     for instance in (target, state.source):
@@ -310,10 +311,10 @@ def plan_attach_eni(request: AttachRequest, state: PlaceState) -> Plan:
     eni, target = state.eni, state.target
     check.not_requester_managed(eni)
     before = {"eni": eni.summary()}
-    if check.settled_on(eni, target.instance_id):
+    if settled_on(eni, target.instance_id):
         return Plan("attach_eni", (), before=before, after=before)
     if not eni.detaching:
-        check.free_for(eni, target.instance_id)
+        free_for(eni, target.instance_id)
     check.tag_guard(request.guard, eni.eni_id, eni.tags)
     check.tag_guard(request.guard, target.instance_id, target.tags)
     chain = move_chain(
@@ -332,7 +333,7 @@ def plan_detach_eni(request: DetachRequest, eni: Eni) -> Plan:
         return Plan("detach_eni", (), before=before, after=before)
     check.expect_current(request.expected, eni.eni_id, [check.eni_holder(eni)])
     check.not_requester_managed(eni)
-    check.not_primary(eni)
+    not_primary(eni)
     check.tag_guard(request.guard, eni.eni_id, eni.tags)
     gone = EniDetached(eni.eni_id, attachment_id=att.attachment_id, source=att.instance_id)
     riders = (_bookkeeping.holder(eni.eni_id, None, eni.holder_tag),)
@@ -373,3 +374,36 @@ def _detached_view(eni: Eni) -> dict[str, Any]:
 MOVE = Body("move_eni", read_move, plan_move_eni, 300.0)
 ATTACH = Body("attach_eni", read_attach, plan_attach_eni, 300.0)
 DETACH = Body("detach_eni", read_detach, plan_detach_eni, 300.0)
+
+
+# -- its rules: pure functions of described state ----------------------------------------
+
+
+def not_primary(eni: Eni) -> None:
+    """The device-index-0 interface cannot be detached or moved."""
+    if eni.attachment and eni.attachment.is_primary:
+        raise PreconditionFailed(
+            "primary-eni",
+            f"{eni.eni_id} is the primary interface of {eni.attachment.instance_id}",
+            details={"eni": eni.eni_id, "instance": eni.attachment.instance_id},
+        )
+
+
+def free_for(eni: Eni, instance_id: str) -> None:
+    """Attach: the ENI must not be attached to another instance."""
+    if eni.attachment and eni.attachment.instance_id != instance_id:
+        raise Conflict(
+            "in-use",
+            f"{eni.eni_id} is attached to {eni.attachment.instance_id}; use move_eni",
+            details={"eni": eni.eni_id, "instance": eni.attachment.instance_id},
+        )
+
+
+def settled_on(eni: Eni, instance_id: str) -> bool:
+    """Already there: attached to `instance_id`, and `attached` (not merely naming it)."""
+    return eni.attached_to == instance_id
+
+
+def arriving(eni: Eni, instance_id: str) -> bool:
+    """On `instance_id` already: attaching, or attached with an intent left over."""
+    return eni.instance_id == instance_id and not eni.detaching

@@ -31,13 +31,15 @@ from .._plan import Chain, Plan
 from .._result import Result
 from .._tags import ENIOPS_TAGS, IP_MOVE_TAG, MOVE_TAG
 from . import _floating as floating
+from . import _ip_rules as ip_rules
 from . import _picking as picking
+from . import _placing as placing
 from ._ipv4 import Assignment
 from ._moving import Placement, move_chain
 from ._operation import Body, Common, check_rules, run
 from ._picking import FailoverState
-from .remap import remap_chain
-from .route import route_chain
+from .remap import eip_on_target, no_eip_on_target, remap_chain
+from .route import route_chain, source_dest_check_off
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -223,7 +225,7 @@ def plan_failover(request: FailoverRequest, state: FailoverState, verdicts: chec
         chains.extend(floating.chains(state, moves, target_primary, verdicts))
     chains.extend(_eni_chains(state, moves, verdicts))
     if moves.routes and target_primary is not None:
-        verdicts.check(check.source_dest_check_off, target_primary)
+        verdicts.check(source_dest_check_off, target_primary)
         chains.extend(
             route_chain(t, d, target_primary, t.route(d), rollback=True) for t, d in moves.routes
         )
@@ -266,7 +268,7 @@ def _eip_chains(
     for address in moves.secondary_eips:
         assert source_primary is not None  # `picking` found it on the source's primary ENI
         ip = str(address.private_ip)
-        if verdicts.holds(check.one_subnet, ip, state.source, state.target):
+        if verdicts.holds(ip_rules.one_subnet, ip, state.source, state.target):
             guarded = {ip: source_primary.eni_id}
             chains.append(Assignment(target_primary, (ip,), True, (address,), guarded).chain())
     for address, ip in moves.tagged_secondary_eips:
@@ -289,15 +291,15 @@ def _primary_chain(
     that would displace another address stays instead of refusing the failover."""
     source_id = state.source.instance_id
     ip = target_primary.primary_ip
-    displaced = check.eip_on_target(
+    displaced = eip_on_target(
         state.addresses, [a.allocation_id for a in moves.addresses], target_primary, ip
     )
     if moves.primary_by_tag:
-        rule = functools.partial(check.no_eip_on_target, displaced, target_primary, ip, False)
+        rule = functools.partial(no_eip_on_target, displaced, target_primary, ip, False)
         if not picking.passes(moves, address.public_ip, rule):
             return None
         return remap_chain(address, target_primary, ip, UNASSOCIATED, [])
-    verdicts.check(check.no_eip_on_target, displaced, target_primary, ip, False)
+    verdicts.check(no_eip_on_target, displaced, target_primary, ip, False)
     holders = [address.eni_id, address.instance_id or source_id]
     verdicts.check(check.expect_current, source_id, address.allocation_id, holders)
     return remap_chain(address, target_primary, ip, source_id, holders)
@@ -328,7 +330,7 @@ def _eni_chains(
     target, limits = state.target, state.limits
     chains: list[Chain] = []
     requested = [_recorded(e, target, limits, moves) for e in moves.enis]
-    indexes = verdicts.check(check.choose_device_indexes, target, limits, requested)
+    indexes = verdicts.check(placing.choose_device_indexes, target, limits, requested)
     if indexes is not None:  # else noted: the carried ENIs have no place to go
         taken = frozenset(indexes)
         for eni, index in zip(moves.enis, indexes, strict=True):
@@ -346,7 +348,7 @@ def _eni_chains(
         if wanted in occupied.used_device_indexes(0):
             wanted = None
         try:
-            index = check.choose_device_index(occupied, limits, wanted)
+            index = placing.choose_device_index(occupied, limits, wanted)
             placement = Placement(index, chosen=True)  # `occupied` has the others' places
             chains.append(move_chain(eni, occupied, limits, placement, trust_intent=False))
         except PreconditionFailed as refusal:
@@ -362,7 +364,7 @@ def _recorded(eni: Eni, target: Instance, limits: Limits, moves: picking.Moves) 
     intent = eni.intent
     if intent is None or intent.target != target.instance_id:
         return None
-    index = check.recorded_index(intent, limits)
+    index = placing.recorded_index(intent, limits)
     if index is None:
         moves.warnings.append(
             f"{eni.eni_id}: the device index its {MOVE_TAG} tag records "

@@ -21,6 +21,7 @@ from .._plan import Chain, Change, Plan
 from .._result import Result
 from .._tags import IP_MOVE_TAG
 from .._views import Planned, Subject
+from . import _ip_rules as ip_rules
 from ._ipv4 import Assignment
 from ._ipv6 import ipv6_chain, ipv6_chains, planned_ips
 from ._operation import Body, Common, check_rules, run
@@ -223,7 +224,9 @@ def _read_add_ipv6(run: Run, request: IpsRequest) -> AddState:
         eni = check.primary_of(instance.with_enis({e.eni_id: e for e in intents}))
     mine = {e.eni_id: e for e in (*holding, *intents, eni) if e.subnet_id == eni.subnet_id}
     shown = {ip for e in mine.values() for ip in e.ipv6_addresses}
-    waiting, _ = check.on_their_way(mine.values(), request.ips, shown, _moving_from(request, mine))
+    waiting, _ = ip_rules.on_their_way(
+        mine.values(), request.ips, shown, _moving_from(request, mine)
+    )
     unknown = any(ip not in shown and ip not in waiting for ip in request.ips)
     limits, subnet = reader.at_once(
         lambda: reader.limits(instance.instance_type) if instance is not None else None,
@@ -309,9 +312,9 @@ def _ipv4_to_add(
     eni, subnet, limits = state.eni, state.subnet, state.limits
     assert subnet is not None  # read for every IPv4 address (`read_add`)
     if request.count:
-        check.ip_limit(eni, limits, request.count)
-        wanted = check.pick_free_ips(subnet, holders, request.count)
-    return check.ips_to_add(
+        ip_rules.ip_limit(eni, limits, request.count)
+        wanted = ip_rules.pick_free_ips(subnet, holders, request.count)
+    return ip_rules.ips_to_add(
         eni,
         subnet,
         wanted,
@@ -333,13 +336,13 @@ def _ipv6_to_add(request: IpsRequest, state: AddState) -> tuple[list[Chain], lis
         ip: tuple(i for i in (other.eni_id, other.instance_id) if i) for ip, other in shown.items()
     }
     by_id = {other.eni_id: other for other in state.neighbours}
-    waiting, warnings = check.on_their_way(
+    waiting, warnings = ip_rules.on_their_way(
         state.neighbours, wanted, shown, _moving_from(request, by_id)
     )
     for ip, source in waiting.items():
         found = by_id.get(source)
         holders[ip] = tuple(i for i in (source, found and found.instance_id) if i)
-    free, moves = check.ipv6_to_add(
+    free, moves = ip_rules.ipv6_to_add(
         state.eni,
         state.subnet,
         wanted,
@@ -356,8 +359,8 @@ def plan_remove_secondary_ips(request: IpsRequest, state: RemoveState) -> Plan:
     eni = state.eni
     with_eip = {a.private_ip for a in state.addresses if a.private_ip} | set(eni.public_ips)
     v4 = [ip for ip in request.ips if not _inputs.is_ipv6(ip)]
-    to_remove = check.ips_to_remove(eni, v4, with_eip)
-    v6 = check.ipv6_to_remove(eni, [ip for ip in request.ips if _inputs.is_ipv6(ip)])
+    to_remove = ip_rules.ips_to_remove(eni, v4, with_eip)
+    v6 = ip_rules.ipv6_to_remove(eni, [ip for ip in request.ips if _inputs.is_ipv6(ip)])
     _guard(request, eni, state.instance)
     before = {"eni": eni.summary()}
     subject: Subject = ("eni", eni.eni_id)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .. import _inputs
 from .. import _rules as check
+from .._errors import PreconditionFailed
 from .._executor import Run
 from .._expect import AddressHeldBy, AddressOn
 from .._inputs import UNASSOCIATED, EipRef, TagGuard
@@ -122,7 +124,7 @@ def read_remap(run: Run, request: RemapRequest) -> RemapState:
 
     def target() -> tuple[Instance | None, Eni]:
         return request.target.read(
-            reader, lambda instance: check.eip_target(instance, check.EIP_TARGET_STATES)
+            reader, lambda instance: eip_target(instance, check.EIP_TARGET_STATES)
         )
 
     addresses, (instance, eni) = reader.at_once(reader.addresses, target)
@@ -157,7 +159,7 @@ def plan_remap_eip(request: RemapRequest, state: RemapState) -> Plan:
     """The association to make, or a refusal. Pure: the rules of `remap_eip`."""
     address, eni, instance = state.address, state.eni, state.instance
     ip = request.private_ip or eni.primary_ip
-    check.private_ip_on_eni(ip, eni)
+    private_ip_on_eni(ip, eni)
     before: dict[str, Any] = {"address": address.summary()}
     if address.eni_id == eni.eni_id and (address.private_ip or eni.primary_ip) == ip:
         return Plan("remap_eip", (), before=before, after=before)  # already in place
@@ -167,8 +169,8 @@ def plan_remap_eip(request: RemapRequest, state: RemapState) -> Plan:
     check.tag_guard(guard, address.allocation_id, address.tags)
     target_id = instance.instance_id if instance is not None else eni.eni_id
     check.tag_guard(guard, target_id, instance.tags if instance is not None else eni.tags)
-    displaced = check.eip_on_target(state.addresses, [address.allocation_id], eni, ip)
-    check.no_eip_on_target(displaced, eni, ip, request.replace_eip)
+    displaced = eip_on_target(state.addresses, [address.allocation_id], eni, ip)
+    no_eip_on_target(displaced, eni, ip, request.replace_eip)
     warnings: list[str] = []
     if displaced is not None:
         before["displaced"] = displaced.summary()
@@ -259,3 +261,57 @@ def remap_chain(
 
 
 REMAP = Body("remap_eip", read_remap, plan_remap_eip, 30.0)
+
+
+# -- its rules: pure functions of described state ----------------------------------------
+
+
+def private_ip_on_eni(private_ip: str, eni: Eni) -> None:
+    """`remap_eip`'s `private_ip` must be one of the target ENI's private IPs."""
+    if private_ip not in eni.private_ips:
+        raise PreconditionFailed(
+            "private-ip-not-on-eni",
+            f"{private_ip} is not a private IP of {eni.eni_id}",
+            details={"eni": eni.eni_id, "private_ip": private_ip, "eni_ips": list(eni.private_ips)},
+        )
+
+
+def eip_target(instance: Instance, allowed: frozenset[str]) -> Eni:
+    """An instance's primary ENI, for an Elastic IP: the instance must be in `allowed`."""
+    check.instance_state(instance, allowed)
+    return check.primary_of(instance)
+
+
+def eip_on_target(
+    addresses: Iterable[Address], moving: Iterable[str], eni: Eni, private_ip: str
+) -> Address | None:
+    """Another Elastic IP already on the target ENI's private IP, if any.
+
+    EC2 would silently disassociate it when `moving` (allocation ids) are associated there.
+    """
+    leaving = set(moving)
+    return next(
+        (
+            a
+            for a in addresses
+            if a.allocation_id not in leaving
+            and a.eni_id == eni.eni_id
+            and (a.private_ip or eni.primary_ip) == private_ip
+        ),
+        None,
+    )
+
+
+def no_eip_on_target(displaced: Address | None, eni: Eni, private_ip: str, replace: bool) -> None:
+    """``target-has-eip``: refuse to take a private IP that carries another Elastic IP."""
+    if displaced is not None and not replace:
+        raise PreconditionFailed(
+            "target-has-eip",
+            f"{private_ip} on {eni.eni_id} already carries Elastic IP {displaced.public_ip}; "
+            "EC2 would silently disassociate it (pass replace_eip to accept that)",
+            details={
+                "eni": eni.eni_id,
+                "private_ip": private_ip,
+                "displaced": displaced.summary(),
+            },
+        )

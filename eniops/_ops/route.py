@@ -9,12 +9,13 @@ secondary IPs cannot. One `ReplaceRoute` per table (all at once), verified with
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .. import _inputs
 from .. import _rules as check
-from .._errors import InvalidInput
+from .._errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from .._executor import Run
 from .._expect import RouteTo
 from .._inputs import UNASSOCIATED, TagGuard
@@ -171,8 +172,8 @@ def plan_move_route(request: RouteRequest, state: RouteState) -> Plan:
     named = request.route_tables is not None
     tables = [t for t in state.tables if named or t.vpc_id == eni.vpc_id]
     for table in tables:
-        check.same_vpc(table.route_table_id, table.vpc_id, eni)
-    moves, left = check.routes_to_move(tables, destination, named=named, expected=request.expected)
+        same_vpc(table.route_table_id, table.vpc_id, eni)
+    moves, left = routes_to_move(tables, destination, named=named, expected=request.expected)
     warnings = [
         f"{t.route_table_id} routes {destination} to {r.target}, not to an instance or an ENI: "
         "left alone (name the table and expect_current to replace it)"
@@ -208,7 +209,7 @@ def _guard(
     """`expect_current` and `require_tag` on every route to move, and the target's checks."""
     eni = state.eni
     for table, route in pending:
-        check.route_expected(request.expected, table, route, state.holders, request.destination)
+        route_expected(request.expected, table, route, state.holders, request.destination)
         check.tag_guard(request.guard, table.route_table_id, table.tags)
     target = state.instance
     check.tag_guard(
@@ -216,7 +217,7 @@ def _guard(
         target.instance_id if target else eni.eni_id,
         target.tags if target else eni.tags,
     )
-    check.source_dest_check_off(eni)
+    source_dest_check_off(eni)
 
 
 def _planned(table: RouteTable, destination: str, eni: Eni) -> dict[str, Any]:
@@ -290,3 +291,106 @@ def _put_back(where: RouteRef, route: Route, eni: Eni) -> Change:
 
 
 ROUTE = Body("move_route", read_route, plan_move_route, 60.0)
+
+
+# -- its rules: pure functions of described state ----------------------------------------
+
+
+def source_dest_check_off(eni: Eni) -> None:
+    """``source-dest-check``: an ENI that receives an overlay IP's traffic must not check."""
+    if eni.source_dest_check:
+        raise PreconditionFailed(
+            "source-dest-check",
+            f"{eni.eni_id} has SourceDestCheck on: it would drop the traffic routed to it; "
+            "turn it off (ec2 modify-network-interface-attribute --no-source-dest-check)",
+            details={"eni": eni.eni_id, "instance": eni.instance_id},
+        )
+
+
+def same_vpc(resource_id: str, vpc_id: str, eni: Eni) -> None:
+    """``vpc-mismatch``: a route table (or ENI) outside the target ENI's VPC."""
+    if vpc_id != eni.vpc_id:
+        raise PreconditionFailed(
+            "vpc-mismatch",
+            f"{resource_id} is in {vpc_id}, {eni.eni_id} in {eni.vpc_id}",
+            details={"resource": resource_id, "vpc": vpc_id, "eni_vpc": eni.vpc_id},
+        )
+
+
+def route_expected(
+    expected: str | None,
+    table: RouteTable,
+    route: Route | None,
+    holders: Mapping[str, str | None],
+    destination: str,
+) -> None:
+    """`move_route`'s `expect_current` on one table's route for `destination`: the instance,
+    ENI or other target it must route to now, or `UNASSOCIATED` (no route yet). `holders`
+    names the instance of each ENI a route names alone."""
+    if expected is None:
+        return
+    where = f"the route to {destination} in {table.route_table_id}"
+    if route is None:
+        if expected != UNASSOCIATED:
+            raise Conflict(
+                "expect-mismatch",
+                f"{table.route_table_id} has no route to {destination}, not one to {expected}",
+                details={"route_table": table.route_table_id, "expected": expected},
+            )
+        return
+    if expected == UNASSOCIATED:
+        raise Conflict(
+            "expect-mismatch",
+            f"{where} exists already (to {route.target})",
+            details={"route_table": table.route_table_id, "current": route.target},
+        )
+    current = [route.eni_id, route.instance_id, holders.get(route.eni_id or ""), route.target]
+    check.expect_current(expected, where, current)
+
+
+def _replaceable(route: Route, *, named: bool, expected: str | None) -> bool:
+    via = route.via
+    if via is None or via.local:
+        return False
+    return via.movable or (named and expected == via.target_id)
+
+
+def routes_to_move(
+    tables: Iterable[RouteTable], destination: str, *, named: bool, expected: str | None
+) -> tuple[list[tuple[RouteTable, Route | None]], list[tuple[RouteTable, Route]]]:
+    """The tables (and their current route for `destination`) a route move changes, and
+    those it leaves alone.
+
+    With `named` tables every one is changed (a missing route is created); otherwise only the
+    tables that route the destination, and at least one must. A route to anything but an
+    instance or an ENI (a NAT gateway, a transit gateway, a peering...) is replaced only in
+    a named table and when `expected` names that target: then it can be put back exactly;
+    otherwise its table is left alone. The VPC's local route is never replaced.
+    """
+    found = [(table, table.route(destination)) for table in tables]
+    if not named:
+        found = [(table, route) for table, route in found if route is not None]
+        if not found:
+            raise NotFound(
+                f"no route table of the VPC has a route for {destination}; name the tables "
+                "(route_tables) to create it",
+                details={"destination": destination},
+            )
+    moves: list[tuple[RouteTable, Route | None]] = []
+    left: list[tuple[RouteTable, Route]] = []
+    for table, route in found:
+        if route is None or _replaceable(route, named=named, expected=expected):
+            moves.append((table, route))
+        else:
+            left.append((table, route))
+    if not moves:
+        raise NotFound(
+            f"no route for {destination} targets an instance or an ENI: "
+            + "; ".join(f"{t.route_table_id} routes it to {r.target}" for t, r in left)
+            + ". Name the table (route_tables) and its target (expect_current) to replace it",
+            details={
+                "destination": destination,
+                "left_alone": {t.route_table_id: r.target for t, r in left},
+            },
+        )
+    return moves, left

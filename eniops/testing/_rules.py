@@ -3,20 +3,21 @@
 Written from EC2's documented behaviour, independently of eniops' own checks (nothing here
 imports eniops' rules): a mistake there is caught here, not mirrored. `RULES` maps an
 operation to the check run before moto sees the call (an `Ec2Error` refuses it);
-`EFFECTS` maps an operation to what EC2 also does once the call succeeded.
+what EC2 also does once a call succeeded is in `_effects`, the answers moto gets wrong in
+`_answers`.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import _errors as errors
 from ._errors import Ec2Error
-from ._faults import FaultBook, Transition
+from ._faults import FaultBook
 from ._view import AccountView, ips_of
 
 USABLE_STATES = ("running", "stopped")
@@ -49,6 +50,14 @@ class Simulation:
 
 
 Rule = Callable[[Simulation, dict[str, Any], dict[str, Any]], Ec2Error | None]
+
+
+def canonical(value: str) -> str:
+    """An address as EC2 compares it (IPv6 in its compressed form)."""
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return value
 
 
 def _is_primary(attachment: dict[str, Any]) -> bool:
@@ -326,263 +335,4 @@ RULES: dict[str, Rule] = {
     "CreateRoute": create_route,
     "ReplaceRoute": replace_route,
     "TerminateInstances": terminate,
-}
-
-
-# -- what EC2 does besides, once a call succeeded -------------------------------------------
-
-Effect = Callable[[Simulation, dict[str, Any], dict[str, Any]], None]
-
-
-def attached(sim: Simulation, params: dict[str, Any], _: dict[str, Any]) -> None:
-    """The attachment shows `attaching` while held."""
-    sim.book.start(
-        "AttachNetworkInterface",
-        params["NetworkInterfaceId"],
-        Transition("attaching", 0, 0.0, instance_id=params["InstanceId"]),
-    )
-
-
-def detached(sim: Simulation, params: dict[str, Any], context: dict[str, Any]) -> None:
-    """The ENI shows `detaching`, still on its instance, while held."""
-    eni = context.get("strict_detaching")
-    if eni:
-        sim.book.start(
-            "DetachNetworkInterface",
-            eni["NetworkInterfaceId"],
-            Transition(
-                "detaching", 0, 0.0, snapshot=eni, instance_id=eni["Attachment"]["InstanceId"]
-            ),
-        )
-
-
-def associated(sim: Simulation, params: dict[str, Any], context: dict[str, Any]) -> None:
-    """Record the private IP, and disassociate, silently, any other address on it."""
-    allocation_id, eni_id = params.get("AllocationId"), params.get("NetworkInterfaceId")
-    eni = sim.view.eni(eni_id) if eni_id else None
-    if not allocation_id or eni is None:
-        return
-    private_ip = params.get("PrivateIpAddress", eni["PrivateIpAddress"])
-    for other in sim.view.addresses("network-interface-id", [eni["NetworkInterfaceId"]]):
-        other_id = other.get("AllocationId") or ""
-        other_ip = sim.private_ips.get(other_id, eni["PrivateIpAddress"])
-        if other_id != allocation_id and other_ip == private_ip:
-            sim.view.client.disassociate_address(AssociationId=other["AssociationId"])
-    with sim.lock:
-        sim.private_ips[allocation_id] = private_ip
-    before = context.get("strict_address_before")
-    if before:  # while held, describes show the address where it was
-        sim.book.start(
-            "AssociateAddress", allocation_id, Transition("associating", 0, 0.0, snapshot=before)
-        )
-
-
-def assigned(sim: Simulation, params: dict[str, Any], context: dict[str, Any]) -> None:
-    """An Elastic IP on a reassigned IP follows it; new IPs show late while held."""
-    eni_id = params["NetworkInterfaceId"]
-    for ip, old_eni in context.get("strict_moves", []):
-        for address in sim.view.addresses("network-interface-id", [old_eni]):
-            allocation_id = address["AllocationId"]
-            if sim.private_ips.get(allocation_id) == ip:
-                sim.view.client.associate_address(
-                    AllocationId=allocation_id, NetworkInterfaceId=eni_id, AllowReassociation=True
-                )
-                with sim.lock:
-                    sim.private_ips[allocation_id] = ip
-    sim.book.start(
-        "AssignPrivateIpAddresses",
-        eni_id,
-        Transition("assigning", 0, 0.0, ips=tuple(params.get("PrivateIpAddresses") or ())),
-    )
-
-
-def _held(operation: str, kind: str, key: str, doc: str) -> Effect:
-    """The effect of `operation` on the addresses under `key`: in transition `kind` (shown
-    as before, or not yet) while the operation is held."""
-
-    def effect(sim: Simulation, params: dict[str, Any], _: dict[str, Any]) -> None:
-        ips = tuple(_address(ip) for ip in params.get(key) or ())
-        transition = Transition(kind, 0, 0.0, ips=ips)
-        sim.book.start(operation, params["NetworkInterfaceId"], transition)
-
-    effect.__doc__ = doc
-    return effect
-
-
-unassigned = _held(
-    "UnassignPrivateIpAddresses",
-    "unassigning",
-    "PrivateIpAddresses",
-    "Removed IPs still show while held.",
-)
-ipv6_assigned = _held(
-    "AssignIpv6Addresses", "assigning6", "Ipv6Addresses", "New IPv6 addresses show late while held."
-)
-ipv6_unassigned = _held(
-    "UnassignIpv6Addresses",
-    "unassigning6",
-    "Ipv6Addresses",
-    "Removed IPv6 addresses still show, and are still in use, while held.",
-)
-
-
-def modified(sim: Simulation, params: dict[str, Any], _: dict[str, Any]) -> None:
-    """DeleteOnTermination of an attachment (moto ignores it)."""
-    attachment = params.get("Attachment") or {}
-    if "AttachmentId" in attachment and "DeleteOnTermination" in attachment:
-        with sim.lock:
-            sim.delete_on_termination[attachment["AttachmentId"]] = bool(
-                attachment["DeleteOnTermination"]
-            )
-
-
-#: Operation -> what EC2 does besides once the call succeeded.
-EFFECTS: dict[str, Effect] = {
-    "AttachNetworkInterface": attached,
-    "DetachNetworkInterface": detached,
-    "AssociateAddress": associated,
-    "AssignPrivateIpAddresses": assigned,
-    "UnassignPrivateIpAddresses": unassigned,
-    "AssignIpv6Addresses": ipv6_assigned,
-    "UnassignIpv6Addresses": ipv6_unassigned,
-    "ModifyNetworkInterfaceAttribute": modified,
-}
-
-
-# -- answers moto gets wrong, given as EC2 gives them --------------------------------------
-
-Answer = Callable[[Simulation, dict[str, Any]], dict[str, Any] | None]
-#: Filters whose attribute is a list (an ENI's tag keys): moto matches several values as a
-#: subset or superset of the list; EC2 matches any of them.
-LIST_FILTERS = frozenset({"tag-key"})
-
-
-def describe_any_of(sim: Simulation, params: dict[str, Any]) -> dict[str, Any] | None:
-    """DescribeNetworkInterfaces with several values of a list filter: the union of one
-    query per value (EC2's "any of"), or None when moto answers right by itself."""
-    filters = params.get("Filters") or []
-    split = next(
-        (f for f in filters if f.get("Name") in LIST_FILTERS and len(f.get("Values") or []) > 1),
-        None,
-    )
-    if split is None:
-        return None
-    others = [f for f in filters if f is not split]
-    found: dict[str, Any] = {}
-    for value in split["Values"]:
-        query = {**params, "Filters": [*others, {"Name": split["Name"], "Values": [value]}]}
-        query.pop("NextToken", None)
-        for entry in sim.view.client.describe_network_interfaces(**query)["NetworkInterfaces"]:
-            found.setdefault(entry["NetworkInterfaceId"], entry)
-    return {"NetworkInterfaces": list(found.values()), "ResponseMetadata": {"HTTPStatusCode": 200}}
-
-
-#: ENI filters on every private IP of an ENI (which moto matches on its primary IP only,
-#: or does not implement), and the addresses of an ENI each one matches.
-IP_FILTERS: dict[str, Callable[[Mapping[str, Any]], set[str]]] = {
-    "addresses.private-ip-address": lambda e: {
-        p["PrivateIpAddress"] for p in e.get("PrivateIpAddresses", [])
-    },
-    "private-ip-address": lambda e: {
-        p["PrivateIpAddress"] for p in e.get("PrivateIpAddresses", [])
-    },
-    "ipv6-addresses.ipv6-address": lambda e: {
-        str(ipaddress.IPv6Address(a["Ipv6Address"])) for a in e.get("Ipv6Addresses", [])
-    },
-}
-
-
-def describe_by_private_ip(sim: Simulation, params: dict[str, Any]) -> dict[str, Any] | None:
-    """DescribeNetworkInterfaces filtered by private IP or IPv6 address: EC2 matches any
-    address of an ENI, secondary ones included; the rest of the query as moto answers it."""
-    filters = params.get("Filters") or []
-    by_ip = [f for f in filters if f.get("Name") in IP_FILTERS]
-    if not by_ip:
-        return describe_any_of(sim, params)
-    query = _rest_of(params, by_ip)
-    answer = describe_any_of(sim, query) or sim.view.client.describe_network_interfaces(**query)
-    wanted = [(IP_FILTERS[f["Name"]], {_address(v) for v in f.get("Values") or []}) for f in by_ip]
-    found = [
-        entry
-        for entry in answer["NetworkInterfaces"]
-        if all(values & on(entry) for on, values in wanted)
-    ]
-    return {"NetworkInterfaces": found, "ResponseMetadata": {"HTTPStatusCode": 200}}
-
-
-def _rest_of(params: dict[str, Any], answered: list[Any]) -> dict[str, Any]:
-    """The query without the filters answered here (and without a page token: the answer
-    is one page), for moto to answer."""
-    query = {**params, "Filters": [f for f in params.get("Filters") or [] if f not in answered]}
-    query.pop("NextToken", None)
-    if not query["Filters"]:
-        query.pop("Filters")
-    return query
-
-
-def _address(value: str) -> str:
-    """An address as EC2 compares it (IPv6 in its compressed form)."""
-    try:
-        return str(ipaddress.ip_address(value))
-    except ValueError:
-        return value
-
-
-#: Operation -> an answer given in moto's place when moto would answer wrongly.
-def describe_by_ipv6_destination(sim: Simulation, params: dict[str, Any]) -> dict[str, Any] | None:
-    """DescribeRouteTables filtered by an IPv6 route destination, which EC2 answers and moto
-    does not implement; the rest of the query as moto answers it."""
-    filters = params.get("Filters") or []
-    by_v6 = [f for f in filters if f.get("Name") == "route.destination-ipv6-cidr-block"]
-    if not by_v6:
-        return None
-    query = _rest_of(params, by_v6)
-    answer = sim.view.client.describe_route_tables(**query)
-    wanted = [
-        {str(ipaddress.ip_network(v, strict=False)) for v in f.get("Values") or []} for f in by_v6
-    ]
-    found = [
-        table
-        for table in answer["RouteTables"]
-        if all(
-            values
-            & {
-                str(ipaddress.ip_network(r["DestinationIpv6CidrBlock"], strict=False))
-                for r in table.get("Routes", [])
-                if r.get("DestinationIpv6CidrBlock")
-            }
-            for values in wanted
-        )
-    ]
-    return {"RouteTables": found, "ResponseMetadata": {"HTTPStatusCode": 200}}
-
-
-def describe_instances_by_eni(sim: Simulation, params: dict[str, Any]) -> dict[str, Any] | None:
-    """DescribeInstances filtered by `network-interface.network-interface-id`, which EC2
-    answers and moto does not implement; the rest of the query as moto answers it."""
-    filters = params.get("Filters") or []
-    by_eni = [f for f in filters if f.get("Name") == "network-interface.network-interface-id"]
-    if not by_eni:
-        return None
-    query = _rest_of(params, by_eni)
-    wanted = [set(f.get("Values") or []) for f in by_eni]
-    reservations = []
-    for reservation in sim.view.client.describe_instances(**query)["Reservations"]:
-        instances = [
-            i
-            for i in reservation["Instances"]
-            if all(
-                values & {n["NetworkInterfaceId"] for n in i.get("NetworkInterfaces", [])}
-                for values in wanted
-            )
-        ]
-        if instances:
-            reservations.append({**reservation, "Instances": instances})
-    return {"Reservations": reservations, "ResponseMetadata": {"HTTPStatusCode": 200}}
-
-
-ANSWERS: dict[str, Answer] = {
-    "DescribeInstances": describe_instances_by_eni,
-    "DescribeNetworkInterfaces": describe_by_private_ip,
-    "DescribeRouteTables": describe_by_ipv6_destination,
 }

@@ -13,12 +13,14 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any
 
 from . import _errors as errors
+from ._answers import ANSWERS
+from ._effects import EFFECTS
 from ._faults import Fault, FaultBook, Hold, Holdable
 from ._iam import PolicySimulator
 from ._lab import require_moto, still_moto
 from ._patches import PATCHES
 from ._recorder import MUTATING_OPERATIONS, Call, answer, send
-from ._rules import ANSWERS, EFFECTS, RULES, Simulation
+from ._rules import RULES, Simulation
 from ._view import AccountView
 
 #: Which calls a fault applies to (their parameters satisfy it); None: every call.

@@ -694,8 +694,8 @@ def test_an_enis_primary_ipv6_is_never_removed():
     import pytest
 
     from eniops import PreconditionFailed
-    from eniops import _rules as check
     from eniops._model import Eni
+    from eniops._ops import _ip_rules as ip_rules
 
     eni = Eni.from_api(
         {
@@ -708,9 +708,9 @@ def test_an_enis_primary_ipv6_is_never_removed():
         }
     )
     with pytest.raises(PreconditionFailed) as caught:
-        check.ipv6_to_remove(eni, ["2001:db8:0:1::10"])
+        ip_rules.ipv6_to_remove(eni, ["2001:db8:0:1::10"])
     assert caught.value.reason == "ip-is-primary"
-    assert check.ipv6_to_remove(eni, ["2001:db8:0:1::20", "2001:db8:0:1::30"]) == (
+    assert ip_rules.ipv6_to_remove(eni, ["2001:db8:0:1::20", "2001:db8:0:1::30"]) == (
         "2001:db8:0:1::20",
     )
 

@@ -11,6 +11,10 @@ import eniops
 from eniops import _rules as check
 from eniops._inputs import TagGuard
 from eniops._model import Limits, Subnet
+from eniops._ops import _ip_rules as ip_rules
+from eniops._ops import _placing as placing
+from eniops._ops import eni as eni_rules
+from eniops._ops import remap as remap_rules
 from eniops._result import Result, Step
 
 
@@ -22,9 +26,9 @@ def reason_of(call):
 
 def test_primary_eni_cannot_move():
     """Device index 0 on card 0 is the primary interface."""
-    assert reason_of(lambda: check.not_primary(eni(index=0))) == "primary-eni"
-    check.not_primary(eni(index=1))
-    check.not_primary(eni(index=0, card=1))
+    assert reason_of(lambda: eni_rules.not_primary(eni(index=0))) == "primary-eni"
+    eni_rules.not_primary(eni(index=1))
+    eni_rules.not_primary(eni(index=0, card=1))
 
 
 @pytest.mark.parametrize(("kind", "managed"), [("nat_gateway", False), ("interface", True)])
@@ -38,11 +42,11 @@ def test_requester_managed(kind, managed):
 def test_az_and_vpc():
     """Different VPC, then different zone, are refused; same zone other subnet is fine."""
     target = instance()
-    assert reason_of(lambda: check.same_vpc_and_az(eni(vpc="vpc-0000000f"), target)) == (
+    assert reason_of(lambda: placing.same_vpc_and_az(eni(vpc="vpc-0000000f"), target)) == (
         "vpc-mismatch"
     )
-    assert reason_of(lambda: check.same_vpc_and_az(eni(az="us-east-1b"), target)) == "az-mismatch"
-    check.same_vpc_and_az(eni(subnet="subnet-0000000f"), target)
+    assert reason_of(lambda: placing.same_vpc_and_az(eni(az="us-east-1b"), target)) == "az-mismatch"
+    placing.same_vpc_and_az(eni(subnet="subnet-0000000f"), target)
 
 
 @pytest.mark.parametrize("state", ["pending", "stopping", "shutting-down", "terminated"])
@@ -60,9 +64,9 @@ def test_instance_state_allowed(state):
 def test_device_index_lowest_free_and_requested():
     """None picks the lowest free index; a taken one is refused; a free one is kept."""
     target = instance(eni("eni-0000000c", index=0), eni("eni-0000000d", index=2))
-    assert check.choose_device_index(target, LIMITS, None) == 1
-    assert check.choose_device_index(target, Limits("x", 4, {0: 4}, 4), 3) == 3
-    assert reason_of(lambda: check.choose_device_index(target, Limits("x", 4, {0: 4}, 4), 2)) == (
+    assert placing.choose_device_index(target, LIMITS, None) == 1
+    assert placing.choose_device_index(target, Limits("x", 4, {0: 4}, 4), 3) == 3
+    assert reason_of(lambda: placing.choose_device_index(target, Limits("x", 4, {0: 4}, 4), 2)) == (
         "device-index-in-use"
     )
 
@@ -70,7 +74,7 @@ def test_device_index_lowest_free_and_requested():
 def test_attachment_limit_per_card():
     """A full network card refuses another interface."""
     target = instance(*(eni(f"eni-0000000{i}", index=i) for i in range(3)))
-    assert reason_of(lambda: check.choose_device_index(target, LIMITS, None)) == (
+    assert reason_of(lambda: placing.choose_device_index(target, LIMITS, None)) == (
         "attachment-limit"
     )
 
@@ -79,17 +83,17 @@ def test_same_subnet_points_to_secondary_ips():
     """A second ENI of a subnet is refused unless allowed, suggesting add_secondary_ips."""
     target = instance(eni("eni-0000000c", index=0))
     with pytest.raises(eniops.PreconditionFailed) as caught:
-        check.no_same_subnet(eni(), target, allow=False)
+        placing.no_same_subnet(eni(), target, allow=False)
     assert caught.value.reason == "same-subnet"
     assert caught.value.details["suggestion"] == "add_secondary_ips"
-    check.no_same_subnet(eni(), target, allow=True)
-    check.no_same_subnet(eni(subnet="subnet-0000000f"), target, allow=False)
+    placing.no_same_subnet(eni(), target, allow=True)
+    placing.no_same_subnet(eni(subnet="subnet-0000000f"), target, allow=False)
 
 
 def test_in_use_elsewhere():
     """Attaching an ENI attached to another instance is a conflict."""
     with pytest.raises(eniops.Conflict) as caught:
-        check.free_for(eni(index=1, instance="i-0000000f"), "i-0000000b")
+        eni_rules.free_for(eni(index=1, instance="i-0000000f"), "i-0000000b")
     assert caught.value.reason == "in-use"
 
 
@@ -118,8 +122,8 @@ def test_tag_guard():
 
 def test_private_ip_on_eni():
     """remap_eip's private_ip must be one of the ENI's IPs."""
-    check.private_ip_on_eni("10.0.1.10", eni())
-    assert reason_of(lambda: check.private_ip_on_eni("10.0.1.11", eni())) == (
+    remap_rules.private_ip_on_eni("10.0.1.10", eni())
+    assert reason_of(lambda: remap_rules.private_ip_on_eni("10.0.1.11", eni())) == (
         "private-ip-not-on-eni"
     )
 
@@ -139,7 +143,7 @@ def test_ip_rules(ip, reason):
     """IPs outside the subnet and the five reserved addresses are refused."""
     assert (
         reason_of(
-            lambda: check.ips_to_add(
+            lambda: ip_rules.ips_to_add(
                 eni(), SUBNET, [ip], {}, allow_reassignment=False, expected=None, limits=LIMITS
             )
         )
@@ -152,7 +156,7 @@ def test_ip_in_use_and_reassignment():
     holders = {"10.0.1.20": ("eni-0000000f", "i-0000000f")}
 
     def add(**kw):
-        return check.ips_to_add(eni(), SUBNET, ["10.0.1.20"], holders, limits=LIMITS, **kw)
+        return ip_rules.ips_to_add(eni(), SUBNET, ["10.0.1.20"], holders, limits=LIMITS, **kw)
 
     with pytest.raises(eniops.Conflict) as caught:
         add(allow_reassignment=False, expected=None)
@@ -168,12 +172,12 @@ def test_ip_in_use_and_reassignment():
 def test_ip_limit_counts_the_primary():
     """Ipv4AddressesPerInterface counts the primary IP."""
     three = eni(ips=("10.0.1.10", "10.0.1.11", "10.0.1.12"))
-    assert check.ips_to_add(
+    assert ip_rules.ips_to_add(
         three, SUBNET, ["10.0.1.13"], {}, allow_reassignment=False, expected=None, limits=LIMITS
     ) == ("10.0.1.13",)
     assert (
         reason_of(
-            lambda: check.ips_to_add(
+            lambda: ip_rules.ips_to_add(
                 three,
                 SUBNET,
                 ["10.0.1.13", "10.0.1.14"],
@@ -190,7 +194,7 @@ def test_ip_limit_counts_the_primary():
 def test_present_ips_are_skipped():
     """IPs already on the ENI are not added again."""
     assert (
-        check.ips_to_add(
+        ip_rules.ips_to_add(
             eni(), SUBNET, ["10.0.1.10"], {}, allow_reassignment=False, expected=None, limits=LIMITS
         )
         == ()
@@ -199,19 +203,19 @@ def test_present_ips_are_skipped():
 
 def test_pick_free_ips_never_reserved_or_used():
     """count picks the lowest free addresses, skipping reserved and used ones."""
-    picked = check.pick_free_ips(SUBNET, {"10.0.1.4", "10.0.1.6"}, 3)
+    picked = ip_rules.pick_free_ips(SUBNET, {"10.0.1.4", "10.0.1.6"}, 3)
     assert picked == ("10.0.1.5", "10.0.1.7", "10.0.1.8")
     tiny = Subnet("subnet-0000000e", "10.0.9.0/29", "us-east-1a", "vpc-0123abcd")
-    assert check.pick_free_ips(tiny, set(), 3) == ("10.0.9.4", "10.0.9.5", "10.0.9.6")
-    assert reason_of(lambda: check.pick_free_ips(tiny, set(), 4)) == "ip-limit"
+    assert ip_rules.pick_free_ips(tiny, set(), 3) == ("10.0.9.4", "10.0.9.5", "10.0.9.6")
+    assert reason_of(lambda: ip_rules.pick_free_ips(tiny, set(), 4)) == "ip-limit"
 
 
 def test_removal_rules():
     """The primary IP and IPs with an Elastic IP are refused; absent IPs are skipped."""
     two = eni(ips=("10.0.1.10", "10.0.1.11", "10.0.1.12"))
-    assert check.ips_to_remove(two, ["10.0.1.11", "10.0.1.99"], []) == ("10.0.1.11",)
-    assert reason_of(lambda: check.ips_to_remove(two, ["10.0.1.10"], [])) == "ip-is-primary"
-    assert reason_of(lambda: check.ips_to_remove(two, ["10.0.1.12"], ["10.0.1.12"])) == (
+    assert ip_rules.ips_to_remove(two, ["10.0.1.11", "10.0.1.99"], []) == ("10.0.1.11",)
+    assert reason_of(lambda: ip_rules.ips_to_remove(two, ["10.0.1.10"], [])) == "ip-is-primary"
+    assert reason_of(lambda: ip_rules.ips_to_remove(two, ["10.0.1.12"], ["10.0.1.12"])) == (
         "ip-has-eip"
     )
 
@@ -248,17 +252,17 @@ def test_an_intent_counts_only_for_a_call_that_moves_from_its_source():
     for any other call; an address some ENI shows, or one not asked for, is left out."""
     ip, shown_ip = "2001:db8::5", "2001:db8::6"
     intents = [_waiting(ip, "eni-0000000c"), _waiting(shown_ip, "eni-0000000c", on="eni-0000000d")]
-    held, warnings = check.on_their_way(
+    held, warnings = ip_rules.on_their_way(
         intents, [ip, shown_ip], [shown_ip], lambda e: e == "eni-0000000c"
     )
     assert (held, warnings) == ({ip: "eni-0000000c"}, [])
-    held, warnings = check.on_their_way(intents, [ip], [], lambda e: False)
+    held, warnings = ip_rules.on_their_way(intents, [ip], [], lambda e: False)
     assert held == {}
     (warning,) = warnings
     assert "eni-0000000b" in warning
     assert ip in warning
     assert "eni-0000000c" in warning
-    assert check.on_their_way(intents, ["2001:db8::7"], [], lambda e: False) == ({}, [])
+    assert ip_rules.on_their_way(intents, ["2001:db8::7"], [], lambda e: False) == ({}, [])
 
 
 class _Iam:
