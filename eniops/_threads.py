@@ -1,28 +1,76 @@
-"""How an operation does several things at once, in one place.
+"""How eniops does several things at once, in one place.
 
-eniops uses daemon threads and nothing else:
+- Every EC2 call runs on one bounded pool of threads per process (`submit`), shared by every
+  operation running in it. Whoever waits for a call stops waiting at its bound (the
+  deadline), so a hung endpoint cannot stretch a deadline; the abandoned call ends on its
+  own, at the latest when the client's read timeout passes.
+- The executor's loop (`eniops._executor`) is the only code that sends work to the pool from
+  inside an operation's plan: a call made on the pool runs there in place (`on_pool`), its
+  future held, and its bound kept, by the loop.
+- `at_once` runs independent reads before a plan together, each on a short-lived thread of
+  its own that waits for its calls on the pool; the first error, in argument order, is
+  raised once all have ended, so that nothing is left running unseen.
 
-- `at_once` runs independent calls together (the reads an operation makes before its
-  plan, the chains of a plan, the bookkeeping calls that ride beside a change's check) and
-  waits for all of them; the first error, in argument order, is raised once all have ended,
-  so that nothing is left running unseen.
-- the shared poller of an operation is one thread, started when the first wait begins and
-  ended when the last one does;
-- each EC2 call runs on a thread of its own, so that the deadline can abandon a call that
-  does not answer (`_gateway`).
-
-Threads are daemons so that an abandoned call never holds the process at its exit. Nothing
-is shared between them but the operation's run (its settings, deadline and gateway), which
-is read-only, and the results each returns.
+Nothing is shared between threads but the operation's settings, deadline and gateway, which
+are read-only, and the results each returns.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ThreadPoolExecutor
 
 T = TypeVar("T")
+
+#: Calls in flight at once in one process. EC2 refills an account's describe bucket at 20
+#: a second and its mutating one at 5: a process with more calls than this waiting on EC2 at
+#: once is past what the account lets through anyway (the rest wait their turn in order).
+WORKERS = 32
+
+_local = threading.local()
+_pool: list[ThreadPoolExecutor] = []  # made on the first call (import stays cheap)
+_pool_lock = threading.Lock()
+_running = [0]
+
+
+def _mark() -> None:
+    _local.on_pool = True
+
+
+def on_pool() -> bool:
+    """True on a thread of the pool: a call made here runs in place."""
+    return bool(getattr(_local, "on_pool", False))
+
+
+def submit(fn: Callable[[], T]) -> Future[T]:
+    """Run `fn` on the pool; its future is the caller's to wait for, within its bound."""
+    with _pool_lock:
+        if not _pool:
+            # concurrent.futures (with logging) costs 7 ms of `eniops --help`'s 55: loaded
+            # with the first call, which `--help` never makes.
+            from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+
+            _pool.append(ThreadPoolExecutor(WORKERS, "eniops-call", initializer=_mark))
+        _running[0] += 1
+    future = _pool[0].submit(fn)
+    future.add_done_callback(_ended)
+    return future
+
+
+def _ended(_: Future[Any]) -> None:
+    with _pool_lock:
+        _running[0] -= 1
+
+
+def running() -> int:
+    """Calls on the pool that have not ended: after an operation, calls given up on at their
+    bound (the command line exits without waiting for them, as it would for a daemon)."""
+    with _pool_lock:
+        return _running[0]
 
 
 def at_once(*calls: Callable[[], Any]) -> list[Any]:

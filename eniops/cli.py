@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from . import _inputs
+from . import _inputs, _threads
 from ._cli_parser import EXIT_USAGE, build_parser
 from ._errors import EXIT_SIGINT, EXIT_SIGTERM, EniopsError, InvalidInput, exit_code_for
 
@@ -399,5 +399,17 @@ def _fail(args: argparse.Namespace, err: BaseException, code: int) -> int:
     return code
 
 
+def run() -> None:
+    """The `eniops` command: `main`, then exit at once, without waiting for a call to EC2
+    that an operation gave up on at its deadline (it would hold the process until the
+    client's read timeout)."""
+    code = main()
+    if _threads.running():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    run()

@@ -5,10 +5,15 @@
   cannot check (EC2 offers no DryRun for them, or they depend on an earlier change).
 - `apply` runs the plan's chains at once (`_chain`): each change is sent, checked as its
   plan says, with its bookkeeping riding beside the check; waits of every chain are read
-  together by one poller within a describe budget (`_poller`); a failure undoes what its
-  chain (or, for an atomic plan, every chain) did. How it ended is said once (`_outcome`).
+  together within a describe budget (`_poller`); a failure undoes what its chain (or, for
+  an atomic plan, every chain) did. How it ended is said once (`_outcome`).
 
-How the work runs at once is said in `eniops._threads`.
+How work runs at once, in five lines:
+  the caller's thread runs one loop (`_loop.Loop`); each chain is a generator it steps;
+  a chain yields an EC2 call, a pause, a wait or several of these side by side, nothing else;
+  each EC2 call is a future on the process's one bounded pool (`eniops._threads`);
+  the loop stops waiting for a call at its bound: the deadline (a change: plus `in_flight_s`);
+  the chain then hears `OperationTimeout`, undoes what it may, and the loop reads where all is.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from .._plan import Change, Plan, Wait, calls_of
 from .._result import Result, Step
 from . import _outcome
 from ._chain import ChainRun, undo
-from ._poller import Poller
+from ._loop import Loop, Steps
 from ._run import Run
 from ._send import has_ref, resolve, shown
 
@@ -89,20 +94,23 @@ def _try_dry_run(run: Run, action: str, params: Any, rider: bool, notes: list[st
 
 
 def _apply(plan: Plan, run: Run) -> Result:
-    poller = Poller(run)
-    runs = [ChainRun(chain, run, poller) for chain in plan.chains]
-    run.at_once(*runs)
+    loop = Loop(run)
+    runs = [ChainRun(chain, run) for chain in plan.chains]
+    loop.run_all(*(r.applying() for r in runs))
     crash = next((r.crash for r in runs if r.crash is not None), None)
     if crash is not None:
         raise crash
     failed = [r for r in runs if r.error is not None]
     if failed and plan.atomic:
-        for chain_run in runs:
-            if chain_run.error is None and chain_run.done:
-                chain_run.rolled_back = undo(chain_run)
+        loop.run_all(*(_undone(r) for r in runs if r.error is None and r.done))
     if failed:
         raise _outcome.failure(plan, run, runs, failed)
     return _outcome.applied(plan, run, runs)
+
+
+def _undone(chain_run: ChainRun) -> Steps[None]:
+    """A chain that succeeded, put back because another of an atomic plan failed."""
+    chain_run.rolled_back = yield from undo(chain_run)
 
 
 __all__ = ["DEPENDS", "NO_DRY_RUN", "Run", "dry_run_calls", "execute", "resolve"]

@@ -1,11 +1,13 @@
 """One chain being applied: each change sent (`_send`), checked as its plan says, its
-bookkeeping riding beside the check; what was done undone when a later change fails."""
+bookkeeping riding beside the check; what was done undone when a later change fails.
+
+A chain is a generator the executor's loop steps (`_loop`): each `yield from` below is where
+it waits for EC2, and reads top to bottom as the chain runs."""
 
 from __future__ import annotations
 
-import functools
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .. import _codes
@@ -14,22 +16,21 @@ from .._expect import Expectation
 from .._log import logger, named, said
 from .._plan import Chain, Change, Wait
 from .._result import Step, StepStatus
+from ._loop import Await, Call, Steps, Together, first_error
 from ._send import Memory, Sender, resolve, shown
 
 _LOG = logger("eniops.executor")
 
 if TYPE_CHECKING:
-    from ._poller import Poller
     from ._run import Run
 
 
 class ChainRun:
     """A chain being applied: its steps, what it has done, how it ended."""
 
-    def __init__(self, chain: Chain, run: Run, poller: Poller) -> None:
+    def __init__(self, chain: Chain, run: Run) -> None:
         self.chain = chain
         self.run = run
-        self.poller = poller
         self.memory = Memory(warnings=list(chain.warnings))
         self.sender = Sender(run, self.memory)
         self.steps: list[Step] = []
@@ -49,33 +50,33 @@ class ChainRun:
         """True when a change that matters was made and is still in place."""
         return self.made_changes and not self.rolled_back
 
-    def __call__(self) -> None:
+    def applying(self) -> Steps[None]:
+        """Apply the chain; how it ended is kept on the chain (never raised)."""
         try:
             for item in self.chain.items:
                 if isinstance(item, Wait):
-                    self._with_riders(item.riders, functools.partial(self._wait, (item.expect,)))
+                    yield from self._beside(item.riders, self._wait((item.expect,)))
                 else:
-                    self._apply(item)
+                    yield from self._apply(item)
             self.reached_goal = True
         except EniopsError as err:
             self.error = err
             self.reached_goal = self._goal_done()
-            recover(self, err)
+            yield from recover(self, err)
+        except GeneratorExit:
+            raise
         except BaseException as crash:  # raised again once every chain has stopped
             self.crash = crash
 
     # -- doing ------------------------------------------------------------------------------
 
-    def _wait(
-        self, expects: tuple[Expectation, ...], not_before: float = 0.0, handed: int = 0
-    ) -> None:
-        for expect, (seen, state) in zip(
-            expects, self.poller.wait(expects, not_before, handed), strict=True
-        ):
+    def _wait(self, expects: tuple[Expectation, ...], not_before: float = 0.0) -> Steps[None]:
+        found = yield Await(expects, not_before)
+        for expect, (seen, state) in zip(expects, found, strict=True):
             self.memory.last[expect.subject] = state
             self.memory.facts.update(seen.facts)
 
-    def _apply(self, change: Change) -> None:
+    def _apply(self, change: Change) -> Steps[None]:
         if in_place(change, self.memory):
             self._record(change, change.params, "skipped", "already in place")
             answered = self.run.clock.now()
@@ -83,52 +84,60 @@ class ChainRun:
             # A change that fails sends none of its riders: an intent's removal rides beside
             # the last change of a move, and a move that is not whole keeps its intent.
             try:
-                answered = self.send(change)
+                answered = yield from self.send(change)
             except EniopsError as refused:
-                change = elsewhere(self.run, self.memory, change, refused)
-                answered = self.send(change)
+                change = yield from elsewhere(self.run, self.memory, change, refused)
+                answered = yield from self.send(change)
         index = len(self.steps) - 1
-        self._with_riders(change.riders, lambda: self.check(change, answered))
+        yield from self._beside(change.riders, self.check(change, answered))
         self.done.append((index, change))
         if change.role != "bookkeeping":
             self.made_changes = True
             verified(self.run, change, self.steps[index], answered)
 
-    def send(self, change: Change) -> float:
+    def send(self, change: Change) -> Steps[float]:
         """Send one change and record its step; return when it was answered."""
         try:
-            params, note = self.sender.send(change)
+            params, note = yield from self.sender.send(change)
         except EniopsError as err:
             self._record(change, resolve(change.params, self.memory.facts), "failed", err.message)
             raise
         self._record(change, params, "done", note)
         return self.run.clock.now()
 
-    def _with_riders(self, riders: tuple[Change, ...], check: Callable[[], object]) -> None:
-        """Run `check` with each rider sent beside it; record the riders' steps in order."""
-        outcomes = Riders(self.run, self.sender, riders)
+    def _beside(self, riders: tuple[Change, ...], check: Steps[None]) -> Steps[None]:
+        """Run `check` with each rider sent beside it; record the riders' steps in order. A
+        rider that fails is a warning, never the failure of the check it rides beside."""
+        ended = yield Together((check, *(self._ride(r) for r in riders)))
+        for (outcome, _), rider in zip(ended[1:], riders, strict=True):
+            step, sent, warning = outcome or (_step_of(rider, "skipped", ""), None, "")
+            self.steps.append(step)
+            if sent is not None and sent.undo:
+                self.done.append((len(self.steps) - 1, sent))
+            if warning:
+                self.memory.warnings.append(warning)
+        first_error(ended)
+
+    def _ride(self, rider: Change) -> Steps[tuple[Step, Change | None, str]]:
+        """One rider sent: its step, itself once sent (for its undo), and a warning if it
+        failed."""
         try:
-            self.run.at_once(check, *outcomes.sends())
-        finally:
-            for step, rider, warning in outcomes.ended:
-                self.steps.append(step)
-                if rider is not None and rider.undo:
-                    self.done.append((len(self.steps) - 1, rider))
-                if warning:
-                    self.memory.warnings.append(warning)
+            params, note = yield from self.sender.send(rider)
+        except EniopsError as err:
+            status: StepStatus = "skipped" if isinstance(err, OperationTimeout) else "failed"
+            what = f"{rider.action} {_tag_keys(rider)} on {_resources(rider)}"
+            return _step_of(rider, status, err.message), None, f"{what} not done: {err.message}"
+        return Step(f"ec2:{rider.action}", shown(params), "done", note), rider, ""
 
     def _goal_done(self) -> bool:
         return any(c.role == "goal" for _, c in self.done)
 
-    def check(self, change: Change, answered: float) -> None:
-        """See that the change took effect, as its `check` says. The change stays counted in
-        flight until its waits are registered (`InFlight`)."""
-        handed = self.sender.handed()
+    def check(self, change: Change, answered: float) -> Steps[None]:
+        """See that the change took effect, as its `check` says."""
         if change.check == "settle" or not change.expect:
-            self.run.in_flight.end(handed)
             return
         at = answered + self.run.settings.policy.confirm_after_s if change.check == "confirm" else 0
-        self._wait(change.expect, at, handed)
+        yield from self._wait(change.expect, at)
 
     def _record(self, change: Change, params: Any, status: StepStatus, note: str) -> None:
         self.steps.append(Step(f"ec2:{change.action}", shown(params), status, note))
@@ -156,14 +165,18 @@ def verified(run: Run, change: Change, step: Step, answered: float) -> None:
     )
 
 
-def elsewhere(run: Run, memory: Memory, change: Change, refused: EniopsError) -> Change:
+def elsewhere(run: Run, memory: Memory, change: Change, refused: EniopsError) -> Steps[Change]:
     """EC2 refused an attach because its device index is taken (an attach that landed since
     the read: two failovers into one standby): the first of its other indexes that a fresh
     read of the instance shows free, to be sent once; else the refusal stands."""
     if not change.elsewhere or not _codes.index_taken(refused):
         raise refused
     instance = str(change.params["InstanceId"])
-    used = run.reader.used_device_indexes(instance)
+    used = yield Call(
+        lambda: run.reader.used_device_indexes(instance),
+        run.deadline.remaining(),
+        lambda: run.gateway.unanswered("DescribeNetworkInterfaces"),
+    )
     chosen = next((c for c in change.elsewhere if c.params["DeviceIndex"] not in used), None)
     if chosen is None:
         raise refused
@@ -187,7 +200,7 @@ def in_place(change: Change, memory: Memory) -> bool:
     return True
 
 
-def recover(chain_run: ChainRun, err: EniopsError) -> None:
+def recover(chain_run: ChainRun, err: EniopsError) -> Steps[None]:
     """After a failure: undo what the chain did, unless that is not ours to do (its goal
     was reached, it was told not to, or someone else holds the resource now)."""
     if not chain_run.done:
@@ -199,10 +212,10 @@ def recover(chain_run: ChainRun, err: EniopsError) -> None:
         or isinstance(err, (Conflict, Interrupted, OperationTimeout))
     ):
         return
-    chain_run.rolled_back = undo(chain_run)
+    chain_run.rolled_back = yield from undo(chain_run)
 
 
-def undo(chain_run: ChainRun) -> bool:
+def undo(chain_run: ChainRun) -> Steps[bool]:
     """Put back every change the chain did, newest first; False when one could not be."""
     run = chain_run.run
     if run.deadline.expired() or run.stop_requested:
@@ -211,8 +224,8 @@ def undo(chain_run: ChainRun) -> bool:
         index, change = chain_run.done[-1]
         try:
             for back in change.undo:
-                chain_run.send(back)
-                chain_run.check(back, run.clock.now())
+                yield from chain_run.send(back)
+                yield from chain_run.check(back, run.clock.now())
         except EniopsError as undo_err:
             chain_run.memory.warnings.append(
                 f"putting back {change.action} failed: {undo_err.message}"
@@ -226,34 +239,8 @@ def undo(chain_run: ChainRun) -> bool:
     return True
 
 
-class Riders:
-    """The bookkeeping calls that ride beside a check: sent at once with it; a failure of
-    one is a warning, never the failure of the change it rides beside."""
-
-    def __init__(self, run: Run, sender: Sender, riders: tuple[Change, ...]) -> None:
-        self.run = run
-        self.sender = sender
-        self.riders = riders
-        #: Each rider's step, itself once sent (for its undo), and a warning if it failed.
-        self.ended: list[tuple[Step, Change | None, str]] = [
-            (Step(f"ec2:{r.action}", shown(r.params), "skipped", ""), None, "") for r in riders
-        ]
-
-    def sends(self) -> list[Callable[[], None]]:
-        """One call per rider, for `at_once`."""
-        return [functools.partial(self._ride, i) for i in range(len(self.riders))]
-
-    def _ride(self, index: int) -> None:
-        rider = self.riders[index]
-        try:
-            params, note = self.sender.send(rider)
-        except EniopsError as err:
-            status: StepStatus = "skipped" if isinstance(err, OperationTimeout) else "failed"
-            what = f"{rider.action} {_tag_keys(rider)} on {_resources(rider)}"
-            step = Step(f"ec2:{rider.action}", shown(rider.params), status, err.message)
-            self.ended[index] = (step, None, f"{what} not done: {err.message}")
-            return
-        self.ended[index] = (Step(f"ec2:{rider.action}", shown(params), "done", note), rider, "")
+def _step_of(change: Change, status: StepStatus, note: str) -> Step:
+    return Step(f"ec2:{change.action}", shown(change.params), status, note)
 
 
 def _tag_keys(change: Change) -> str:

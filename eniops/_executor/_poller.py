@@ -5,179 +5,145 @@ verifies has just been answered), later ones after a delay that grows to a cap. 
 falls due, every pending resource of that kind with a wait due (or nearly) is read in one
 describe call; a kind with no wait due is not read. A token bucket keeps the operation's
 describe rate within `RetryPolicy.poll_describes_per_s`, because EC2's describe budget is
-shared by everything in the account. Between reads the poller's thread sleeps until the next
-due wait, woken early only by a new wait, a stop request or the deadline.
+shared by everything in the account. The poller is a schedule and nothing more: the
+executor's loop asks it when the next read is due, sends the reads and hands back what
+they found.
 """
 
 from __future__ import annotations
 
-import functools
-import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .._errors import Conflict, EniopsError
 from .._expect import Expectation, Seen
 from .._settings import Clock, RetryPolicy
-from .._views import Kind, ResourceId, Subject, view
+from .._views import Kind, Subject, view
 
 if TYPE_CHECKING:
     from ._run import Run
 
 
 @dataclass
-class _Waiter:
+class Waiter:
+    """One wait: what it expects, when it is next read, and how it ended."""
+
     expect: Expectation
     due: float
     delay: float
     #: No "done" before this time (a confirmation read); a conflict may show earlier.
     not_before: float = 0.0
-    done: threading.Event = field(default_factory=threading.Event)
     #: Not read yet: its first read waits for the changes sent together with its own.
     fresh: bool = True
+    over: bool = False
     seen: Seen | None = None
     state: Any = None
     error: BaseException | None = None
 
     def finish(self, *, seen: Seen | None = None, error: BaseException | None = None) -> None:
-        self.seen, self.error = seen, error
-        self.done.set()
+        self.seen, self.error, self.over = seen, error, True
 
 
-#: The poller's thread.
-NAME = "eniops-poller"
-
-
-def _outcomes(waiters: list[_Waiter]) -> list[tuple[Seen, Any]]:
-    """Once every wait has ended: what was seen of each and its resource's state, or the
-    first one's error (in order)."""
-    for waiter in waiters:
-        waiter.done.wait()
+def outcomes(waiters: list[Waiter]) -> list[tuple[Seen, Any]]:
+    """Once every wait of a chain's `Await` has ended: what was seen of each and its
+    resource's state, or the first one's error (in order)."""
     failed = next((w.error for w in waiters if w.error is not None), None)
     if failed is not None:
         raise failed
     return [(w.seen, w.state) for w in waiters if w.seen is not None]
 
 
-def _own(error: BaseException) -> BaseException:
-    """A copy of an eniops error for one waiter (its details its own): errors are not shared
-    between the threads that raise them."""
+def own(error: BaseException) -> BaseException:
+    """A copy of an eniops error for one waiter (its details its own): one read's failure is
+    raised in every chain that waited for it."""
     return error.copy() if isinstance(error, EniopsError) else error
 
 
 class Poller:
-    """Waits of every chain of one operation, verified together (see the module)."""
+    """The schedule of every wait of one operation (see the module); the executor's loop
+    sends its reads and hands back what they found."""
 
     def __init__(self, run: Run) -> None:
         self.run = run
         self.policy = run.settings.policy
         self.clock = run.clock
-        self._cond = threading.Condition()
-        self._waiters: list[_Waiter] = []
-        self._thread: threading.Thread | None = None
+        self.waiters: list[Waiter] = []
         self._budget = _Budget(self.policy, self.clock)
-        run.in_flight.listen(self._wake)
         #: Describe calls the poller made (tests and benchmarks read it).
         self.describes = 0
 
-    def wait(
-        self, expects: tuple[Expectation, ...], not_before: float = 0.0, handed: int = 0
-    ) -> list[tuple[Seen, Any]]:
-        """Block until each of `expects` is done (`_outcomes`). The first reads go out at
-        once, or no earlier than `not_before` (monotonic). The `handed` changes these waits
-        check stop counting as in flight once the waits are registered: a read never goes
-        out between a change's answer and its wait."""
+    def add(self, expects: tuple[Expectation, ...], not_before: float = 0.0) -> list[Waiter]:
+        """Begin a wait for each of `expects`: the first reads go out at once, or no earlier
+        than `not_before` (monotonic)."""
         due = max(self.clock.now(), not_before)
         first = self.policy.poll_first_s
-        waiters = [_Waiter(e, due=due, delay=first, not_before=not_before) for e in expects]
-        with self._cond:
-            self._waiters.extend(waiters)
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._loop, name=NAME, daemon=True)
-                self._thread.start()
-            self._cond.notify_all()
-        self.run.in_flight.end(handed)
-        return _outcomes(waiters)
+        waiters = [Waiter(e, due=due, delay=first, not_before=not_before) for e in expects]
+        self.waiters.extend(waiters)
+        return waiters
 
-    # -- the poller's thread --------------------------------------------------------------
+    def next_read(self, in_flight: int) -> float | None:
+        """When the next read may go out (monotonic); None when nothing waits. A wait not read
+        yet waits for the `in_flight` changes sent together with its own (`_gathered`)."""
+        if not self.waiters:
+            return None
+        due = min(w.due for w in self.waiters)
+        kinds = _due_kinds(self.waiters, due)
+        gathered = _gathered(self.waiters, in_flight, self.policy)
+        return max(due, self._budget.ready_at(len(kinds)), gathered)
 
-    def _loop(self) -> None:
-        stop = self.run.settings.stop
-        forget = stop.listen(self._wake) if stop is not None else None
-        try:
-            while self._next():
-                self._tick()
-        finally:
-            if forget is not None:
-                forget()
-
-    def _wake(self) -> None:
-        with self._cond:
-            self._cond.notify_all()
-
-    def _next(self) -> bool:
-        """Sleep until a read falls due; False once no wait is left. A stop request or the
-        deadline ends every wait instead."""
-        run = self.run
-        with self._cond:
-            while True:
-                if not self._waiters:
-                    self._thread = None
-                    return False
-                if run.stop_requested:
-                    self._release(lambda w: run.interrupted(w.expect.doing()))
-                    continue
-                if run.deadline.expired():
-                    self._release(functools.partial(_timeout, run))
-                    continue
-                due = min(w.due for w in self._waiters)
-                kinds = _due_kinds(self._waiters, due)
-                gathered = _gathered(self._waiters, self.run.in_flight.count, self.policy)
-                left = max(due, self._budget.ready_at(len(kinds)), gathered) - self.clock.now()
-                if left <= 0:
-                    return True
-                self._cond.wait(min(left, run.deadline.remaining()))
-
-    def _release(self, error: Any) -> None:
-        """End every wait with its own error (the lock is held)."""
-        waiters, self._waiters = self._waiters, []
+    def reads(self) -> dict[Kind, list[Waiter]]:
+        """The reads due now, a describe per kind, with the waits each one answers; their
+        cost is taken from the budget."""
+        now = self.clock.now()
+        waiters = self.waiters
+        due = _due_kinds(waiters, now) or _due_kinds(waiters, min(w.due for w in waiters))
+        wanted: dict[Kind, list[Waiter]] = {}
         for waiter in waiters:
-            waiter.finish(error=error(waiter))
+            if waiter.expect.kind in due:
+                wanted.setdefault(waiter.expect.kind, []).append(waiter)
+        self._budget.spend(len(wanted))
+        self.describes += len(wanted)
+        return wanted
 
-    def _tick(self) -> None:
-        with self._cond:
-            waiters = list(self._waiters)
-        started = self.clock.now()
-        due = _due_kinds(waiters, started) or _due_kinds(waiters, min(w.due for w in waiters))
-        waiters = [w for w in waiters if w.expect.kind in due]
-        wanted: dict[Kind, set[ResourceId]] = {}
-        for waiter in waiters:
-            wanted.setdefault(waiter.expect.kind, set()).add(waiter.expect.resource)
-        with self._cond:
-            self._budget.spend(len(wanted))
-        reader = self.run.reader
-        kinds = sorted(wanted)
-        try:
-            results = self.run.at_once(
-                *(lambda k=k: reader.current(k, sorted(wanted[k], key=str)) for k in kinds)
-            )
-        except BaseException as failure:  # every waiter hears of it, whatever it is
-            with self._cond:
-                self._waiters = [w for w in self._waiters if w not in waiters]
-            for waiter in waiters:
-                waiter.finish(error=_own(failure))
-            return
-        self.describes += len(kinds)
-        states = dict(zip(kinds, results, strict=True))
-        finished = [w for w in waiters if self._judged(w, states[w.expect.kind], started)]
+    def read(self, kind: Kind, waiters: list[Waiter]) -> dict[Any, Any]:
+        """One describe of the resources `waiters` wait for (on the pool)."""
+        ids = sorted({w.expect.resource for w in waiters}, key=str)
+        return self.run.reader.current(kind, ids)
+
+    def judge(self, waiters: list[Waiter], states: dict[Any, Any], started: float) -> None:
+        """What a read found, for the waits it answers: a wait over leaves the schedule."""
+        finished = [w for w in waiters if self._judged(w, states, started)]
         _hurry_siblings(waiters, finished, started, self.policy.poll_first_s)
-        with self._cond:
-            self._waiters = [w for w in self._waiters if w not in finished]
-        for waiter in finished:
-            waiter.done.set()
+        self._forget(finished)
 
-    def _judged(self, waiter: _Waiter, states: dict[Any, Any], now: float) -> bool:
+    def fail(self, waiters: list[Waiter], error: BaseException) -> None:
+        """A read failed: every wait it was for hears of it, whatever it is."""
+        for waiter in waiters:
+            if not waiter.over:
+                waiter.finish(error=own(error))
+        self._forget(waiters)
+
+    def release(self) -> list[Waiter]:
+        """A stop request or the deadline ends every wait, each with its own error."""
+        run = self.run
+        waiters, self.waiters = self.waiters, []
+        for waiter in waiters:
+            if run.stop_requested:
+                waiter.finish(error=run.interrupted(waiter.expect.doing()))
+            else:
+                waiter.finish(error=_timeout(run, waiter))
+        return waiters
+
+    def _forget(self, waiters: list[Waiter]) -> None:
+        gone = {id(w) for w in waiters if w.over}
+        self.waiters = [w for w in self.waiters if id(w) not in gone]
+
+    def _judged(self, waiter: Waiter, states: dict[Any, Any], now: float) -> bool:
+        if waiter.over:
+            return True
         over = _judge(waiter, states, now, self.policy)
+        if over:
+            waiter.over = True
         progress = self.run.settings.progress
         if not over and progress is not None:
             progress(waiter.expect.doing(), self.run.deadline.elapsed())
@@ -212,7 +178,7 @@ class _Budget:
         self._refilled = now
 
 
-def _judge(waiter: _Waiter, states: dict[Any, Any], now: float, policy: RetryPolicy) -> bool:
+def _judge(waiter: Waiter, states: dict[Any, Any], now: float, policy: RetryPolicy) -> bool:
     """Judge one wait by what was read; True when it is over (done, or a conflict)."""
     waiter.fresh = False
     waiter.state = states.get(waiter.expect.resource)
@@ -232,7 +198,7 @@ def _judge(waiter: _Waiter, states: dict[Any, Any], now: float, policy: RetryPol
     return False
 
 
-def _gathered(waiters: list[_Waiter], in_flight: int, policy: RetryPolicy) -> float:
+def _gathered(waiters: list[Waiter], in_flight: int, policy: RetryPolicy) -> float:
     """When the first read of a fresh wait may go out: at once, unless changes sent
     together with its own are still in flight (then once they are answered, or after
     `poll_first_s` at most)."""
@@ -242,21 +208,21 @@ def _gathered(waiters: list[_Waiter], in_flight: int, policy: RetryPolicy) -> fl
     return min(fresh) + policy.poll_first_s
 
 
-def _timeout(run: Run, waiter: _Waiter) -> BaseException:
+def _timeout(run: Run, waiter: Waiter) -> BaseException:
     state = view(waiter.expect.subject, waiter.state)
     return run.deadline.timeout_error(
         waiter.expect.doing(), {"state": state} if state is not None else {}
     )
 
 
-def _due_kinds(waiters: list[_Waiter], at: float) -> set[Kind]:
+def _due_kinds(waiters: list[Waiter], at: float) -> set[Kind]:
     """The kinds of resource with a wait due at `at`, or nearly (within half its delay); a
     confirmation is not due before its `not_before`."""
     return {w.expect.kind for w in waiters if w.due <= at + w.delay / 2 and w.not_before <= at}
 
 
 def _hurry_siblings(
-    waiters: list[_Waiter], finished: list[_Waiter], started: float, first: float
+    waiters: list[Waiter], finished: list[Waiter], started: float, first: float
 ) -> None:
     """Transitions started together end together: when some waits of a kind finished in a
     read, the others of that kind are read again after the first delay, not the cap."""

@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
 
-from .. import _threads
 from .._deadline import Deadline
 from .._errors import Interrupted
 from .._gateway import Gateway
 from .._reads import Reader
 from .._result import Mode
 from .._settings import Clock, Settings
-
-#: Changes in flight at once across a plan's chains: well inside EC2's mutating bucket.
-MAX_CHANGES_IN_FLIGHT = 16
 
 
 @dataclass
@@ -36,8 +29,6 @@ class Run:
 
     def __post_init__(self) -> None:
         self.clock: Clock = self.settings.the_clock()
-        self.gate = threading.Semaphore(MAX_CHANGES_IN_FLIGHT)
-        self.in_flight = InFlight()
 
     def mark_read(self) -> None:
         """Record that the state the plan is built from has just been read."""
@@ -59,50 +50,8 @@ class Run:
             details={"while": doing},
         )
 
-    def at_once(self, *calls: Callable[[], Any]) -> list[Any]:
-        """Run independent calls together (see `eniops._threads`)."""
-        return _threads.at_once(*calls)
-
     def final_reader(self) -> Reader:
         """Reads after a failure: allowed past the deadline, but bounded."""
         if not self.deadline.expired():
             return self.reader
         return Reader(self.gateway.past_deadline())
-
-
-class InFlight:
-    """The changes sent whose check has not begun yet (eniops' bookkeeping tags aside): in
-    flight, or answered and about to be waited for. A wait's first read goes out once the
-    changes sent together with its own are answered and their waits registered, so that one
-    read sees them all. The sender begins one; the poller ends it as it registers the
-    change's waits (a change with nothing to wait for ends at once)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._count = 0
-        self._listeners: list[Callable[[], None]] = []
-
-    @property
-    def count(self) -> int:
-        """How many changes are in flight now."""
-        return self._count
-
-    def listen(self, listener: Callable[[], None]) -> None:
-        """Call `listener` whenever a change is answered."""
-        with self._lock:
-            self._listeners.append(listener)
-
-    def begin(self) -> None:
-        """A change is sent."""
-        with self._lock:
-            self._count += 1
-
-    def end(self, changes: int = 1) -> None:
-        """`changes` are answered and their checks begun (or given up)."""
-        if not changes:
-            return
-        with self._lock:
-            self._count -= changes
-            listeners = list(self._listeners)
-        for listener in listeners:
-            listener()

@@ -18,8 +18,10 @@ from .. import _codes
 from .._errors import AwsError, Conflict, EniopsError, Interrupted, PermissionDenied
 from .._plan import Change, Ref
 from .._views import Subject
+from ._loop import Call, Sleep, Steps
 
 if TYPE_CHECKING:
+    from .._reads import Reader
     from ._run import Run
 
 #: A guard read older than this is read again before a throttled change is sent again.
@@ -100,29 +102,21 @@ class Sender:
     def __init__(self, run: Run, memory: Memory) -> None:
         self.run = run
         self.memory = memory
-        #: Changes answered whose check has not begun: still counted in flight until the
-        #: chain hands them to its check (`handed`).
-        self._answered = 0
 
-    def handed(self) -> int:
-        """The changes answered since the last call, for their check to end in flight."""
-        answered, self._answered = self._answered, 0
-        return answered
-
-    def send(self, change: Change) -> tuple[Any, str]:
+    def send(self, change: Change) -> Steps[tuple[Any, str]]:
         """Send `change`; return the parameters sent and the note for its step. Raises the
         error that ended it, unless a read shows it in place after all (a warning says so)."""
         params = resolve(change.params, self.memory.facts)
         note = change.note
         self._refuse_if_stopped(change)  # never sent: nothing to settle
         try:
-            self._with_resends(change, params)
+            yield from self._with_resends(change, params)
         except _InPlace as in_place:
             note = _join(note, f"EC2 answered {_code(in_place.error)} but the change is in place")
             self.memory.warnings.append(f"{change.action}: {note}")
         except EniopsError as err:
             try:
-                now_in_place = settled(self.run, self.memory, change, err)
+                now_in_place = yield from settled(self.run, self.memory, change, err)
             except Conflict as moved:  # the read after the error shows who holds it now
                 raise moved.copy({**moved.details, "answered": _code(err)}) from err
             if not now_in_place:
@@ -131,42 +125,45 @@ class Sender:
             self.memory.warnings.append(f"{change.action}: {note}")
         return params, note
 
-    def _with_resends(self, change: Change, params: Mapping[str, Any]) -> None:
+    def _with_resends(self, change: Change, params: Mapping[str, Any]) -> Steps[None]:
+        """Sent, and sent again while tenacity says so; the loop sleeps in between."""
         run = self.run
+        turns = run.gateway.resends(lambda e: _sent_again(change, e), change.action, params)
         read_at = run.read_at
         error: EniopsError | None = None
-        attempts = 0
         try:
-            resending = run.gateway.resends(lambda e: _sent_again(change, e), change.action, params)
-            for attempt in resending:
-                with attempt:
-                    attempts = attempt.retry_state.attempt_number
+            while True:
+                what, seconds = turns.next()
+                if what == "done":
+                    return
+                if what == "sleep":
+                    yield Sleep(seconds)
+                    continue
+                try:
                     if error is not None:
-                        read_at = self._before_resend(change, error, read_at)
+                        read_at = yield from self._before_resend(change, error, read_at)
                         self._refuse_if_stopped(change)
-                    try:
-                        self._send_once(change, params, attempts)
-                    except EniopsError as err:
+                    yield from self._send_once(change, params, turns.attempt_number)
+                except GeneratorExit:
+                    raise
+                except BaseException as err:  # tenacity decides whether it is sent again
+                    if isinstance(err, EniopsError):
                         error = err
-                        raise
+                    turns.failed(err)
+                else:
+                    turns.succeeded()
         except EniopsError as err:
             ended = _ended(run, change, err)
-            raise ended.copy({**ended.details, "attempts": attempts}) from err
+            raise ended.copy({**ended.details, "attempts": turns.attempt_number}) from err
 
-    def _send_once(self, change: Change, params: Mapping[str, Any], attempt: int) -> None:
-        run = self.run
-        counted = change.role != "bookkeeping"
-        with run.gate:
-            if counted:
-                run.in_flight.begin()
-            try:
-                run.gateway.send(change.action, params, attempt)
-            except BaseException:
-                if counted:
-                    run.in_flight.end()
-                raise
-        if counted:
-            self._answered += 1
+    def _send_once(self, change: Change, params: Mapping[str, Any], attempt: int) -> Steps[None]:
+        gateway = self.run.gateway
+        yield Call(
+            lambda: gateway.send(change.action, params, attempt),
+            gateway.deadline.remaining() + self.run.settings.policy.in_flight_s,
+            lambda: gateway.unanswered(change.action),
+            counted=change.role != "bookkeeping",
+        )
 
     def _refuse_if_stopped(self, change: Change) -> None:
         run = self.run
@@ -178,7 +175,7 @@ class Sender:
                 {"operation": change.action, "sent": False},
             )
 
-    def _before_resend(self, change: Change, error: EniopsError, read_at: float) -> float:
+    def _before_resend(self, change: Change, error: EniopsError, read_at: float) -> Steps[float]:
         """The read before a change is sent again; returns when its guard was last read.
 
         After an answer that leaves open whether the change was carried out, read the
@@ -192,18 +189,25 @@ class Sender:
             return read_at
         checks = [*([] if throttled else change.expect), *filter(None, [change.guard])]
         for expect in checks:
-            state = self._read(expect.subject)
+            state = yield from read(self.run.reader, expect.subject)
+            self.memory.last[expect.subject] = state
             seen = expect.observe(state)  # a Conflict stops here
             if expect is not change.guard and seen.progress != "absent":
                 self.memory.facts.update(seen.facts)
                 raise _InPlace(error)
         return clock.now()
 
-    def _read(self, subject: Subject) -> Any:
-        kind, resource = subject
-        state = self.run.reader.current(kind, [resource]).get(resource)
-        self.memory.last[subject] = state
-        return state
+
+def read(reader: Reader, subject: Subject) -> Steps[Any]:
+    """The present state of one resource, read on the pool within the reader's deadline."""
+    kind, resource = subject
+    gateway = reader.gateway
+    found = yield Call(
+        lambda: reader.current(kind, [resource]),
+        gateway.deadline.remaining(),
+        lambda: gateway.unanswered(f"a read of {resource}"),
+    )
+    return found.get(resource)
 
 
 def _ended(run: Run, change: Change, err: EniopsError) -> EniopsError:
@@ -223,7 +227,7 @@ def _ended(run: Run, change: Change, err: EniopsError) -> EniopsError:
     )
 
 
-def settled(run: Run, memory: Memory, change: Change, err: EniopsError) -> bool:
+def settled(run: Run, memory: Memory, change: Change, err: EniopsError) -> Steps[bool]:
     """After an error: is the change in place after all? Read before deciding."""
     if not change.expect or isinstance(err, (PermissionDenied, Interrupted)):
         return False
@@ -233,11 +237,11 @@ def settled(run: Run, memory: Memory, change: Change, err: EniopsError) -> bool:
     reader = run.final_reader()
     for attempt in range(reads):
         if attempt:
-            run.clock.sleep(policy.settle_pause_s)
+            yield Sleep(policy.settle_pause_s)
         try:
-            found = [
-                (e, reader.current(e.kind, [e.resource]).get(e.resource)) for e in change.expect
-            ]
+            found = []
+            for expect in change.expect:
+                found.append((expect, (yield from read(reader, expect.subject))))
         except EniopsError:
             return False
         seen = []

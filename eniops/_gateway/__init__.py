@@ -8,20 +8,20 @@ lower layer raises into eniops errors.
 Retries happen in one layer only. Clients eniops builds have botocore's retries off; on a
 client passed in as `ec2=`, a `needs-retry` handler registered first answers "no retry" for
 eniops' own calls (and only for them), so the caller's client is otherwise untouched.
-Every call runs on a worker thread and is abandoned when the deadline (for a change: the
-deadline plus a short in-flight allowance) passes: a hung endpoint cannot stretch a deadline,
-whatever timeouts the client was built with.
+Every call runs on the process's pool (`eniops._threads`) and is abandoned when the
+deadline (for a change: the deadline plus a short in-flight allowance) passes: a hung
+endpoint cannot stretch a deadline, whatever timeouts the client was built with.
 """
 
 from __future__ import annotations
 
 import itertools
-import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TYPE_CHECKING, Any
 
-from .. import _codes
+from .. import _codes, _threads
 from .._deadline import Deadline
 from .._errors import AwsError, EniopsError, Interrupted
 from .._settings import Clock, RetryPolicy, StopRequest
@@ -59,32 +59,32 @@ class _Abandoned(Exception):
 def _invoke(
     method: Callable[..., Any], params: Mapping[str, Any], limit_s: float, endpoint: str = ""
 ) -> Any:
-    """Call `method(**params)` (a client's, at `endpoint`) on a thread of its own; give up
-    after `limit_s` seconds."""
-    box: dict[str, Any] = {}
-    finished = threading.Event()
+    """Call `method(**params)` (a client's, at `endpoint`) on the pool; give up waiting after
+    `limit_s` seconds. On the pool already (the executor's loop holds this call's future and
+    its bound), call it in place."""
 
-    def run() -> None:
+    def call() -> Any:
         _eniops_call.active = True
         _eniops_call.status = None
         try:
-            box["value"] = method(**params)
+            return method(**params)
         except _NoRetry as answer:
             from botocore.exceptions import ClientError  # noqa: PLC0415
 
-            box["error"] = ClientError(answer.response[1], answer.operation)
-        except BaseException as err:  # handed to the waiting thread
-            box["error"] = _readable(err, endpoint)
-        finally:
-            finished.set()
+            raise ClientError(answer.response[1], answer.operation) from None
+        except BaseException as err:
+            readable = _readable(err, endpoint)
+            if readable is err:
+                raise
+            raise readable from err
 
-    worker = threading.Thread(target=run, name="eniops-call", daemon=True)
-    worker.start()
-    if not finished.wait(max(0.0, limit_s)):
-        raise _Abandoned
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
+    if _threads.on_pool():
+        return call()
+    future = _threads.submit(call)
+    try:
+        return future.result(timeout=max(0.0, limit_s))
+    except FutureTimeout:
+        raise _Abandoned from None
 
 
 def _readable(err: BaseException, endpoint: str) -> BaseException:
@@ -131,8 +131,7 @@ class Gateway:
 
     def beside(self, service: str) -> Gateway:
         """The same, on a client of another service (STS, IAM) with these credentials."""
-        made = sibling(self.client, service)
-        return self._like(made, self.deadline)
+        return self._like(sibling(self.client, service), self.deadline)
 
     def within(self, seconds: float) -> Gateway:
         """The same, giving up `seconds` from now at most (sooner than the operation)."""
@@ -149,13 +148,9 @@ class Gateway:
         A `first_read` answering NotFound is read again briefly (eventual consistency)."""
         attempts = itertools.count(1)
         try:
+            said = _logs.retries_said(self.name, operation, params)
             retrying = _retries.reading(
-                self.policy,
-                self.deadline,
-                self.clock,
-                self.stop,
-                first_read=first_read,
-                before_sleep=_logs.retries_said(self.name, operation, params),
+                self.policy, self.deadline, self.clock, self.stop, first_read, before_sleep=said
             )
             return retrying(lambda: self._attempt(operation, params, 0.0, next(attempts)))
         except BaseException as err:
@@ -175,13 +170,14 @@ class Gateway:
 
     def resends(
         self, resendable: Callable[[BaseException], bool], operation: str, params: Any
-    ) -> Any:
-        """The attempts at sending change `operation` (tenacity's iterator: its sender reads
-        what it must between them): another after an error `resendable` accepts, a full-jitter
-        backoff later, unless past the deadline or a stop; the last error is raised as is."""
+    ) -> _retries.Turns:
+        """The attempts at sending change `operation`, a decision at a time (`Turns`):
+        again after an error `resendable` accepts, until the deadline or a stop."""
         said = _logs.retries_said(self.name, operation, params)
-        return _retries.resending(
-            self.policy, self.deadline, self.clock, self.stop, resendable, before_sleep=said
+        return _retries.Turns(
+            _retries.resending(
+                self.policy, self.deadline, self.clock, self.stop, resendable, before_sleep=said
+            )
         )
 
     def dry_run(self, operation: str, params: Mapping[str, Any]) -> None:
@@ -221,14 +217,18 @@ class Gateway:
         _logs.call_said(self.name, operation, params, attempt=attempt, started=started, got=answer)
         return answer
 
+    def unanswered(self, operation: str) -> EniopsError:
+        """The error for a call of `operation` given up on at its bound, unanswered."""
+        return self.deadline.timeout_error(
+            f"waiting for EC2 to answer {operation}",
+            {"operation": operation, "sent": True, "answered": False},
+        )
+
     def _ended(self, operation: str, err: BaseException, *, retried: bool) -> BaseException:
         """What a call's last error means: a call that never answered, a deadline or a stop
         that ended a read's retries, or the eniops error EC2's answer stands for."""
         if isinstance(err, _Abandoned):
-            return self.deadline.timeout_error(
-                f"waiting for EC2 to answer {operation}",
-                {"operation": operation, "sent": True, "answered": False},
-            )
+            return self.unanswered(operation)
         code = error_code(err)
         if retried and _codes.resendable(code):
             if self.stop is not None and self.stop.requested:

@@ -90,8 +90,8 @@ def reading(
     deadline: Deadline,
     clock: Clock,
     stop: StopRequest | None,
-    *,
     first_read: bool,
+    *,
     before_sleep: Callable[[RetryCallState], None] | None = None,
 ) -> Any:
     """How a read is retried: throttling, 5xx and the network; a `first_read` answering
@@ -147,3 +147,45 @@ def resending(
         reraise=True,
         before_sleep=before_sleep,
     )
+
+
+class Turns:
+    """tenacity's decisions one at a time, for a caller that sleeps on its own (the
+    executor's loop), as tenacity's own `AsyncRetrying` drives its `iter`.
+
+    `next()` answers ``("attempt", 0.0)``: make one now and say how it ended (`failed` or
+    `succeeded`); ``("sleep", seconds)``: pause, then ask again; ``("done", 0.0)``: the last
+    attempt succeeded. When tenacity gives up, `next()` raises the last error as is.
+    """
+
+    def __init__(self, retrying: Any) -> None:
+        from tenacity import RetryCallState  # noqa: PLC0415
+
+        self.retrying = retrying
+        retrying.begin()
+        self.state = RetryCallState(retrying, fn=None, args=(), kwargs={})
+
+    @property
+    def attempt_number(self) -> int:
+        """The attempt made last (or being made)."""
+        return int(self.state.attempt_number)
+
+    def next(self) -> tuple[str, float]:
+        """What to do next (see the class)."""
+        from tenacity import DoAttempt, DoSleep  # noqa: PLC0415
+
+        do = self.retrying.iter(retry_state=self.state)
+        if isinstance(do, DoAttempt):
+            return "attempt", 0.0
+        if isinstance(do, DoSleep):
+            self.state.prepare_for_next_attempt()
+            return "sleep", float(do)
+        return "done", 0.0
+
+    def failed(self, err: BaseException) -> None:
+        """The attempt raised `err`."""
+        self.state.set_exception((type(err), err, err.__traceback__))
+
+    def succeeded(self) -> None:
+        """The attempt succeeded."""
+        self.state.set_result(None)

@@ -26,6 +26,7 @@ from .._errors import (
 from .._executor import DEPENDS, NO_DRY_RUN, Run, dry_run_calls, execute, resolve
 from .._plan import Change, Plan
 from .._result import Problem, Readiness
+from .._threads import at_once
 from ._operation import CHECK, Common, start
 from ._picking import FailoverState
 from .failover import FailoverRequest, plan_failover, read_failover
@@ -221,7 +222,7 @@ def _dry_runs(
             warnings.append(f"{change.action} {why}: its permission is not checked")
         else:
             calls.setdefault((change.action, repr(sorted(change.params.items()))), (change, rider))
-    (problems, notes), *answers = run.at_once(
+    (problems, notes), *answers = at_once(
         lambda: _simulated(run, sorted(simulated)),
         *(lambda c=c: _dry_run(run, c) for c, _ in calls.values()),
     )

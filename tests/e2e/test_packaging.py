@@ -137,7 +137,7 @@ def test_the_installed_wheel_works(dist, tmp_path):
     assert int(scripts) == len(list((ROOT / "eniops" / "ha").iterdir())) + 1  # + an alias
     assert state == "stopped"
     entry = (next(target.glob("eniops-*.dist-info")) / "entry_points.txt").read_text()
-    assert "eniops = eniops.cli:main" in entry
+    assert "eniops = eniops.cli:run" in entry
 
 
 def test_the_sdist_holds_what_deploys_and_tests_eniops(dist, tmp_path):

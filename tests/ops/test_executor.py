@@ -268,7 +268,8 @@ def test_the_poller_keeps_within_its_describe_budget(world):
 def test_a_change_answered_but_not_yet_waited_for_holds_back_the_first_read(world, monkeypatch):
     """Two route tables replaced at once; the second table's chain is slow to begin its
     check after its answer. The poller still reads both tables in one call: a change counts
-    as in flight until its wait is registered, not only until EC2 answers it."""
+    as in flight until its chain has taken the answer and begun its wait, not only until EC2
+    answers it."""
     from eniops._executor._chain import ChainRun
 
     slow_table = world.lab.route_tables[1]
@@ -290,3 +291,62 @@ def test_a_change_answered_but_not_yet_waited_for_holds_back_the_first_read(worl
     replaced = max(c.ended for c in calls if c.operation == "ReplaceRoute")
     reads = [c for c in calls if c.operation == "DescribeRouteTables" and c.at >= replaced]
     assert len(reads) == 1, [c.params for c in reads]
+
+
+def test_every_ec2_call_runs_on_the_pool_and_applying_starts_no_thread(big_world, monkeypatch):
+    """Once the first change is sent, nothing starts a thread but the pool (no thread per
+    chain, per rider, per call or for the poller), and every call of the operation, reads
+    before the plan included, is made on one of the pool's threads."""
+    import threading
+
+    from eniops import _threads
+
+    started: list[tuple[str, float]] = []
+    start = threading.Thread.start
+
+    def recorded(self):
+        started.append((self.name, time.monotonic()))
+        return start(self)
+
+    more = more_enis(big_world, 3)
+    callers: list[str] = []
+    monkeypatch.setattr(threading.Thread, "start", recorded)
+    big_world.client.meta.events.register(
+        "before-call.ec2", lambda **_: callers.append(threading.current_thread().name)
+    )
+    eniops.failover_instance(
+        big_world.lab.active, to_instance=big_world.lab.standby, ec2=big_world.client
+    )
+    changes = [c for c in big_world.strict.calls if c.operation in MUTATING_OPERATIONS]
+    assert len(changes) >= 2 * (len(more) + 1)  # detach and attach of every ENI
+    first_change = min(c.at for c in changes)
+    late = [name for name, at in started if at >= first_change]
+    assert all(name.startswith("eniops-call_") for name in late), late
+    assert callers
+    assert all(name.startswith("eniops-call_") for name in callers), set(callers)
+    assert len(set(callers)) <= _threads.WORKERS
+
+
+def test_the_command_exits_without_waiting_for_a_call_given_up_on(tmp_path):
+    """A call to EC2 abandoned at the deadline may hang until the client's read timeout; the
+    `eniops` command exits at once anyway (a plain `sys.exit` would wait for it)."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "hung.py"
+    script.write_text(
+        "import sys, threading\n"
+        "from eniops import _threads, cli\n"
+        "_threads.submit(threading.Event().wait)  # never ends\n"
+        "sys.argv = ['eniops', '--version']\n"
+        "cli.run()\n"
+    )
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip()  # the version, printed and flushed before the exit
+    # Without the exit it would never end (the subprocess timeout); the slack is for a
+    # loaded machine.
+    assert time.monotonic() - started < 30
