@@ -191,18 +191,16 @@ def _index_on(eni: Eni, target: Instance, limits: Limits, requested: int | None)
 def _leave(
     eni: Eni, target: Instance, placement: Placement, move: MoveIntent, *, intent: bool
 ) -> list[Change | Wait]:
-    """Getting the ENI off where it is: record the intent (unless recorded already), then
-    detach it, or wait for a detach already running. Nothing when it is available."""
+    """Getting the ENI off where it is: record the intent (unless this very intent is
+    recorded already: an intent naming another source, index or DeleteOnTermination, a
+    stranger's or a stale one, is written over before the detach, or a re-run would follow
+    it), then detach it, or wait for a detach already running. Nothing when it is
+    available."""
     att = eni.attachment
     if att is None:
         return []
     items: list[Change | Wait] = []
-    pending = eni.intent
-    recorded = pending is not None and (pending.target, pending.device_index) == (
-        move.target,
-        move.device_index,
-    )
-    if intent and not recorded:
+    if intent and eni.intent != move:
         items.append(_bookkeeping.intent(eni.eni_id, move))
     if att.status == "detaching":
         items.append(

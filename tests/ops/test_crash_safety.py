@@ -336,3 +336,53 @@ def test_a_crash_in_any_thread_reaches_the_caller_never_a_success(world, operati
     # The Elastic IP's step ran on: it was not put back because of another thread's crash.
     assert world.address()["InstanceId"] == world.lab.standby
     assert world.strict.count("DisassociateAddress") == 0
+
+
+class _Killed(BaseException):
+    """The process running the move dies: every call from now on fails."""
+
+
+def test_a_strangers_intent_is_written_over_before_the_detach(world):
+    """An attached ENI carrying an intent a stranger wrote (from the target itself, at the
+    very index the move picks): the move writes its own intent before its detach, so a move
+    killed right after the detach is finished by its re-run, never refused on the stranger's
+    word and left detached."""
+    forged = MoveIntent(world.lab.standby, world.lab.standby, 1, False).format()
+    with world.strict.internal() as client:
+        client.create_tags(
+            Resources=[world.lab.floating_eni], Tags=[{"Key": MOVE_TAG, "Value": forged}]
+        )
+    world.strict.reset_calls()
+    detached: list[bool] = []
+
+    def die(**_):
+        if detached and not world.strict._is_internal():
+            raise _Killed
+
+    events = world.client.meta.events
+    events.register_first("before-call.ec2", die)
+    events.register("after-call.ec2.DetachNetworkInterface", lambda **_: detached.append(True))
+    try:
+        with pytest.raises(_Killed):
+            eniops.move_eni(
+                world.lab.floating_eni,
+                to_instance=world.lab.standby,
+                expect_current=world.lab.active,
+                ec2=world.client,
+            )
+    finally:
+        events.unregister("before-call.ec2", die)
+    changes = [c.operation for c in world.strict.calls if c.mutating]
+    assert changes[:2] == ["CreateTags", "DetachNetworkInterface"], changes
+    assert (
+        tags(world)[MOVE_TAG] == MoveIntent(world.lab.active, world.lab.standby, 1, False).format()
+    )
+    result = eniops.move_eni(
+        world.lab.floating_eni,
+        to_instance=world.lab.standby,
+        expect_current=world.lab.active,
+        ec2=world.client,
+    )
+    assert result.changed
+    assert attachment(world)["InstanceId"] == world.lab.standby
+    assert MOVE_TAG not in tags(world)
