@@ -50,6 +50,39 @@ HOLDABLE = [
 ]
 
 
+#: What `choose` can ask (remaps and moves twice as often as the rest).
+OPERATION_KINDS = [
+    "remap",
+    "remap",
+    "move",
+    "move",
+    "detach",
+    "attach",
+    "add-ip",
+    "reassign-ip",
+    "remove-ip",
+    "add-ip6",
+    "move-ip6",
+    "remove-ip6",
+    "failover",
+    "failover-tag",
+    "shared-standby",
+    "route",
+]
+#: The faults `Monkey.arm` can play on one operation.
+FAULT_KINDS = [
+    "throttle",
+    "5xx",
+    "not-found",
+    "hold",
+    "lost",
+    "late",
+    "attach-refused",
+    "third-party",
+    "kill",
+    "tags",
+]
+
 #: The lab's instance type (t3.large) takes three ENIs.
 ENIS_PER_INSTANCE = 3
 
@@ -118,24 +151,13 @@ class Monkey:
     #: eniops tags a third party wrote before this operation.
     forged: list[str] = field(default_factory=list)
 
-    def arm(self, planned: Operation) -> None:
-        """Pick this operation's faults (most operations get one or two)."""
+    def arm(self, planned: Operation, kinds: list[str] | None = None) -> None:
+        """Play `kinds` of faults on this operation (None: most operations get one or two,
+        picked at random)."""
         rng, strict = self.rng, self.account.strict
-        for _ in range(rng.choice([0, 1, 1, 2, 3])):
-            kind = rng.choice(
-                [
-                    "throttle",
-                    "5xx",
-                    "not-found",
-                    "hold",
-                    "lost",
-                    "late",
-                    "attach-refused",
-                    "third-party",
-                    "kill",
-                    "tags",
-                ]
-            )
+        if kinds is None:
+            kinds = [rng.choice(FAULT_KINDS) for _ in range(rng.choice([0, 1, 1, 2, 3]))]
+        for kind in kinds:
             self.counts[kind] += 1
             if kind == "throttle":
                 operation = rng.choice(DESCRIBES + CHANGES)
@@ -347,31 +369,13 @@ class Operation:
     hints: frozenset[str] = frozenset()
 
 
-def choose(account: Account, rng: random.Random) -> Operation:
-    """A random operation on the account as it is now (sometimes a wrong one on purpose)."""
+def choose(account: Account, rng: random.Random, kind: str | None = None) -> Operation:
+    """An operation of `kind` (None: one at random) on the account as it is now, its
+    arguments picked at random (sometimes wrong ones on purpose)."""
     raw = account.raw()
     instances = [*account.zone_a, account.far]
     client = account.client
-    kind = rng.choice(
-        [
-            "remap",
-            "remap",
-            "move",
-            "move",
-            "detach",
-            "attach",
-            "add-ip",
-            "reassign-ip",
-            "remove-ip",
-            "add-ip6",
-            "move-ip6",
-            "remove-ip6",
-            "failover",
-            "failover-tag",
-            "shared-standby",
-            "route",
-        ]
-    )
+    kind = kind or rng.choice(OPERATION_KINDS)
     if kind == "remap":
         allocation = rng.choice(account.eips)
         current = raw["addresses"][allocation].get("NetworkInterfaceId") or eniops.UNASSOCIATED
