@@ -26,6 +26,16 @@ def attachment(world, eni_id=None):
     return shown.get("Attachment") or {}
 
 
+def move_guarded(world):
+    """The floating ENI moved from the active instance (expected there) to the standby."""
+    return eniops.move_eni(
+        world.lab.floating_eni,
+        to_instance=world.lab.standby,
+        expect_current=world.lab.active,
+        ec2=world.client,
+    )
+
+
 def crash_after_detach(world, *, index=1, dot=False, to=None):
     """The state a move killed right after its detach leaves: available, intent tagged."""
     intent = MoveIntent(world.lab.active, to or world.lab.standby, index, dot).format()
@@ -43,12 +53,7 @@ def test_a_crashed_move_is_completed_by_the_same_move(world):
     crash_after_detach(world, index=2, dot=True)
     shown = eniops.describe(world.lab.floating_eni, ec2=world.client)
     assert shown["pending_move"].startswith(f"from={world.lab.active}")
-    result = eniops.move_eni(
-        world.lab.floating_eni,
-        to_instance=world.lab.standby,
-        expect_current=world.lab.active,
-        ec2=world.client,
-    )
+    result = move_guarded(world)
     assert result.changed
     now = attachment(world)
     assert (now["InstanceId"], now["DeviceIndex"], now["DeleteOnTermination"]) == (
@@ -364,12 +369,7 @@ def test_a_strangers_intent_is_written_over_before_the_detach(world):
     events.register("after-call.ec2.DetachNetworkInterface", lambda **_: detached.append(True))
     try:
         with pytest.raises(_Killed):
-            eniops.move_eni(
-                world.lab.floating_eni,
-                to_instance=world.lab.standby,
-                expect_current=world.lab.active,
-                ec2=world.client,
-            )
+            move_guarded(world)
     finally:
         events.unregister("before-call.ec2", die)
     changes = [c.operation for c in world.strict.calls if c.mutating]
@@ -377,12 +377,7 @@ def test_a_strangers_intent_is_written_over_before_the_detach(world):
     assert (
         tags(world)[MOVE_TAG] == MoveIntent(world.lab.active, world.lab.standby, 1, False).format()
     )
-    result = eniops.move_eni(
-        world.lab.floating_eni,
-        to_instance=world.lab.standby,
-        expect_current=world.lab.active,
-        ec2=world.client,
-    )
+    result = move_guarded(world)
     assert result.changed
     assert attachment(world)["InstanceId"] == world.lab.standby
     assert MOVE_TAG not in tags(world)
