@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from ._errors import (
+from ._core._errors import (
     READINESS_REASONS,
     REASONS,
     AwsError,
@@ -27,18 +27,11 @@ from ._errors import (
     PermissionDenied,
     PreconditionFailed,
 )
-from ._inputs import UNASSOCIATED
-from ._keywords import CheckKeywords, CommonKeywords, ReadKeywords
-from ._result import Problem, Readiness, Result, Step
+from ._core._inputs import UNASSOCIATED
+from ._core._keywords import CheckKeywords, CommonKeywords, ReadKeywords
+from ._core._result import Problem, Readiness, Result, Step
 
 if TYPE_CHECKING:
-    from ._descriptions import (
-        AddressDescription,
-        Description,
-        EniDescription,
-        EniLine,
-        InstanceDescription,
-    )
     from ._ops.describe import describe
     from ._ops.eni import attach_eni, detach_eni, move_eni
     from ._ops.failover import failover_instance
@@ -47,14 +40,21 @@ if TYPE_CHECKING:
     from ._ops.release import release_eip
     from ._ops.remap import remap_eip
     from ._ops.route import move_route
+    from ._state._descriptions import (
+        AddressDescription,
+        Description,
+        EniDescription,
+        EniLine,
+        InstanceDescription,
+    )
 
 #: Where each operation (and `describe`'s types) lives; it is imported on first use.
 _OPERATIONS = {
-    "AddressDescription": "._descriptions",
-    "Description": "._descriptions",
-    "EniDescription": "._descriptions",
-    "EniLine": "._descriptions",
-    "InstanceDescription": "._descriptions",
+    "AddressDescription": "._state._descriptions",
+    "Description": "._state._descriptions",
+    "EniDescription": "._state._descriptions",
+    "EniLine": "._state._descriptions",
+    "InstanceDescription": "._state._descriptions",
     "remap_eip": "._ops.remap",
     "move_eni": "._ops.eni",
     "attach_eni": "._ops.eni",
@@ -114,7 +114,7 @@ def __getattr__(name: str) -> Any:
     # The version is read from the package metadata, an operation or `describe`'s types
     # imported, when first asked.
     if name == "__version__":
-        from ._version import version  # noqa: PLC0415
+        from ._core._version import version  # noqa: PLC0415
 
         return version()
     module = _OPERATIONS.get(name)

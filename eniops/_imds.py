@@ -19,7 +19,7 @@ import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ._errors import ImdsError
+from ._core._errors import ImdsError
 
 DEFAULT_ENDPOINT = "http://169.254.169.254"
 #: The default endpoint of each endpoint mode.

@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ._errors import InvalidInput
-from ._keywords import CHECK, COMMON, READ
-from ._permissions import policy_document
+from ._core._errors import InvalidInput
+from ._core._keywords import CHECK, COMMON, READ
+from ._core._permissions import policy_document
 
 TAGS = ("CreateTags", "DeleteTags")
 

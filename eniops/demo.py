@@ -15,10 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ._errors import EniopsError
-from ._inputs import UNASSOCIATED
-from ._result import Readiness
-from ._tags import MOVE_TAG, MoveIntent
+from ._core._errors import EniopsError
+from ._core._inputs import UNASSOCIATED
+from ._core._result import Readiness
+from ._state._tags import MOVE_TAG, MoveIntent
 
 Expect = Literal["done", "refused", "say", "ready", "not-ready"]
 #: The IPv6 overlay address of the dual-stack scenes.
@@ -245,7 +245,7 @@ def _interrupt(client: Any, lab: Any) -> None:
 
 
 def _play(scene: Scene, say: Callable[[str], None], output: str) -> Any:
-    from ._render import readiness_text, result_text  # noqa: PLC0415
+    from .cli._render import readiness_text, result_text  # noqa: PLC0415
 
     try:
         outcome = scene.run()

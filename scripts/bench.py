@@ -24,7 +24,7 @@ import boto3
 from moto import mock_aws
 
 import eniops
-from eniops._settings import DEFAULT_POLICY
+from eniops._core._settings import DEFAULT_POLICY
 from eniops.testing import (
     MUTATING_OPERATIONS,
     Lab,

@@ -80,7 +80,7 @@ def _every_result_fits_its_schema() -> Iterator[None]:
     one and not the other fails the test that made it."""
     from output_schema import fits
 
-    from eniops._result import Readiness, Result
+    from eniops._core._result import Readiness, Result
 
     made = {Result: Result.__init__, Readiness: Readiness.__init__}
 

@@ -315,7 +315,7 @@ def deadline_passes_at(world: World, operation: str, monkeypatch: Any) -> None:
     def jump(**_: Any) -> None:
         jumped["by"] = 120.0
 
-    monkeypatch.setattr("eniops._deadline.time", Clock)
+    monkeypatch.setattr("eniops._core._deadline.time", Clock)
     world.client.meta.events.register(f"before-call.ec2.{operation}", jump)
 
 

@@ -11,7 +11,7 @@
 How work runs at once, in five lines:
   the caller's thread runs one loop (`_loop.Loop`); each chain is a generator it steps;
   a chain yields an EC2 call, a pause, a wait or several of these side by side, nothing else;
-  each EC2 call is a future on the process's one bounded pool (`eniops._threads`);
+  each EC2 call is a future on the process's one bounded pool (`eniops._core._threads`);
   the loop stops waiting for a call at its bound: the deadline (a change: plus `in_flight_s`);
   the chain then hears `OperationTimeout`, undoes what it may, and the loop reads where all is.
 """
@@ -21,9 +21,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from .._errors import PermissionDenied
+from .._core._errors import PermissionDenied
+from .._core._result import Result, Step
 from .._plan import Change, Plan, Wait, calls_of
-from .._result import Result, Step
 from . import _outcome
 from ._chain import ChainRun, undo
 from ._loop import Loop, Steps

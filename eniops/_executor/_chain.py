@@ -10,12 +10,12 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from .. import _codes
-from .._errors import Conflict, EniopsError, Interrupted, OperationTimeout
-from .._expect import Expectation
-from .._log import logger, named, said
+from .._core import _codes
+from .._core._errors import Conflict, EniopsError, Interrupted, OperationTimeout
+from .._core._log import logger, named, said
+from .._core._result import Step, StepStatus
 from .._plan import Chain, Change, Wait
-from .._result import Step, StepStatus
+from .._plan._expect import Expectation
 from ._loop import Await, Call, Steps, Together, first_error
 from ._send import Memory, Sender, resolve, shown
 

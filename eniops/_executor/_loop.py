@@ -25,9 +25,9 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .. import _threads
-from .._expect import Expectation
-from .._views import Kind
+from .._core import _threads
+from .._plan._expect import Expectation
+from .._state._views import Kind
 from ._poller import Poller, Waiter, outcomes
 
 if TYPE_CHECKING:

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .._errors import Conflict, EniopsError, Interrupted, OperationTimeout, PartialFailure
+from .._core._errors import Conflict, EniopsError, Interrupted, OperationTimeout, PartialFailure
+from .._core._result import Result, Step
 from .._plan import Chain, Plan
-from .._result import Result, Step
-from .._views import Planned, Subject, in_words, resolved, view
+from .._state._views import Planned, Subject, in_words, resolved, view
 
 if TYPE_CHECKING:
     from ._chain import ChainRun

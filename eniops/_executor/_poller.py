@@ -15,10 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .._errors import Conflict, EniopsError
-from .._expect import Expectation, Seen
-from .._settings import Clock, RetryPolicy
-from .._views import Kind, Subject, view
+from .._core._errors import Conflict, EniopsError
+from .._core._settings import Clock, RetryPolicy
+from .._plan._expect import Expectation, Seen
+from .._state._views import Kind, Subject, view
 
 if TYPE_CHECKING:
     from ._run import Run

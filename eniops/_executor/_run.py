@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from .._deadline import Deadline
-from .._errors import Interrupted
+from .._core._deadline import Deadline
+from .._core._errors import Interrupted
+from .._core._result import Mode
+from .._core._settings import Clock, Settings
 from .._gateway import Gateway
-from .._reads import Reader
-from .._result import Mode
-from .._settings import Clock, Settings
+from .._state._reads import Reader
 
 
 @dataclass

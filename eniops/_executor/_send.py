@@ -14,14 +14,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .. import _codes
-from .._errors import AwsError, Conflict, EniopsError, Interrupted, PermissionDenied
+from .._core import _codes
+from .._core._errors import AwsError, Conflict, EniopsError, Interrupted, PermissionDenied
 from .._plan import Change, Ref
-from .._views import Subject
+from .._state._views import Subject
 from ._loop import Call, Sleep, Steps
 
 if TYPE_CHECKING:
-    from .._reads import Reader
+    from .._state._reads import Reader
     from ._run import Run
 
 #: A guard read older than this is read again before a throttled change is sent again.

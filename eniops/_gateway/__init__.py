@@ -8,7 +8,7 @@ lower layer raises into eniops errors.
 Retries happen in one layer only. Clients eniops builds have botocore's retries off; on a
 client passed in as `ec2=`, a `needs-retry` handler registered first answers "no retry" for
 eniops' own calls (and only for them), so the caller's client is otherwise untouched.
-Every call runs on the process's pool (`eniops._threads`) and is abandoned when the
+Every call runs on the process's pool (`eniops._core._threads`) and is abandoned when the
 deadline (for a change: the deadline plus a short in-flight allowance) passes: a hung
 endpoint cannot stretch a deadline, whatever timeouts the client was built with.
 """
@@ -21,10 +21,10 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TYPE_CHECKING, Any
 
-from .. import _codes, _threads
-from .._deadline import Deadline
-from .._errors import AwsError, EniopsError, Interrupted
-from .._settings import Clock, RetryPolicy, StopRequest
+from .._core import _codes, _threads
+from .._core._deadline import Deadline
+from .._core._errors import AwsError, EniopsError, Interrupted
+from .._core._settings import Clock, RetryPolicy, StopRequest
 from . import _logs, _retries
 from ._clients import (
     UnreadableAnswer,

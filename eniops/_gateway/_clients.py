@@ -14,8 +14,8 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from .._errors import InvalidInput, PermissionDenied
-from .._version import user_agent
+from .._core._errors import InvalidInput, PermissionDenied
+from .._core._version import user_agent
 
 if TYPE_CHECKING:
     import boto3

@@ -9,7 +9,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from .._log import logger, named, said
+from .._core._log import logger, named, said
 from . import _retries
 from ._translate import error_code
 

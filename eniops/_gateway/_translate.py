@@ -7,8 +7,8 @@ import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn, TypeGuard
 
-from .. import _codes
-from .._errors import (
+from .._core import _codes
+from .._core._errors import (
     AwsError,
     Conflict,
     EniopsError,

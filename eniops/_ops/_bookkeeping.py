@@ -4,9 +4,9 @@ the check of every change that moves something."""
 
 from __future__ import annotations
 
-from .._expect import Tagged
 from .._plan import Change
-from .._tags import HOLDER_TAG, MOVE_TAG, IpMoveIntent, MoveIntent
+from .._plan._expect import Tagged
+from .._state._tags import HOLDER_TAG, MOVE_TAG, IpMoveIntent, MoveIntent
 
 
 def holder(resource_id: str, value: str | None, previous: str | None) -> Change:

@@ -9,13 +9,13 @@ import functools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .. import _inputs
-from .. import _rules as check
-from .._errors import InvalidInput, PreconditionFailed
+from .._core import _inputs
+from .._core._errors import InvalidInput, PreconditionFailed
 from .._executor import Run
-from .._model import Eni, Instance
 from .._plan import Chain
-from .._tags import FLOATING_IPS_TAG
+from .._state import _rules as check
+from .._state._model import Eni, Instance
+from .._state._tags import FLOATING_IPS_TAG
 from . import _ip_rules as ip_rules
 from . import _picking as picking
 from ._ipv4 import Assignment

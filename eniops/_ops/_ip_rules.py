@@ -9,11 +9,11 @@ import ipaddress
 from collections.abc import Callable, Iterable, Mapping
 from typing import Literal
 
-from .._errors import Conflict, InvalidInput, PreconditionFailed
-from .._inputs import UNASSOCIATED, is_ipv6
-from .._model import Eni, Instance, Limits, Subnet
-from .._rules import expect_current
-from .._tags import IP_MOVE_TAG
+from .._core._errors import Conflict, InvalidInput, PreconditionFailed
+from .._core._inputs import UNASSOCIATED, is_ipv6
+from .._state._model import Eni, Instance, Limits, Subnet
+from .._state._rules import expect_current
+from .._state._tags import IP_MOVE_TAG
 
 
 def one_subnet(ip: str, source: Instance, target: Instance) -> None:

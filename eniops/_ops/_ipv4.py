@@ -7,11 +7,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from .._expect import AddressOn, IpHeldBy, IpsOn
-from .._model import Address, Eni
 from .._plan import Chain, Change, Wait
-from .._tags import address_holder
-from .._views import Planned, Subject
+from .._plan._expect import AddressOn, IpHeldBy, IpsOn
+from .._state._model import Address, Eni
+from .._state._tags import address_holder
+from .._state._views import Planned, Subject
 from . import _bookkeeping
 
 

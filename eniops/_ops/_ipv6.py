@@ -15,13 +15,13 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from .. import _inputs
-from .._codes import INVALID_IP_ADDRESS_IN_USE as IN_USE
-from .._expect import IpHeldBy, IpsOn
-from .._model import Eni
+from .._core import _inputs
+from .._core._codes import INVALID_IP_ADDRESS_IN_USE as IN_USE
 from .._plan import Chain, Change, Wait
-from .._tags import IP_MOVE_TAG, IpMoveIntent
-from .._views import Planned, Subject
+from .._plan._expect import IpHeldBy, IpsOn
+from .._state._model import Eni
+from .._state._tags import IP_MOVE_TAG, IpMoveIntent
+from .._state._views import Planned, Subject
 from . import _bookkeeping
 
 

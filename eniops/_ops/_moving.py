@@ -13,13 +13,13 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from .. import _inputs
-from .. import _rules as check
-from .._expect import DeletesOnTermination, EniAttached, EniDetached
-from .._model import Attachment, Eni, Instance, Limits
+from .._core import _inputs
 from .._plan import Chain, Change, Ref, Wait
-from .._tags import MOVE_TAG, HolderTag, MoveIntent
-from .._views import Planned, Subject
+from .._plan._expect import DeletesOnTermination, EniAttached, EniDetached
+from .._state import _rules as check
+from .._state._model import Attachment, Eni, Instance, Limits
+from .._state._tags import MOVE_TAG, HolderTag, MoveIntent
+from .._state._views import Planned, Subject
 from . import _bookkeeping
 from . import _placing as placing
 

@@ -15,18 +15,19 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from .. import _inputs, _registry, _settings
-from .._deadline import Deadline
-from .._errors import InvalidInput
+from .. import _registry
+from .._core import _inputs, _settings
+from .._core._deadline import Deadline
+from .._core._errors import InvalidInput
+from .._core._inputs import TagGuard
+from .._core._keywords import CHECK, COMMON, READ
+from .._core._log import logger
+from .._core._result import Mode, Result
 from .._executor import Run, execute
 from .._gateway import Gateway, build_client, known_regions
-from .._inputs import TagGuard
-from .._keywords import CHECK, COMMON, READ
-from .._log import logger
-from .._model import Eni, Instance
 from .._plan import Plan
-from .._reads import Reader
-from .._result import Mode, Result
+from .._state._model import Eni, Instance
+from .._state._reads import Reader
 
 __all__ = [
     "CHECK",

@@ -12,12 +12,12 @@ import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from .. import _rules as check
-from .._errors import PreconditionFailed
-from .._inputs import TagGuard
-from .._model import Address, Eni, Instance, InstanceStatus, Limits, Subnet
-from .._routes import RouteTable
-from .._tags import HOLDER_TAG, MOVE_TAG, HolderTag
+from .._core._errors import PreconditionFailed
+from .._core._inputs import TagGuard
+from .._state import _rules as check
+from .._state._model import Address, Eni, Instance, InstanceStatus, Limits, Subnet
+from .._state._routes import RouteTable
+from .._state._tags import HOLDER_TAG, MOVE_TAG, HolderTag
 from . import _placing as placing
 
 

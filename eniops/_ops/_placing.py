@@ -8,9 +8,9 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable
 
-from .._errors import PreconditionFailed
-from .._model import Attachment, Eni, Instance, Limits
-from .._tags import MoveIntent
+from .._core._errors import PreconditionFailed
+from .._state._model import Attachment, Eni, Instance, Limits
+from .._state._tags import MoveIntent
 
 
 def same_vpc_and_az(eni: Eni, instance: Instance) -> None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
-from .. import _inputs
-from .._model import Address, Eni, Instance, Limits
-from .._reads import Reader
-from .._routes import RouteTable
-from .._tags import HOLDER_TAG
+from .._core import _inputs
+from .._state._model import Address, Eni, Instance, Limits
+from .._state._reads import Reader
+from .._state._routes import RouteTable
+from .._state._tags import HOLDER_TAG
 from . import _placing as placing
 from ._operation import READ, Common, start
 
@@ -16,13 +16,13 @@ if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
     from typing_extensions import Unpack
 
-    from .._descriptions import (
+    from .._core._keywords import ReadKeywords
+    from .._state._descriptions import (
         AddressDescription,
         Description,
         EniDescription,
         InstanceDescription,
     )
-    from .._keywords import ReadKeywords
 
 
 def describe(resource_id: str, **common: Unpack[ReadKeywords]) -> Description:

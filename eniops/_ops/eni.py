@@ -14,16 +14,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .. import _inputs
-from .. import _rules as check
-from .._errors import Conflict, PreconditionFailed
+from .._core import _inputs
+from .._core._errors import Conflict, PreconditionFailed
+from .._core._inputs import TagGuard
+from .._core._result import Result
 from .._executor import Run
-from .._expect import EniDetached
-from .._inputs import TagGuard
-from .._model import Eni, Instance, Limits
 from .._plan import Chain, Change, Plan, Wait
-from .._result import Result
-from .._views import Planned, Subject
+from .._plan._expect import EniDetached
+from .._state import _rules as check
+from .._state._model import Eni, Instance, Limits
+from .._state._views import Planned, Subject
 from . import _bookkeeping
 from ._moving import FORCE_WARNING, Placement, move_chain
 from ._operation import Body, Common, check_rules, run
@@ -31,7 +31,7 @@ from ._operation import Body, Common, check_rules, run
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from .._keywords import CommonKeywords
+    from .._core._keywords import CommonKeywords
 
 
 @dataclass(frozen=True)

@@ -21,15 +21,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .. import _inputs
-from .. import _rules as check
-from .._errors import InvalidInput, PreconditionFailed
+from .._core import _inputs
+from .._core._errors import InvalidInput, PreconditionFailed
+from .._core._inputs import UNASSOCIATED, TagGuard
+from .._core._result import Result
 from .._executor import Run
-from .._inputs import UNASSOCIATED, TagGuard
-from .._model import Address, Attachment, Eni, Instance, Limits
 from .._plan import Chain, Plan
-from .._result import Result
-from .._tags import ENIOPS_TAGS, IP_MOVE_TAG, MOVE_TAG
+from .._state import _rules as check
+from .._state._model import Address, Attachment, Eni, Instance, Limits
+from .._state._tags import ENIOPS_TAGS, IP_MOVE_TAG, MOVE_TAG
 from . import _floating as floating
 from . import _ip_rules as ip_rules
 from . import _picking as picking
@@ -44,7 +44,7 @@ from .route import route_chain, source_dest_check_off
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from .._keywords import CommonKeywords
+    from .._core._keywords import CommonKeywords
 
 
 def failover_instance(

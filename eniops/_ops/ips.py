@@ -11,16 +11,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from .. import _inputs
-from .. import _rules as check
+from .._core import _inputs
+from .._core._inputs import UNASSOCIATED, TagGuard
+from .._core._result import Result
 from .._executor import Run
-from .._expect import IpsOn
-from .._inputs import UNASSOCIATED, TagGuard
-from .._model import Address, Eni, Instance, Limits, Subnet
 from .._plan import Chain, Change, Plan
-from .._result import Result
-from .._tags import IP_MOVE_TAG
-from .._views import Planned, Subject
+from .._plan._expect import IpsOn
+from .._state import _rules as check
+from .._state._model import Address, Eni, Instance, Limits, Subnet
+from .._state._tags import IP_MOVE_TAG
+from .._state._views import Planned, Subject
 from . import _ip_rules as ip_rules
 from ._ipv4 import Assignment
 from ._ipv6 import ipv6_chain, ipv6_chains, planned_ips
@@ -29,7 +29,7 @@ from ._operation import Body, Common, check_rules, run
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from .._keywords import CommonKeywords
+    from .._core._keywords import CommonKeywords
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,8 @@ import dataclasses
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from .. import _rules as check
-from .._codes import DRY_RUN_IGNORED
-from .._errors import (
+from .._core._codes import DRY_RUN_IGNORED
+from .._core._errors import (
     AwsError,
     EniopsError,
     InvalidInput,
@@ -23,10 +22,11 @@ from .._errors import (
     PermissionDenied,
     PreconditionFailed,
 )
+from .._core._result import Problem, Readiness
+from .._core._threads import at_once
 from .._executor import DEPENDS, NO_DRY_RUN, Run, dry_run_calls, execute, resolve
 from .._plan import Change, Plan
-from .._result import Problem, Readiness
-from .._threads import at_once
+from .._state import _rules as check
 from ._operation import CHECK, Common, start
 from ._picking import FailoverState
 from .failover import FailoverRequest, plan_failover, read_failover
@@ -34,7 +34,7 @@ from .failover import FailoverRequest, plan_failover, read_failover
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from .._keywords import CheckKeywords
+    from .._core._keywords import CheckKeywords
 
 #: How long IAM's policy simulator (and the caller's identity) may take to answer.
 SIMULATOR_PATIENCE_S = 5.0

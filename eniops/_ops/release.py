@@ -13,16 +13,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .. import _inputs
-from .. import _rules as check
-from .._errors import InvalidInput, PreconditionFailed
+from .._core import _inputs
+from .._core._errors import InvalidInput, PreconditionFailed
+from .._core._inputs import UNASSOCIATED, EipRef, TagGuard
+from .._core._result import Result
 from .._executor import Run
-from .._expect import AddressFree
-from .._inputs import UNASSOCIATED, EipRef, TagGuard
-from .._model import Address
 from .._plan import Chain, Change, Plan
-from .._result import Result
-from .._views import Planned, Subject
+from .._plan._expect import AddressFree
+from .._state import _rules as check
+from .._state._model import Address
+from .._state._views import Planned, Subject
 from . import _bookkeeping
 from ._operation import Body, Common, check_rules, run
 from .remap import holder_instance_of
@@ -30,7 +30,7 @@ from .remap import holder_instance_of
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from .._keywords import CommonKeywords
+    from .._core._keywords import CommonKeywords
 
 
 def release_eip(

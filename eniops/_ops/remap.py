@@ -6,24 +6,24 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .. import _inputs
-from .. import _rules as check
-from .._errors import PreconditionFailed
+from .._core import _inputs
+from .._core._errors import PreconditionFailed
+from .._core._inputs import UNASSOCIATED, EipRef, TagGuard
+from .._core._result import Result
 from .._executor import Run
-from .._expect import AddressHeldBy, AddressOn
-from .._inputs import UNASSOCIATED, EipRef, TagGuard
-from .._model import Address, Eni, Instance
 from .._plan import Chain, Change, Plan
-from .._result import Result
-from .._tags import address_holder
-from .._views import Planned, Subject
+from .._plan._expect import AddressHeldBy, AddressOn
+from .._state import _rules as check
+from .._state._model import Address, Eni, Instance
+from .._state._tags import address_holder
+from .._state._views import Planned, Subject
 from . import _bookkeeping
 from ._operation import Body, Common, Target, check_rules, run
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from .._keywords import CommonKeywords
+    from .._core._keywords import CommonKeywords
 
 UNGUARDED_WARNING = "without expect_current: nothing guarded against a split brain"
 

@@ -13,23 +13,23 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .. import _inputs
-from .. import _rules as check
-from .._errors import Conflict, InvalidInput, NotFound, PreconditionFailed
+from .._core import _inputs
+from .._core._errors import Conflict, InvalidInput, NotFound, PreconditionFailed
+from .._core._inputs import UNASSOCIATED, TagGuard
+from .._core._result import Result
 from .._executor import Run
-from .._expect import RouteTo
-from .._inputs import UNASSOCIATED, TagGuard
-from .._model import Eni, Instance
 from .._plan import Chain, Change, Plan
-from .._result import Result
-from .._routes import Route, RouteTable, destination_key
-from .._views import Planned, RouteRef, Subject
+from .._plan._expect import RouteTo
+from .._state import _rules as check
+from .._state._model import Eni, Instance
+from .._state._routes import Route, RouteTable, destination_key
+from .._state._views import Planned, RouteRef, Subject
 from ._operation import Body, Common, Target, check_rules, run
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from .._keywords import CommonKeywords
+    from .._core._keywords import CommonKeywords
 
 OS_WARNING = (
     "the overlay address must be configured on the target's operating system: eniops "

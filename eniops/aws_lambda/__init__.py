@@ -26,7 +26,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from .._errors import EniopsError, InvalidInput, OperationTimeout, PreconditionFailed
+from .._core._errors import EniopsError, InvalidInput, OperationTimeout, PreconditionFailed
 from . import _logs
 from ._config import (
     ALARM_PREFIX_ENV,
@@ -150,7 +150,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
 
 
 def _version() -> str:
-    from .._version import version  # noqa: PLC0415
+    from .._core._version import version  # noqa: PLC0415
 
     return version()
 
@@ -200,7 +200,7 @@ def standby_for(call: Any, instance_id: str) -> str | None:
     instance's ``eniops:standby`` tag (one read within the deadline); None: it has none."""
     if call.config.pairs is not None:
         return call.config.standby_of(instance_id)  # type: ignore[no-any-return]
-    from .. import _inputs  # noqa: PLC0415
+    from .._core import _inputs  # noqa: PLC0415
     from .._ops.describe import instance_tags  # noqa: PLC0415
 
     tags = instance_tags(

@@ -16,9 +16,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .._errors import EniopsError, InvalidInput, NotFound, OperationTimeout, PreconditionFailed
-from .._model import Instance
-from .._threads import at_once
+from .._core._errors import (
+    EniopsError,
+    InvalidInput,
+    NotFound,
+    OperationTimeout,
+    PreconditionFailed,
+)
+from .._core._threads import at_once
+from .._state._model import Instance
 from ._config import LEASE_TABLE_ENV, Config
 from ._events import GONE_STATES, Trigger
 from ._lease import Lease, Leases
@@ -226,7 +232,7 @@ def readiness(call: Call, pairs: list[tuple[str, str]]) -> list[dict[str, Any]]:
 def tagged_pairs(call: Call) -> list[tuple[str, str]]:
     """Every pair the handler acts on: ENIOPS_STANDBY's, else every instance tagged with
     its standby (one read)."""
-    from .._tags import tag_dict  # noqa: PLC0415
+    from .._state._tags import tag_dict  # noqa: PLC0415
     from ._config import STANDBY_TAG  # noqa: PLC0415
 
     if call.config.pairs is not None:
@@ -241,7 +247,7 @@ def tagged_pairs(call: Call) -> list[tuple[str, str]]:
                 continue
             standby = tag_dict(raw.get("Tags")).get(STANDBY_TAG, "")
             try:
-                from .. import _inputs  # noqa: PLC0415
+                from .._core import _inputs  # noqa: PLC0415
 
                 pairs.append((raw["InstanceId"], _inputs.instance_id(standby, STANDBY_TAG)))
             except InvalidInput as err:

@@ -9,8 +9,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .. import _inputs
-from .._errors import InvalidInput
+from .._core import _inputs
+from .._core._errors import InvalidInput
 
 #: JSON object, instance id -> its standby's id. When set (and not empty) it names every pair:
 #: no tag is read, and an event about any other instance costs no call.

@@ -9,7 +9,7 @@ import inspect
 from collections.abc import Mapping
 from typing import Any
 
-from .._errors import InvalidInput
+from .._core._errors import InvalidInput
 from ._act import Call, moved
 from ._config import REQUIRE_TAG_ENV
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-from .. import _inputs
-from .._errors import InvalidInput
+from .._core import _inputs
+from .._core._errors import InvalidInput
 
 #: States of a state-change event that fail an instance over (and must still hold).
 FAILED_STATES = frozenset({"stopping", "stopped", "shutting-down", "terminated"})

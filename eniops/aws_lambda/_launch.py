@@ -15,10 +15,10 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import _inputs
-from .._errors import EniopsError, InvalidInput
-from .._inputs import UNASSOCIATED
-from .._model import Instance
+from .._core import _inputs
+from .._core._errors import EniopsError, InvalidInput
+from .._core._inputs import UNASSOCIATED
+from .._state._model import Instance
 from ._act import Call, complete
 from ._events import Trigger
 
@@ -84,7 +84,7 @@ def _named(call: Call, group: str) -> tuple[list[str], list[str]]:
 def _plan(call: Call, instance: str, group: str, enis: list[str], eips: list[str]) -> _Moves:
     """Who holds each now; any held by an instance that is not a member of `group` leaving
     it abandons the launch."""
-    from .._reads import Reader  # noqa: PLC0415
+    from .._state._reads import Reader  # noqa: PLC0415
 
     reader = Reader(call.gateway("ec2", "reading the group's resources"))
     found_enis, addresses = reader.at_once(

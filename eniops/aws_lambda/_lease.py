@@ -15,8 +15,8 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .._codes import CONDITIONAL_CHECK_FAILED
-from .._errors import AwsError, EniopsError
+from .._core._codes import CONDITIONAL_CHECK_FAILED
+from .._core._errors import AwsError, EniopsError
 
 if TYPE_CHECKING:
     from .._gateway import Gateway

@@ -15,7 +15,7 @@ import time
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from .._log import JsonLines, logger
+from .._core._log import JsonLines, logger
 
 #: CloudWatch namespace of eniops' metrics.
 NAMESPACE = "eniops"

@@ -26,8 +26,8 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
-from .._reads import clear_caches
-from .._settings import RetryPolicy, use_settings
+from .._core._settings import RetryPolicy, use_settings
+from .._state._reads import clear_caches
 from ._autoscaling import Completion, StrictAutoScaling
 from ._faults import Holdable
 from ._handler import create_lease_table, put_alarm

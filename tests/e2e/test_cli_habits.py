@@ -19,7 +19,7 @@ from eniops import cli
 
 def test_version():
     """--version prints the package's version."""
-    from eniops._version import version
+    from eniops._core._version import version
 
     done = subprocess.run(
         [sys.executable, "-m", "eniops", "--version"], capture_output=True, text=True, check=False
@@ -374,7 +374,7 @@ def test_no_credentials_is_its_own_error_not_a_permission(server):
 )
 def test_every_usage_shows_what_is_exclusive(command, choice):
     """A command's usage shows its one-of arguments as one parenthesised choice."""
-    from eniops._cli_parser import build_parser
+    from eniops.cli._parser import build_parser
 
     parser = build_parser()
     sub = parser
@@ -388,7 +388,7 @@ def test_every_usage_shows_what_is_exclusive(command, choice):
 def test_offline_commands_take_no_network_options():
     """iam-policy, ha-script, docs, completion and demo call nothing: no --region,
     --endpoint-url, --role-arn or --timeout."""
-    from eniops._cli_parser import build_parser
+    from eniops.cli._parser import build_parser
 
     parser = build_parser()
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
@@ -438,7 +438,7 @@ COMMAND_LINES = [
 def test_the_parser_built_for_a_command_line_reads_it_as_the_whole_one_does(argv, capsys):
     """`main` builds whole only the commands its command line names: what it parses, prints
     for help and refuses is what the parser of every command parses, prints and refuses."""
-    from eniops._cli_parser import build_parser
+    from eniops.cli._parser import build_parser
 
     def outcome(parser: argparse.ArgumentParser, line: list[str]) -> tuple[Any, str, str]:
         try:

@@ -11,7 +11,8 @@ from conftest import FakeContext
 from judges import emf_problems
 
 import eniops
-from eniops import _codes, aws_lambda
+from eniops import aws_lambda
+from eniops._core import _codes
 from eniops.aws_lambda import _config
 from eniops.testing import Recorder, put_alarm, round_trips
 

@@ -18,13 +18,7 @@ from test_lambda import event, lines, metrics
 
 from eniops import aws_lambda
 from eniops.aws_lambda import _config
-from eniops.testing import (
-    MOTO_IMAGE_ID,
-    add_instances,
-    build_lab,
-    create_lease_table,
-    put_alarm,
-)
+from eniops.testing import MOTO_IMAGE_ID, add_instances, build_lab, create_lease_table, put_alarm
 
 GROUP, HOOK = "web", "eniops-attach"
 

@@ -42,7 +42,7 @@ def test_the_wheel_holds_the_package_and_nothing_else(dist):
         names,
         "eniops/py.typed",
         "eniops/ha/eniops-ocf",
-        "eniops/cli.py",
+        "eniops/cli/__init__.py",
         "eniops/events/ec2-state-change-stopped.json",
         "eniops/schemas/output.schema.json",
         "eniops/reference.md",
@@ -118,7 +118,7 @@ def test_the_installed_wheel_works(dist, tmp_path):
         timeout=300,
     )
     code = (
-        "import eniops, eniops.aws_lambda as l, eniops._scripts as s; "
+        "import eniops, eniops.aws_lambda as l, eniops.cli._scripts as s; "
         "print(eniops.__file__); print(len(s.script_names())); "
         "e = l.sample_event('ec2-state-change-stopped', 'i-0123456789abcdef0'); "
         "print(e['detail']['state']); print(s.reference_text().split()[1])"

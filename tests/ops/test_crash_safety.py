@@ -9,8 +9,8 @@ import pytest
 from support import deadline_passes_at, strict_world
 
 import eniops
-from eniops import _codes
-from eniops._tags import MOVE_TAG, MoveIntent
+from eniops._core import _codes
+from eniops._state._tags import MOVE_TAG, MoveIntent
 from eniops.testing import MUTATING_OPERATIONS
 
 

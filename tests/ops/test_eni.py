@@ -6,7 +6,7 @@ import pytest
 from support import deadline_passes_at
 
 import eniops
-from eniops import _codes
+from eniops._core import _codes
 from eniops.testing import MUTATING_OPERATIONS, round_trips
 
 MUTATIONS = {"DetachNetworkInterface", "AttachNetworkInterface", "ModifyNetworkInterfaceAttribute"}

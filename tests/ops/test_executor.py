@@ -16,7 +16,7 @@ import pytest
 from support import more_enis, strict_world
 
 import eniops
-from eniops._settings import use_settings
+from eniops._core._settings import use_settings
 from eniops.testing import MUTATING_OPERATIONS, fast_policy
 
 
@@ -299,7 +299,7 @@ def test_every_ec2_call_runs_on_the_pool_and_applying_starts_no_thread(big_world
     before the plan included, is made on one of the pool's threads."""
     import threading
 
-    from eniops import _threads
+    from eniops._core import _threads
 
     started: list[tuple[str, float]] = []
     start = threading.Thread.start

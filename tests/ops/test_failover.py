@@ -7,7 +7,7 @@ import pytest
 from support import more_enis, tags_of, v6_of
 
 import eniops
-from eniops import _codes
+from eniops._core import _codes
 from eniops.testing import MOTO_IMAGE_ID, MUTATING_OPERATIONS, round_trips
 
 

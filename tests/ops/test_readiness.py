@@ -7,7 +7,7 @@ import pytest
 from support import more_enis
 
 import eniops
-from eniops import _codes
+from eniops._core import _codes
 from eniops.testing import MUTATING_OPERATIONS, round_trips
 
 

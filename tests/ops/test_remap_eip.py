@@ -8,7 +8,7 @@ import time
 import pytest
 
 import eniops
-from eniops import _codes
+from eniops._core import _codes
 from eniops.testing import dual_stack, round_trips
 
 

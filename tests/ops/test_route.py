@@ -8,7 +8,7 @@ from moto import mock_aws
 from support import client_in_account
 
 import eniops
-from eniops import _codes
+from eniops._core import _codes
 from eniops.testing import StrictEc2, build_lab, short_waits
 
 

@@ -21,7 +21,7 @@ from support import World
 
 import eniops
 from eniops import Conflict
-from eniops._settings import use_settings
+from eniops._core._settings import use_settings
 from eniops.testing import add_enis, add_instances, fast_policy
 
 #: A confirmation delay well above what the strict layer's latency makes the read-to-write

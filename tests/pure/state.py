@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from eniops._model import Address, Attachment, Eni, Instance, Limits, Subnet
-from eniops._routes import Route, RouteTable, RouteTarget
+from eniops._state._model import Address, Attachment, Eni, Instance, Limits, Subnet
+from eniops._state._routes import Route, RouteTable, RouteTarget
 
 SUBNET = Subnet("subnet-0123abcd", "10.0.1.0/24", "us-east-1a", "vpc-0123abcd")
 LIMITS = Limits("t3.large", max_enis=3, max_enis_per_card={0: 3}, ipv4_per_eni=4)

@@ -6,8 +6,8 @@ import boto3
 import pytest
 
 import eniops
+from eniops._core._version import user_agent
 from eniops._gateway import build_client
-from eniops._version import user_agent
 
 
 def test_botocore_retries_are_off_so_layers_do_not_multiply():
@@ -97,7 +97,8 @@ def test_the_aws_files_are_found_and_read_as_the_aws_cli_reads_them(tmp_path, mo
     [services …]); every section of the credentials file is one; `~` in a path is the home;
     a missing or broken file has none; the profile is the one given, then AWS_PROFILE, then
     AWS_DEFAULT_PROFILE, then default."""
-    from eniops import _aws_files, _completion, cli
+    from eniops import cli
+    from eniops.cli import _aws_files, _completion
 
     monkeypatch.setenv("HOME", str(tmp_path))
     (tmp_path / "config").write_text(

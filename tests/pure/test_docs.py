@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 import eniops
-from eniops import _keywords, _registry
-from eniops._errors import EXIT_MEANINGS
+from eniops import _registry
+from eniops._core import _keywords
+from eniops._core._errors import EXIT_MEANINGS
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "docs" / "reference.md"

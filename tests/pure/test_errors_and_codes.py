@@ -7,8 +7,8 @@ import json
 import pytest
 
 import eniops
-from eniops import _codes
-from eniops._errors import exit_code_for
+from eniops._core import _codes
+from eniops._core._errors import exit_code_for
 from eniops._gateway import translate
 
 
@@ -233,7 +233,7 @@ def test_what_botocore_raises_is_translated_by_its_class():
 def test_an_attach_refused_for_its_device_index_is_told_apart():
     """EC2's refusal of a taken device index (InvalidParameterValue, its message) is what an
     attach falls back on another index for; other refusals and codes are not."""
-    from eniops import _codes
+    from eniops._core import _codes
 
     taken = "Instance 'i-0abc' already has an interface attached at device index '1'."
     attach = "AttachNetworkInterface"

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import eniops
-from eniops._formats import aws_table, aws_text
+from eniops.cli._formats import aws_table, aws_text
 
 pytestmark = pytest.mark.newest  # awscli pins a botocore of its own: not in the floors
 
@@ -85,7 +85,7 @@ NASTY = "ok\x1b[31mred\x9b2J\x7f\t\nforged\r\u202eevil\u2066\\n"
 def test_what_a_terminal_acts_on_is_escaped():
     """C0 and C1 controls, DEL and bidirectional overrides are shown escaped; a tab or newline
     as \\t or \\n; a backslash doubled, so an escape reads one way; other text as it is."""
-    from eniops._formats import printable
+    from eniops.cli._formats import printable
 
     assert printable(NASTY) == ("ok\\x1b[31mred\\x9b2J\\x7f\\t\\nforged\\r\\u202eevil\\u2066\\\\n")
     for plain in ("eipalloc-0abc", "café 中文", "a b", ""):
@@ -98,7 +98,7 @@ def test_no_escaped_text_holds_a_control_character(text):
     override and no tab or newline."""
     import unicodedata
 
-    from eniops._formats import _BIDI, printable
+    from eniops.cli._formats import _BIDI, printable
 
     shown = printable(text)
     assert not [c for c in shown if unicodedata.category(c) == "Cc" or c in _BIDI]
@@ -107,7 +107,7 @@ def test_no_escaped_text_holds_a_control_character(text):
 def test_text_and_table_never_take_a_value_for_a_field_or_a_record():
     """A value with a tab, a newline and escapes renders as one field of one line in text,
     and one cell in a table."""
-    from eniops._formats import aws_table, aws_text, escaped
+    from eniops.cli._formats import aws_table, aws_text, escaped
 
     clean = {"tags": {"Name": "web", "Role": "db"}, "id": "i-1"}
     nasty = {"tags": {"Name": "web", "Role": NASTY}, "id": "i-1"}

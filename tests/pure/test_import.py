@@ -60,7 +60,7 @@ def test_the_library_logs_to_a_null_handler_until_told_otherwise():
 
 
 def test_every_logger_of_eniops_comes_through_the_one_that_adds_the_null_handler():
-    """No module of eniops gets a logger but through `eniops._log` (so none can log before
+    """No module of eniops gets a logger but through `eniops._core._log` (so none can log before
     the NullHandler is there), and `import eniops` or its command line loads no logging."""
     from pathlib import Path
 
@@ -71,7 +71,7 @@ def test_every_logger_of_eniops_comes_through_the_one_that_adds_the_null_handler
         if "getLogger(" in path.read_text() and path.name != "_log.py"
     ]
     assert getting == []  # the command line configures eniops' logger, got through `_log`
-    from eniops._log import logger
+    from eniops._core._log import logger
 
     assert logger("eniops.aws_lambda").name == "eniops.aws_lambda"
     for outside in ("botocore", "eniopsx", ""):

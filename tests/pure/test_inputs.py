@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from support import NoCalls
 
 import eniops
-from eniops import _inputs
+from eniops._core import _inputs
 
 VALID = {
     "instance": ["i-0123abcd", "i-0123456789abcdef0"],
@@ -218,7 +218,8 @@ def test_bad_argument_mixes_fail_before_any_call(call, no_calls):
 def test_the_command_line_takes_ipv6_addresses_in_canonical_form():
     """`ip add … --ip` takes both families (canonical once parsed); a zone index or a
     network is refused before any call."""
-    from eniops import _cli_parser, _inputs
+    from eniops._core import _inputs
+    from eniops.cli import _parser as _cli_parser
 
     parser = _cli_parser.build_parser()
     args = parser.parse_args(

@@ -6,13 +6,13 @@ import pytest
 from state import BIG, LIMITS, address, eni, instance, table
 
 import eniops
-from eniops._expect import EniAttached, EniDetached
-from eniops._inputs import UNASSOCIATED, EipRef, TagGuard
+from eniops._core._inputs import UNASSOCIATED, EipRef, TagGuard
 from eniops._ops import failover, remap, route
 from eniops._ops._operation import Target
 from eniops._ops.eni import MoveRequest, Placement, PlaceState, plan_move_eni
 from eniops._plan import Change, Ref, Wait
-from eniops._tags import MOVE_TAG, MoveIntent
+from eniops._plan._expect import EniAttached, EniDetached
+from eniops._state._tags import MOVE_TAG, MoveIntent
 
 A, B = "i-0000000a", "i-0000000b"
 FLOAT = "eni-0000f10a"
@@ -669,7 +669,7 @@ def test_waits_are_data():
 
 def test_an_enis_primary_ipv6_is_read_from_ec2s_flag():
     """IsPrimaryIpv6 marks the primary IPv6 (moto never sets it; EC2 does)."""
-    from eniops._model import Eni
+    from eniops._state._model import Eni
 
     eni = Eni.from_api(
         {
@@ -694,8 +694,8 @@ def test_an_enis_primary_ipv6_is_never_removed():
     import pytest
 
     from eniops import PreconditionFailed
-    from eniops._model import Eni
     from eniops._ops import _ip_rules as ip_rules
+    from eniops._state._model import Eni
 
     eni = Eni.from_api(
         {

@@ -8,7 +8,10 @@ import inspect
 import pytest
 
 import eniops
-from eniops import _cli_options, _cli_parser, _keywords, _registry, aws_lambda
+from eniops import _registry, aws_lambda
+from eniops._core import _keywords
+from eniops.cli import _options as _cli_options
+from eniops.cli import _parser as _cli_parser
 
 OPERATION_FUNCTIONS = sorted(
     name

@@ -8,14 +8,14 @@ import pytest
 from state import LIMITS, SUBNET, eni, instance
 
 import eniops
-from eniops import _rules as check
-from eniops._inputs import TagGuard
-from eniops._model import Limits, Subnet
+from eniops._core._inputs import TagGuard
+from eniops._core._result import Result, Step
 from eniops._ops import _ip_rules as ip_rules
 from eniops._ops import _placing as placing
 from eniops._ops import eni as eni_rules
 from eniops._ops import remap as remap_rules
-from eniops._result import Result, Step
+from eniops._state import _rules as check
+from eniops._state._model import Limits, Subnet
 
 
 def reason_of(call):

@@ -8,7 +8,7 @@ from output_schema import problems, schema
 
 import eniops
 from eniops import _registry
-from eniops._result import Problem, Readiness, Result, Step
+from eniops._core._result import Problem, Readiness, Result, Step
 
 
 def test_the_schema_names_every_operation_and_reason():

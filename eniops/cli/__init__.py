@@ -15,9 +15,9 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from . import _inputs, _threads
-from ._cli_parser import EXIT_USAGE, build_parser
-from ._errors import EXIT_SIGINT, EXIT_SIGTERM, EniopsError, InvalidInput, exit_code_for
+from .._core import _inputs, _threads
+from .._core._errors import EXIT_SIGINT, EXIT_SIGTERM, EniopsError, InvalidInput, exit_code_for
+from ._parser import EXIT_USAGE, build_parser
 
 #: `eniops check`: a pair that is not ready exits as a failed precondition does.
 EXIT_NOT_READY = 3
@@ -25,15 +25,15 @@ EXIT_NOT_READY = 3
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
 
-    from ._imds import Imds
-    from ._registry import OperationSpec
+    from .._imds import Imds
+    from .._registry import OperationSpec
 
 # -- running ----------------------------------------------------------------------------------
 
 
 def _client(args: argparse.Namespace) -> EC2Client:
     """The EC2 client for this command (built from the global options)."""
-    from ._gateway import build_client  # noqa: PLC0415
+    from .._gateway import build_client  # noqa: PLC0415
 
     return build_client(
         profile=args.profile,
@@ -48,8 +48,8 @@ def _client(args: argparse.Namespace) -> EC2Client:
 
 def _imds(args: argparse.Namespace) -> Imds:
     """The IMDS client of the endpoint the environment or the profile names."""
-    from ._gateway import imds_settings  # noqa: PLC0415
-    from ._imds import Imds  # noqa: PLC0415
+    from .._gateway import imds_settings  # noqa: PLC0415
+    from .._imds import Imds  # noqa: PLC0415
 
     return Imds.configured(imds_settings(getattr(args, "profile", None)))
 
@@ -93,12 +93,12 @@ def _run_operation(args: argparse.Namespace, spec: OperationSpec) -> tuple[Any, 
 
 def _run(args: argparse.Namespace) -> tuple[Any, str]:
     """Dispatch a parsed command; return what to print and how it reads as text."""
-    from . import _registry  # noqa: PLC0415
+    from .. import _registry  # noqa: PLC0415
 
     if args.command == "iam-policy":
         return _registry.iam_policy(args.operations, require_tag=args.require_tag), "json"
     if args.command == "demo":
-        from .demo import run_demo  # noqa: PLC0415
+        from ..demo import run_demo  # noqa: PLC0415
 
         run_demo(output=args.output)
         return None, "none"
@@ -214,7 +214,7 @@ class _Signals:
     nothing: the first one's exit code and report stand (the call in flight is bounded)."""
 
     def __init__(self) -> None:
-        from ._settings import StopRequest  # noqa: PLC0415
+        from .._core._settings import StopRequest  # noqa: PLC0415
 
         self.stop = StopRequest()
         self._previous: dict[int, Any] = {}
@@ -243,7 +243,7 @@ def _checked_region(args: argparse.Namespace) -> None:
     the profile, checked against botocore's regions wherever it is set (a typo is exit 2
     naming the closest ones, before any call, not a retry until the deadline); with
     --endpoint-url any name goes."""
-    from ._gateway import configured_region, known_regions  # noqa: PLC0415
+    from .._gateway import configured_region, known_regions  # noqa: PLC0415
 
     source = "--region"
     if args.region is None and os.environ.get("AWS_REGION"):
@@ -281,7 +281,7 @@ def _logging(args: argparse.Namespace) -> None:
     import logging  # noqa: PLC0415
     import uuid  # noqa: PLC0415
 
-    from ._log import JsonLines, logger  # noqa: PLC0415
+    from .._core._log import JsonLines, logger  # noqa: PLC0415
 
     correlation = uuid.uuid4().hex[:16]
 
@@ -318,14 +318,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     answer(parser)  # a shell asking for completions: answered, and the process ends
     args = parser.parse_args(argv)
     if args.version:
-        from ._version import version  # noqa: PLC0415
+        from .._core._version import version  # noqa: PLC0415
 
         print(f"eniops {version()}")
         return 0
     if args.command is None:
         parser.print_usage(sys.stderr)
         return EXIT_USAGE
-    from ._settings import use_settings  # noqa: PLC0415
+    from .._core._settings import use_settings  # noqa: PLC0415
 
     terminal = sys.stderr.isatty()
     with (

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from importlib import resources
 
-from ._errors import InvalidInput
+from .._core._errors import InvalidInput
 
 #: Other names a script is known by where it is used: Patroni's callback is eniops-notify.
 ALIASES = {"patroni-on-role-change": "eniops-notify"}
@@ -41,7 +41,7 @@ def reference_text() -> str:
         return shipped.read_text(encoding="utf-8")
     from pathlib import Path  # noqa: PLC0415
 
-    beside = Path(__file__).resolve().parents[1] / "docs" / "reference.md"
+    beside = Path(__file__).resolve().parents[2] / "docs" / "reference.md"  # eniops/cli/ -> repo
     if beside.is_file():
         return beside.read_text(encoding="utf-8")
     raise InvalidInput("the reference is not installed with this copy of eniops")

@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from .._state._views import Subject
 from ._expect import Expectation
-from ._views import Subject
 
 #: How a change is known to have taken effect once EC2 answered it:
 #: ``wait``: its expectations are polled until they hold (a transition to see through);

@@ -13,12 +13,12 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
-from ._errors import NotFound
-from ._gateway import Gateway
-from ._inputs import EipRef
+from .._core._errors import NotFound
+from .._core._inputs import EipRef
+from .._core._threads import at_once
+from .._gateway import Gateway
 from ._model import Address, Eni, Instance, InstanceStatus, Limits, Subnet
 from ._routes import RouteTable
-from ._threads import at_once
 from ._views import Kind, PrivateIp, RouteRef
 
 T = TypeVar("T")
@@ -49,7 +49,7 @@ class _Reads:
         self._cache = _cache_of(gateway.client)
 
     def at_once(self, *reads: Any) -> list[Any]:
-        """Run independent reads at once (see `eniops._threads`)."""
+        """Run independent reads at once (see `eniops._core._threads`)."""
         return at_once(*reads)
 
     def _pages(self, operation: str, params: Mapping[str, Any], key: str) -> Iterator[Any]:

@@ -1,6 +1,6 @@
 """How each option of the `eniops` command looks: an operation's keyword arguments, its
 positional argument and the global options, each checked by eniops' own parsers (`_inputs`)
-as argparse reads it. `_cli_parser` builds the commands from these."""
+as argparse reads it. `_parser` builds the commands from these."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import _inputs
-from ._errors import InvalidInput
+from .._core import _inputs
+from .._core._errors import InvalidInput
 
 
 def checked(parse: Callable[[Any, str], Any], argument: str) -> Callable[[str], str]:

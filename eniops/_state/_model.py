@@ -11,15 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._tags import (
-    HOLDER_TAG,
-    IP_MOVE_TAG,
-    MOVE_TAG,
-    HolderTag,
-    IpMoveIntent,
-    MoveIntent,
-    tag_dict,
-)
+from ._tags import HOLDER_TAG, IP_MOVE_TAG, MOVE_TAG, HolderTag, IpMoveIntent, MoveIntent, tag_dict
 
 
 class _PlacedByEniops:

@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
-from ._errors import Conflict, PreconditionFailed
-from ._inputs import UNASSOCIATED, TagGuard
+from .._core._errors import Conflict, PreconditionFailed
+from .._core._inputs import UNASSOCIATED, TagGuard
 from ._model import Eni, Instance
 
 T = TypeVar("T")

@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
-from ._errors import Conflict
-from ._model import Address, Eni
-from ._routes import RouteTable
-from ._views import Kind, PrivateIp, ResourceId, RouteRef, Subject, view
+from .._core._errors import Conflict
+from .._state._model import Address, Eni
+from .._state._routes import RouteTable
+from .._state._views import Kind, PrivateIp, ResourceId, RouteRef, Subject, view
 
 Progress = Literal["done", "settling", "absent"]
 

@@ -9,12 +9,12 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from . import _inputs
-from ._cli_options import GLOBALS, OPTIONS, POSITIONAL_HELP, POSITIONALS, checked
-from ._errors import EXIT_MEANINGS
+from .._core import _inputs
+from .._core._errors import EXIT_MEANINGS
+from ._options import GLOBALS, OPTIONS, POSITIONAL_HELP, POSITIONALS, checked
 
 if TYPE_CHECKING:
-    from ._registry import OperationSpec
+    from .._registry import OperationSpec
 
 EXIT_USAGE = 2
 EXIT_CODES = "exit codes (docs/reference.md says more):\n" + "".join(
@@ -100,7 +100,7 @@ def _add_operation(
 def _add_keywords(parser: argparse.ArgumentParser, spec: OperationSpec) -> None:
     """An option per keyword; exactly one of each of the registry's groups (with
     `--to-self` in the group of the keyword it fills); its required ones required."""
-    from ._registry import self_option_group  # noqa: PLC0415
+    from .._registry import self_option_group  # noqa: PLC0415
 
     exclusive: dict[str, Any] = {}
     for names in spec.one_of:
@@ -146,7 +146,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     chosen is among them): the others are listed by name and summary, which is all `--help`
     shows of them. Without `argv`, and for a shell asking for completions, every command is
     built whole."""
-    from ._registry import OPERATIONS  # noqa: PLC0415
+    from .._registry import OPERATIONS  # noqa: PLC0415
 
     words = None if argv is None or "_ARGCOMPLETE" in os.environ else set(argv)
 

@@ -56,7 +56,7 @@ def _profiles(**_: Any) -> list[str]:
 
 
 def _regions(**_: Any) -> list[str]:
-    from ._gateway import known_regions  # noqa: PLC0415
+    from .._gateway import known_regions  # noqa: PLC0415
 
     return sorted(known_regions())
 
