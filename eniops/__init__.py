@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from ._core import _version
 from ._core._errors import (
     READINESS_REASONS,
     REASONS,
@@ -114,9 +115,7 @@ def __getattr__(name: str) -> Any:
     # The version is read from the package metadata, an operation or `describe`'s types
     # imported, when first asked.
     if name == "__version__":
-        from ._core._version import version  # noqa: PLC0415
-
-        return version()
+        return _version.version()
     module = _OPERATIONS.get(name)
     if module is None:
         raise AttributeError(f"module 'eniops' has no attribute {name!r}")

@@ -15,10 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import eniops
+
 from ._core._errors import EniopsError
 from ._core._inputs import UNASSOCIATED
 from ._core._result import Readiness
+from ._gateway import build_client
 from ._state._tags import MOVE_TAG, MoveIntent
+from .cli._render import readiness_text, result_text
 
 Expect = Literal["done", "refused", "say", "ready", "not-ready"]
 #: The IPv6 overlay address of the dual-stack scenes.
@@ -245,7 +249,6 @@ def _interrupt(client: Any, lab: Any) -> None:
 
 
 def _play(scene: Scene, say: Callable[[str], None], output: str) -> Any:
-    from .cli._render import readiness_text, result_text  # noqa: PLC0415
 
     try:
         outcome = scene.run()
@@ -278,9 +281,8 @@ def run_demo(*, output: str = "text", say: Callable[[str], None] = print) -> dic
         raise EniopsError(
             "the demo needs moto: pip install 'eniops[demo]'", details={"missing": "moto"}
         ) from err
-    import eniops  # noqa: PLC0415
 
-    from ._gateway import build_client  # noqa: PLC0415
+    # Lazy: moto is optional (the `demo` extra); its absence is said above.
     from .testing import StrictEc2, build_lab  # noqa: PLC0415
 
     for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
@@ -327,6 +329,7 @@ def _introduce(lab: Any, say: Callable[[str], None]) -> None:
 def _extra(lab: Any, strict: Any) -> dict[str, str]:
     """What some scenes act on: active's primary ENI, a spare ENI in standby's subnet, an
     IPv6 address of the (now dual-stack) subnet, the IPv6 overlay routed to active."""
+    # Lazy: moto is optional (the `demo` extra); the demo imported it already.
     from .testing import dual_stack  # noqa: PLC0415
 
     with strict.internal() as raw:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from ._errors import AwsError, Interrupted, OperationTimeout
+
 # Throttling and server-side trouble: retried with capped exponential backoff.
 REQUEST_LIMIT_EXCEEDED: Final = "RequestLimitExceeded"
 INTERNAL_ERROR: Final = "InternalError"
@@ -159,7 +161,6 @@ def resendable(code: str) -> bool:
 def is_refusal(error: object) -> bool:
     """True when EC2 clearly refused a call (so it had no effect), as opposed to an error
     that leaves open whether it was carried out (5xx, throttling, network, no answer)."""
-    from ._errors import AwsError, Interrupted, OperationTimeout  # noqa: PLC0415
 
     if isinstance(error, (OperationTimeout, Interrupted)):
         return False
@@ -172,7 +173,6 @@ def index_taken(error: object) -> bool:
     """True when EC2 refused an attach because its device index is taken (by an attach that
     landed since eniops read the instance): `InvalidParameterValue`, "already has an
     interface attached at device index"."""
-    from ._errors import AwsError  # noqa: PLC0415
 
     return (
         isinstance(error, AwsError)

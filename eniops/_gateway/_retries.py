@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._core import _codes
 from .._core._deadline import Deadline
+from .._core._log import logger
 from .._core._settings import Clock, RetryPolicy, StopRequest
 from ._clients import UnreadableAnswer
 from ._translate import _error_parts, _is_client_error, error_code, transient
@@ -56,7 +57,6 @@ def stops(deadline: Deadline, stop: StopRequest | None) -> Any:
 
 def retry_said(words: str, name: str) -> Callable[[RetryCallState], None]:
     """tenacity's `before_sleep`: each retry at INFO, with what was answered and the wait."""
-    from .._core._log import logger  # noqa: PLC0415  (logging only once something is retried)
 
     log = logger("eniops.gateway")
 

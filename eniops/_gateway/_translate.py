@@ -16,6 +16,7 @@ from .._core._errors import (
     PermissionDenied,
     PreconditionFailed,
 )
+from ._clients import UnreadableAnswer
 
 if TYPE_CHECKING:
     from botocore.exceptions import ClientError
@@ -123,8 +124,6 @@ def _table() -> dict[type[BaseException], Translation]:
     """What botocore raises, by class, and what each is in eniops: the most specific class
     of an error decides (botocore is loaded by then: it raised the error)."""
     from botocore import exceptions  # noqa: PLC0415
-
-    from ._clients import UnreadableAnswer  # noqa: PLC0415
 
     return {
         UnreadableAnswer: _unreadable,

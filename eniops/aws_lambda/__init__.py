@@ -26,8 +26,9 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from .._core import _inputs, _version
 from .._core._errors import EniopsError, InvalidInput, OperationTimeout, PreconditionFailed
-from . import _logs
+from . import _act, _logs
 from ._config import (
     ALARM_PREFIX_ENV,
     EXTERNAL_ID_ENV,
@@ -72,6 +73,8 @@ def get_client(service: str = "ec2") -> Any:
     """The execution environment's client of `service` (built once, reused)."""
     client = _clients.get(service)
     if client is None:
+        # Lazy: boto3, botocore and tenacity (13 ms) load with the first client; an ignored event
+        # builds none.
         from .._gateway import build_client  # noqa: PLC0415
 
         role = os.environ.get(ROLE_ARN_ENV) or None
@@ -125,7 +128,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
             or request_id,
             "xray_trace_id": _logs.trace_id(),
             "cold_start": _cold_start,
-            "version": _version(),
+            "version": _version.version(),
         }
     )
     _cold_start = False
@@ -149,19 +152,13 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     return answer
 
 
-def _version() -> str:
-    from .._core._version import version  # noqa: PLC0415
-
-    return version()
-
-
 def _handle(event: Any, context: Any, invocation: _logs.Invocation) -> dict[str, Any]:
-    from . import _act  # noqa: PLC0415
 
     if not isinstance(event, Mapping):
         raise InvalidInput(f"the event is a {type(event).__name__}, not a JSON object")
     call = _act.Call(Config.from_env(), _Deadline(context), invocation, get_client)
     if "operation" in event:
+        # Lazy: a direct invocation's reader (the registry and its rules, 26 ms) only for one.
         from ._direct import direct  # noqa: PLC0415
 
         return direct(call, event, FORBIDDEN_ARGS)
@@ -172,6 +169,7 @@ def _handle(event: Any, context: Any, invocation: _logs.Invocation) -> dict[str,
     if trigger.action == "schedule":
         return {"ok": True, "pairs": _act.readiness(call, _act.tagged_pairs(call))}
     if trigger.action == "launch":
+        # Lazy: the launch handling (its operations, 18 ms beyond) only for a launch event.
         from ._launch import launch  # noqa: PLC0415
 
         return launch(call, trigger)
@@ -200,7 +198,7 @@ def standby_for(call: Any, instance_id: str) -> str | None:
     instance's ``eniops:standby`` tag (one read within the deadline); None: it has none."""
     if call.config.pairs is not None:
         return call.config.standby_of(instance_id)  # type: ignore[no-any-return]
-    from .._core import _inputs  # noqa: PLC0415
+    # Lazy: describe and the operations' core (84 ms) only for a standby found by tag.
     from .._ops.describe import instance_tags  # noqa: PLC0415
 
     tags = instance_tags(

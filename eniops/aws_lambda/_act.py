@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .._core import _inputs
 from .._core._errors import (
     EniopsError,
     InvalidInput,
@@ -25,7 +26,8 @@ from .._core._errors import (
 )
 from .._core._threads import at_once
 from .._state._model import Instance
-from ._config import LEASE_TABLE_ENV, Config
+from .._state._tags import tag_dict
+from ._config import LEASE_TABLE_ENV, STANDBY_TAG, Config
 from ._events import GONE_STATES, Trigger
 from ._lease import Lease, Leases
 from ._logs import Invocation
@@ -42,6 +44,7 @@ class Call:
 
     def gateway(self, service: str, doing: str) -> Any:
         """A gateway on `service`'s client, bounded by what is left of the invocation."""
+        # Lazy: the operations' core (59 ms) only for an event acted on; an ignored one spares it.
         from .._ops._operation import gateway_for  # noqa: PLC0415
 
         return gateway_for(self.client(service), self.deadline.left(doing))
@@ -61,6 +64,7 @@ class _Busy(Exception):
 
 def failover(call: Call, trigger: Trigger, source: str, standby: str) -> dict[str, Any]:
     """Fail `source` over to `standby`, if what set it off still holds; once at a time."""
+    # Lazy: failover and the operations' core (101 ms) only for an event acted on.
     from .._ops._operation import Common  # noqa: PLC0415
     from .._ops.failover import FAILOVER, FailoverRequest, StaleTrigger  # noqa: PLC0415
 
@@ -105,6 +109,7 @@ def _went_on_without(call: Call, source: str, why: EniopsError) -> None:
 
 
 def _once(call: Call, trigger: Trigger, request: Any, common: Any, leases: Leases | None) -> Any:
+    # Lazy: failover and the operations' core (101 ms) only for an event acted on.
     from .._ops._operation import run  # noqa: PLC0415
     from .._ops.failover import FAILOVER, Fresh, StaleTrigger  # noqa: PLC0415
 
@@ -202,6 +207,7 @@ def moved(result: Mapping[str, Any]) -> list[str]:
 
 def readiness(call: Call, pairs: list[tuple[str, str]]) -> list[dict[str, Any]]:
     """`check_failover` of each pair, a few at once; each logged and counted."""
+    # Lazy: the readiness check (80 ms with the operations' core) only for a check.
     from .._ops.readiness import assess  # noqa: PLC0415
 
     def one(source: str, standby: str) -> dict[str, Any]:
@@ -232,8 +238,6 @@ def readiness(call: Call, pairs: list[tuple[str, str]]) -> list[dict[str, Any]]:
 def tagged_pairs(call: Call) -> list[tuple[str, str]]:
     """Every pair the handler acts on: ENIOPS_STANDBY's, else every instance tagged with
     its standby (one read)."""
-    from .._state._tags import tag_dict  # noqa: PLC0415
-    from ._config import STANDBY_TAG  # noqa: PLC0415
 
     if call.config.pairs is not None:
         return sorted(call.config.pairs.items())
@@ -247,8 +251,6 @@ def tagged_pairs(call: Call) -> list[tuple[str, str]]:
                 continue
             standby = tag_dict(raw.get("Tags")).get(STANDBY_TAG, "")
             try:
-                from .._core import _inputs  # noqa: PLC0415
-
                 pairs.append((raw["InstanceId"], _inputs.instance_id(standby, STANDBY_TAG)))
             except InvalidInput as err:
                 call.invocation.emit(logging.WARNING, "a standby tag does not read", error=str(err))

@@ -10,13 +10,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from .._core._errors import InvalidInput
+from .._registry import BY_NAME
 from ._act import Call, moved
 from ._config import REQUIRE_TAG_ENV
 
 
 def direct(call: Call, event: Mapping[str, Any], forbidden: frozenset[str]) -> dict[str, Any]:
     """Run the operation an event names; its Result (or Readiness, or view) as the answer."""
-    from .._registry import BY_NAME  # noqa: PLC0415
 
     name, args = event.get("operation"), event.get("args", {})
     spec = BY_NAME.get(name) if isinstance(name, str) else None

@@ -18,7 +18,10 @@ from typing import Any
 from .._core import _inputs
 from .._core._errors import EniopsError, InvalidInput
 from .._core._inputs import UNASSOCIATED
+from .._ops.eni import attach_eni, move_eni
+from .._ops.remap import remap_eip
 from .._state._model import Instance
+from .._state._reads import Reader
 from ._act import Call, complete
 from ._events import Trigger
 
@@ -84,7 +87,6 @@ def _named(call: Call, group: str) -> tuple[list[str], list[str]]:
 def _plan(call: Call, instance: str, group: str, enis: list[str], eips: list[str]) -> _Moves:
     """Who holds each now; any held by an instance that is not a member of `group` leaving
     it abandons the launch."""
-    from .._state._reads import Reader  # noqa: PLC0415
 
     reader = Reader(call.gateway("ec2", "reading the group's resources"))
     found_enis, addresses = reader.at_once(
@@ -120,8 +122,6 @@ def _not_leaving(holder: Instance, group: str) -> str:
 
 def _move(call: Call, instance: str, moves: _Moves) -> list[str]:
     """Each ENI (one after the other: device indexes), then the Elastic IP."""
-    from .._ops.eni import attach_eni, move_eni  # noqa: PLC0415
-    from .._ops.remap import remap_eip  # noqa: PLC0415
 
     done: list[str] = []
     for eni, holder in moves.enis:

