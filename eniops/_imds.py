@@ -115,6 +115,8 @@ class Imds:
         """Read `/latest/meta-data/<path>` with the session token."""
         if os.environ.get("AWS_EC2_METADATA_DISABLED", "").strip().lower() == "true":
             raise ImdsError("instance metadata is disabled here (AWS_EC2_METADATA_DISABLED=true)")
+        # Lazy: tenacity (10 ms) loads with the first call: never for `import eniops`, the Lambda's
+        # init or --help.
         from tenacity import (  # noqa: PLC0415
             Retrying,
             retry_if_exception_type,

@@ -276,6 +276,7 @@ def _play(scene: Scene, say: Callable[[str], None], output: str) -> Any:
 def run_demo(*, output: str = "text", say: Callable[[str], None] = print) -> dict[str, Any]:
     """Play the story; return a summary of what happened (for tests)."""
     try:
+        # Lazy: moto is optional (the `demo` extra): its absence is said, not a traceback.
         from moto import mock_aws  # noqa: PLC0415
     except ImportError as err:  # pragma: no cover - depends on the install
         raise EniopsError(

@@ -50,8 +50,8 @@ def submit(fn: Callable[[], T]) -> Future[T]:
     """Run `fn` on the pool; its future is the caller's to wait for, within its bound."""
     with _pool_lock:
         if not _pool:
-            # concurrent.futures (with logging) costs 7 ms of `eniops --help`'s 55: loaded
-            # with the first call, which `--help` never makes.
+            # Lazy: concurrent.futures (4 ms of `eniops --help`) loads with the first call, which
+            # --help never makes.
             from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
 
             _pool.append(ThreadPoolExecutor(WORKERS, "eniops-call", initializer=_mark))

@@ -69,6 +69,8 @@ def _invoke(
         try:
             return method(**params)
         except _NoRetry as answer:
+            # Lazy: botocore (95 ms) stays out of `import eniops`, the Lambda's init and a command
+            # that calls nothing, until a client is built.
             from botocore.exceptions import ClientError  # noqa: PLC0415
 
             raise ClientError(answer.response[1], answer.operation) from None
@@ -90,6 +92,8 @@ def _invoke(
 def _readable(err: BaseException, endpoint: str) -> BaseException:
     """botocore's parse error (an answer that is not the service's) as `UnreadableAnswer`,
     naming the endpoint and the HTTP status its `before-parse` handler noted."""
+    # Lazy: botocore (95 ms) stays out of `import eniops`, the Lambda's init and a command that
+    # calls nothing, until a client is built.
     from botocore.parsers import ResponseParserError  # noqa: PLC0415
 
     if not isinstance(err, ResponseParserError):
@@ -202,6 +206,8 @@ class Gateway:
     def _attempt(
         self, operation: str, params: Mapping[str, Any], allowance: float, attempt: int
     ) -> Any:
+        # Lazy: botocore (95 ms) stays out of `import eniops`, the Lambda's init and a command that
+        # calls nothing, until a client is built.
         from botocore import xform_name  # noqa: PLC0415
 
         if self.deadline.expired() and not allowance:

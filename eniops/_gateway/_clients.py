@@ -9,6 +9,8 @@ STS when the first call is signed and are refreshed before they expire.
 from __future__ import annotations
 
 import functools
+import os
+import re
 import threading
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -29,8 +31,7 @@ def role_session_name(instance: str | None = None) -> str:
     """The session name of an assumed role, as CloudTrail shows it: ``eniops-<instance or
     host>-<pid>`` (the Lambda function's name for the host), within STS's 64 characters and
     its alphabet, so that CloudTrail tells nodes and processes apart."""
-    import os  # noqa: PLC0415
-    import re  # noqa: PLC0415
+    # Lazy: socket (3 ms) only to name an assumed role's session.
     import socket  # noqa: PLC0415
 
     who = instance or os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or socket.gethostname()
@@ -114,6 +115,8 @@ def _single_layer(client: Any) -> None:
 def known_regions() -> frozenset[str]:
     """Every region of every partition in botocore's own data (read once, when first asked;
     pseudo-regions such as ``aws-global`` aside)."""
+    # Lazy: botocore (95 ms) stays out of `import eniops`, the Lambda's init and a command that
+    # calls nothing, until a client is built.
     from botocore.exceptions import DataNotFoundError  # noqa: PLC0415
     from botocore.loaders import create_loader  # noqa: PLC0415
 
@@ -131,8 +134,9 @@ def configured_region(profile: str | None = None) -> tuple[str | None, str]:
     environment (`AWS_DEFAULT_REGION`) or the profile's `region`, as botocore resolves them
     (None when neither sets one, or the configuration does not read: building the client
     says why)."""
-    import os  # noqa: PLC0415
 
+    # Lazy: botocore (95 ms) stays out of `import eniops`, the Lambda's init and a command that
+    # calls nothing, until a client is built.
     import botocore.session  # noqa: PLC0415
     from botocore.exceptions import BotoCoreError  # noqa: PLC0415
 
@@ -150,6 +154,8 @@ def imds_settings(profile: str | None = None) -> dict[str, str | None]:
     """Where instance metadata is, as botocore resolves it for `profile`: the environment
     (`AWS_EC2_METADATA_SERVICE_ENDPOINT`, `…_ENDPOINT_MODE`), then the profile's
     `ec2_metadata_service_endpoint` and `ec2_metadata_service_endpoint_mode`."""
+    # Lazy: botocore (95 ms) stays out of `import eniops`, the Lambda's init and a command that
+    # calls nothing, until a client is built.
     import botocore.session  # noqa: PLC0415
     from botocore.exceptions import BotoCoreError  # noqa: PLC0415
 
@@ -166,6 +172,8 @@ def imds_settings(profile: str | None = None) -> dict[str, str | None]:
 
 def _config(timeout_s: float | None) -> Any:
     """One layer of retries (eniops'), short timeouts, eniops' user agent."""
+    # Lazy: botocore (95 ms) stays out of `import eniops`, the Lambda's init and a command that
+    # calls nothing, until a client is built.
     from botocore.config import Config  # noqa: PLC0415
 
     return Config(
@@ -202,7 +210,9 @@ def build_client(
     if ec2 is not None:
         _single_layer(ec2)
         return ec2
-    import boto3.session  # noqa: PLC0415  (kept out of `import eniops`: cold starts)
+    # Lazy: boto3 and botocore (109 ms) load when the first client is built: never for
+    # `import eniops`, the Lambda's init or a command that calls nothing.
+    import boto3.session  # noqa: PLC0415
     from botocore.exceptions import BotoCoreError  # noqa: PLC0415
 
     try:
@@ -229,6 +239,8 @@ def _assumed(
     """A session whose credentials are `role_arn`'s (AssumeRole with the arguments in
     `role`), refreshed through STS as they expire, put first in the session's chain of
     credential providers (botocore's public way in)."""
+    # Lazy: boto3 and botocore (109 ms) load when the first client is built: never for
+    # `import eniops`, the Lambda's init or a command that calls nothing.
     import boto3.session  # noqa: PLC0415
     import botocore.session  # noqa: PLC0415
     from botocore.config import Config  # noqa: PLC0415
@@ -268,6 +280,8 @@ def _assumed(
 def _role_provider(refresh: Callable[[], dict[str, Any]]) -> Any:
     """botocore's `CredentialProvider` of a role's refreshing credentials (its classes
     imported only when a role is assumed)."""
+    # Lazy: botocore (95 ms) stays out of `import eniops`, the Lambda's init and a command that
+    # calls nothing, until a client is built.
     from botocore.credentials import (  # noqa: PLC0415
         CredentialProvider,
         DeferredRefreshableCredentials,
@@ -289,6 +303,8 @@ def _checked_refresh(
     """`fetch` (STS AssumeRole), with what botocore would raise as a bare `KeyError` (an
     answer that does not read) or `RuntimeError` (credentials that are expired already)
     raised as its `CredentialRetrievalError`, which eniops reports as an AWS error."""
+    # Lazy: botocore (95 ms) stays out of `import eniops`, the Lambda's init and a command that
+    # calls nothing, until a client is built.
     from botocore.exceptions import (  # noqa: PLC0415
         BotoCoreError,
         ClientError,
@@ -327,6 +343,8 @@ def sibling(client: Any, service: str) -> Any:
     After it is built, the event ``eniops.sibling-created.<service>`` is emitted on `client`'s
     events with the new client as `sibling`: a test layer over `client` can answer its calls.
     """
+    # Lazy: boto3 and botocore (109 ms) load when the first client is built: never for
+    # `import eniops`, the Lambda's init or a command that calls nothing.
     import boto3.session  # noqa: PLC0415
     from botocore.exceptions import BotoCoreError  # noqa: PLC0415
 

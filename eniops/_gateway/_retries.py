@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 def _by_cause(policy: RetryPolicy) -> Any:
     """Full-jitter exponential backoff, shorter after an eventual-consistency NotFound."""
+    # Lazy: tenacity (10 ms) loads with the first call: never for `import eniops`, the Lambda's init
+    # or --help.
     from tenacity import wait_random_exponential  # noqa: PLC0415
     from tenacity.wait import wait_base  # noqa: PLC0415
 
@@ -47,6 +49,8 @@ def _by_cause(policy: RetryPolicy) -> Any:
 
 def stops(deadline: Deadline, stop: StopRequest | None) -> Any:
     """No retry whose backoff would end past the deadline, none after a stop request."""
+    # Lazy: tenacity (10 ms) loads with the first call: never for `import eniops`, the Lambda's init
+    # or --help.
     from tenacity import stop_any, stop_before_delay, stop_when_event_set  # noqa: PLC0415
 
     parts: list[Any] = [stop_before_delay(deadline.remaining())]
@@ -96,6 +100,8 @@ def reading(
 ) -> Any:
     """How a read is retried: throttling, 5xx and the network; a `first_read` answering
     NotFound, briefly (EC2's eventual consistency)."""
+    # Lazy: tenacity (10 ms) loads with the first call: never for `import eniops`, the Lambda's init
+    # or --help.
     from tenacity import Retrying, retry_if_exception  # noqa: PLC0415
 
     started = clock.now()
@@ -137,6 +143,8 @@ def resending(
     before_sleep: Callable[[RetryCallState], None] | None = None,
 ) -> Any:
     """How a change is sent again: after an error `resendable` accepts, full-jitter backoff."""
+    # Lazy: tenacity (10 ms) loads with the first call: never for `import eniops`, the Lambda's init
+    # or --help.
     from tenacity import Retrying, retry_if_exception, wait_random_exponential  # noqa: PLC0415
 
     return Retrying(
@@ -159,6 +167,8 @@ class Turns:
     """
 
     def __init__(self, retrying: Any) -> None:
+        # Lazy: tenacity (10 ms) loads with the first call: never for `import eniops`, the Lambda's
+        # init or --help.
         from tenacity import RetryCallState  # noqa: PLC0415
 
         self.retrying = retrying
@@ -172,6 +182,8 @@ class Turns:
 
     def next(self) -> tuple[str, float]:
         """What to do next (see the class)."""
+        # Lazy: tenacity (10 ms) loads with the first call: never for `import eniops`, the Lambda's
+        # init or --help.
         from tenacity import DoAttempt, DoSleep  # noqa: PLC0415
 
         do = self.retrying.iter(retry_state=self.state)

@@ -36,6 +36,8 @@ def _error_parts(err: BaseException) -> tuple[str, str, str | None, int | None]:
 
 def _is_client_error(err: BaseException) -> TypeGuard[ClientError]:
     """An error EC2 (or another service) answered: botocore's `ClientError`."""
+    # Lazy: botocore (95 ms) stays out of `import eniops`, the Lambda's init and a command that
+    # calls nothing, until a client is built.
     from botocore.exceptions import ClientError  # noqa: PLC0415
 
     return isinstance(err, ClientError)
@@ -45,6 +47,8 @@ def _is_client_error(err: BaseException) -> TypeGuard[ClientError]:
 def transient() -> tuple[type[BaseException], ...]:
     """botocore's network errors: EC2 may not have had the call, or its answer was lost.
     `_codes.TRANSIENT` names them (an AwsError for one carries its class name as code)."""
+    # Lazy: botocore (95 ms) stays out of `import eniops`, the Lambda's init and a command that
+    # calls nothing, until a client is built.
     from botocore import exceptions  # noqa: PLC0415
 
     return tuple(getattr(exceptions, name) for name in sorted(_codes.TRANSIENT))
@@ -123,6 +127,8 @@ Translation = Callable[[BaseException, str], EniopsError]
 def _table() -> dict[type[BaseException], Translation]:
     """What botocore raises, by class, and what each is in eniops: the most specific class
     of an error decides (botocore is loaded by then: it raised the error)."""
+    # Lazy: botocore (95 ms) stays out of `import eniops`, the Lambda's init and a command that
+    # calls nothing, until a client is built.
     from botocore import exceptions  # noqa: PLC0415
 
     return {

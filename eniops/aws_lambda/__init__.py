@@ -217,6 +217,7 @@ def sample_event(
     `instance_id` (and, for Auto Scaling's, the group and its lifecycle hook), sent now (its
     `time`: a Spot warning is acted on only while it is fresh):
     ``ec2-state-change-stopped``, ``cloudwatch-alarm-state-change``, ..."""
+    # Lazy: importlib.resources (5 ms) only to read a shipped sample event.
     from importlib import resources  # noqa: PLC0415
 
     folder = resources.files("eniops") / "events"

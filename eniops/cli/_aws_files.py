@@ -22,6 +22,7 @@ class SharedFile:
     def profiles(self) -> dict[str, dict[str, str]]:
         """Each profile's settings; none when the file is missing or unreadable (botocore
         reports a broken file when a client is built)."""
+        # Lazy: configparser (1 ms) only when a profile's file is read.
         import configparser  # noqa: PLC0415
 
         parser = configparser.ConfigParser(interpolation=None)

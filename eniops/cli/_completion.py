@@ -20,6 +20,7 @@ SHELLS = ("bash", "zsh", "fish")
 
 def script(shell: str) -> str:
     """The script that registers eniops' completion in `shell`."""
+    # Lazy: argcomplete (5 ms) only when a shell asks for completions or their script.
     from argcomplete.shell_integration import shellcode  # noqa: PLC0415
 
     return str(shellcode(["eniops"], shell=shell))
@@ -29,6 +30,7 @@ def answer(parser: argparse.ArgumentParser) -> None:
     """When a shell asks for completions, answer and exit; otherwise return at once."""
     if "_ARGCOMPLETE" not in os.environ:
         return
+    # Lazy: argcomplete (5 ms) only when a shell asks for completions or their script.
     import argcomplete  # noqa: PLC0415
 
     completers: dict[str, Callable[..., Any]] = {

@@ -17,6 +17,7 @@ prettytable, rich) render flat rows, not the AWS CLI's nested sections.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -170,7 +171,6 @@ class _Section:
 
 def _length(text: str) -> int:
     """Columns a text takes on a terminal (East Asian wide characters take two)."""
-    import unicodedata  # noqa: PLC0415
 
     return sum(2 if unicodedata.east_asian_width(c) in "WFA" else 1 for c in text)
 

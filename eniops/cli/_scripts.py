@@ -9,6 +9,7 @@ prints the reference.
 from __future__ import annotations
 
 from importlib import resources
+from pathlib import Path
 
 from .._core._errors import InvalidInput
 
@@ -39,7 +40,6 @@ def reference_text() -> str:
     shipped = resources.files("eniops") / "reference.md"
     if shipped.is_file():
         return shipped.read_text(encoding="utf-8")
-    from pathlib import Path  # noqa: PLC0415
 
     beside = Path(__file__).resolve().parents[2] / "docs" / "reference.md"  # eniops/cli/ -> repo
     if beside.is_file():

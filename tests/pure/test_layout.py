@@ -171,6 +171,49 @@ def test_arguments_are_followed_by_name_not_by_string():
     assert offenders == []
 
 
+def _import_runs(function: ast.AST) -> list[ast.stmt]:
+    """The first statement of each run of consecutive imports inside `function`."""
+    firsts = []
+    for node in ast.walk(function):
+        for field in ("body", "orelse", "finalbody"):
+            block = getattr(node, field, None)
+            if (node is function and field != "body") or not isinstance(block, list):
+                continue
+            previous_import = False
+            for statement in block:
+                is_import = isinstance(statement, (ast.Import, ast.ImportFrom))
+                if is_import and not previous_import:
+                    firsts.append(statement)
+                previous_import = is_import
+    return firsts
+
+
+def test_every_late_import_says_what_it_spares():
+    """Imports sit at the top of their module; one inside a function (to keep a start-up
+    figure) has a `Lazy:` comment above it, or above the imports it opens with, saying what
+    it spares and how much."""
+    unexplained, seen = [], 0
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if importgraph.module_name(path).startswith("eniops.testing"):
+            continue
+        lines = path.read_text().splitlines()
+        functions = [
+            node
+            for node in ast.walk(ast.parse("\n".join(lines)))
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        ]
+        for first in {id(s): s for f in functions for s in _import_runs(f)}.values():
+            seen += 1
+            above, comment = lines[: first.lineno - 1], []
+            while above and above[-1].strip().startswith("#"):
+                comment.insert(0, above.pop().strip())
+            said = " ".join(comment)
+            if not said.startswith("# Lazy:") or not re.search(r"\d+ ms|optional", said):
+                unexplained.append(f"{path.relative_to(PACKAGE)}:{first.lineno}")
+    assert seen > 0
+    assert unexplained == []
+
+
 def test_one_version_string():
     """The version lives in the package metadata only: __version__ and the user agent use it."""
     from eniops._core._version import user_agent, version
