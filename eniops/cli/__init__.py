@@ -140,7 +140,7 @@ def _compiled(query: str | None) -> Any:
         raise InvalidInput(f"--query {query!r}: {' '.join(str(err).split())}") from err
 
 
-def _render(value: Any, view: str, args: argparse.Namespace) -> str:
+def _rendered(value: Any, view: str, args: argparse.Namespace) -> str:
     # Lazy: rendering (1 ms) loads only once there is something to print.
     from . import _render as render  # noqa: PLC0415
 
@@ -345,7 +345,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             _prepare(args)
             value, view = _run(args)
-            text = _render(value, view, args) if value is not None else None
+            text = _rendered(value, view, args) if value is not None else None
         except EniopsError as err:
             return _fail(args, err, exit_code_for(err))
         except KeyboardInterrupt:

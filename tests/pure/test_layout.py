@@ -52,6 +52,24 @@ def test_the_top_level_reads_as_the_design():
     ]
 
 
+def test_no_package_hides_a_module_of_its_own():
+    """No name a package's `__init__` defines is also one of its modules': importing the
+    module would replace the name (or the name the module) for every caller."""
+    clashes = []
+    for init in PACKAGE.rglob("__init__.py"):
+        modules = {p.stem for p in init.parent.glob("*.py")} | {
+            p.name for p in init.parent.iterdir() if (p / "__init__.py").exists()
+        }
+        for node in ast.parse(init.read_text()).body:
+            names = []
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                names = [node.name]
+            elif isinstance(node, ast.Assign):
+                names = [t.id for t in node.targets if isinstance(t, ast.Name)]
+            clashes += [f"{init.parent.name}.{n}" for n in names if n in modules]
+    assert clashes == []
+
+
 def test_no_import_cycle():
     """No module imports itself through others, lazy imports included."""
     assert importgraph.cycles(importgraph.graph()) == []
