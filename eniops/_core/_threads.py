@@ -19,12 +19,20 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ThreadPoolExecutor
 
 T = TypeVar("T")
+A = TypeVar("A")
+B = TypeVar("B")
+C = TypeVar("C")
+D = TypeVar("D")
+E = TypeVar("E")
+F = TypeVar("F")
+G = TypeVar("G")
+H = TypeVar("H")
 
 #: Calls in flight at once in one process. EC2 refills an account's describe bucket at 20
 #: a second and its mutating one at 5: a process with more calls than this waiting on EC2 at
@@ -73,12 +81,35 @@ def running() -> int:
         return _running[0]
 
 
-def at_once(*calls: Callable[[], Any]) -> list[Any]:
+# Each read's own type, position by position, for up to eight reads.
+@overload
+def at_once(a: Callable[[], A], b: Callable[[], B], /) -> tuple[A, B]: ...
+@overload
+def at_once(a: Callable[[], A], b: Callable[[], B], c: Callable[[], C], /) -> tuple[A, B, C]: ...
+@overload
+def at_once(
+    a: Callable[[], A], b: Callable[[], B], c: Callable[[], C], d: Callable[[], D], /
+) -> tuple[A, B, C, D]: ...
+@overload
+def at_once(
+    a: Callable[[], A],
+    b: Callable[[], B],
+    c: Callable[[], C],
+    d: Callable[[], D],
+    e: Callable[[], E],
+    f: Callable[[], F],
+    g: Callable[[], G],
+    h: Callable[[], H],
+    /,
+) -> tuple[A, B, C, D, E, F, G, H]: ...
+@overload
+def at_once(*calls: Callable[[], T]) -> tuple[T, ...]: ...
+def at_once(*calls: Callable[[], object]) -> tuple[object, ...]:
     """Run `calls` together; return their results in order, or raise the first error (in
     argument order) once every call has ended. One call runs on the caller's thread."""
     if len(calls) <= 1:
-        return [call() for call in calls]
-    outcomes: list[Any] = [None] * len(calls)
+        return tuple(call() for call in calls)
+    outcomes: list[object] = [None] * len(calls)
     failed: list[BaseException | None] = [None] * len(calls)
 
     def one(index: int) -> None:
@@ -99,4 +130,4 @@ def at_once(*calls: Callable[[], Any]) -> list[Any]:
     error = next((err for err in failed if err is not None), None)
     if error is not None:
         raise error
-    return outcomes
+    return tuple(outcomes)

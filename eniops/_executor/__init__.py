@@ -18,7 +18,7 @@ How work runs at once, in five lines:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from .._core._errors import PermissionDenied
@@ -80,7 +80,9 @@ def _dry_run(plan: Plan, run: Run) -> Result:
     return _outcome.planned(plan, run, steps, notes)
 
 
-def _try_dry_run(run: Run, action: str, params: Any, rider: bool, notes: list[str]) -> str:
+def _try_dry_run(
+    run: Run, action: str, params: Mapping[str, Any], rider: bool, notes: list[str]
+) -> str:
     """One DryRun. A refused rider (a bookkeeping tag beside a check) is a note: apply goes
     on without it; anything else refused is refused here too."""
     try:

@@ -139,7 +139,9 @@ class ChainRun:
         at = answered + self.run.settings.policy.confirm_after_s if change.check == "confirm" else 0
         yield from self._wait(change.expect, at)
 
-    def _record(self, change: Change, params: Any, status: StepStatus, note: str) -> None:
+    def _record(
+        self, change: Change, params: Mapping[str, Any], status: StepStatus, note: str
+    ) -> None:
         self.steps.append(Step(f"ec2:{change.action}", shown(params), status, note))
 
 

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._core import _threads
 from .._plan._expect import Expectation
-from .._state._views import Kind
+from .._state._views import Kind, ResourceId, State
 from ._poller import Poller, Waiter, outcomes
 
 if TYPE_CHECKING:
@@ -313,7 +313,9 @@ def _together(steps: tuple[Steps[Any], ...]) -> Steps[list[Outcome]]:
     return outcomes_
 
 
-def _reading(poller: Poller, kind: Kind, waiters: list[Waiter]) -> Callable[[], Any]:
+def _reading(
+    poller: Poller, kind: Kind, waiters: list[Waiter]
+) -> Callable[[], dict[ResourceId, State]]:
     return lambda: poller.read(kind, waiters)
 
 

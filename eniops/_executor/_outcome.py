@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from .._core._errors import Conflict, EniopsError, Interrupted, OperationTimeout, PartialFailure
 from .._core._result import Result, Step
 from .._plan import Chain, Plan
-from .._state._views import Planned, Subject, in_words, resolved, view
+from .._state._views import Kind, Planned, State, Subject, in_words, resolved, view
 
 if TYPE_CHECKING:
     from ._chain import ChainRun
@@ -24,7 +24,7 @@ def result(
     warnings: Iterable[str] = (),
     children: tuple[Result, ...] = (),
     changed: bool = False,
-    seen: Mapping[Subject, Any] | None = None,
+    seen: Mapping[Subject, State | None] | None = None,
 ) -> Result:
     """The Result of `plan`: `after` is what the plan expects, with what was read in place."""
     after = resolved(plan.after, seen or {}) if not plan.empty else resolved(plan.before, {})
@@ -59,7 +59,7 @@ def _child(
     run: Run,
     steps: Iterable[Step],
     warnings: Iterable[str],
-    seen: Mapping[Subject, Any],
+    seen: Mapping[Subject, State | None],
     *,
     changed: bool = False,
 ) -> Result:
@@ -93,7 +93,7 @@ def applied(plan: Plan, run: Run, runs: list[ChainRun]) -> Result:
 def where_everything_is(plan: Plan, run: Run) -> dict[str, Any]:
     """One read of every resource of the plan (past the deadline if need be, bounded)."""
     reader = run.final_reader()
-    wanted: dict[Any, list[Subject]] = {}
+    wanted: dict[Kind, list[Subject]] = {}
     for chain in plan.chains:
         for subject in chain.subjects:
             if subject not in wanted.setdefault(subject[0], []):

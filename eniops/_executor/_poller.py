@@ -12,13 +12,14 @@ they found.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .._core._errors import Conflict, EniopsError
 from .._core._settings import Clock, RetryPolicy
 from .._plan._expect import Expectation, Seen
-from .._state._views import Kind, Subject, view
+from .._state._views import Kind, ResourceId, State, Subject, view
 
 if TYPE_CHECKING:
     from ._run import Run
@@ -37,14 +38,14 @@ class Waiter:
     fresh: bool = True
     over: bool = False
     seen: Seen | None = None
-    state: Any = None
+    state: State | None = None
     error: BaseException | None = None
 
     def finish(self, *, seen: Seen | None = None, error: BaseException | None = None) -> None:
         self.seen, self.error, self.over = seen, error, True
 
 
-def outcomes(waiters: list[Waiter]) -> list[tuple[Seen, Any]]:
+def outcomes(waiters: list[Waiter]) -> list[tuple[Seen, State | None]]:
     """Once every wait of a chain's `Await` has ended: what was seen of each and its
     resource's state, or the first one's error (in order)."""
     failed = next((w.error for w in waiters if w.error is not None), None)
@@ -105,12 +106,14 @@ class Poller:
         self.describes += len(wanted)
         return wanted
 
-    def read(self, kind: Kind, waiters: list[Waiter]) -> dict[Any, Any]:
+    def read(self, kind: Kind, waiters: list[Waiter]) -> dict[ResourceId, State]:
         """One describe of the resources `waiters` wait for (on the pool)."""
         ids = sorted({w.expect.resource for w in waiters}, key=str)
         return self.run.reader.current(kind, ids)
 
-    def judge(self, waiters: list[Waiter], states: dict[Any, Any], started: float) -> None:
+    def judge(
+        self, waiters: list[Waiter], states: Mapping[ResourceId, State], started: float
+    ) -> None:
         """What a read found, for the waits it answers: a wait over leaves the schedule."""
         finished = [w for w in waiters if self._judged(w, states, started)]
         _hurry_siblings(waiters, finished, started, self.policy.poll_first_s)
@@ -138,7 +141,7 @@ class Poller:
         gone = {id(w) for w in waiters if w.over}
         self.waiters = [w for w in self.waiters if id(w) not in gone]
 
-    def _judged(self, waiter: Waiter, states: dict[Any, Any], now: float) -> bool:
+    def _judged(self, waiter: Waiter, states: Mapping[ResourceId, State], now: float) -> bool:
         if waiter.over:
             return True
         over = _judge(waiter, states, now, self.policy)
@@ -178,7 +181,9 @@ class _Budget:
         self._refilled = now
 
 
-def _judge(waiter: Waiter, states: dict[Any, Any], now: float, policy: RetryPolicy) -> bool:
+def _judge(
+    waiter: Waiter, states: Mapping[ResourceId, State], now: float, policy: RetryPolicy
+) -> bool:
     """Judge one wait by what was read; True when it is over (done, or a conflict)."""
     waiter.fresh = False
     waiter.state = states.get(waiter.expect.resource)

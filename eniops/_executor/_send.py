@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from .._core import _codes
 from .._core._errors import AwsError, Conflict, EniopsError, Interrupted, PermissionDenied
 from .._plan import Change, Ref
-from .._state._views import Subject
+from .._state._views import ResourceId, State, Subject
 from ._loop import Call, Sleep, Steps
 
 if TYPE_CHECKING:
@@ -92,7 +92,7 @@ class Memory:
     state read of each resource, and its warnings."""
 
     facts: dict[str, Any] = field(default_factory=dict)
-    last: dict[Subject, Any] = field(default_factory=dict)
+    last: dict[Subject, State | None] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -103,7 +103,7 @@ class Sender:
         self.run = run
         self.memory = memory
 
-    def send(self, change: Change) -> Steps[tuple[Any, str]]:
+    def send(self, change: Change) -> Steps[tuple[Mapping[str, Any], str]]:
         """Send `change`; return the parameters sent and the note for its step. Raises the
         error that ended it, unless a read shows it in place after all (a warning says so)."""
         params = resolve(change.params, self.memory.facts)
@@ -198,11 +198,11 @@ class Sender:
         return clock.now()
 
 
-def read(reader: Reader, subject: Subject) -> Steps[Any]:
+def read(reader: Reader, subject: Subject) -> Steps[State | None]:
     """The present state of one resource, read on the pool within the reader's deadline."""
     kind, resource = subject
     gateway = reader.gateway
-    found = yield Call(
+    found: dict[ResourceId, State] = yield Call(
         lambda: reader.current(kind, [resource]),
         gateway.deadline.remaining(),
         lambda: gateway.unanswered(f"a read of {resource}"),

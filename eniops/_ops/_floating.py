@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 from .._core import _inputs
 from .._core._errors import InvalidInput, PreconditionFailed
+from .._core._threads import at_once
 from .._executor import Run
 from .._plan import Chain
 from .._state import _rules as check
@@ -76,7 +76,7 @@ def holding(run: Run, ips: list[str]) -> list[Eni]:
         )
         if values
     ]
-    return [eni for found in reader.at_once(*reads) for eni in found]
+    return [eni for found in at_once(*reads) for eni in found]
 
 
 def holders(holding: list[Eni], vpc_id: str) -> dict[str, str]:
@@ -132,7 +132,10 @@ def chains(
 
 
 def _ipv4_chains(
-    state: FailoverState, how: Mapping[str, Any], ips: list[str], target_primary: Eni
+    state: FailoverState,
+    how: Mapping[str, ip_rules.FloatingMove | None],
+    ips: list[str],
+    target_primary: Eni,
 ) -> list[Chain]:
     """Those on the source's primary ENI reassigned from it (guarded by it, confirmed);
     those no ENI holds (the source's teardown freed them) assigned without reassignment, so
@@ -150,7 +153,10 @@ def _ipv4_chains(
 
 
 def _ipv6_chains(
-    state: FailoverState, how: Mapping[str, Any], ips: list[str], target_primary: Eni
+    state: FailoverState,
+    how: Mapping[str, ip_rules.FloatingMove | None],
+    ips: list[str],
+    target_primary: Eni,
 ) -> list[Chain]:
     """Those of the source's primary ENI (on it, or on no ENI with its interrupted move's
     intent naming it) moved in two crash-safe steps; those no ENI holds assigned (EC2

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, cast
 
 from .._core import _inputs
+from .._core._threads import at_once
 from .._state._model import Address, Eni, Instance, Limits
 from .._state._reads import Reader
 from .._state._routes import RouteTable
@@ -68,7 +69,7 @@ def instance_tags(
 
 def _eni_view(reader: Reader, eni: Eni) -> EniDescription:
     instance_id = eni.instance_id
-    addresses, instance, tables = reader.at_once(
+    addresses, instance, tables = at_once(
         lambda: reader.addresses_on([eni.eni_id]),
         lambda: reader.instance(instance_id) if instance_id else None,
         lambda: reader.route_tables(vpc_id=eni.vpc_id),
@@ -90,7 +91,7 @@ def _eni_view(reader: Reader, eni: Eni) -> EniDescription:
 
 def _instance_view(reader: Reader, instance: Instance) -> InstanceDescription:
     eni_ids = [e.eni_id for e in instance.enis]
-    limits, addresses, enis, tables = reader.at_once(
+    limits, addresses, enis, tables = at_once(
         lambda: reader.limits(instance.instance_type),
         lambda: reader.addresses_on(eni_ids),
         lambda: reader.enis_where("attachment.instance-id", [instance.instance_id]),

@@ -18,6 +18,7 @@ from .._core import _inputs
 from .._core._errors import Conflict, PreconditionFailed
 from .._core._inputs import TagGuard
 from .._core._result import Result
+from .._core._threads import at_once
 from .._executor import Run
 from .._plan import Chain, Change, Plan, Wait
 from .._plan._expect import EniDetached
@@ -253,11 +254,11 @@ def _read_place(run: Run, eni_id: str, target_id: str, *, source_too: bool) -> P
     """The ENI and the target at once; the target type's limits (cached per client); the
     source instance only when a tag guard needs its tags."""
     reader = run.reader
-    eni, target = reader.at_once(lambda: reader.eni(eni_id), lambda: reader.instance(target_id))
+    eni, target = at_once(lambda: reader.eni(eni_id), lambda: reader.instance(target_id))
     source_id = check.eni_holder(eni)
     source = None
     if source_too and source_id and source_id != target.instance_id:
-        limits, source = reader.at_once(
+        limits, source = at_once(
             lambda: reader.limits(target.instance_type), lambda: reader.instance(source_id)
         )
     else:

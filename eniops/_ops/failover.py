@@ -25,10 +25,11 @@ from .._core import _inputs
 from .._core._errors import InvalidInput, PreconditionFailed
 from .._core._inputs import UNASSOCIATED, TagGuard
 from .._core._result import Result
+from .._core._threads import at_once
 from .._executor import Run
 from .._plan import Chain, Plan
 from .._state import _rules as check
-from .._state._model import Address, Attachment, Eni, Instance, Limits
+from .._state._model import Address, Attachment, Eni, Instance, Limits, Subnet
 from .._state._tags import ENIOPS_TAGS, IP_MOVE_TAG, MOVE_TAG
 from . import _floating as floating
 from . import _ip_rules as ip_rules
@@ -92,11 +93,10 @@ class StaleTrigger(Exception):
 @dataclass(frozen=True)
 class Fresh:
     """What must still hold when a failover reads (a Lambda event's trigger): a read that
-    rides with the failover's own, and a judge of it and of the source as read, which raises
+    rides with the failover's own and returns the judge of the source as read, which raises
     (`StaleTrigger`, or anything else that must stop the failover) before any plan."""
 
-    read: Callable[[], Any]
-    judge: Callable[[Instance, Any], None]
+    read: Callable[[], Callable[[Instance], None]]
 
 
 @dataclass(frozen=True)
@@ -148,7 +148,7 @@ def read_failover(run: Run, request: FailoverRequest, *, status: bool = False) -
     reader = run.reader
     source_id, target_id, with_tags = request.source, request.target, request.guard is not None
     ips, fresh = list(request.ips), request.fresh
-    instances, addresses, tagged, tables, attached, holding, checks, also = reader.at_once(
+    instances, addresses, tagged, tables, attached, holding, checks, also = at_once(
         lambda: reader.instances([source_id, target_id]),
         reader.addresses,
         lambda: reader.enis_where("tag-key", [*ENIOPS_TAGS, IP_MOVE_TAG]),
@@ -160,8 +160,8 @@ def read_failover(run: Run, request: FailoverRequest, *, status: bool = False) -
         lambda: reader.instance_status(target_id) if status else None,
         fresh.read if fresh is not None else lambda: None,
     )
-    if fresh is not None:
-        fresh.judge(instances[source_id], also)
+    if also is not None:
+        also(instances[source_id])
     hinted: list[str] = []
     if request.ips_from_tag:
         named, _ = floating.tag_ips(instances[source_id])
@@ -179,12 +179,12 @@ def read_failover(run: Run, request: FailoverRequest, *, status: bool = False) -
     return FailoverState(*state, holders, subnet, checks, tuple(ips), tuple(hinted))
 
 
-def _limits_and_subnet(run: Run, target: Instance, free: list[str]) -> tuple[Limits, Any]:
+def _limits_and_subnet(run: Run, target: Instance, free: list[str]) -> tuple[Limits, Subnet | None]:
     """The target type's limits (cached per client) and, only for floating IPs no ENI holds,
     the target's subnet (to check them against), at once."""
     reader = run.reader
     subnet_id = target.primary_eni.subnet_id if target.primary_eni else None
-    limits, subnet = reader.at_once(
+    limits, subnet = at_once(
         lambda: reader.limits(target.instance_type),
         lambda: reader.subnet(subnet_id) if free and subnet_id else None,
     )

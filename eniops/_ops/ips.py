@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from .._core import _inputs
 from .._core._inputs import UNASSOCIATED, TagGuard
 from .._core._result import Result
+from .._core._threads import at_once
 from .._executor import Run
 from .._plan import Chain, Change, Plan
 from .._plan._expect import IpsOn
@@ -189,7 +190,7 @@ def read_add(run: Run, request: IpsRequest) -> AddState:
         return _read_add_ipv6(run, request)
     reader = run.reader
     eni, instance = _read_target(run, request, with_instance=True)
-    subnet, neighbours, limits, addresses = reader.at_once(
+    subnet, neighbours, limits, addresses = at_once(
         lambda: reader.subnet(eni.subnet_id),
         lambda: reader.enis_where("subnet-id", [eni.subnet_id]),
         lambda: reader.limits(instance.instance_type) if instance else None,
@@ -211,7 +212,7 @@ def _read_add_ipv6(run: Run, request: IpsRequest) -> AddState:
         if by_eni
         else (lambda: None, lambda: reader.instance(request.target))
     )
-    found, instance, holding, intents = reader.at_once(
+    found, instance, holding, intents = at_once(
         eni_read,
         instance_read,
         lambda: reader.enis_where("ipv6-addresses.ipv6-address", list(request.ips)),
@@ -228,7 +229,7 @@ def _read_add_ipv6(run: Run, request: IpsRequest) -> AddState:
         mine.values(), request.ips, shown, _moving_from(request, mine)
     )
     unknown = any(ip not in shown and ip not in waiting for ip in request.ips)
-    limits, subnet = reader.at_once(
+    limits, subnet = at_once(
         lambda: reader.limits(instance.instance_type) if instance is not None else None,
         lambda: reader.subnet(eni.subnet_id) if unknown else None,
     )

@@ -10,6 +10,7 @@ from .._core import _inputs
 from .._core._errors import PreconditionFailed
 from .._core._inputs import UNASSOCIATED, EipRef, TagGuard
 from .._core._result import Result
+from .._core._threads import at_once
 from .._executor import Run
 from .._plan import Chain, Change, Plan
 from .._plan._expect import AddressHeldBy, AddressOn
@@ -127,7 +128,7 @@ def read_remap(run: Run, request: RemapRequest) -> RemapState:
             reader, lambda instance: eip_target(instance, check.EIP_TARGET_STATES)
         )
 
-    addresses, (instance, eni) = reader.at_once(reader.addresses, target)
+    addresses, (instance, eni) = at_once(reader.addresses, target)
     ref = request.ref
     address = next(
         (

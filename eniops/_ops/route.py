@@ -17,6 +17,7 @@ from .._core import _inputs
 from .._core._errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from .._core._inputs import UNASSOCIATED, TagGuard
 from .._core._result import Result
+from .._core._threads import at_once
 from .._executor import Run
 from .._plan import Chain, Change, Plan
 from .._plan._expect import RouteTo
@@ -146,7 +147,7 @@ def read_route(run: Run, request: RouteRequest) -> RouteState:
             return reader.route_tables(route_table_ids=request.route_tables)
         return reader.route_tables(destination=request.destination)
 
-    (instance, eni), found = reader.at_once(target, tables)
+    (instance, eni), found = at_once(target, tables)
     holders: dict[str, str | None] = {}
     expected = request.expected
     if expected is not None and expected.startswith("i-"):

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 
 from .._core._errors import Conflict
 from .._state._model import Address, Eni
 from .._state._routes import RouteTable
-from .._state._views import Kind, PrivateIp, ResourceId, RouteRef, Subject, view
+from .._state._views import Kind, PrivateIp, ResourceId, RouteRef, State, Subject, view
 
 Progress = Literal["done", "settling", "absent"]
 
@@ -33,7 +33,7 @@ SETTLING = Seen("settling")
 ABSENT = Seen("absent")
 
 
-def _moved_away(what: str, now: str, subject: Subject, state: object, **details: Any) -> Conflict:
+def _moved_away(what: str, now: str, subject: Subject, state: State, **details: Any) -> Conflict:
     return Conflict(
         "expect-mismatch",
         f"{what} was moved by someone else (now {now}); left where it is",
@@ -64,7 +64,7 @@ class Expectation:
         """The resource to re-read."""
         return (self.kind, self.resource)
 
-    def observe(self, state: Any) -> Seen:  # pragma: no cover - every subclass overrides
+    def observe(self, state: State | None) -> Seen:  # pragma: no cover - each kind overrides
         """Judge a re-read of the resource (None when it does not exist)."""
         raise NotImplementedError
 
@@ -73,8 +73,60 @@ class Expectation:
         raise NotImplementedError
 
 
+S = TypeVar("S", Eni, Address, RouteTable)
+
+
+def _narrowed(expect: Expectation, state: State | None, of: type[S]) -> S | None:
+    """`state` as the kind of resource `expect` waits for (a read of another kind is a bug)."""
+    if state is not None and not isinstance(state, of):
+        raise TypeError(f"{type(expect).__name__} got a {type(state).__name__} to judge")
+    return state
+
+
 @dataclass(frozen=True)
-class AddressOn(Expectation):
+class OfAddress(Expectation):
+    """An expectation of an Elastic IP, judged on the address as read."""
+
+    kind: ClassVar[Kind] = "address"
+
+    def observe(self, state: State | None) -> Seen:
+        return self.seen(_narrowed(self, state, Address))
+
+    def seen(self, state: Address | None) -> Seen:  # pragma: no cover - subclasses override
+        """Judge the address as read (None: it does not exist)."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class OfEni(Expectation):
+    """An expectation judged on an ENI as read: the ENI itself, or the one holding a private IP."""
+
+    kind: ClassVar[Kind] = "eni"
+
+    def observe(self, state: State | None) -> Seen:
+        return self.seen(_narrowed(self, state, Eni))
+
+    def seen(self, state: Eni | None) -> Seen:  # pragma: no cover - subclasses override
+        """Judge the ENI as read (None: it does not exist, or no ENI holds the IP)."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class OfRoute(Expectation):
+    """An expectation of a route, judged on its route table as read."""
+
+    kind: ClassVar[Kind] = "route-table"
+
+    def observe(self, state: State | None) -> Seen:
+        return self.seen(_narrowed(self, state, RouteTable))
+
+    def seen(self, state: RouteTable | None) -> Seen:  # pragma: no cover - subclasses override
+        """Judge the route table as read (None: it does not exist)."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class AddressOn(OfAddress):
     """An Elastic IP associated with an ENI's private IP.
 
     `allowed` are the ENIs (None: unassociated) it may still show while EC2 catches up: where
@@ -83,12 +135,11 @@ class AddressOn(Expectation):
     associated with the same private IP displaced it (EC2 does that silently).
     """
 
-    kind: ClassVar[Kind] = "address"
     eni_id: str = ""
     private_ip: str = ""
     allowed: frozenset[str | None] = frozenset()
 
-    def observe(self, state: Address | None) -> Seen:
+    def seen(self, state: Address | None) -> Seen:
         if state is None:
             return ABSENT
         if state.eni_id == self.eni_id and state.private_ip in (self.private_ip, None):
@@ -115,15 +166,14 @@ class AddressOn(Expectation):
 
 
 @dataclass(frozen=True)
-class AddressHeldBy(Expectation):
+class AddressHeldBy(OfAddress):
     """A guard: the Elastic IP is still held by one of `holders` (instance or ENI ids, None
     for unassociated), or already on the change's target."""
 
-    kind: ClassVar[Kind] = "address"
     holders: frozenset[str | None] = frozenset()
     target_eni: str = ""
 
-    def observe(self, state: Address | None) -> Seen:
+    def seen(self, state: Address | None) -> Seen:
         if state is None:
             return ABSENT
         if state.eni_id == self.target_eni:
@@ -138,14 +188,13 @@ class AddressHeldBy(Expectation):
 
 
 @dataclass(frozen=True)
-class AddressFree(Expectation):
+class AddressFree(OfAddress):
     """An Elastic IP no longer associated: the association `association_id` gone. Still
     that association: EC2 catching up; any other means someone else took the address."""
 
-    kind: ClassVar[Kind] = "address"
     association_id: str = ""
 
-    def observe(self, state: Address | None) -> Seen:
+    def seen(self, state: Address | None) -> Seen:
         if state is None or not state.associated:  # released altogether: nothing holds it
             return DONE
         if state.association_id == self.association_id:
@@ -157,19 +206,18 @@ class AddressFree(Expectation):
 
 
 @dataclass(frozen=True)
-class EniDetached(Expectation):
+class EniDetached(OfEni):
     """An ENI whose attachment `attachment_id` is gone: it is available.
 
     Attached again to `target` (a concurrent run of the same move) also counts: the move
     goes on from there. Attached anywhere else means someone else took it.
     """
 
-    kind: ClassVar[Kind] = "eni"
     attachment_id: str = ""
     source: str = ""
     target: str = ""
 
-    def observe(self, state: Eni | None) -> Seen:
+    def seen(self, state: Eni | None) -> Seen:
         if state is None:
             return ABSENT
         att = state.attachment
@@ -186,15 +234,14 @@ class EniDetached(Expectation):
 
 
 @dataclass(frozen=True)
-class EniAttached(Expectation):
+class EniAttached(OfEni):
     """An ENI attached (status `attached`) to `instance_id`."""
 
-    kind: ClassVar[Kind] = "eni"
     instance_id: str = ""
     #: The instance it may still be leaving while this change waits to be sent.
     leaving: str | None = None
 
-    def observe(self, state: Eni | None) -> Seen:
+    def seen(self, state: Eni | None) -> Seen:
         if state is None:
             return ABSENT
         att = state.attachment
@@ -220,12 +267,10 @@ class EniAttached(Expectation):
 
 
 @dataclass(frozen=True)
-class DeletesOnTermination(Expectation):
+class DeletesOnTermination(OfEni):
     """An ENI's current attachment has `DeleteOnTermination` set."""
 
-    kind: ClassVar[Kind] = "eni"
-
-    def observe(self, state: Eni | None) -> Seen:
+    def seen(self, state: Eni | None) -> Seen:
         att = state.attachment if state is not None else None
         return DONE if att is not None and att.delete_on_termination else ABSENT
 
@@ -234,14 +279,13 @@ class DeletesOnTermination(Expectation):
 
 
 @dataclass(frozen=True)
-class IpsOn(Expectation):
+class IpsOn(OfEni):
     """An ENI shows all of `ips` (`present=True`) or none of them, IPv4 or IPv6."""
 
-    kind: ClassVar[Kind] = "eni"
     ips: tuple[str, ...] = ()
     present: bool = True
 
-    def observe(self, state: Eni | None) -> Seen:
+    def seen(self, state: Eni | None) -> Seen:
         if state is None:
             return ABSENT
         shown = {*state.private_ips, *state.ipv6_addresses}
@@ -254,18 +298,17 @@ class IpsOn(Expectation):
 
 
 @dataclass(frozen=True)
-class RouteTo(Expectation):
+class RouteTo(OfRoute):
     """A route table's route for the destination targets `target` (None: no such route).
 
     `previous` is what the route targeted when it was read (None: there was none).
     """
 
-    kind: ClassVar[Kind] = "route-table"
     resource: RouteRef
     target: str | None = None
     previous: str | None = None
 
-    def observe(self, state: RouteTable | None) -> Seen:
+    def seen(self, state: RouteTable | None) -> Seen:
         if state is None:
             return ABSENT
         route = state.route(self.resource.destination)
@@ -287,7 +330,7 @@ class RouteTo(Expectation):
 
 
 @dataclass(frozen=True)
-class IpHeldBy(Expectation):
+class IpHeldBy(OfEni):
     """A private IP on `eni_id`; the ENI that holds it is read.
 
     `allowed` are the ENIs (None: nobody) it may still be on while EC2 catches up; any
@@ -314,7 +357,7 @@ class IpHeldBy(Expectation):
             for ip in ips
         )
 
-    def observe(self, state: Eni | None) -> Seen:
+    def seen(self, state: Eni | None) -> Seen:
         holder = state.eni_id if state is not None else None
         if holder == self.eni_id:
             return DONE
@@ -328,14 +371,13 @@ class IpHeldBy(Expectation):
 
 
 @dataclass(frozen=True)
-class Tagged(Expectation):
+class Tagged(OfEni):
     """A resource carries tag `key` = `value`."""
 
-    kind: ClassVar[Kind] = "eni"
     key: str = ""
     value: str = ""
 
-    def observe(self, state: Eni | None) -> Seen:
+    def seen(self, state: Eni | None) -> Seen:
         tags = state.tags if state is not None else {}
         return DONE if tags.get(self.key) == self.value else ABSENT
 

@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from .._core._errors import NotFound
 from .._core._inputs import EipRef
-from .._core._threads import at_once
 from .._gateway import Gateway
 from ._model import Address, Eni, Instance, InstanceStatus, Limits, Subnet
 from ._routes import RouteTable
-from ._views import Kind, PrivateIp, RouteRef
+from ._views import Kind, PrivateIp, ResourceId, RouteRef, State
 
 T = TypeVar("T")
 
@@ -47,10 +46,6 @@ class _Reads:
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
         self._cache = _cache_of(gateway.client)
-
-    def at_once(self, *reads: Any) -> list[Any]:
-        """Run independent reads at once (see `eniops._core._threads`)."""
-        return at_once(*reads)
 
     def _pages(self, operation: str, params: Mapping[str, Any], key: str) -> Iterator[Any]:
         request = dict(params)
@@ -251,51 +246,40 @@ class _RouteReads(_Reads):
 class Reader(_AddressReads, _EniReads, _InstanceReads, _RouteReads):
     """Reads of one operation, through its gateway."""
 
-    def current(self, kind: Kind, ids: Sequence[Any]) -> dict[Any, Any]:
+    def current(self, kind: Kind, ids: Sequence[ResourceId]) -> dict[ResourceId, State]:
         """The present state of resources of one kind, by their identity (an ENI or an
-        allocation id, a `RouteRef`, or a `PrivateIp`: the ENI that holds it)."""
-        return _CURRENT[kind](self, sorted(set(ids), key=str))
+        allocation id, a `RouteRef`, or a `PrivateIp`: the ENI that holds it); one describe."""
+        wanted = sorted(set(ids), key=str)
+        if kind == "route-table":
+            return self._current_routes([r for r in wanted if isinstance(r, RouteRef)])
+        if kind == "private-ip":
+            return self._current_holders([p for p in wanted if isinstance(p, PrivateIp)])
+        names = [i for i in wanted if isinstance(i, str)]
+        if kind == "address":
+            response = self.gateway.call(
+                "DescribeAddresses", {"Filters": [{"Name": "allocation-id", "Values": names}]}
+            )
+            found = (Address.from_api(raw) for raw in response.get("Addresses", []))
+            return {a.allocation_id: a for a in found}
+        return {e.eni_id: e for e in self.enis_where("network-interface-id", names)}
 
+    def _current_routes(self, ids: list[RouteRef]) -> dict[ResourceId, State]:
+        tables = sorted({r.route_table_id for r in ids})
+        params = {"Filters": [{"Name": "route-table-id", "Values": tables}]}
+        found = {
+            t.route_table_id: t
+            for t in (
+                RouteTable.from_api(raw)
+                for raw in self._pages("DescribeRouteTables", params, "RouteTables")
+            )
+        }
+        return {r: found[r.route_table_id] for r in ids if r.route_table_id in found}
 
-def _current_enis(reader: Reader, ids: list[str]) -> dict[Any, Any]:
-    return {e.eni_id: e for e in reader.enis_where("network-interface-id", ids)}
-
-
-def _current_addresses(reader: Reader, ids: list[str]) -> dict[Any, Any]:
-    response = reader.gateway.call(
-        "DescribeAddresses", {"Filters": [{"Name": "allocation-id", "Values": ids}]}
-    )
-    found = (Address.from_api(raw) for raw in response.get("Addresses", []))
-    return {a.allocation_id: a for a in found}
-
-
-def _current_routes(reader: Reader, ids: list[RouteRef]) -> dict[Any, Any]:
-    tables = sorted({r.route_table_id for r in ids})
-    params = {"Filters": [{"Name": "route-table-id", "Values": tables}]}
-    found = {
-        t.route_table_id: t
-        for t in (
-            RouteTable.from_api(raw)
-            for raw in reader._pages("DescribeRouteTables", params, "RouteTables")
-        )
-    }
-    return {r: found[r.route_table_id] for r in ids if r.route_table_id in found}
-
-
-def _current_holders(reader: Reader, ids: list[PrivateIp]) -> dict[Any, Any]:
-    subnets = sorted({p.subnet_id for p in ids})
-    holders = {
-        PrivateIp(eni.subnet_id, ip): eni
-        for eni in reader.enis_where("subnet-id", subnets)
-        for ip in (*eni.private_ips, *eni.ipv6_addresses)
-    }
-    return {p: holders[p] for p in ids if p in holders}
-
-
-#: How the poller reads each kind of resource.
-_CURRENT: dict[Kind, Callable[[Reader, Any], dict[Any, Any]]] = {
-    "eni": _current_enis,
-    "address": _current_addresses,
-    "route-table": _current_routes,
-    "private-ip": _current_holders,
-}
+    def _current_holders(self, ids: list[PrivateIp]) -> dict[ResourceId, State]:
+        subnets = sorted({p.subnet_id for p in ids})
+        holders = {
+            PrivateIp(eni.subnet_id, ip): eni
+            for eni in self.enis_where("subnet-id", subnets)
+            for ip in (*eni.private_ips, *eni.ipv6_addresses)
+        }
+        return {p: holders[p] for p in ids if p in holders}

@@ -11,13 +11,14 @@ the operation needs. Nothing here calls AWS, so every rule is tested without mot
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TypeVar
+from typing import ParamSpec, TypeVar
 
 from .._core._errors import Conflict, PreconditionFailed
 from .._core._inputs import UNASSOCIATED, TagGuard
 from ._model import Eni, Instance
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 class Verdicts:
@@ -29,7 +30,7 @@ class Verdicts:
         self.collect = collect
         self.refusals: list[PreconditionFailed] = []
 
-    def check(self, rule: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
+    def check(self, rule: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T | None:
         """Apply `rule`; its refusal is raised, or noted (then None is its answer)."""
         try:
             return rule(*args, **kwargs)
@@ -39,10 +40,10 @@ class Verdicts:
             self.refusals.append(refusal)
             return None
 
-    def holds(self, rule: Callable[..., object], *args: Any) -> bool:
+    def holds(self, rule: Callable[P, object], *args: P.args, **kwargs: P.kwargs) -> bool:
         """Apply a rule that answers nothing: True when it holds (a refusal as above)."""
         count = len(self.refusals)
-        self.check(rule, *args)
+        self.check(rule, *args, **kwargs)
         return len(self.refusals) == count
 
 

@@ -43,35 +43,19 @@ class RouteRef:
 ResourceId: TypeAlias = "str | RouteRef | PrivateIp"
 #: A resource the executor can re-read: its kind and identity.
 Subject: TypeAlias = "tuple[Kind, ResourceId]"
+#: What a re-read of a resource finds: the ENI (for a private IP, the ENI that holds it), the
+#: Elastic IP or the route table.
+State: TypeAlias = "Eni | Address | RouteTable"
 
 
-def _eni(_: ResourceId, state: Eni) -> dict[str, Any]:
-    return state.summary()
-
-
-def _address(_: ResourceId, state: Address) -> dict[str, Any]:
-    return state.summary()
-
-
-def _route(resource: RouteRef, state: RouteTable) -> dict[str, Any]:
-    return state.summary(resource.destination)
-
-
-#: The view of each kind of state (a private IP is shown as the ENI that holds it).
-_VIEWS: dict[Kind, Callable[[Any, Any], dict[str, Any]]] = {
-    "eni": _eni,
-    "address": _address,
-    "route-table": _route,
-    "private-ip": _eni,
-}
-
-
-def view(subject: Subject, state: object) -> dict[str, Any] | None:
+def view(subject: Subject, state: State | None) -> dict[str, Any] | None:
     """The state read for `subject` as results and errors show it (None: it does not exist)."""
     if state is None:
         return None
-    kind, resource = subject
-    return _VIEWS[kind](resource, state)
+    if isinstance(state, RouteTable):
+        _, resource = subject
+        return state.summary(resource.destination if isinstance(resource, RouteRef) else "")
+    return state.summary()
 
 
 def _eni_words(shown: Mapping[str, Any]) -> str:
@@ -118,7 +102,7 @@ class Planned:
     state: Mapping[str, Any]
 
 
-def resolved(data: Mapping[str, Any], seen: Mapping[Subject, Any]) -> dict[str, Any]:
+def resolved(data: Mapping[str, Any], seen: Mapping[Subject, State | None]) -> dict[str, Any]:
     """`data` (a plan's before or after) as plain data: each `Planned` state replaced by the
     view of what was read of its subject, or kept as planned when nothing was read."""
 

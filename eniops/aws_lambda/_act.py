@@ -113,24 +113,24 @@ def _once(call: Call, trigger: Trigger, request: Any, common: Any, leases: Lease
     from .._ops._operation import run  # noqa: PLC0415
     from .._ops.failover import FAILOVER, Fresh, StaleTrigger  # noqa: PLC0415
 
-    def read() -> tuple[bool, str | None]:
+    def read() -> Callable[[Instance], None]:
         taken, alarm = at_once(
             lambda: leases.acquire() if leases is not None else True,
             lambda: _alarm_state(call, trigger.alarm) if trigger.alarm else None,
         )
-        return bool(taken), alarm
 
-    def judge(source: Instance, seen: tuple[bool, str | None]) -> None:
-        taken, alarm = seen
-        if trigger.states and source.state not in trigger.states:
-            raise StaleTrigger(f"{source.instance_id} is {source.state} now")
-        if trigger.alarm and alarm != "ALARM":
-            raise StaleTrigger(f"alarm {trigger.alarm} is {alarm or 'gone'} now")
-        if not taken:
-            raise _Busy
+        def judge(source: Instance) -> None:
+            if trigger.states and source.state not in trigger.states:
+                raise StaleTrigger(f"{source.instance_id} is {source.state} now")
+            if trigger.alarm and alarm != "ALARM":
+                raise StaleTrigger(f"alarm {trigger.alarm} is {alarm or 'gone'} now")
+            if not taken:
+                raise _Busy
+
+        return judge
 
     try:
-        fresh = dataclasses.replace(request, fresh=Fresh(read, judge))
+        fresh = dataclasses.replace(request, fresh=Fresh(read))
         return run(FAILOVER, fresh, common)
     finally:
         if leases is not None and not leases.release():
@@ -159,7 +159,7 @@ def _leases(call: Call, source: str, standby: str) -> Leases | None:
     gateway = call.gateway("dynamodb", "taking the lease")
     expires = time.time() + remaining
     held = [Lease(gateway, table, f"failover/{i}", expires) for i in (source, standby)]
-    return Leases(held, at_once)
+    return Leases(held)
 
 
 def _alarm_state(call: Call, name: str) -> str | None:

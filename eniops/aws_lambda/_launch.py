@@ -18,6 +18,7 @@ from typing import Any
 from .._core import _inputs
 from .._core._errors import EniopsError, InvalidInput
 from .._core._inputs import UNASSOCIATED
+from .._core._threads import at_once
 from .._ops.eni import attach_eni, move_eni
 from .._ops.remap import remap_eip
 from .._state._model import Instance
@@ -89,7 +90,7 @@ def _plan(call: Call, instance: str, group: str, enis: list[str], eips: list[str
     it abandons the launch."""
 
     reader = Reader(call.gateway("ec2", "reading the group's resources"))
-    found_enis, addresses = reader.at_once(
+    found_enis, addresses = at_once(
         lambda: reader.enis(enis) if enis else {},
         lambda: [reader.address(_inputs.eip(e)) for e in eips],
     )

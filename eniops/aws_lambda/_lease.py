@@ -13,10 +13,11 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .._core._codes import CONDITIONAL_CHECK_FAILED
 from .._core._errors import AwsError, EniopsError
+from .._core._threads import at_once
 
 if TYPE_CHECKING:
     from .._gateway import Gateway
@@ -113,9 +114,8 @@ class Leases:
     together: all of them, or none (those taken are given back, so that two failovers that
     each hold one never wait for each other until the deadline)."""
 
-    def __init__(self, leases: list[Lease], at_once: Callable[..., list[Any]]) -> None:
+    def __init__(self, leases: list[Lease]) -> None:
         self.leases = leases
-        self.at_once = at_once
         self.busy: list[Lease] = []
         #: Why the table could not be reached, when it could not: the failover went on
         #: without the lease.
@@ -125,7 +125,7 @@ class Leases:
         """Take every lease (True), or none of them (False: `busy` names who holds one).
         A table that cannot be reached within `PATIENCE_S` is not a reason to leave an
         instance failed: True, without the lease, and `unavailable` says why."""
-        taken = self.at_once(*(self._taken(lease) for lease in self.leases))
+        taken = at_once(*(self._taken(lease) for lease in self.leases))
         self.busy = [lease for lease, got in zip(self.leases, taken, strict=True) if got is False]
         failed = [got for got in taken if isinstance(got, EniopsError)]
         if self.busy or failed:
