@@ -9,10 +9,14 @@ import ipaddress
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, cast
 from urllib.parse import urlsplit
 
 from ._errors import InvalidInput
+
+if TYPE_CHECKING:
+    from boto3.session import Session
+    from mypy_boto3_ec2 import EC2Client
 
 #: `expect_current` value meaning "only if nobody holds it".
 UNASSOCIATED = "unassociated"
@@ -329,18 +333,21 @@ def _optional_text(value: object, argument: str, pattern: re.Pattern[str], what:
     return value
 
 
-def ec2_client(value: object, argument: str = "ec2") -> object:
+def ec2_client(value: object, argument: str = "ec2") -> EC2Client | None:
     """Accept None or something shaped like a boto3 EC2 client."""
     meta = getattr(value, "meta", None)
     service = getattr(getattr(meta, "service_model", None), "service_name", None)
     fits = service == "ec2" and hasattr(meta, "events")
-    return _shaped(value, argument, fits, "a boto3 EC2 client (boto3.client('ec2'))")
+    return cast(
+        "EC2Client | None",
+        _shaped(value, argument, fits, "a boto3 EC2 client (boto3.client('ec2'))"),
+    )
 
 
-def boto3_session(value: object, argument: str = "session") -> object:
+def boto3_session(value: object, argument: str = "session") -> Session | None:
     """Accept None or something shaped like a boto3 session."""
     fits = callable(getattr(value, "client", None)) and hasattr(value, "get_credentials")
-    return _shaped(value, argument, fits, "a boto3 session")
+    return cast("Session | None", _shaped(value, argument, fits, "a boto3 session"))
 
 
 def _shaped(value: object, argument: str, fits: bool, what: str) -> object:

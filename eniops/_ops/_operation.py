@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from .. import _registry
 from .._core import _inputs, _settings
@@ -28,6 +28,10 @@ from .._gateway import Gateway, build_client, known_regions
 from .._plan import Plan
 from .._state._model import Eni, Instance
 from .._state._reads import Reader
+
+if TYPE_CHECKING:
+    from boto3.session import Session
+    from mypy_boto3_ec2 import EC2Client
 
 __all__ = [
     "CHECK",
@@ -53,8 +57,8 @@ class Common:
     mode: Mode
     timeout_s: float
     guard: TagGuard | None
-    ec2: Any
-    session: Any
+    ec2: EC2Client | None
+    session: Session | None
     region: str | None
     role_arn: str | None
     external_id: str | None = None
