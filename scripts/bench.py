@@ -405,6 +405,14 @@ def section_load() -> None:
             "1.3",
             verdict(wall / least, 1.3) if not errors and not wrong else "NOT MET",
         )
+        # Threads share one process's request budget; processes have one each (no limit).
+        per_request = sum(proxy.throttled.values()) / max(1, sum(proxy.allowed.values()))
+        line(
+            f"{name}: throttled answers per request let through",
+            f"{per_request:.2f}",
+            "0.2" if name == "threads" else "-",
+            verdict(per_request, 0.2) if name == "threads" else "",
+        )
 
 
 # -- single operations: no idle time ------------------------------------------------------

@@ -36,6 +36,7 @@ from ._clients import (
     known_regions,
     sibling,
 )
+from ._limiter import Limiter, limiter_for
 from ._translate import answered_by, error_code, translate
 
 if TYPE_CHECKING:
@@ -87,6 +88,57 @@ def _invoke(
         return future.result(timeout=max(0.0, limit_s))
     except FutureTimeout:
         raise _Abandoned from None
+
+
+def _method_of(client: Any, operation: str) -> Callable[..., Any]:
+    """The client's method for EC2 `operation` (``AttachNetworkInterface``: its
+    ``attach_network_interface``)."""
+    # Lazy: botocore (95 ms) stays out of `import eniops`, the Lambda's init and a command that
+    # calls nothing, until a client is built.
+    from botocore import xform_name  # noqa: PLC0415
+
+    return getattr(client, xform_name(operation))  # type: ignore[no-any-return]
+
+
+def _admitted(
+    client: Any,
+    operation: str,
+    deadline: Deadline,
+    *,
+    left_s: float,
+    clock: Clock,
+    stop: StopRequest | None,
+) -> Limiter | None:
+    """Wait for `operation`'s token in the process's budget of the account and Region
+    `client` calls (None: not EC2's), never longer than `left_s` nor past a stop request:
+    then it is not sent at all."""
+    limiter = limiter_for(client)
+    wait = limiter.reserve(operation) if limiter is not None else 0.0
+    if limiter is None or wait <= 0:
+        return limiter
+    if wait > left_s:
+        limiter.give_back(operation)
+        raise deadline.timeout_error(
+            f"waiting {wait:.1f} s for EC2's request budget to call {operation}",
+            {"operation": operation, "sent": False},
+        )
+    clock.sleep(wait)
+    if stop is not None and stop.requested:
+        limiter.give_back(operation)
+        raise Interrupted(
+            f"stopped before calling {operation}",
+            signal=stop.signal,
+            details={"operation": operation, "sent": False},
+        )
+    return limiter
+
+
+def _heard(limiter: Limiter | None, operation: str, err: BaseException | None) -> None:
+    """Tell the limiter what EC2 answered `operation` (a throttle lowers its refill); a call
+    that never answered tells it nothing."""
+    if limiter is not None and not isinstance(err, _Abandoned):
+        throttled = err is not None and error_code(err) in _codes.THROTTLING_CODES
+        limiter.answered(operation, throttled=throttled)
 
 
 def _readable(err: BaseException, endpoint: str) -> BaseException:
@@ -206,21 +258,23 @@ class Gateway:
     def _attempt(
         self, operation: str, params: Mapping[str, Any], allowance: float, attempt: int
     ) -> Any:
-        # Lazy: botocore (95 ms) stays out of `import eniops`, the Lambda's init and a command that
-        # calls nothing, until a client is built.
-        from botocore import xform_name  # noqa: PLC0415
-
         if self.deadline.expired() and not allowance:
             raise self.deadline.timeout_error(f"reading {operation}", {"operation": operation})
-        method = getattr(self.client, xform_name(operation))
+        method = _method_of(self.client, operation)
         endpoint = str(self.client.meta.endpoint_url)
+        left = self.deadline.remaining() + allowance
+        limiter = _admitted(
+            self.client, operation, self.deadline, left_s=left, clock=self.clock, stop=self.stop
+        )
         started = time.monotonic()
         try:
             answer = _invoke(method, params, self.deadline.remaining() + allowance, endpoint)
         except BaseException as err:
             _logs.call_said(self.name, operation, params, attempt=attempt, started=started, got=err)
+            _heard(limiter, operation, err)
             raise
         _logs.call_said(self.name, operation, params, attempt=attempt, started=started, got=answer)
+        _heard(limiter, operation, None)
         return answer
 
     def unanswered(self, operation: str) -> EniopsError:

@@ -27,6 +27,7 @@ from dataclasses import replace
 from typing import Any
 
 from .._core._settings import RetryPolicy, use_settings
+from .._gateway._limiter import reset_limiters
 from .._state._reads import clear_caches
 from ._autoscaling import Completion, StrictAutoScaling
 from ._faults import Holdable
@@ -97,5 +98,7 @@ def short_waits() -> Iterator[None]:
 
 
 def reset_caches() -> None:
-    """Forget eniops' cached instance-type limits and subnet ranges."""
+    """Forget eniops' cached instance-type limits and subnet ranges, and the request budget
+    it keeps per account and Region (as a new process starts with)."""
     clear_caches()
+    reset_limiters()

@@ -47,6 +47,27 @@ def test_failovers_at_once_ride_out_the_throttling(account, run, monkeypatch):
     assert proxy.actions["AttachNetworkInterface"] == 4
 
 
+def test_one_budget_keeps_failovers_at_once_within_the_buckets(account, monkeypatch):
+    """Failovers in threads of one process share one request budget shaped like the
+    account's buckets: they wait for their tokens instead of drawing throttles (at most 0.2
+    per request let through; without the budget they draw several), and all finish."""
+    from eniops._gateway import _limiter
+
+    for key, value in load.ENV.items():
+        monkeypatch.setenv(key, value)
+    shapes = {"describe": _limiter.Shape(20, 20), "change": _limiter.Shape(8, 5)}
+    monkeypatch.setattr(_limiter, "SHAPES", shapes)
+    _limiter.reset_limiters()
+    pairs = load.build(account, eip_pairs=8, eni_pairs=2, enis_per=2)
+    with ThrottlingProxy(account, **SMALL_BUCKETS) as proxy:
+        outcomes = load.run_threads(proxy, pairs)
+    assert [o.error for o in outcomes if o.error] == []
+    assert load.verify(account, pairs) == []
+    through = sum(proxy.actions.values())
+    assert sum(proxy.throttled.values()) / through <= 0.2, (proxy.throttled, through)
+    assert proxy.actions["AssociateAddress"] == 8
+
+
 def test_the_proxy_refuses_over_the_limit_and_counts(account):
     """Two mutating requests pass a bucket of two; the third is RequestLimitExceeded."""
     import boto3
