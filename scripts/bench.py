@@ -90,6 +90,8 @@ def timed(run: Callable[[], Any]) -> float:
 
 
 def bench_move_round_trips() -> None:
+    from eniops._state import _instance_types
+
     with world() as w:
         eniops.describe(w.lab.standby, ec2=w.client)  # the instance type, now cached
         w.strict.reset_calls()
@@ -100,6 +102,22 @@ def bench_move_round_trips() -> None:
         str(trips),
         "2",
         verdict(trips, 2),
+    )
+    # A cold process (a Lambda's first event): the type's limits from the shipped table, or
+    # read once the instance shows its type, as before the table.
+    cold = {}
+    for name, table in (("table", None), ("no table", {})):
+        if table is not None:
+            _instance_types._loaded[:] = [table]
+        with world() as w:
+            eniops.move_eni(w.lab.floating_eni, to_instance=w.lab.standby, ec2=w.client)
+            cold[name] = round_trips(before_first_change(w.strict))
+        _instance_types.forget()
+    line(
+        "move_eni, cold: round trips before the first change (table / none)",
+        f"{cold['table']} / {cold['no table']}",
+        "one fewer",
+        verdict(cold["table"], cold["no table"] - 1),
     )
 
 

@@ -3,7 +3,8 @@
     python scripts/lambda_bundle.py && sam build && sam deploy --guided
 
 `template.yaml`'s `CodeUri` points here. The bundle holds the eniops modules that
-`eniops.aws_lambda` imports (lazy imports included), `py.typed`, the sample events, the
+`eniops.aws_lambda` imports (lazy imports included), `py.typed`, the instance types' table,
+the sample events, the
 package's metadata (so the handler reports the version it was built from), and
 `requirements.txt` with the runtime dependencies pinned to the versions installed here
 (boto3 and botocore come with the Lambda runtime and are not shipped).
@@ -43,6 +44,9 @@ def build(target: Path = TARGET) -> list[Path]:
         written.append(relative)
     shutil.copy2(PACKAGE / "py.typed", target / "eniops" / "py.typed")
     written.append(Path("eniops/py.typed"))
+    table = Path("eniops/_state/instance_types.json")
+    shutil.copy2(PACKAGE.parent / table, target / table)
+    written.append(table)
     (target / "eniops" / "events").mkdir()
     for event in sorted((PACKAGE / "events").glob("*.json")):
         shutil.copy2(event, target / "eniops" / "events" / event.name)

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from .._core._errors import NotFound
 from .._core._inputs import EipRef
 from .._gateway import Gateway
+from ._instance_types import shipped
 from ._model import Address, Eni, Instance, InstanceStatus, Limits, Subnet
 from ._routes import RouteTable
 from ._views import Kind, PrivateIp, ResourceId, RouteRef, State
@@ -174,7 +175,11 @@ class _InstanceReads(_Reads):
         return next((s for s in found if s.instance_id == instance_id), None)
 
     def limits(self, instance_type: str) -> Limits:
-        """An instance type's network limits (cached: they never change)."""
+        """An instance type's network limits: the shipped table's, else read (and cached:
+        they never change)."""
+        known = shipped(instance_type)
+        if known is not None:
+            return known
         key = f"limits:{instance_type}"
         cached = self._cache.get(key)
         if cached is not None:

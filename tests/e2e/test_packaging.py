@@ -33,8 +33,8 @@ def _wheel(dist):
 
 
 def test_the_wheel_holds_the_package_and_nothing_else(dist):
-    """The package, its HA scripts, sample events, the schema of its JSON output and
-    py.typed; no tests, scripts or docs."""
+    """The package, its HA scripts, sample events, the schema of its JSON output, the
+    instance types' table and py.typed; no tests, scripts or docs."""
     names = zipfile.ZipFile(_wheel(dist)).namelist()
     tops = {name.split("/")[0] for name in names}
     assert {t for t in tops if not t.endswith(".dist-info")} == {"eniops"}
@@ -45,6 +45,7 @@ def test_the_wheel_holds_the_package_and_nothing_else(dist):
         "eniops/cli/__init__.py",
         "eniops/events/ec2-state-change-stopped.json",
         "eniops/schemas/output.schema.json",
+        "eniops/_state/instance_types.json",
         "eniops/reference.md",
         "eniops/testing/__init__.py",
     )

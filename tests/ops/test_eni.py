@@ -7,6 +7,8 @@ from support import deadline_passes_at
 
 import eniops
 from eniops._core import _codes
+from eniops._state import _instance_types
+from eniops._state._model import Limits
 from eniops.testing import MUTATING_OPERATIONS, round_trips
 
 MUTATIONS = {"DetachNetworkInterface", "AttachNetworkInterface", "ModifyNetworkInterfaceAttribute"}
@@ -47,29 +49,47 @@ def test_hot_move_with_held_transitions(world):
     assert any("no bandwidth" in w for w in result.warnings)
 
 
-def test_detach_is_by_attachment_id_after_two_round_trips(world):
-    """Two round trips of reads before the first change (one with the type cached); the
-    detach names the AttachmentId."""
+@pytest.fixture
+def no_table(monkeypatch):
+    """eniops without its table of instance types (a type newer than the release)."""
+    monkeypatch.setattr(_instance_types, "_loaded", [{}])
+
+
+def test_detach_is_by_attachment_id_after_one_round_trip(world):
+    """One round trip of reads before the first change (the ENI and the target at once, the
+    target type's limits from the shipped table); the detach names the AttachmentId."""
     world.strict.latency_s = 0.02
     old = attachment(world)["AttachmentId"]
     move(world)
     first = next(i for i, c in enumerate(world.strict.calls) if c.operation in MUTATING_OPERATIONS)
     assert world.strict.calls[first].operation == "CreateTags"  # the intent comes first
-    assert round_trips(world.strict.calls[:first]) == 2
+    assert round_trips(world.strict.calls[:first]) == 1
+    assert world.strict.count("DescribeInstanceTypes") == 0
     detach = next(c for c in world.strict.calls if c.operation == "DetachNetworkInterface")
     assert detach.params == {"AttachmentId": old}
+
+
+def test_a_type_the_table_lacks_is_read_once_then_cached(world, no_table):
+    """Without the type in the table its limits are read after the instance (a second round
+    trip), once: the next move reads them no more."""
+    world.strict.latency_s = 0.02
+    move(world)
+    first = next(i for i, c in enumerate(world.strict.calls) if c.operation in MUTATING_OPERATIONS)
+    assert round_trips(world.strict.calls[:first]) == 2
+    assert world.strict.count("DescribeInstanceTypes") == 1
     world.strict.reset_calls()
     eniops.move_eni(world.lab.floating_eni, to_instance=world.lab.active, ec2=world.client)
     first = next(i for i, c in enumerate(world.strict.calls) if c.operation in MUTATING_OPERATIONS)
     assert round_trips(world.strict.calls[:first]) == 1
-
-
-def test_instance_type_limits_are_cached(world):
-    """The second move reads no instance-type limits again."""
-    move(world)
-    world.strict.reset_calls()
-    eniops.move_eni(world.lab.floating_eni, to_instance=world.lab.active, ec2=world.client)
     assert world.strict.count("DescribeInstanceTypes") == 0
+
+
+def test_the_table_says_what_ec2_says_of_a_type(world):
+    """The shipped limits of the lab's type are those a read of it gives."""
+    with world.strict.internal() as client:
+        raw = client.describe_instance_types(InstanceTypes=["t3.large"])["InstanceTypes"][0]
+    assert _instance_types.shipped("t3.large") == Limits.from_api(raw)
+    assert _instance_types.shipped("no-such.type") is None
 
 
 def test_warm_move_to_stopped_instance(world):

@@ -251,6 +251,7 @@ def test_the_lambda_bundle_holds_what_the_handler_imports(tmp_path):
     assert "eniops/aws_lambda/_launch.py" in written
     assert "eniops/events/ec2-spot-interruption-warning.json" in written
     assert "eniops/_ops/failover.py" in written
+    assert "eniops/_state/instance_types.json" in written
     for absent in (
         "eniops/cli/__init__.py",
         "eniops/demo.py",
