@@ -28,6 +28,7 @@ from typing import Any
 
 from .._core import _inputs, _version
 from .._core._errors import EniopsError, InvalidInput, OperationTimeout, PreconditionFailed
+from .._ops._pairs import STANDBY_ENV, STANDBY_TAG
 from . import _act, _logs
 from ._config import (
     ALARM_PREFIX_ENV,
@@ -35,8 +36,6 @@ from ._config import (
     LEASE_TABLE_ENV,
     REQUIRE_TAG_ENV,
     ROLE_ARN_ENV,
-    STANDBY_ENV,
-    STANDBY_TAG,
     Config,
 )
 from ._events import FAILED_STATES, GONE_STATES, Trigger, trigger_of

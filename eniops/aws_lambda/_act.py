@@ -16,7 +16,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .._core import _inputs
 from .._core._errors import (
     EniopsError,
     InvalidInput,
@@ -25,9 +24,9 @@ from .._core._errors import (
     PreconditionFailed,
 )
 from .._core._threads import at_once
+from .._ops import _pairs
 from .._state._model import Instance
-from .._state._tags import tag_dict
-from ._config import LEASE_TABLE_ENV, STANDBY_TAG, Config
+from ._config import LEASE_TABLE_ENV, Config
 from ._events import GONE_STATES, Trigger
 from ._lease import Lease, Leases
 from ._logs import Invocation
@@ -237,24 +236,13 @@ def readiness(call: Call, pairs: list[tuple[str, str]]) -> list[dict[str, Any]]:
 
 def tagged_pairs(call: Call) -> list[tuple[str, str]]:
     """Every pair the handler acts on: ENIOPS_STANDBY's, else every instance tagged with
-    its standby (one read)."""
-
+    its standby (one read; a tag that does not read is said at WARNING)."""
     if call.config.pairs is not None:
         return sorted(call.config.pairs.items())
-    found = call.gateway("ec2", "reading the pairs").call(
-        "DescribeInstances", {"Filters": [{"Name": "tag-key", "Values": [STANDBY_TAG]}]}
-    )
-    pairs = []
-    for reservation in found.get("Reservations") or []:
-        for raw in reservation.get("Instances") or []:
-            if (raw.get("State") or {}).get("Name") == "terminated":
-                continue
-            standby = tag_dict(raw.get("Tags")).get(STANDBY_TAG, "")
-            try:
-                pairs.append((raw["InstanceId"], _inputs.instance_id(standby, STANDBY_TAG)))
-            except InvalidInput as err:
-                call.invocation.emit(logging.WARNING, "a standby tag does not read", error=str(err))
-    return sorted(pairs)
+    pairs, warnings = _pairs.tagged(call.gateway("ec2", "reading the pairs"))
+    for warning in warnings:
+        call.invocation.emit(logging.WARNING, "a standby tag does not read", error=warning)
+    return pairs
 
 
 def complete(call: Call, trigger: Trigger, result: str, reason: str = "") -> None:

@@ -3,7 +3,6 @@ that does not read is an `InvalidInput` naming the variable (answered `ok: false
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Mapping
@@ -11,10 +10,23 @@ from dataclasses import dataclass
 
 from .._core import _inputs
 from .._core._errors import InvalidInput
+from .._ops._pairs import STANDBY_ENV, STANDBY_TAG, from_env
 
-#: JSON object, instance id -> its standby's id. When set (and not empty) it names every pair:
-#: no tag is read, and an event about any other instance costs no call.
-STANDBY_ENV = "ENIOPS_STANDBY"
+# The pairs are read as every surface reads them (`_ops._pairs`); their names are the
+# handler's settings too.
+__all__ = [
+    "ALARM_PREFIX_ENV",
+    "DEFAULT_ALARM_PREFIX",
+    "EXTERNAL_ID_ENV",
+    "HANDLER_ACTIONS",
+    "LEASE_TABLE_ENV",
+    "REQUIRE_TAG_ENV",
+    "ROLE_ARN_ENV",
+    "STANDBY_ENV",
+    "STANDBY_TAG",
+    "Config",
+]
+
 #: `require_tag` for every change ("key" or "key=value").
 REQUIRE_TAG_ENV = "ENIOPS_REQUIRE_TAG"
 #: `role_arn` for every call.
@@ -26,8 +38,6 @@ ALARM_PREFIX_ENV = "ENIOPS_ALARM_PREFIX"
 DEFAULT_ALARM_PREFIX = "eniops-"
 #: The DynamoDB table of leases: one failover of an instance at a time.
 LEASE_TABLE_ENV = "ENIOPS_LEASE_TABLE"
-#: The instance's tag naming its standby.
-STANDBY_TAG = "eniops:standby"
 
 #: What the handler calls besides the operations' EC2 actions: the alarm's re-read, the
 #: group's tags and its lifecycle answer, the lease. The template grants exactly these.
@@ -68,27 +78,8 @@ class Config:
         prefix = environ.get(ALARM_PREFIX_ENV, DEFAULT_ALARM_PREFIX)
         if len(prefix) > 255:
             raise InvalidInput(f"{ALARM_PREFIX_ENV} is longer than an alarm name")
-        return cls(_pairs(environ.get(STANDBY_ENV)), tag, role, prefix, table)
+        return cls(from_env(environ.get(STANDBY_ENV, "")), tag, role, prefix, table)
 
     def standby_of(self, instance_id: str) -> str | None:
         """The standby ENIOPS_STANDBY names (None also when it does not apply)."""
         return None if self.pairs is None else self.pairs.get(instance_id)
-
-
-def _pairs(text: str | None) -> dict[str, str] | None:
-    if not text or not text.strip():
-        return None
-    try:
-        mapping = json.loads(text)
-    except ValueError as err:
-        raise InvalidInput(f"{STANDBY_ENV} is not JSON: {err}") from err
-    if not isinstance(mapping, dict):
-        raise InvalidInput(f"{STANDBY_ENV} is not a JSON object of instance id to standby id")
-    pairs = {
-        _inputs.instance_id(k, f"{STANDBY_ENV} key"): _inputs.instance_id(v, f"{STANDBY_ENV}[{k}]")
-        for k, v in mapping.items()
-    }
-    same = sorted(k for k, v in pairs.items() if k == v)
-    if same:
-        raise InvalidInput(f"{STANDBY_ENV}: {same[0]} is named as its own standby")
-    return pairs or None

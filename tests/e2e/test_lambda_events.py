@@ -171,7 +171,7 @@ def test_the_scheduled_check_covers_every_pair_and_counts_the_unready(lam, monke
     assert (line["level"], line["outcome"]) == ("WARNING", "not-ready")
     assert metrics(found) == [("PairNotReady", lam.lab.active, 1.0)]
     pairs = {lam.lab.active: lam.lab.standby, lam.lab.standby: lam.lab.active}
-    monkeypatch.setenv(_config.STANDBY_ENV, json.dumps(pairs))
+    monkeypatch.setenv(aws_lambda.STANDBY_ENV, json.dumps(pairs))
     both = aws_lambda.handler(event("scheduled-event", lam.lab.active), FakeContext())
     assert len(both["pairs"]) == 2
 
@@ -215,7 +215,7 @@ def test_two_processes_at_once_move_once(server):
     client = boto3.client("ec2", region_name="us-east-1", endpoint_url=server)
     lab = build_lab(client)
     client.create_tags(
-        Resources=[lab.active], Tags=[{"Key": _config.STANDBY_TAG, "Value": lab.standby}]
+        Resources=[lab.active], Tags=[{"Key": aws_lambda.STANDBY_TAG, "Value": lab.standby}]
     )
     client.stop_instances(InstanceIds=[lab.active])
     table = f"{LEASE_TABLE}-{lab.vpc_id}"
@@ -231,7 +231,7 @@ def test_two_processes_at_once_move_once(server):
     env = strict_env(
         {"AWS_ENDPOINT_URL": server, _config.LEASE_TABLE_ENV: table, "ENIOPS_TEST_FAULTS": "{}"}
     )
-    env.pop(_config.STANDBY_ENV, None)
+    env.pop(aws_lambda.STANDBY_ENV, None)
     start = str(__import__("time").time() + 2.0)
     procs = [
         subprocess.Popen(
@@ -403,7 +403,8 @@ def _second_active(lam):
         made = client.allocate_address(Domain="vpc")
         client.associate_address(AllocationId=made["AllocationId"], NetworkInterfaceId=eni)
         client.create_tags(
-            Resources=[other], Tags=[{"Key": _config.STANDBY_TAG, "Value": lam.lab.standby}]
+            Resources=[other],
+            Tags=[{"Key": aws_lambda.STANDBY_TAG, "Value": lam.lab.standby}],
         )
     return other, made["AllocationId"]
 
