@@ -30,11 +30,12 @@ from ._core._errors import (
 )
 from ._core._inputs import UNASSOCIATED
 from ._core._keywords import CheckKeywords, CommonKeywords, ReadKeywords
-from ._core._result import Problem, Readiness, Result, Step
+from ._core._result import Evacuation, Problem, Readiness, Result, Step
 
 if TYPE_CHECKING:
     from ._ops.describe import describe
     from ._ops.eni import attach_eni, detach_eni, move_eni
+    from ._ops.evacuate import evacuate
     from ._ops.failover import failover_instance
     from ._ops.ips import add_secondary_ips, remove_secondary_ips
     from ._ops.readiness import check_failover
@@ -67,6 +68,7 @@ _OPERATIONS = {
     "describe": "._ops.describe",
     "release_eip": "._ops.release",
     "check_failover": "._ops.readiness",
+    "evacuate": "._ops.evacuate",
 }
 
 __all__ = [
@@ -82,6 +84,7 @@ __all__ = [
     "EniDescription",
     "EniLine",
     "EniopsError",
+    "Evacuation",
     "ImdsError",
     "InstanceDescription",
     "Interrupted",
@@ -102,6 +105,7 @@ __all__ = [
     "check_failover",
     "describe",
     "detach_eni",
+    "evacuate",
     "failover_instance",
     "move_eni",
     "move_route",

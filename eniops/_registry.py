@@ -49,6 +49,12 @@ class OperationSpec:
     takes: Literal["change", "check", "read"] = "change"
     #: Other services' actions it may call besides EC2's (`service:Action`).
     other_actions: tuple[str, ...] = ()
+    #: The option the command line takes its positional argument by (``--zone``), if not
+    #: by position.
+    positional_flag: str = ""
+    #: It also runs for every pair of a zone on the command line (`--zone`, `--pairs`),
+    #: instead of its positional argument and target.
+    zone_form: bool = False
 
     @property
     def mutating(self) -> bool:
@@ -235,12 +241,24 @@ OPERATIONS: tuple[OperationSpec, ...] = (
         "from_instance",
         "eniops._ops.readiness",
         ("to_instance", "ips"),
-        reads=(*_FAILOVER_READS, "DescribeInstanceStatus"),
+        reads=(*_FAILOVER_READS, "DescribeInstanceStatus", "DescribeAvailabilityZones"),
         changes=_FAILOVER_CHANGES,  # each sent with DryRun=True only: IAM must allow it
         summary="would a failover work now? every problem listed; changes nothing",
         self_targets=("to_instance",),
         one_of=(("to_instance",),),
         takes="check",
+        zone_form=True,
+    ),
+    OperationSpec(
+        "evacuate",
+        ("evacuate",),
+        "zone",
+        "eniops._ops.evacuate",
+        ("pairs",),
+        reads=("DescribeAvailabilityZones", *_FAILOVER_READS),
+        changes=_FAILOVER_CHANGES,
+        summary="fail over every pair whose active instance is in a zone",
+        positional_flag="--zone",
     ),
 )
 

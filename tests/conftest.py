@@ -75,14 +75,18 @@ def _aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture(autouse=True, scope="session")
 def _every_result_fits_its_schema() -> Iterator[None]:
-    """Every `Result` and `Readiness` any test makes is checked against the JSON Schema that
-    ships with eniops (`eniops/schemas/output.schema.json`), as it is made: a field added to
-    one and not the other fails the test that made it."""
+    """Every `Result`, `Readiness` and `Evacuation` any test makes is checked against the JSON
+    Schema that ships with eniops (`eniops/schemas/output.schema.json`), as it is made: a field
+    added to one and not the other fails the test that made it."""
     from output_schema import fits
 
-    from eniops._core._result import Readiness, Result
+    from eniops._core._result import Evacuation, Readiness, Result
 
-    made = {Result: Result.__init__, Readiness: Readiness.__init__}
+    made = {
+        Result: Result.__init__,
+        Readiness: Readiness.__init__,
+        Evacuation: Evacuation.__init__,
+    }
 
     def checked(kind: type, original: Any) -> Any:
         def init(self: Any, *args: Any, **kwargs: Any) -> None:

@@ -27,7 +27,8 @@ def _validator(kind: str) -> Any:
 
 
 def problems(kind: str, document: Any) -> list[str]:
-    """What makes `document` not a `kind` (result, readiness, error) by the schema."""
+    """What makes `document` not a `kind` (result, readiness, evacuation, error) by the
+    schema."""
     return [
         f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}"
         for e in _validator(kind).iter_errors(document)

@@ -30,6 +30,7 @@ Reason = Literal[
     "tag-guard",
     "target-has-eip",
     "source-dest-check",
+    "standby-in-zone",
 ]
 
 #: Every reason code of `PreconditionFailed`, in the contract's order.

@@ -1,10 +1,12 @@
-"""What an operation did: `Result` and its `Step`s."""
+"""What an operation did: `Result` and its `Step`s; `Readiness`; `Evacuation`."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from ._errors import EniopsError, InvalidInput, PreconditionFailed, exit_code_for
 
 StepStatus = Literal["planned", "done", "skipped", "rolled-back", "failed"]
 Mode = Literal["apply", "plan", "dry-run"]
@@ -111,5 +113,89 @@ class Readiness:
             "problems": [p.to_dict() for p in self.problems],
             "warnings": list(self.warnings),
             "plan": self.plan.to_dict() if self.plan is not None else None,
+            "elapsed_s": round(self.elapsed_s, 3),
+        }
+
+
+#: How one pair of an evacuation ended.
+PairEnd = Literal["moved", "unchanged", "refused", "failed"]
+#: One pair of an evacuation: its active instance, its standby, and the failover's `Result`
+#: or the error that ended it.
+EvacuatedPair = tuple[str, str, "Result | EniopsError"]
+
+
+def pair_end(outcome: Result | EniopsError) -> PairEnd:
+    """A pair's end: moved (something changed) or unchanged; refused by a check (nothing
+    changed: a precondition, a guard, a bad argument); or failed (EC2 refused a change, a
+    permission, a deadline, a change half made: the error says where everything is)."""
+    if isinstance(outcome, Result):
+        return "moved" if outcome.changed else "unchanged"
+    if isinstance(outcome, (PreconditionFailed, InvalidInput)):
+        return "refused"
+    return "failed"
+
+
+@dataclass(frozen=True)
+class Evacuation:
+    """The outcome of `evacuate`: each pair whose active instance is in `zone`, as it ended.
+
+    It is not atomic: every pair is its own failover, counted as `moved`, `unchanged`,
+    `refused` or `failed`."""
+
+    zone: str
+    pairs: tuple[EvacuatedPair, ...] = ()
+    warnings: tuple[str, ...] = ()
+    elapsed_s: float = 0.0
+
+    def count(self, end: PairEnd) -> int:
+        """How many pairs ended so."""
+        return sum(1 for _, _, outcome in self.pairs if pair_end(outcome) == end)
+
+    @property
+    def moved(self) -> int:
+        """Pairs whose failover changed something."""
+        return self.count("moved")
+
+    @property
+    def unchanged(self) -> int:
+        """Pairs with nothing to move (or planned only)."""
+        return self.count("unchanged")
+
+    @property
+    def refused(self) -> int:
+        """Pairs a check refused: nothing of theirs changed."""
+        return self.count("refused")
+
+    @property
+    def failed(self) -> int:
+        """Pairs whose failover failed: their error says where everything is."""
+        return self.count("failed")
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every pair moved or had nothing to move, else the highest exit code among
+        the pairs' errors."""
+        codes = [exit_code_for(o) for _, _, o in self.pairs if isinstance(o, EniopsError)]
+        return max(codes, default=0)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-serialisable data, keyed by the field names."""
+        return {
+            "zone": self.zone,
+            "pairs": [
+                {
+                    "instance": instance,
+                    "standby": standby,
+                    "end": pair_end(outcome),
+                    ("result" if isinstance(outcome, Result) else "error"): outcome.to_dict(),
+                }
+                for instance, standby, outcome in self.pairs
+            ],
+            "moved": self.moved,
+            "unchanged": self.unchanged,
+            "refused": self.refused,
+            "failed": self.failed,
+            "exit_code": self.exit_code,
+            "warnings": list(self.warnings),
             "elapsed_s": round(self.elapsed_s, 3),
         }

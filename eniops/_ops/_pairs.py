@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
 
 from .._core import _inputs
 from .._core._errors import InvalidInput
@@ -22,20 +21,6 @@ from .._state._tags import tag_dict
 STANDBY_ENV = "ENIOPS_STANDBY"
 #: The instance's tag naming its standby.
 STANDBY_TAG = "eniops:standby"
-
-
-def parsed(mapping: object, where: str) -> dict[str, str]:
-    """Pairs named by a caller or a variable: instance ids both, none its own standby."""
-    if not isinstance(mapping, Mapping):
-        raise InvalidInput(f"{where} is not a mapping of instance id to standby id")
-    pairs = {
-        _inputs.instance_id(k, f"{where} key"): _inputs.instance_id(v, f"{where}[{k}]")
-        for k, v in mapping.items()
-    }
-    same = sorted(k for k, v in pairs.items() if k == v)
-    if same:
-        raise InvalidInput(f"{where}: {same[0]} is named as its own standby")
-    return pairs
 
 
 def from_env(text: str | None = None) -> dict[str, str] | None:
@@ -50,7 +35,7 @@ def from_env(text: str | None = None) -> dict[str, str] | None:
         raise InvalidInput(f"{STANDBY_ENV} is not JSON: {err}") from err
     if not isinstance(mapping, dict):
         raise InvalidInput(f"{STANDBY_ENV} is not a JSON object of instance id to standby id")
-    return parsed(mapping, STANDBY_ENV) or None
+    return _inputs.pairs(mapping, STANDBY_ENV) or None
 
 
 def tagged(gateway: Gateway) -> tuple[list[tuple[str, str]], list[str]]:

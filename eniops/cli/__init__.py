@@ -86,12 +86,42 @@ def _run_operation(args: argparse.Namespace, spec: OperationSpec) -> tuple[Any, 
         kwargs["mode"] = "plan" if args.plan else "dry-run" if args.dry_run else "apply"
     if "require_tag" in spec.common:
         kwargs["require_tag"] = args.require_tag
+    if spec.zone_form:
+        _one_form(args, spec)
+        if args.zone is not None:
+            return _check_zone(args, kwargs), "zone-readiness"
     value = spec.function(getattr(args, spec.positional), ec2=_client(args), **kwargs)
+    if spec.name == "evacuate":
+        return value.to_dict(), "evacuation"
     if spec.mutating:
         return value.to_dict(), "result"
     if spec.takes == "check":
         return value.to_dict(), "readiness"
     return value, "show"
+
+
+def _one_form(args: argparse.Namespace, spec: OperationSpec) -> None:
+    """A command with a zone form takes `--zone` (and `--pairs`) or its own arguments, not
+    both, never neither: else exit 2 before any call."""
+    own = getattr(args, spec.positional) is not None
+    target = any(getattr(args, n, None) for g in spec.one_of for n in g) or args.to_self
+    if args.zone is not None and (own or target):
+        raise InvalidInput(f"--zone stands for {spec.positional.upper()} and its target: not both")
+    if args.zone is None and args.pairs is not None:
+        raise InvalidInput("--pairs goes with --zone")
+    if args.zone is None and not (own and target):
+        raise InvalidInput(
+            f"{spec.command[0]} needs {spec.positional.upper()} and its target, or --zone"
+        )
+
+
+def _check_zone(args: argparse.Namespace, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """`check --zone`: the readiness of every pair whose active instance is in the zone."""
+    # Lazy: the operations' core (80 ms) only for a command that runs one.
+    from .._ops.evacuate import check_zone  # noqa: PLC0415
+
+    keywords = {k: v for k, v in kwargs.items() if k in ("timeout", "require_tag")}
+    return check_zone(args.zone, pairs=args.pairs, ec2=_client(args), **keywords)
 
 
 def _run(args: argparse.Namespace) -> tuple[Any, str]:
@@ -174,6 +204,8 @@ def _rendered(value: Any, view: str, args: argparse.Namespace) -> str:
         "result": render.result_text,
         "show": render.show_text,
         "readiness": render.readiness_text,
+        "evacuation": render.evacuation_text,
+        "zone-readiness": render.zone_readiness_text,
         "json": render.as_json,
     }
     if args.output == "text" or view not in texts:  # a --query pick, whoami: as the AWS CLI
@@ -359,7 +391,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             getattr(args, "undo_logging", lambda: None)()
     if text is not None:
         _print(text)
-    return EXIT_NOT_READY if view == "readiness" and not value["ready"] else 0
+    return _exit_code(value, view)
+
+
+def _exit_code(value: Any, view: str) -> int:
+    """0, but for a check not ready (3) and an evacuation whose pairs did not all move or
+    have nothing to move (the highest exit code among them)."""
+    if view == "readiness":
+        return 0 if value["ready"] else EXIT_NOT_READY
+    if view == "zone-readiness":
+        return 0 if all(p["readiness"]["ready"] for p in value["pairs"]) else EXIT_NOT_READY
+    if view == "evacuation":
+        return int(value["exit_code"])
+    return 0
 
 
 def _print(text: str) -> None:

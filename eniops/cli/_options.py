@@ -45,6 +45,14 @@ def _whole(parse: Callable[[Any, str], Any], argument: str) -> Callable[[str], i
     return check
 
 
+def _parsed(parse: Callable[[Any, str], Any], text: str, argument: str) -> Any:
+    """An argparse type whose value is what eniops' own parser makes of the text."""
+    try:
+        return parse(text, argument)
+    except InvalidInput as err:
+        raise argparse.ArgumentTypeError(err.message) from err
+
+
 def _one_table(value: Any, argument: str) -> Any:
     return _inputs.route_table_ids([value], argument)
 
@@ -117,6 +125,13 @@ OPTIONS: dict[str, Option] = {
     "allow_reassignment": _switch(
         "--allow-reassignment", "take IPs held by another ENI (their Elastic IPs follow)"
     ),
+    "pairs": Option(
+        "--pairs",
+        "a JSON file: instance id to its standby's id (default: ENIOPS_STANDBY, else the "
+        "instances' eniops:standby tags)",
+        lambda text: _parsed(_inputs.pairs_file, text, "--pairs"),
+        metavar="FILE",
+    ),
     "route_tables": _valued(
         "--route-table",
         "a route table to change (repeat for several; default: every table "
@@ -133,6 +148,7 @@ POSITIONALS: dict[str, Callable[[Any, str], Any]] = {
     "from_instance": _inputs.instance_id,
     "destination": _inputs.cidr,
     "resource_id": _inputs.resource,
+    "zone": _inputs.zone,
 }
 POSITIONAL_HELP = {
     "eip": "the Elastic IP: allocation id (eipalloc-…) or public IPv4 address",
@@ -141,6 +157,7 @@ POSITIONAL_HELP = {
     "from_instance": "the instance that failed (i-…)",
     "destination": "the overlay IP's CIDR (192.168.100.10/32, 2001:db8::10/128, or a bare address)",
     "resource_id": "an instance, ENI or Elastic IP",
+    "zone": "the availability zone, by name (us-east-1a) or id (use1-az1)",
 }
 
 

@@ -79,11 +79,9 @@ def _add_operation(
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.set_defaults(spec=spec.name)
-    parser.add_argument(
-        spec.positional,
-        help=POSITIONAL_HELP.get(spec.positional),
-        type=checked(POSITIONALS[spec.positional], spec.positional.upper()),
-    )
+    _add_positional(parser, spec)
+    if spec.zone_form:
+        _add_zone_form(parser)
     _add_keywords(parser, spec)
     if spec.mutating:
         _add_modes(parser)
@@ -105,7 +103,8 @@ def _add_keywords(parser: argparse.ArgumentParser, spec: OperationSpec) -> None:
 
     exclusive: dict[str, Any] = {}
     for names in spec.one_of:
-        exclusive.update(dict.fromkeys(names, parser.add_mutually_exclusive_group(required=True)))
+        group = parser.add_mutually_exclusive_group(required=not spec.zone_form)
+        exclusive.update(dict.fromkeys(names, group))
     self_group = self_option_group(spec)
     # A group's members first and together (`--to-self` last among them), so that the usage
     # shows them as one choice: (--to-instance ID | --to-eni ID | --to-self).
@@ -127,6 +126,43 @@ def _add_keywords(parser: argparse.ArgumentParser, spec: OperationSpec) -> None:
                 action="store_true",
                 help="this instance, found through IMDSv2 (honours AWS_EC2_METADATA_DISABLED)",
             )
+
+
+def _add_positional(parser: argparse.ArgumentParser, spec: OperationSpec) -> None:
+    """The operation's one positional argument: by position, or by its flag (`--zone`)."""
+    if spec.positional_flag:
+        parser.add_argument(
+            spec.positional_flag,
+            dest=spec.positional,
+            required=True,
+            metavar=spec.positional.upper(),
+            help=POSITIONAL_HELP.get(spec.positional),
+            type=checked(POSITIONALS[spec.positional], spec.positional_flag),
+        )
+    else:
+        parser.add_argument(
+            spec.positional,
+            help=POSITIONAL_HELP.get(spec.positional),
+            type=checked(POSITIONALS[spec.positional], spec.positional.upper()),
+            # With a zone form, `--zone` stands in for it (the command line checks which).
+            nargs="?" if spec.zone_form else None,
+        )
+
+
+def _add_zone_form(parser: argparse.ArgumentParser) -> None:
+    """`--zone ZONE [--pairs FILE]`: the command for every pair of a zone instead."""
+    parser.add_argument(
+        "--zone",
+        metavar="ZONE",
+        help="every pair whose active instance is in this zone (name or id), instead",
+        type=checked(POSITIONALS["zone"], "--zone"),
+    )
+    parser.add_argument("--pairs", **_pairs_option())
+
+
+def _pairs_option() -> dict[str, Any]:
+    option = OPTIONS["pairs"]
+    return {"dest": "pairs", "help": option.help, "type": option.type, "metavar": option.metavar}
 
 
 def _last_of(spec: OperationSpec, member: str) -> str:

@@ -49,6 +49,36 @@ def readiness_text(data: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def evacuation_text(data: Mapping[str, Any]) -> str:
+    """An `Evacuation.to_dict()` as text: the counts, then each pair as it ended."""
+    lines = [
+        f"evacuate {data['zone']}: {data['moved']} moved, {data['unchanged']} unchanged, "
+        f"{data['refused']} refused, {data['failed']} failed in {data['elapsed_s']:.2f}s"
+    ]
+    for pair in data["pairs"]:
+        head = f"  {pair['instance']} -> {pair['standby']}: {pair['end']}"
+        error = pair.get("error")
+        if error is not None:
+            lines.append(f"{head}: {error['type']}({error['reason'] or '-'}): {error['message']}")
+        else:
+            lines.append(head)
+            lines.append(result_text(pair["result"], "    "))
+    lines.extend(f"  warning: {w}" for w in data["warnings"])
+    return "\n".join(lines)
+
+
+def zone_readiness_text(data: Mapping[str, Any]) -> str:
+    """`eniops check --zone`: each pair's readiness."""
+    pairs = data["pairs"]
+    ready = sum(1 for p in pairs if p["readiness"]["ready"])
+    lines = [f"check {data['zone']}: {ready} of {len(pairs)} pairs ready"]
+    for pair in pairs:
+        lines.append(f"  {pair['instance']} -> {pair['standby']}:")
+        lines.append("    " + readiness_text(pair["readiness"]).replace("\n", "\n    "))
+    lines.extend(f"  warning: {w}" for w in data["warnings"])
+    return "\n".join(lines)
+
+
 def _changes(name: str, before: Any, after: Any, depth: int = 0) -> list[str]:
     """`name key: old -> new` for what differs between two states (nested one level)."""
     if not isinstance(before, Mapping) or not isinstance(after, Mapping):

@@ -326,6 +326,26 @@ def add_instances(client: Any, lab: Lab, count: int) -> list[str]:
     return [build.instance(lab.subnet_a, f"extra-{n}")[0] for n in range(count)]
 
 
+def add_zone_pairs(client: Any, lab: Lab, count: int) -> list[tuple[str, str, str]]:
+    """`count` more HA pairs across the lab's zones: an active instance in zone a carrying an
+    Elastic IP, its standby in zone b (tagged ``eniops:standby`` on the active). Returns
+    (active, standby, allocation id) for each: what an evacuation of zone a moves."""
+    standby = client.describe_instances(InstanceIds=[lab.standby])["Reservations"][0]["Instances"][
+        0
+    ]
+    build = _Builder(client, "true", standby["InstanceType"], standby["ImageId"])
+    made = []
+    for n in range(count):
+        active, active_eni = build.instance(lab.subnet_a, f"pair-{n}-active")
+        standby_id, _ = build.instance(lab.subnet_b, f"pair-{n}-standby")
+        address = build.address_on(active_eni)
+        client.create_tags(
+            Resources=[active], Tags=[{"Key": "eniops:standby", "Value": standby_id}]
+        )
+        made.append((active, standby_id, str(address["AllocationId"])))
+    return made
+
+
 def dual_stack(client: Any, lab: Lab) -> dict[str, str]:
     """Give the lab's VPC an Amazon IPv6 /56 and each of its subnets a /64 of it; return
     each subnet's IPv6 CIDR."""

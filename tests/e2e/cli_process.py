@@ -69,7 +69,12 @@ def _fits_its_kind(printed):
 
 
 #: How a printed document tells its kind: by a key only it has.
-_KINDS = (("error", "error"), ("readiness", "ready"), ("result", "operation"))
+_KINDS = (
+    ("error", "error"),
+    ("readiness", "ready"),
+    ("evacuation", "moved"),
+    ("result", "operation"),
+)
 
 
 def run_in_process(argv):

@@ -14,7 +14,7 @@ from eniops._gateway import translate
 
 def test_reason_codes_are_the_contracts():
     """REASONS holds the contract's reason codes; the docs test checks their order and table."""
-    assert len(eniops.REASONS) == len(set(eniops.REASONS)) == 21
+    assert len(eniops.REASONS) == len(set(eniops.REASONS)) == 22
     assert {"target-has-eip", "source-dest-check", "tag-guard"} <= set(eniops.REASONS)
 
 
