@@ -55,8 +55,9 @@ def evacuate(
         pairs: instance id to its standby's id; None: ``ENIOPS_STANDBY``'s, else the
             instances' ``eniops:standby`` tags.
         **common: the common keywords (`eniops.CommonKeywords`), for each pair's failover:
-            mode (``plan`` plans every pair), ec2, session, region, timeout (each pair's,
-            default 300 s), require_tag, role_arn, external_id.
+            mode (``plan`` plans every pair), ec2, session, region, timeout (the whole
+            evacuation's, default 300 s: a pair's failover gets what is left of it when it
+            starts), require_tag, role_arn, external_id.
 
     Returns an `Evacuation`: each pair as it ended (moved, unchanged, refused, failed) with
     its `Result` or its error, and the counts.
@@ -71,11 +72,21 @@ def evacuate(
     started = time.monotonic()
     current = start("evacuate", keywords)
     state = read_evacuation(current, request)
-    # Every pair's failover on the evacuation's client (one set of credentials, one budget).
+    # Every pair's failover on the evacuation's client (one set of credentials, one budget),
+    # within what is left of the evacuation's deadline when it starts.
     each = dataclasses.replace(
         keywords, ec2=current.gateway.client, session=None, role_arn=None, external_id=None
     )
-    ended = each_pair(state, lambda a, s: _one(a, s, state, each), started, "evacuating")
+
+    def one(active: str, standby: str) -> Result | EniopsError:
+        left = current.deadline.remaining()
+        if left <= 0:
+            return current.deadline.timeout_error(
+                f"starting the failover of {active}", {"instance": active, "sent": False}
+            )
+        return _one(active, standby, state, dataclasses.replace(each, timeout_s=left))
+
+    ended = each_pair(state, one, started, "evacuating")
     return Evacuation(state.zone, ended, state.warnings, time.monotonic() - started)
 
 

@@ -29,7 +29,12 @@ def direct(call: Call, event: Mapping[str, Any], forbidden: frozenset[str]) -> d
     resource, kwargs = _arguments(call, spec, args, forbidden)
     outcome = spec.function(resource, ec2=call.client("ec2"), **kwargs)
     data = outcome if isinstance(outcome, dict) else outcome.to_dict()
-    if spec.mutating:
+    if spec.name == "evacuate":
+        call.invocation.add(
+            outcome=f"{data['moved']} moved, {data['unchanged']} unchanged, "
+            f"{data['refused']} refused, {data['failed']} failed"
+        )
+    elif spec.mutating:
         call.invocation.add(
             moved=moved(data), outcome="changed" if data["changed"] else "unchanged"
         )

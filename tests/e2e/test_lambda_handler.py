@@ -14,6 +14,7 @@ from test_lambda import event, lines
 import eniops
 from eniops import aws_lambda
 from eniops.aws_lambda import _config
+from eniops.testing import add_zone_pairs
 
 
 def test_direct_invocation(lam):
@@ -34,6 +35,31 @@ def test_direct_invocation(lam):
         {"operation": "check_failover", "args": {"from_instance": lam.lab.standby, "mode": "x"}},
     ):
         assert aws_lambda.handler(bad, FakeContext())["ok"] is False
+
+
+def test_direct_invocation_of_an_evacuation(lam):
+    """{"operation": "evacuate", "args": {"zone": …}} evacuates the zone's pairs within the
+    invocation's deadline: {"ok": true, ...Evacuation.to_dict()}; a malformed zone is
+    answered ok false, before any call."""
+    with lam.strict.internal() as client:
+        made = add_zone_pairs(client, lam.lab, 2)
+    pairs = {a: s for a, s, _ in made}
+    answer = aws_lambda.handler(
+        {"operation": "evacuate", "args": {"zone": lam.lab.zone_a, "pairs": pairs}},
+        FakeContext(),
+    )
+    assert (answer["ok"], answer["moved"], answer["failed"], answer["exit_code"]) == (
+        True,
+        2,
+        0,
+        0,
+    )
+    lam.strict.reset_calls()
+    bad = aws_lambda.handler(
+        {"operation": "evacuate", "args": {"zone": "not a zone"}}, FakeContext()
+    )
+    assert (bad["ok"], bad["error"]["type"]) == (False, "InvalidInput")
+    assert lam.strict.calls == []
 
 
 def test_direct_invocation_of_check_and_release(lam):

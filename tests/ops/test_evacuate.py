@@ -162,3 +162,24 @@ def test_progress_is_said_once_per_pair(world, pairs):
         eniops.evacuate(world.lab.zone_a, pairs=named(pairs), ec2=world.client)
     assert len(said) == 3
     assert said[-1].startswith(f"evacuating {world.lab.zone_a}: 3 of 3 pairs done")
+
+
+def test_a_pair_not_started_by_the_deadline_fails_and_nothing_of_it_is_sent(
+    world, pairs, monkeypatch
+):
+    """`timeout` bounds the whole evacuation: one pair at a time, the first one slow, the
+    deadline passes before the last starts; it fails (`OperationTimeout`, nothing sent) and
+    its address stays where it was."""
+    from eniops._ops import evacuate as module
+
+    monkeypatch.setattr(module, "AT_ONCE", 1)
+    world.strict.slow("AssociateAddress", 1.5)
+    evacuation = eniops.evacuate(
+        world.lab.zone_a, pairs=named(pairs), ec2=world.client, timeout=1.0
+    )
+    last_active, _, last = evacuation.pairs[-1]
+    assert isinstance(last, eniops.OperationTimeout)
+    assert last.details["sent"] is False
+    allocation = next(a for active, _, a in pairs if active == last_active)
+    assert holder(world, allocation) == last_active
+    assert evacuation.failed >= 1

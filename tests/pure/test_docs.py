@@ -92,7 +92,7 @@ def test_readme_points_to_the_reference():
 def commands(text: str) -> list[str]:
     """The command words of a command-line synopsis (``eip remap``, ``check``, ...)."""
     block = text.split("## Command line (`eniops`)", 1)[1].split("```", 2)[1]
-    return re.findall(r"^  ([a-z-]+(?: [a-z]+)?) [A-Z\[(]", block + "\n", flags=re.M)
+    return re.findall(r"^  ([a-z-]+(?: [a-z]+)?) [A-Z\[(-]", block + "\n", flags=re.M)
 
 
 #: Entries of the shared contract that the code does not have yet. The reference says what the

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
@@ -142,3 +143,13 @@ def test_a_rule_for_each_event_the_handler_acts_on():
         ),
     }
     assert events["Readiness"]["Properties"]["Schedule"] == {"Ref": "ReadinessSchedule"}
+
+
+def test_the_template_holds_nothing_of_one_account_or_region():
+    """It deploys unchanged to every account and Region (CloudFormation StackSets): no account
+    id, no Region or zone name, no ARN written out; those come from pseudo parameters."""
+    text = (Path(__file__).resolve().parents[2] / "template.yaml").read_text()
+    assert re.findall(r"(?<![\w-])\d{12}(?![\w-])", text) == []
+    assert re.findall(r"\b(?:us|eu|ap|sa|ca|me|af|il|mx)-[a-z]+-\d[a-z]?\b", text) == []
+    assert re.findall(r"arn:aws[\w-]*:[\w-]+:[a-z0-9-]+:\d", text) == []
+    assert "AWS::AccountId" in text or "AWS::Region" in text or "AWS::Partition" in text
