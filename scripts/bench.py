@@ -433,6 +433,91 @@ def section_load() -> None:
         )
 
 
+@contextmanager
+def moto_server() -> Iterator[str]:
+    """A moto server of its own on 127.0.0.1: its endpoint."""
+    import socket
+
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+def _zone_run(
+    name: str, eip_pairs: int, route_pairs: int, run: Callable[..., Any]
+) -> tuple[float, float]:
+    """Pairs across two zones, moved out of us-east-1a by `run`, through EC2's buckets: the
+    figures beside their limits; returns the wall time and what the buckets allow."""
+    import load
+
+    from eniops._gateway._limiter import reset_limiters
+    from eniops.testing import ThrottlingProxy
+
+    reset_limiters()  # this run's budget starts full, as a new process's
+    with moto_server() as url:
+        pairs = load.build_zone(url, eip_pairs=eip_pairs, route_pairs=route_pairs)
+        with ThrottlingProxy(url) as proxy:
+            outcomes = run(proxy, pairs)
+            wall, least = proxy.last - proxy.first, proxy.least_time()
+        errors = [o.error for o in outcomes if o.error]
+        wrong = load.verify(url, pairs) + load.verify_routes(url, pairs)
+    throttled, through = sum(proxy.throttled.values()), sum(proxy.allowed.values())
+    print(
+        f"  ({name}: {len(pairs)} pairs in {wall:.1f} s; the buckets allow {least:.1f} s for the "
+        f"{through} requests made; {throttled} answered RequestLimitExceeded; "
+        f"{len(pairs) - len(errors)} moved, {len(errors)} not, {len(wrong)} resources misplaced)"
+    )
+    if errors:
+        print(f"  first error: {errors[0][:300]}")
+    whole = not errors and not wrong
+    line(
+        f"{name}: wall time / what the buckets allow",
+        f"{wall / least:.2f}",
+        "1.1",
+        verdict(wall / least, 1.1) if whole else "NOT MET",
+    )
+    line(
+        f"{name}: throttled answers per request let through",
+        f"{throttled / through:.2f}",
+        "0.2",
+        verdict(throttled / through, 0.2) if whole else "NOT MET",
+    )
+    return wall, least
+
+
+def section_evacuate() -> None:
+    """A zone evacuated: 60 pairs by one call, the same as 60 failovers in threads, and 200
+    pairs for the slope, through EC2's buckets (an Elastic IP each; a third with an overlay
+    route too: an ENI cannot leave its zone)."""
+    import load
+
+    load.quiet_server_logs()
+    for key, value in load.ENV.items():
+        os.environ[key] = value
+    print("== evacuate: pairs out of us-east-1a, EC2's token buckets")
+    evacuation = lambda proxy, pairs: load.run_evacuation(proxy, pairs, "us-east-1a")  # noqa: E731
+    _zone_run("60 pairs, one evacuate", 40, 20, evacuation)
+    _zone_run("60 pairs, 60 failover_instance threads", 40, 20, load.run_threads)
+    small, small_least = _zone_run("100 pairs, one evacuate", 67, 33, evacuation)
+    large, large_least = _zone_run("200 pairs, one evacuate", 133, 67, evacuation)
+    slope, buckets = (large - small) / 100, (large_least - small_least) / 100
+    print(f"  (from 100 to 200 pairs: {slope:.3f} s a pair; the buckets' own {buckets:.3f})")
+    line(
+        "200 pairs: slope / the buckets' slope",
+        f"{slope / buckets:.2f}",
+        "1.1",
+        verdict(slope / buckets, 1.1),
+    )
+
+
 # -- single operations: no idle time ------------------------------------------------------
 
 
@@ -809,6 +894,7 @@ SECTIONS = {
     "process": section_process,
     "races": section_races,
     "load": section_load,
+    "evacuate": section_evacuate,
 }
 
 if __name__ == "__main__":

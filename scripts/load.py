@@ -44,6 +44,9 @@ class Pair:
     target: str
     eips: list[str] = field(default_factory=list)
     enis: list[str] = field(default_factory=list)
+    #: (route table, destination) routed to the source's primary ENI.
+    routes: list[tuple[str, str]] = field(default_factory=list)
+    target_eni: str = ""
 
 
 @dataclass
@@ -95,6 +98,90 @@ def build(server: str, *, eip_pairs: int, eni_pairs: int, enis_per: int = 4) -> 
             )
             pair.enis.append(eni_id)
     return pairs
+
+
+def build_zone(server: str, *, eip_pairs: int, route_pairs: int) -> list[Pair]:
+    """Pairs across two zones, each active in us-east-1a with an Elastic IP and its standby in
+    us-east-1b: `eip_pairs` with the address only, `route_pairs` with an overlay route to the
+    active too (what can leave a zone: an ENI cannot)."""
+    client = client_for(server)
+    vpc = client.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        client.create_subnet(VpcId=vpc, CidrBlock=cidr, AvailabilityZone=zone)["Subnet"]["SubnetId"]
+        for cidr, zone in (("10.9.0.0/18", "us-east-1a"), ("10.9.64.0/18", "us-east-1b"))
+    ]
+    image = client.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    count = eip_pairs + route_pairs
+    placed = []
+    for subnet in subnets:
+        made = client.run_instances(
+            ImageId=image,
+            InstanceType=INSTANCE_TYPE,
+            MinCount=count,
+            MaxCount=count,
+            SubnetId=subnet,
+        )["Instances"]
+        placed.append(
+            [(i["InstanceId"], i["NetworkInterfaces"][0]["NetworkInterfaceId"]) for i in made]
+        )
+    table = client.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+    pairs = []
+    for n, ((source, source_eni), (target, target_eni)) in enumerate(zip(*placed, strict=True)):
+        pair = Pair(source, target, target_eni=target_eni)
+        allocation = client.allocate_address(Domain="vpc")["AllocationId"]
+        client.associate_address(AllocationId=allocation, NetworkInterfaceId=source_eni)
+        pair.eips.append(allocation)
+        if n >= eip_pairs:
+            for eni in (source_eni, target_eni):  # routers: they forward the overlay's traffic
+                client.modify_network_interface_attribute(
+                    NetworkInterfaceId=eni, SourceDestCheck={"Value": False}
+                )
+            destination = f"192.168.{n // 250}.{n % 250 + 1}/32"
+            client.create_route(
+                RouteTableId=table, DestinationCidrBlock=destination, NetworkInterfaceId=source_eni
+            )
+            pair.routes.append((table, destination))
+        pairs.append(pair)
+    return pairs
+
+
+def run_evacuation(proxy: ThrottlingProxy, pairs: list[Pair], zone: str) -> list[Outcome]:
+    """One `evacuate` of `zone` for every pair, on one client."""
+    started = time.monotonic()
+    evacuation = eniops.evacuate(
+        zone, pairs={p.source: p.target for p in pairs}, ec2=client_for(proxy.endpoint)
+    )
+    elapsed = time.monotonic() - started
+    ended = {active: outcome for active, _, outcome in evacuation.pairs}
+    return [
+        Outcome(
+            pair,
+            None
+            if isinstance(ended.get(pair.source), eniops.Result)
+            else str(ended.get(pair.source)),
+            elapsed,
+        )
+        for pair in pairs
+    ]
+
+
+def verify_routes(server: str, pairs: list[Pair]) -> list[str]:
+    """Each pair's overlay routes to its standby's primary ENI."""
+    client = client_for(server)
+    tables = sorted({t for p in pairs for t, _ in p.routes})
+    if not tables:
+        return []
+    routed = {
+        (t["RouteTableId"], r.get("DestinationCidrBlock")): r.get("NetworkInterfaceId")
+        for t in client.describe_route_tables(RouteTableIds=tables)["RouteTables"]
+        for r in t["Routes"]
+    }
+    return [
+        f"{destination} in {table} to {routed.get((table, destination))}"
+        for pair in pairs
+        for table, destination in pair.routes
+        if routed.get((table, destination)) != pair.target_eni
+    ]
 
 
 def run_threads(proxy: ThrottlingProxy, pairs: list[Pair]) -> list[Outcome]:
