@@ -68,6 +68,7 @@ OPERATION_KINDS = [
     "failover-tag",
     "shared-standby",
     "route",
+    "evacuate",
 ]
 #: The faults `Monkey.arm` can play on one operation.
 FAULT_KINDS = [
@@ -422,6 +423,8 @@ def choose(account: Account, rng: random.Random, kind: str | None = None) -> Ope
         return _failover_by_tag(account, raw, rng)
     if kind == "shared-standby":
         return _shared_standby(account, rng)
+    if kind == "evacuate":
+        return _evacuation(account, rng)
     if kind == "failover":
         source, target = rng.sample(account.zone_a, 2)
         if rng.random() < 0.2:
@@ -443,6 +446,35 @@ def choose(account: Account, rng: random.Random, kind: str | None = None) -> Ope
         "move_route",
         lambda t: eniops.move_route(account.overlay, to_instance=target, ec2=client, timeout=t),
         f"{account.overlay} -> {target}",
+    )
+
+
+def _evacuation(account: Account, rng: random.Random) -> Operation:
+    """Zone a evacuated, its one pair named: mostly to the instance in zone b (its ENIs
+    cannot follow, so a pair carrying one is refused), sometimes to a standby in zone a
+    (refused: standby-in-zone). The pair's error, inside the evacuation, is raised to be
+    judged as a failover's."""
+    source = rng.choice(account.zone_a)
+    target = (
+        account.far
+        if rng.random() < 0.8
+        else rng.choice([i for i in account.zone_a if i != source])
+    )
+    client = account.client
+
+    def call(timeout: float) -> Any:
+        evacuation = eniops.evacuate(
+            "us-east-1a", pairs={source: target}, ec2=client, timeout=max(timeout, 3.0)
+        )
+        if [(a, s) for a, s, _ in evacuation.pairs] != [(source, target)]:
+            raise AssertionError(f"the evacuation's pairs: {evacuation.pairs}")
+        outcome = evacuation.pairs[0][2]
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    return Operation(
+        "evacuate", call, f"us-east-1a: {source} -> {target}", frozenset({target}), source
     )
 
 
