@@ -51,10 +51,15 @@ def readiness_text(data: Mapping[str, Any]) -> str:
 
 def evacuation_text(data: Mapping[str, Any]) -> str:
     """An `Evacuation.to_dict()` as text: the counts, then each pair as it ended."""
-    lines = [
-        f"evacuate {data['zone']}: {data['moved']} moved, {data['unchanged']} unchanged, "
-        f"{data['refused']} refused, {data['failed']} failed in {data['elapsed_s']:.2f}s"
-    ]
+    if not data["pairs"]:
+        lines = [
+            f"evacuate {data['zone']}: nothing to evacuate (no pair's active instance is in it)"
+        ]
+    else:
+        lines = [
+            f"evacuate {data['zone']}: {data['moved']} moved, {data['unchanged']} unchanged, "
+            f"{data['refused']} refused, {data['failed']} failed in {data['elapsed_s']:.2f}s"
+        ]
     for pair in data["pairs"]:
         head = f"  {pair['instance']} -> {pair['standby']}: {pair['end']}"
         error = pair.get("error")

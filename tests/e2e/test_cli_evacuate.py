@@ -104,3 +104,11 @@ def test_a_pairs_file_that_is_not_pairs_exits_2(server, lab, tmp_path):
         bad.write_text(text)
         done = run(server, "evacuate", "--zone", lab.zone_a, "--pairs", str(bad))
         assert done.returncode == 2, (text, done.stderr)
+
+
+def test_no_pair_in_the_zone_exits_0_with_nothing_to_evacuate(server, lab, zone_pairs):
+    """No pair's active instance in the zone: exit 0, "nothing to evacuate", no change."""
+    _, across, _ = zone_pairs
+    done = run(server, "evacuate", "--zone", lab.zone_b, "--pairs", str(across))
+    assert done.returncode == 0, done.stderr
+    assert "nothing to evacuate" in done.stdout
