@@ -69,6 +69,20 @@ def evacuate(
     """
     keywords = Common.of("evacuate", common, timeout_s=FAILOVER.timeout_s)
     request = EvacuateRequest.of(zone=zone, pairs=pairs)
+    return evacuation(request, keywords, fail_over)
+
+
+#: How one pair's failover runs: as any (`fail_over`), or as the Lambda runs it (its lease).
+FailOver = Callable[[FailoverRequest, Common], Result]
+
+
+def fail_over(request: FailoverRequest, common: Common) -> Result:
+    """One pair's failover, as `failover_instance` runs it."""
+    return run(FAILOVER, request, common)
+
+
+def evacuation(request: EvacuateRequest, keywords: Common, each_one: FailOver) -> Evacuation:
+    """The evacuation `request` asks for, each pair's failover run by `each_one`."""
     started = time.monotonic()
     current = start("evacuate", keywords)
     state = read_evacuation(current, request)
@@ -84,7 +98,7 @@ def evacuate(
             return current.deadline.timeout_error(
                 f"starting the failover of {active}", {"instance": active, "sent": False}
             )
-        return _one(active, standby, state, dataclasses.replace(each, timeout_s=left))
+        return _one(active, standby, state, dataclasses.replace(each, timeout_s=left), each_one)
 
     ended = each_pair(state, one, started, "evacuating")
     return Evacuation(state.zone, ended, state.warnings, time.monotonic() - started)
@@ -234,7 +248,9 @@ def check_zone(
     }
 
 
-def _one(active: str, standby: str, state: EvacuationState, each: Common) -> Result | EniopsError:
+def _one(
+    active: str, standby: str, state: EvacuationState, each: Common, each_one: FailOver
+) -> Result | EniopsError:
     """One pair's failover (its standby checked against the zone first), or its error."""
     if state.standby_zones.get(standby) == state.zone:
         return PreconditionFailed(
@@ -246,6 +262,6 @@ def _one(active: str, standby: str, state: EvacuationState, each: Common) -> Res
         request = FailoverRequest.of(
             from_instance=active, to_instance=standby, guard=each.guard, ips_from_tag=True
         )
-        return run(FAILOVER, request, each)
+        return each_one(request, each)
     except EniopsError as err:
         return err

@@ -11,7 +11,7 @@ from typing import Any
 
 from .._core._errors import InvalidInput
 from .._registry import BY_NAME
-from ._act import Call, moved
+from ._act import Call, evacuate, moved
 from ._config import REQUIRE_TAG_ENV
 
 
@@ -27,7 +27,10 @@ def direct(call: Call, event: Mapping[str, Any], forbidden: frozenset[str]) -> d
             f"{', '.join(sorted(BY_NAME))} and an object of arguments"
         )
     resource, kwargs = _arguments(call, spec, args, forbidden)
-    outcome = spec.function(resource, ec2=call.client("ec2"), **kwargs)
+    if spec.name == "evacuate":  # each pair under its lease, as an event's failover
+        outcome = evacuate(call, resource, kwargs)
+    else:
+        outcome = spec.function(resource, ec2=call.client("ec2"), **kwargs)
     data = outcome if isinstance(outcome, dict) else outcome.to_dict()
     if spec.name == "evacuate":
         call.invocation.add(

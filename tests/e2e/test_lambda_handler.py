@@ -62,6 +62,42 @@ def test_direct_invocation_of_an_evacuation(lam):
     assert lam.strict.calls == []
 
 
+def test_an_evacuations_pair_waits_for_its_lease(lam):
+    """A direct evacuation takes each pair's leases as an event's failover does: a pair
+    whose instance another invocation holds until past the deadline fails (nothing sent),
+    the other moves, and no lease of this invocation is left held."""
+    import time as clock
+
+    import boto3
+    from conftest import LEASE_TABLE
+
+    with lam.strict.internal() as client:
+        made = add_zone_pairs(client, lam.lab, 2)
+    held, free = made
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    dynamodb.put_item(
+        TableName=LEASE_TABLE,
+        Item={
+            "pk": {"S": f"failover/{held[0]}"},
+            "owner": {"S": "another invocation"},
+            "expires": {"N": str(int(clock.time()) + 600)},
+        },
+    )
+    answer = aws_lambda.handler(
+        {
+            "operation": "evacuate",
+            "args": {"zone": lam.lab.zone_a, "pairs": {a: s for a, s, _ in made}},
+        },
+        FakeContext(remaining_s=8.0),
+    )
+    ended = {p["instance"]: p for p in answer["pairs"]}
+    assert ended[free[0]]["end"] == "moved"
+    assert ended[held[0]]["end"] == "failed"
+    assert ended[held[0]]["error"]["type"] == "OperationTimeout"
+    items = dynamodb.scan(TableName=LEASE_TABLE)["Items"]
+    assert [i["pk"]["S"] for i in items] == [f"failover/{held[0]}"]
+
+
 def test_direct_invocation_of_check_and_release(lam):
     """check_failover returns {"ok": true, ...Readiness.to_dict()}; release_eip is guarded."""
     readiness = aws_lambda.handler(
