@@ -382,10 +382,7 @@ def section_races(runs: int = 20) -> None:
 
 def section_load() -> None:
     """50 Elastic IP failovers and ten 4-ENI failovers at once, against EC2's buckets."""
-    import socket
-
     import load
-    from moto.server import ThreadedMotoServer
 
     from eniops.testing import ThrottlingProxy
 
@@ -394,21 +391,13 @@ def section_load() -> None:
         os.environ[key] = value
     print("== load: 50 Elastic IP and ten 4-ENI failovers at once, EC2's token buckets")
     for name, run in (("threads", load.run_threads), ("processes", load.run_processes)):
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-        server.start()
-        try:
-            url = f"http://127.0.0.1:{port}"
+        with moto_server() as url:
             pairs = load.build(url, eip_pairs=50, eni_pairs=10)
             with ThrottlingProxy(url) as proxy:
                 outcomes = run(proxy, pairs)
                 wall, least = proxy.last - proxy.first, proxy.least_time()
             errors = [o.error for o in outcomes if o.error]
             wrong = load.verify(url, pairs)
-        finally:
-            server.stop()
         print(
             f"  ({name}: {wall:.1f} s; the buckets allow {least:.1f} s for the "
             f"{sum(proxy.allowed.values())} requests made; {sum(proxy.throttled.values())} "
