@@ -27,6 +27,12 @@ def read_types(client: object) -> list[dict[str, object]]:
     return [entry for page in pages for entry in page["InstanceTypes"]]
 
 
+def _moto_version() -> str:
+    from importlib import metadata
+
+    return metadata.version("moto")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--region", default="us-east-1")
@@ -45,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         session = boto3.Session(profile_name=None if args.moto else args.profile)
         client = session.client("ec2", region_name=args.region)
         types = read_types(client)
-    where = "moto's copy of AWS's data" if args.moto else args.region
+    where = f"moto {_moto_version()}'s copy of AWS's data" if args.moto else args.region
     table = table_of(types, f"DescribeInstanceTypes in {where}")
     args.output.write_text(json.dumps(table, separators=(",", ":")) + "\n", encoding="utf-8")
     print(f"{len(table['types'])} instance types written to {args.output}")

@@ -6,6 +6,16 @@ import pytest
 
 import eniops
 from eniops import _registry
+from eniops.testing import add_zone_pairs
+
+
+def _evacuate(w):
+    """A zone evacuated, its pairs read from their tags (one across the zones)."""
+    with w.strict.internal() as client:
+        add_zone_pairs(client, w.lab, 1)
+    w.strict.reset_calls()
+    return eniops.evacuate(w.lab.zone_a, ec2=w.client)
+
 
 RUNS = {
     "remap_eip": lambda w: eniops.remap_eip(w.lab.eip, to_instance=w.lab.standby, ec2=w.client),
@@ -36,6 +46,7 @@ RUNS = {
     "check_failover": lambda w: eniops.check_failover(
         w.lab.active, to_instance=w.lab.standby, ips=["10.0.1.250"], ec2=w.client
     ),
+    "evacuate": _evacuate,
     "describe": lambda w: [
         eniops.describe(x, ec2=w.client) for x in (w.lab.active, w.lab.floating_eni, w.lab.eip)
     ],
@@ -102,3 +113,18 @@ def test_iam_policy_scopes_changes_by_tag():
     assert "ec2:AssociateAddress" not in read["Action"]
     with pytest.raises(eniops.InvalidInput):
         _registry.iam_policy(["nope"])
+
+
+def test_a_zones_check_calls_what_check_failover_declares(world):
+    """`eniops check --zone` (the pairs and the zones read, then each pair's check) calls
+    only what `check_failover` declares, so `iam-policy check` covers it."""
+    from eniops._ops.evacuate import check_zone
+
+    with world.strict.internal() as client:
+        add_zone_pairs(client, world.lab, 1)
+    world.strict.reset_calls()
+    checked = check_zone(world.lab.zone_a, ec2=world.client)
+    assert len(checked["pairs"]) == 1
+    called = {f"ec2:{c.operation}" for c in world.strict.calls}
+    assert "ec2:DescribeAvailabilityZones" in called
+    assert called <= set(_registry.BY_NAME["check_failover"].actions), called
