@@ -105,23 +105,25 @@ def _admitted(
     operation: str,
     deadline: Deadline,
     *,
-    left_s: float,
     clock: Clock,
     stop: StopRequest | None,
 ) -> Limiter | None:
     """Wait for `operation`'s token in the process's budget of the account and Region
-    `client` calls (None: not EC2's), never longer than `left_s` nor past a stop request:
-    then it is not sent at all."""
+    `client` calls (None: not EC2's), never past the deadline (a call in flight may run on a
+    little, a call waiting for its token never starts after it) nor a stop request: then it
+    is not sent at all."""
     limiter = limiter_for(client)
     wait = limiter.reserve(operation) if limiter is not None else 0.0
     if limiter is None or wait <= 0:
         return limiter
-    if wait > left_s:
+    if wait > deadline.remaining():
         limiter.give_back(operation)
-        raise deadline.timeout_error(
-            f"waiting {wait:.1f} s for EC2's request budget to call {operation}",
-            {"operation": operation, "sent": False},
-        )
+        said = {"operation": operation, "sent": False}
+        why = f"waiting {wait:.1f} s for EC2's request budget to call {operation}"
+        if limiter.slowed(operation):  # EC2 kept throttling: say so, as a retried read does
+            said["last_code"] = _codes.REQUEST_LIMIT_EXCEEDED
+            why += f" (EC2 kept answering {_codes.REQUEST_LIMIT_EXCEEDED})"
+        raise deadline.timeout_error(why, said)
     clock.sleep(wait)
     if stop is not None and stop.requested:
         limiter.give_back(operation)
@@ -262,10 +264,7 @@ class Gateway:
             raise self.deadline.timeout_error(f"reading {operation}", {"operation": operation})
         method = _method_of(self.client, operation)
         endpoint = str(self.client.meta.endpoint_url)
-        left = self.deadline.remaining() + allowance
-        limiter = _admitted(
-            self.client, operation, self.deadline, left_s=left, clock=self.clock, stop=self.stop
-        )
+        limiter = _admitted(self.client, operation, self.deadline, clock=self.clock, stop=self.stop)
         started = time.monotonic()
         try:
             answer = _invoke(method, params, self.deadline.remaining() + allowance, endpoint)

@@ -125,6 +125,13 @@ class Limiter:
         with self._lock:
             self.buckets[family_of(operation)].give_back(self._now())
 
+    def slowed(self, operation: str) -> bool:
+        """True while `operation`'s bucket refills slower than EC2's: throttles were heard
+        and answers have not yet brought it back."""
+        with self._lock:
+            bucket = self.buckets[family_of(operation)]
+            return bucket.rate < bucket.shape.rate
+
     def answered(self, operation: str, *, throttled: bool) -> None:
         """What EC2 answered `operation`: a throttle lowers its bucket's refill."""
         with self._lock:

@@ -101,8 +101,11 @@ def test_the_limiter_counts_waits_and_throttles():
         assert limiter.reserve("AssociateAddress") == 0.0
     assert limiter.reserve("AttachNetworkInterface") == pytest.approx(0.2)
     assert limiter.reserve("DescribeInstances") == 0.0  # the other bucket
+    assert not limiter.slowed("AssociateAddress")
     limiter.answered("AssociateAddress", throttled=True)
     assert (limiter.waits, limiter.throttles) == (1, 1)
+    assert limiter.slowed("AttachNetworkInterface")  # the same bucket
+    assert not limiter.slowed("DescribeInstances")
     assert limiter.buckets["change"].rate < 5.0
     assert limiter.buckets["describe"].rate == 20.0
 
