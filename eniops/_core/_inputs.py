@@ -317,6 +317,21 @@ def pairs_file(path: object, argument: str = "--pairs") -> dict[str, str]:
         ) from err
 
 
+#: An EC2 resource's id (``i-…``, ``vol-…``, ``eni-attach-…``): never a zone, though one parses.
+_RESOURCE_ID = re.compile(rf"[a-z]+(?:-[a-z]+)*-{_HEX}")
+
+
+def names_a_zone(value: object) -> bool:
+    """Whether `value` (a field of an event, which may name anything) reads as a zone's name
+    or id: `zone` would take it, and it is not a resource's id."""
+    return (
+        isinstance(value, str)
+        and len(value) <= 64
+        and _ZONE.fullmatch(value) is not None
+        and _RESOURCE_ID.fullmatch(value) is None
+    )
+
+
 def zone(value: object, argument: str = "zone") -> str:
     """Parse an availability zone's name or id (whether the Region has it is read later)."""
     if not isinstance(value, str) or len(value) > 64 or not _ZONE.fullmatch(value):

@@ -167,6 +167,9 @@ def _handle(event: Any, context: Any, invocation: _logs.Invocation) -> dict[str,
         return _ignored(call, trigger, trigger.why)
     if trigger.action == "schedule":
         return {"ok": True, "pairs": _act.readiness(call, _act.tagged_pairs(call))}
+    if trigger.action == "zone":
+        assert trigger.zone is not None
+        return _act.zone_readiness(call, trigger.zone)
     if trigger.action == "launch":
         # Lazy: the launch handling (its operations, 18 ms beyond) only for a launch event.
         from ._launch import launch  # noqa: PLC0415

@@ -243,13 +243,35 @@ def readiness(call: Call, pairs: list[tuple[str, str]]) -> list[dict[str, Any]]:
 
     def one(source: str, standby: str) -> dict[str, Any]:
         found = assess(source, standby, (), call.common("a readiness check"), ips_from_tag=True)
-        call.invocation.metric("PairNotReady", source, 0.0 if found.ready else 1.0)
         return found.to_dict()
 
     done: list[dict[str, Any]] = []
     for first in range(0, len(pairs), 4):  # a few pairs at once: describes are rationed
         batch = pairs[first : first + 4]
         done.extend(at_once(*(lambda s=s, t=t: one(s, t) for s, t in batch)))
+    _logged(call, pairs, done)
+    return done
+
+
+def zone_readiness(call: Call, zone: str) -> dict[str, Any]:
+    """An EC2 issue in `zone`: `check_failover` of each pair whose active instance is in it
+    (the zone checked against the Region's first), each logged and counted. Nothing moves:
+    an evacuation is an operator's call (or a direct invocation's)."""
+    # Lazy: the zone's check (70 ms with the operations' core) only for a zone's issue.
+    from .._ops.evacuate import check_zone  # noqa: PLC0415
+
+    found = check_zone(zone, pairs=call.config.pairs, **call.common("the zone's check"))
+    pairs = [(p["instance"], p["standby"]) for p in found["pairs"]]
+    call.invocation.add(zone=found["zone"])
+    _logged(call, pairs, [p["readiness"] for p in found["pairs"]])
+    return {"ok": True, **found}
+
+
+def _logged(call: Call, pairs: list[tuple[str, str]], done: list[dict[str, Any]]) -> None:
+    """Each pair's readiness on the invocation's log line (WARNING when one is not ready),
+    and counted: `PairNotReady` 1 or 0 for each."""
+    for (source, _), found in zip(pairs, done, strict=True):
+        call.invocation.metric("PairNotReady", source, 0.0 if found["ready"] else 1.0)
     summary = [
         {
             "instance": source,
@@ -263,7 +285,6 @@ def readiness(call: Call, pairs: list[tuple[str, str]]) -> list[dict[str, Any]]:
     call.invocation.add(pairs=summary, outcome="ready" if ready else "not-ready")
     if not ready:
         call.invocation.raise_level(logging.WARNING)
-    return done
 
 
 def tagged_pairs(call: Call) -> list[tuple[str, str]]:

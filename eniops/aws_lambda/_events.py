@@ -28,13 +28,15 @@ STATUS_CHECK_METRICS = frozenset(
 )
 #: AWS Health event codes that announce an instance's retirement or maintenance.
 HEALTH_CATEGORY = "scheduledChange"
+#: An AWS Health EC2 issue: when it names a zone, that zone's pairs are checked (never moved).
+HEALTH_ISSUE = "issue"
 #: A Spot interruption warning gives about two minutes; one whose event `time` is older than
 #: this is a replay (Lambda retries an event for up to six hours): acting on it would fail
 #: over an instance that may be running and serving again.
 SPOT_WINDOW_S = 300.0
 SPOT_KIND = ("aws.ec2", "EC2 Spot Instance Interruption Warning")
 
-Action = Literal["failover", "check", "launch", "terminate", "schedule", "ignore"]
+Action = Literal["failover", "check", "zone", "launch", "terminate", "schedule", "ignore"]
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,8 @@ class Trigger:
     #: An alarm event: the alarm to read again (it must still be in ALARM).
     alarm: str | None = None
     lifecycle: Lifecycle | None = None
+    #: A zone's issue: the zone (name or id) whose pairs are checked.
+    zone: str | None = None
 
     @property
     def instance(self) -> str | None:
@@ -131,8 +135,10 @@ def _readiness(detail: Mapping[str, Any], why: str) -> Trigger:
 
 
 def _health(event: Mapping[str, Any], detail: Mapping[str, Any]) -> Trigger:
+    if detail.get("service") == "EC2" and detail.get("eventTypeCategory") == HEALTH_ISSUE:
+        return _zone_issue(event, detail)
     if detail.get("service") != "EC2" or detail.get("eventTypeCategory") != HEALTH_CATEGORY:
-        return _ignore("an AWS Health event that is not an EC2 scheduled change")
+        return _ignore("an AWS Health event that is neither an EC2 scheduled change nor an issue")
     found = [
         e.get("entityValue") for e in detail.get("affectedEntities") or [] if isinstance(e, Mapping)
     ]
@@ -144,6 +150,27 @@ def _health(event: Mapping[str, Any], detail: Mapping[str, Any]) -> Trigger:
         return _ignore("the AWS Health event names no instance")
     code = str(detail.get("eventTypeCode", "scheduled change"))[:80]
     return Trigger("check", f"AWS Health {code}", instances)
+
+
+def _zone_issue(event: Mapping[str, Any], detail: Mapping[str, Any]) -> Trigger:
+    """An EC2 issue in one zone: that zone's pairs are checked. The zone is the event's
+    ``availabilityZone``, else the one zone its affected entities name; the handler checks it
+    against the Region's zones before reading a pair."""
+    code = str(detail.get("eventTypeCode", "issue"))[:80]
+    if detail.get("statusCode") == "closed":
+        return _ignore(f"AWS Health {code} is closed")
+    where, here = detail.get("eventRegion"), event.get("region")
+    if isinstance(where, str) and isinstance(here, str) and where and here and where != here:
+        return _ignore(f"AWS Health {code} is about {where[:40]}, not {here[:40]}")
+    named = [detail.get("availabilityZone")] + [
+        e.get("entityValue") for e in detail.get("affectedEntities") or [] if isinstance(e, Mapping)
+    ]
+    zones = tuple(dict.fromkeys(str(z) for z in named if _inputs.names_a_zone(z)))
+    if not zones:
+        return _ignore(f"AWS Health {code} names no availability zone")
+    if len(zones) > 1:
+        return _ignore(f"AWS Health {code} names {len(zones)} zones: {', '.join(zones)[:200]}")
+    return Trigger("zone", f"AWS Health {code} in {zones[0]}", zone=zones[0])
 
 
 def _lifecycle(detail: Mapping[str, Any], action: Action) -> Trigger:

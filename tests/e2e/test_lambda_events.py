@@ -18,7 +18,14 @@ from test_lambda import event, lines, metrics
 
 from eniops import aws_lambda
 from eniops.aws_lambda import _config
-from eniops.testing import MOTO_IMAGE_ID, add_instances, build_lab, create_lease_table, put_alarm
+from eniops.testing import (
+    MOTO_IMAGE_ID,
+    add_instances,
+    add_zone_pairs,
+    build_lab,
+    create_lease_table,
+    put_alarm,
+)
 
 GROUP, HOOK = "web", "eniops-attach"
 
@@ -515,3 +522,78 @@ def test_without_a_lease_table_a_warning_says_so_once_per_cold_start(lam, monkey
     assert [line["level"] for line in logs] == ["WARNING", "INFO"]
     assert "not held back" in logs[0]["lease"]
     assert "lease" not in logs[1]
+
+
+def _zone_issue(lam, **detail):
+    """The shipped AWS Health issue event, its zone the lab's zone a, with `detail` over it."""
+    found = event("health-zone-issue", lam.lab.active)
+    found["detail"].update({"availabilityZone": lam.lab.zone_a, **detail})
+    return found
+
+
+def test_an_issue_in_a_zone_checks_that_zones_pairs_and_moves_nothing(lam, capsys):
+    """An AWS Health EC2 issue naming a zone: `check_failover` of the pairs whose active
+    instance is in it (logged, counted); the lab's own pair has its standby there too."""
+    with lam.strict.internal() as ec2:
+        (ready, _, _), (stopped, standby, _) = add_zone_pairs(ec2, lam.lab, 2)
+        ec2.stop_instances(InstanceIds=[standby])
+    before = lam.account()
+    result = aws_lambda.handler(_zone_issue(lam), FakeContext())
+    assert (result["ok"], result["zone"]) == (True, lam.lab.zone_a)
+    found = {p["instance"]: p["readiness"] for p in result["pairs"]}
+    assert set(found) == {lam.lab.active, ready, stopped}
+    assert (found[ready]["ready"], found[ready]["problems"]) == (True, [])
+    reasons = {i: [p["reason"] for p in r["problems"]] for i, r in found.items()}
+    assert reasons[stopped] == ["standby-not-running"]
+    assert reasons[lam.lab.active] == ["standby-in-zone"]
+    assert lam.account() == before
+    assert [c for c in lam.strict.mutations if not c.params.get("DryRun")] == []
+    (line,), emitted = lines(capsys)
+    assert (line["level"], line["outcome"], line["zone"]) == ("WARNING", "not-ready", "us-east-1a")
+    counted = [(lam.lab.active, 1.0), (ready, 0.0), (stopped, 1.0)]
+    assert sorted(metrics(emitted)) == sorted(("PairNotReady", i, v) for i, v in counted)
+
+
+def test_an_issue_names_its_zone_by_id_among_its_entities(lam):
+    zone_id = lam.client.describe_availability_zones(ZoneNames=[lam.lab.zone_a])[
+        "AvailabilityZones"
+    ][0]["ZoneId"]
+    found = _zone_issue(lam, affectedEntities=[{"entityValue": zone_id}])
+    del found["detail"]["availabilityZone"]
+    result = aws_lambda.handler(found, FakeContext())
+    assert result["zone"] == lam.lab.zone_a
+    assert [p["instance"] for p in result["pairs"]] == [lam.lab.active]
+
+
+@pytest.mark.parametrize(
+    ("detail", "why"),
+    [
+        ({"statusCode": "closed"}, "is closed"),
+        ({"eventRegion": "eu-west-1"}, "is about eu-west-1, not us-east-1"),
+        ({"availabilityZone": None, "affectedEntities": []}, "names no availability zone"),
+        (
+            {"affectedEntities": [{"entityValue": v} for v in ("i-01234567", "us-east-1b")]},
+            "names 2 zones: us-east-1a, us-east-1b",
+        ),
+        (
+            {"availabilityZone": None, "affectedEntities": [{"entityValue": "vol-01234567"}]},
+            "names no availability zone",
+        ),
+        ({"service": "RDS"}, "neither an EC2 scheduled change nor an issue"),
+    ],
+)
+def test_an_issue_that_names_no_one_zone_here_is_ignored(lam, detail, why, capsys):
+    found = _zone_issue(lam, **detail)
+    result = aws_lambda.handler(found, FakeContext())
+    assert why in result["ignored"]
+    assert lam.strict.calls == []
+    (line,), emitted = lines(capsys)
+    assert (line["level"], line["outcome"]) == ("INFO", "ignored")
+    assert [m[0] for m in metrics(emitted)] == ["EventsIgnored"]
+
+
+def test_an_issue_in_a_zone_this_region_has_not_is_refused_before_any_pair_is_read(lam):
+    result = aws_lambda.handler(_zone_issue(lam, availabilityZone="us-east-1z"), FakeContext())
+    assert (result["ok"], result["error"]["type"]) == (False, "InvalidInput")
+    assert "us-east-1a" in result["error"]["message"]
+    assert [c.operation for c in lam.strict.calls] == ["DescribeAvailabilityZones"]

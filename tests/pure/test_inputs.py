@@ -278,3 +278,27 @@ def test_an_unknown_region_says_how_to_reach_a_newer_one():
         _inputs.region("eu-wset-1", {"eu-west-1", "us-east-1"}, "AWS_DEFAULT_REGION")
     assert caught.value.message.startswith("AWS_DEFAULT_REGION: 'eu-wset-1'")
     assert "--endpoint-url" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("value", "zone"),
+    [
+        ("us-east-1a", True),
+        ("use1-az2", True),
+        ("us-west-2-lax-1a", True),
+        ("usw2-lax1-az1", True),
+        ("i-0123456789abcdef0", False),
+        ("vol-01234567", False),
+        ("eni-attach-0123456789abcdef0", False),
+        ("arn:aws:ec2:us-east-1:123456789012:instance/i-01234567", False),
+        ("", False),
+        (None, False),
+        (["us-east-1a"], False),
+    ],
+)
+def test_an_events_field_names_a_zone_only_when_it_reads_as_one_and_is_no_resource(value, zone):
+    """What an AWS Health event names may be anything: a zone's name or id is one the zone
+    parser takes and that is not a resource's id (which the loose zone pattern would take)."""
+    assert _inputs.names_a_zone(value) is zone
+    if zone:
+        assert _inputs.zone(value) == value
