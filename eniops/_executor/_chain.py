@@ -16,7 +16,7 @@ from .._core._log import logger, named, said
 from .._core._result import Step, StepStatus
 from .._plan import Chain, Change, Wait
 from .._plan._expect import Expectation
-from ._loop import Await, Call, Steps, Together, first_error
+from ._loop import Steps, beside, call, wait_for
 from ._send import Memory, Sender, resolve, shown
 
 _LOG = logger("eniops.executor")
@@ -71,7 +71,7 @@ class ChainRun:
     # -- doing ------------------------------------------------------------------------------
 
     def _wait(self, expects: tuple[Expectation, ...], not_before: float = 0.0) -> Steps[None]:
-        found = yield Await(expects, not_before)
+        found = yield from wait_for(expects, not_before)
         for expect, (seen, state) in zip(expects, found, strict=True):
             self.memory.last[expect.subject] = state
             self.memory.facts.update(seen.facts)
@@ -108,15 +108,17 @@ class ChainRun:
     def _beside(self, riders: tuple[Change, ...], check: Steps[None]) -> Steps[None]:
         """Run `check` with each rider sent beside it; record the riders' steps in order. A
         rider that fails is a warning, never the failure of the check it rides beside."""
-        ended = yield Together((check, *(self._ride(r) for r in riders)))
-        for (outcome, _), rider in zip(ended[1:], riders, strict=True):
+        failed, ridden = yield from beside(check, tuple(self._ride(r) for r in riders))
+        for (outcome, _), rider in zip(ridden, riders, strict=True):
             step, sent, warning = outcome or (_step_of(rider, "skipped", ""), None, "")
             self.steps.append(step)
             if sent is not None and sent.undo:
                 self.done.append((len(self.steps) - 1, sent))
             if warning:
                 self.memory.warnings.append(warning)
-        first_error(ended)
+        error = next((e for e in (failed, *(e for _, e in ridden)) if e is not None), None)
+        if error is not None:  # the check's, else a rider's crash
+            raise error
 
     def _ride(self, rider: Change) -> Steps[tuple[Step, Change | None, str]]:
         """One rider sent: its step, itself once sent (for its undo), and a warning if it
@@ -174,7 +176,7 @@ def elsewhere(run: Run, memory: Memory, change: Change, refused: EniopsError) ->
     if not change.elsewhere or not _codes.index_taken(refused):
         raise refused
     instance = str(change.params["InstanceId"])
-    used = yield Call(
+    used = yield from call(
         lambda: run.reader.used_device_indexes(instance),
         run.deadline.remaining(),
         lambda: run.gateway.unanswered("DescribeNetworkInterfaces"),

@@ -2,7 +2,8 @@
 and reads every wait, on the caller's thread.
 
 A chain is a generator. It yields what it needs next and is resumed with the answer (or
-has the error thrown in where it yielded):
+has the error thrown in where it yielded); it asks through the typed helpers below (`call`,
+`sleep`, `wait_for`, `beside`), each of which says what its answer is:
 
 - `Call`: one EC2 call (or one read with its own retries) for the pool; the loop stops
   waiting for it at its bound and throws the call's `late` error into the chain instead;
@@ -23,10 +24,10 @@ from collections import deque
 from collections.abc import Callable, Generator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from .._core import _threads
-from .._plan._expect import Expectation
+from .._plan._expect import Expectation, Seen
 from .._state._views import Kind, ResourceId, State
 from ._poller import Poller, Waiter, outcomes
 
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
 class Call:
     """One EC2 call for the pool."""
 
-    fn: Callable[[], Any]
+    fn: Callable[[], object]
     #: How long the loop waits for its answer.
     limit_s: float
     #: The error the chain hears when it has not answered by then.
@@ -66,20 +67,57 @@ class Await:
 class Together:
     """Generators stepped side by side; answered with each one's (value, error) in order."""
 
-    steps: tuple[Steps[Any], ...]
+    steps: tuple[Steps[object], ...]
 
 
 T = TypeVar("T")
+R = TypeVar("R")
 Need = Call | Sleep | Await | Together
-#: What a chain, or a part of one, is: a generator of needs that returns a `T`.
-Steps = Generator[Need, Any, T]
-Outcome = tuple[Any, BaseException | None]
+#: What a chain, or a part of one, is: a generator of needs that returns a `T`. What the loop
+#: sends back depends on the need; the helpers below give each its type.
+Steps = Generator[Need, object, T]
+Outcome = tuple[object, BaseException | None]
+
+
+def call(
+    fn: Callable[[], R],
+    limit_s: float,
+    late: Callable[[], BaseException],
+    *,
+    counted: bool = False,
+) -> Steps[R]:
+    """`fn` on the pool (see `Call`): what it returned, or its error raised here."""
+    answer = yield Call(fn, limit_s, late, counted)
+    return cast(R, answer)  # the loop sends back what `fn` returned
+
+
+def sleep(seconds: float) -> Steps[None]:
+    """A pause (see `Sleep`)."""
+    yield Sleep(seconds)
+
+
+def wait_for(
+    expects: tuple[Expectation, ...], not_before: float = 0.0
+) -> Steps[list[tuple[Seen, State | None]]]:
+    """Until each resource shows its expectation (see `Await`): what was seen of each and its
+    state, in order, or the first wait's error raised here."""
+    found = yield Await(expects, not_before)
+    return cast("list[tuple[Seen, State | None]]", found)  # the poller's `outcomes`
+
+
+def beside(
+    main: Steps[object], others: tuple[Steps[R], ...]
+) -> Steps[tuple[BaseException | None, list[tuple[R | None, BaseException | None]]]]:
+    """`main` and `others` stepped side by side (see `Together`): `main`'s error (None: it
+    ended) and each other's (value, error), in order."""
+    ended = cast("list[Outcome]", (yield Together((main, *others))))
+    return ended[0][1], cast("list[tuple[R | None, BaseException | None]]", ended[1:])
 
 
 class _Task:
     """A generator being stepped, and where its outcome goes."""
 
-    def __init__(self, steps: Steps[Any], parent: _Task | None, index: int) -> None:
+    def __init__(self, steps: Steps[object], parent: _Task | None, index: int) -> None:
         self.steps = steps
         self.parent = parent
         self.index = index
@@ -95,15 +133,15 @@ class Loop:
         self.run = run
         self.clock = run.clock
         self.waits = _Waits(run)
-        self._ready: deque[tuple[_Task, Any, BaseException | None]] = deque()
-        self._calls: dict[Future[Any], tuple[_Task, Call, float]] = {}
+        self._ready: deque[tuple[_Task, object, BaseException | None]] = deque()
+        self._calls: dict[Future[object], tuple[_Task, Call, float]] = {}
         self._sleeps: list[tuple[float, int, _Task]] = []
         self._order = itertools.count()
         self._in_flight = 0
-        self._wake: Future[None] = Future()
+        self._wake: Future[object] = Future()
         self._root = _Task(_together(()), None, 0)
 
-    def run_all(self, *steps: Steps[Any]) -> list[Outcome]:
+    def run_all(self, *steps: Steps[object]) -> list[Outcome]:
         """Step `steps` side by side until all have ended; each one's (value, error)."""
         root = self._root = _Task(_together(steps), None, 0)
         self._ready.append((root, None, None))
@@ -118,7 +156,7 @@ class Loop:
         value, error = root.outcome
         if error is not None:
             raise error
-        return value  # type: ignore[no-any-return]
+        return cast("list[Outcome]", value)  # the root's `_together`
 
     # -- one turn of the loop ------------------------------------------------------------
 
@@ -151,7 +189,7 @@ class Loop:
             self._answered(future)
         self._give_up_late(self.clock.now())
 
-    def _step(self, task: _Task, value: Any, error: BaseException | None) -> None:
+    def _step(self, task: _Task, value: object, error: BaseException | None) -> None:
         try:
             need = task.steps.throw(error) if error is not None else task.steps.send(value)
         except StopIteration as end:
@@ -192,7 +230,7 @@ class Loop:
 
     # -- what wakes the loop ---------------------------------------------------------------
 
-    def _answered(self, future: Future[Any]) -> None:
+    def _answered(self, future: Future[object]) -> None:
         if future is self._wake:
             self._wake = Future()
         elif future in self._calls:
@@ -217,7 +255,7 @@ class Loop:
             self._wake.set_result(None)
 
 
-Ready = list[tuple[_Task, Any, BaseException | None]]
+Ready = list[tuple[_Task, object, BaseException | None]]
 
 
 class _Waits:
@@ -227,7 +265,7 @@ class _Waits:
     def __init__(self, run: Run) -> None:
         self.run = run
         self.poller = Poller(run)
-        self._reads: dict[Future[Any], tuple[list[Waiter], float]] = {}
+        self._reads: dict[Future[object], tuple[list[Waiter], float]] = {}
         self._bound = 0.0
         self._awaits: dict[_Task, list[Waiter]] = {}
 
@@ -237,7 +275,7 @@ class _Waits:
         return bool(self._awaits or self._reads)
 
     @property
-    def futures(self) -> list[Future[Any]]:
+    def futures(self) -> list[Future[object]]:
         """The reads out on the pool."""
         return list(self._reads)
 
@@ -269,14 +307,15 @@ class _Waits:
             return []
         return [at, self.run.clock.now() + self.run.deadline.remaining()]
 
-    def answered(self, future: Future[Any]) -> Ready:
+    def answered(self, future: Future[object]) -> Ready:
         """A read answered: judge the waits it was for."""
         waiters, started = self._reads.pop(future)
         error = future.exception()
         if error is not None:
             self.poller.fail(waiters, error)
         else:
-            self.poller.judge(waiters, future.result(), started)
+            found = cast("dict[ResourceId, State]", future.result())  # what `_reading` reads
+            self.poller.judge(waiters, found, started)
         return self._resumed()
 
     def give_up_late(self, now: float) -> Ready:
@@ -308,19 +347,10 @@ class _Waits:
         return ready
 
 
-def _together(steps: tuple[Steps[Any], ...]) -> Steps[list[Outcome]]:
-    outcomes_: list[Outcome] = yield Together(steps)
-    return outcomes_
+def _together(steps: tuple[Steps[object], ...]) -> Steps[list[Outcome]]:
+    outcomes_ = yield Together(steps)
+    return cast("list[Outcome]", outcomes_)
 
 
-def _reading(
-    poller: Poller, kind: Kind, waiters: list[Waiter]
-) -> Callable[[], dict[ResourceId, State]]:
+def _reading(poller: Poller, kind: Kind, waiters: list[Waiter]) -> Callable[[], object]:
     return lambda: poller.read(kind, waiters)
-
-
-def first_error(outcomes_: list[Outcome]) -> None:
-    """Raise the first error among `outcomes_`, in order, if any."""
-    error = next((err for _, err in outcomes_ if err is not None), None)
-    if error is not None:
-        raise error

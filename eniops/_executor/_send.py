@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 from .._core import _codes
 from .._core._errors import AwsError, Conflict, EniopsError, Interrupted, PermissionDenied
 from .._plan import Change, Ref
-from .._state._views import ResourceId, State, Subject
-from ._loop import Call, Sleep, Steps
+from .._state._views import State, Subject
+from ._loop import Steps, call, sleep
 
 if TYPE_CHECKING:
     from .._state._reads import Reader
@@ -137,7 +137,7 @@ class Sender:
                 if what == "done":
                     return
                 if what == "sleep":
-                    yield Sleep(seconds)
+                    yield from sleep(seconds)
                     continue
                 try:
                     if error is not None:
@@ -158,7 +158,7 @@ class Sender:
 
     def _send_once(self, change: Change, params: Mapping[str, Any], attempt: int) -> Steps[None]:
         gateway = self.run.gateway
-        yield Call(
+        yield from call(
             lambda: gateway.send(change.action, params, attempt),
             gateway.deadline.remaining() + self.run.settings.policy.in_flight_s,
             lambda: gateway.unanswered(change.action),
@@ -202,7 +202,7 @@ def read(reader: Reader, subject: Subject) -> Steps[State | None]:
     """The present state of one resource, read on the pool within the reader's deadline."""
     kind, resource = subject
     gateway = reader.gateway
-    found: dict[ResourceId, State] = yield Call(
+    found = yield from call(
         lambda: reader.current(kind, [resource]),
         gateway.deadline.remaining(),
         lambda: gateway.unanswered(f"a read of {resource}"),
@@ -237,7 +237,7 @@ def settled(run: Run, memory: Memory, change: Change, err: EniopsError) -> Steps
     reader = run.final_reader()
     for attempt in range(reads):
         if attempt:
-            yield Sleep(policy.settle_pause_s)
+            yield from sleep(policy.settle_pause_s)
         try:
             found = []
             for expect in change.expect:
