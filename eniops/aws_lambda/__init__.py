@@ -24,7 +24,7 @@ import logging
 import os
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from .._core import _inputs, _version
 from .._core._errors import EniopsError, InvalidInput, OperationTimeout, PreconditionFailed
@@ -93,10 +93,19 @@ def set_client(client: Any, service: str = "ec2") -> None:
         _clients[service] = client
 
 
+class LambdaContext(Protocol):
+    """What the handler reads of Lambda's context object (also its `aws_request_id` and
+    `function_name`, when it has them)."""
+
+    def get_remaining_time_in_millis(self) -> int:
+        """Milliseconds before Lambda stops the invocation."""
+        ...
+
+
 class _Deadline:
     """The invocation's deadline: its remaining time less the safety margin."""
 
-    def __init__(self, context: Any) -> None:
+    def __init__(self, context: LambdaContext | None) -> None:
         remaining_ms = context.get_remaining_time_in_millis() if context is not None else 60_000
         self.ends = time.monotonic() + remaining_ms / 1000 - SAFETY_MARGIN_S
 
@@ -111,7 +120,7 @@ class _Deadline:
         return left
 
 
-def handler(event: Any, context: Any) -> dict[str, Any]:
+def handler(event: object, context: LambdaContext | None) -> dict[str, Any]:
     """The Lambda entry point. See the module documentation."""
     global _cold_start  # noqa: PLW0603  (one flag per execution environment)
     _logs.configure()
@@ -151,7 +160,9 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     return answer
 
 
-def _handle(event: Any, context: Any, invocation: _logs.Invocation) -> dict[str, Any]:
+def _handle(
+    event: object, context: LambdaContext | None, invocation: _logs.Invocation
+) -> dict[str, Any]:
 
     if not isinstance(event, Mapping):
         raise InvalidInput(f"the event is a {type(event).__name__}, not a JSON object")
@@ -189,17 +200,17 @@ def _handle(event: Any, context: Any, invocation: _logs.Invocation) -> dict[str,
     return _act.failover(call, trigger, source, standby)
 
 
-def _ignored(call: Any, trigger: Trigger, why: str) -> dict[str, Any]:
+def _ignored(call: _act.Call, trigger: Trigger, why: str) -> dict[str, Any]:
     call.invocation.metric("EventsIgnored", trigger.instance)
     call.invocation.add(outcome="ignored", why=why)
     return {"ok": True, "ignored": why}
 
 
-def standby_for(call: Any, instance_id: str) -> str | None:
+def standby_for(call: _act.Call, instance_id: str) -> str | None:
     """The standby of `instance_id`: ENIOPS_STANDBY's when it is set (no call), else the
     instance's ``eniops:standby`` tag (one read within the deadline); None: it has none."""
     if call.config.pairs is not None:
-        return call.config.standby_of(instance_id)  # type: ignore[no-any-return]
+        return call.config.standby_of(instance_id)
     # Lazy: describe and the operations' core (84 ms) only for a standby found by tag.
     from .._ops.describe import instance_tags  # noqa: PLC0415
 

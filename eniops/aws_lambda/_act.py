@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .._core._errors import (
     EniopsError,
@@ -31,17 +31,35 @@ from ._events import GONE_STATES, Trigger
 from ._lease import Lease, Leases
 from ._logs import Invocation
 
+if TYPE_CHECKING:
+    from .._core._result import Evacuation, Result
+    from .._gateway import Gateway
+    from .._ops._operation import Common
+    from .._ops.failover import FailoverRequest
+
+
+class Deadline(Protocol):
+    """The invocation's deadline (the handler's)."""
+
+    #: When it ends (monotonic seconds).
+    ends: float
+
+    def left(self, doing: str) -> float:
+        """Seconds left for `doing`; raises `OperationTimeout` when none are."""
+        ...
+
 
 @dataclass
 class Call:
     """One invocation: its configuration, deadline, log line and clients (by service)."""
 
     config: Config
-    deadline: Any  # the handler's deadline: `left(doing)` seconds, or OperationTimeout
+    deadline: Deadline
     invocation: Invocation
+    #: A boto3 client by service name (the function's own).
     client: Callable[[str], Any]
 
-    def gateway(self, service: str, doing: str) -> Any:
+    def gateway(self, service: str, doing: str) -> Gateway:
         """A gateway on `service`'s client, bounded by what is left of the invocation."""
         # Lazy: the operations' core (59 ms) only for an event acted on; an ignored one spares it.
         from .._ops._operation import gateway_for  # noqa: PLC0415
@@ -97,15 +115,15 @@ def failover(call: Call, trigger: Trigger, source: str, standby: str) -> dict[st
     return _report(call, trigger, source, result.to_dict())
 
 
-def evacuate(call: Call, zone: object, kwargs: Mapping[str, Any]) -> Any:
+def evacuate(call: Call, zone: object, kwargs: Mapping[str, object]) -> Evacuation:
     """A direct invocation's evacuation: each pair's failover under the leases of its
     instances (as an event's), all within the invocation's deadline."""
     # Lazy: the evacuation and the operations' core (101 ms) only for an evacuation.
     from .._ops._operation import Common, run  # noqa: PLC0415
     from .._ops.evacuate import EvacuateRequest, evacuation  # noqa: PLC0415
-    from .._ops.failover import FAILOVER, FailoverRequest  # noqa: PLC0415
+    from .._ops.failover import FAILOVER  # noqa: PLC0415
 
-    def leased(request: FailoverRequest, common: Common) -> Any:
+    def leased(request: FailoverRequest, common: Common) -> Result:
         leases = _leases(call, request.source, request.target)
         try:
             while leases is not None and not leases.acquire():
@@ -139,7 +157,9 @@ def _went_on_without(call: Call, source: str, why: EniopsError) -> None:
     )
 
 
-def _once(call: Call, trigger: Trigger, request: Any, common: Any, leases: Leases | None) -> Any:
+def _once(
+    call: Call, trigger: Trigger, request: FailoverRequest, common: Common, leases: Leases | None
+) -> Result:
     # Lazy: failover and the operations' core (101 ms) only for an event acted on.
     from .._ops._operation import run  # noqa: PLC0415
     from .._ops.failover import FAILOVER, Fresh, StaleTrigger  # noqa: PLC0415

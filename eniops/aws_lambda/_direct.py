@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._core._errors import InvalidInput
 from .._registry import BY_NAME
 from ._act import Call, evacuate, moved
 from ._config import REQUIRE_TAG_ENV
+
+if TYPE_CHECKING:
+    from .._registry import OperationSpec
 
 
 def direct(call: Call, event: Mapping[str, Any], forbidden: frozenset[str]) -> dict[str, Any]:
@@ -47,8 +50,8 @@ def direct(call: Call, event: Mapping[str, Any], forbidden: frozenset[str]) -> d
 
 
 def _arguments(
-    call: Call, spec: Any, args: Mapping[str, Any], forbidden: frozenset[str]
-) -> tuple[Any, dict[str, Any]]:
+    call: Call, spec: OperationSpec, args: Mapping[str, object], forbidden: frozenset[str]
+) -> tuple[object, dict[str, object]]:
     """A direct invocation's arguments, checked: its own names only, no client of its own,
     the function's tag guard and deadline (neither switched off nor stretched)."""
     kwargs = dict(args)
@@ -73,8 +76,9 @@ def _arguments(
         wanted = left  # a direct invocation cannot stretch the deadline
     kwargs["timeout"] = wanted
     for key in ("ips", "route_tables"):
-        if isinstance(kwargs.get(key), list):
-            kwargs[key] = tuple(kwargs[key])
+        given = kwargs.get(key)
+        if isinstance(given, list):
+            kwargs[key] = tuple(given)
     parameters = inspect.signature(spec.function).parameters.values()
     required = [p.name for p in parameters if p.kind is p.KEYWORD_ONLY and p.default is p.empty]
     missing = [k for k in required if k not in kwargs]

@@ -77,17 +77,32 @@ def _ignore(why: str, *instances: str) -> Trigger:
     return Trigger("ignore", why, instances)
 
 
-def _mapping(value: Any, where: str) -> Mapping[str, Any]:
+def _mapping(value: object, where: str) -> Mapping[str, object]:
     if not isinstance(value, Mapping):
         raise InvalidInput(f"{where}: expected an object, got {type(value).__name__}")
     return value
 
 
-def _instance(value: Any, where: str) -> str:
+def _items(value: object, where: str) -> list[object]:
+    """A list field of an event (missing or null: none)."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InvalidInput(f"{where}: expected a list, got {type(value).__name__}")
+    return value
+
+
+def _entities(detail: Mapping[str, object]) -> list[object]:
+    """The values of an AWS Health event's affected entities."""
+    entities = _items(detail.get("affectedEntities"), "detail.affectedEntities")
+    return [e.get("entityValue") for e in entities if isinstance(e, Mapping)]
+
+
+def _instance(value: object, where: str) -> str:
     return _inputs.instance_id(value, where)
 
 
-def _state_change(detail: Mapping[str, Any]) -> Trigger:
+def _state_change(detail: Mapping[str, object]) -> Trigger:
     instance = _instance(detail.get("instance-id"), "detail.instance-id")
     state = detail.get("state")
     if not isinstance(state, str) or state not in FAILED_STATES:
@@ -95,7 +110,7 @@ def _state_change(detail: Mapping[str, Any]) -> Trigger:
     return Trigger("failover", f"instance {state}", (instance,), FAILED_STATES, state)
 
 
-def _spot(detail: Mapping[str, Any]) -> Trigger:
+def _spot(detail: Mapping[str, object]) -> Trigger:
     instance = _instance(detail.get("instance-id"), "detail.instance-id")
     action = str(detail.get("instance-action", "terminate"))[:40]
     return Trigger("failover", f"spot interruption ({action}) in two minutes", (instance,))
@@ -104,7 +119,7 @@ def _spot(detail: Mapping[str, Any]) -> Trigger:
 _OFFSET = re.compile(r"([+-][0-9]{2})([0-9]{2})$")
 
 
-def event_time(event: Mapping[str, Any]) -> datetime:
+def event_time(event: Mapping[str, object]) -> datetime:
     """The event's `time` (ISO 8601, as EventBridge writes it: ``…Z``, ``…+0000``)."""
     value = event.get("time")
     text = value.strip() if isinstance(value, str) else ""
@@ -118,7 +133,7 @@ def event_time(event: Mapping[str, Any]) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
-def _fresh(trigger: Trigger, event: Mapping[str, Any], now: float) -> Trigger:
+def _fresh(trigger: Trigger, event: Mapping[str, object], now: float) -> Trigger:
     """A Spot warning older than its window is stale: ignored, with why."""
     age = now - event_time(event).timestamp()
     if age <= SPOT_WINDOW_S:
@@ -130,19 +145,18 @@ def _fresh(trigger: Trigger, event: Mapping[str, Any], now: float) -> Trigger:
     )
 
 
-def _readiness(detail: Mapping[str, Any], why: str) -> Trigger:
+def _readiness(detail: Mapping[str, object], why: str) -> Trigger:
     return Trigger("check", why, (_instance(detail.get("instance-id"), "detail.instance-id"),))
 
 
-def _health(event: Mapping[str, Any], detail: Mapping[str, Any]) -> Trigger:
+def _health(event: Mapping[str, object], detail: Mapping[str, object]) -> Trigger:
     if detail.get("service") == "EC2" and detail.get("eventTypeCategory") == HEALTH_ISSUE:
         return _zone_issue(event, detail)
     if detail.get("service") != "EC2" or detail.get("eventTypeCategory") != HEALTH_CATEGORY:
         return _ignore("an AWS Health event that is neither an EC2 scheduled change nor an issue")
-    found = [
-        e.get("entityValue") for e in detail.get("affectedEntities") or [] if isinstance(e, Mapping)
-    ]
-    found += [r.rsplit("/", 1)[-1] for r in event.get("resources") or [] if isinstance(r, str)]
+    found = _entities(detail)
+    resources = _items(event.get("resources"), "resources")
+    found += [r.rsplit("/", 1)[-1] for r in resources if isinstance(r, str)]
     instances = tuple(dict.fromkeys(i for i in found if isinstance(i, str) and i.startswith("i-")))
     for instance in instances:
         _instance(instance, "detail.affectedEntities")
@@ -152,7 +166,7 @@ def _health(event: Mapping[str, Any], detail: Mapping[str, Any]) -> Trigger:
     return Trigger("check", f"AWS Health {code}", instances)
 
 
-def _zone_issue(event: Mapping[str, Any], detail: Mapping[str, Any]) -> Trigger:
+def _zone_issue(event: Mapping[str, object], detail: Mapping[str, object]) -> Trigger:
     """An EC2 issue in one zone: that zone's pairs are checked. The zone is the event's
     ``availabilityZone``, else the one zone its affected entities name; the handler checks it
     against the Region's zones before reading a pair."""
@@ -162,9 +176,7 @@ def _zone_issue(event: Mapping[str, Any], detail: Mapping[str, Any]) -> Trigger:
     where, here = detail.get("eventRegion"), event.get("region")
     if isinstance(where, str) and isinstance(here, str) and where and here and where != here:
         return _ignore(f"AWS Health {code} is about {where[:40]}, not {here[:40]}")
-    named = [detail.get("availabilityZone")] + [
-        e.get("entityValue") for e in detail.get("affectedEntities") or [] if isinstance(e, Mapping)
-    ]
+    named = [detail.get("availabilityZone"), *_entities(detail)]
     zones = tuple(dict.fromkeys(str(z) for z in named if _inputs.names_a_zone(z)))
     if not zones:
         return _ignore(f"AWS Health {code} names no availability zone")
@@ -173,7 +185,7 @@ def _zone_issue(event: Mapping[str, Any], detail: Mapping[str, Any]) -> Trigger:
     return Trigger("zone", f"AWS Health {code} in {zones[0]}", zone=zones[0])
 
 
-def _lifecycle(detail: Mapping[str, Any], action: Action) -> Trigger:
+def _lifecycle(detail: Mapping[str, object], action: Action) -> Trigger:
     def text(key: str) -> str:
         value = detail.get(key)
         if not isinstance(value, str) or not value or len(value) > 255:
@@ -192,7 +204,7 @@ def _lifecycle(detail: Mapping[str, Any], action: Action) -> Trigger:
     return Trigger(action, why, (instance,), lifecycle=lifecycle)
 
 
-def alarm_trigger(alarm: Mapping[str, Any], prefix: str) -> Trigger:
+def alarm_trigger(alarm: Mapping[str, object], prefix: str) -> Trigger:
     """An alarm's state change: only into ALARM, only a status-check alarm on AWS/EC2 or one
     named with `prefix`, and only with one instance in its metric's dimensions."""
     name = alarm.get("alarmName")
@@ -239,7 +251,7 @@ _KINDS: dict[tuple[str, str], Any] = {
 }
 
 
-def trigger_of(event: Mapping[str, Any], alarm_prefix: str, now: float | None = None) -> Trigger:
+def trigger_of(event: Mapping[str, object], alarm_prefix: str, now: float | None = None) -> Trigger:
     """What `event` asks of the handler (raises `InvalidInput` for a malformed known kind);
     `now` (epoch seconds) judges a Spot warning's age."""
     source, kind = event.get("source"), event.get("detail-type")

@@ -19,6 +19,7 @@ from support import NoCalls
 
 import eniops
 from eniops import aws_lambda
+from eniops._core import _inputs
 
 INST, INST2, ENI, ALLOC = "i-0123abcd", "i-0456abcd", "eni-0123abcd", "eipalloc-0123abcd"
 
@@ -106,6 +107,10 @@ _JSON = st.recursive(
     max_leaves=8,
 )
 _NOT_AN_INSTANCE = JUNK.filter(lambda v: not JUDGES["to_instance"](v))
+#: Neither an instance nor a zone: what a hostile AWS Health event may name.
+_NOWHERE = _JSON.filter(
+    lambda v: not _inputs.names_a_zone(v) and not (isinstance(v, str) and "i-" in v)
+)
 _STATES = st.one_of(
     st.sampled_from(["stopping", "stopped", "shutting-down", "terminated", "running", "pending"]),
     _JSON,
@@ -187,6 +192,25 @@ EVENTS = st.one_of(
         ),
     ),
     st.builds(
+        lambda category, entities, resources, zone: {
+            **_kind(
+                "aws.health",
+                "AWS Health Event",
+                {
+                    "service": "EC2",
+                    "eventTypeCategory": category,
+                    "affectedEntities": entities,
+                    "availabilityZone": zone,
+                },
+            ),
+            "resources": resources,
+        },
+        st.sampled_from(["scheduledChange", "issue"]),
+        st.one_of(_JSON, st.lists(st.builds(lambda v: {"entityValue": v}, _NOWHERE), max_size=3)),
+        st.one_of(_JSON, st.lists(_NOWHERE, max_size=3)),
+        _NOWHERE,
+    ),
+    st.builds(
         lambda op, args: {"operation": op, "args": args},
         st.one_of(st.sampled_from(sorted(CALLS)), _JSON),
         _JSON,
@@ -237,3 +261,31 @@ def monkeypatch_module():
         for name in ("ENIOPS_STANDBY", "ENIOPS_LEASE_TABLE", "ENIOPS_REQUIRE_TAG"):
             patch.delenv(name, raising=False)
         yield patch
+
+
+@pytest.mark.parametrize(
+    ("category", "fields"),
+    [
+        *(
+            (category, {"detail": {"affectedEntities": entities}})
+            for category in ("scheduledChange", "issue")
+            for entities in (5, "i-0123456789abcdef0")
+        ),
+        ("scheduledChange", {"resources": 7}),  # a zone's issue does not read its resources
+        ("scheduledChange", {"resources": {"arn": "i-0123456789abcdef0"}}),
+    ],
+)
+def test_an_aws_health_event_whose_lists_are_not_lists_is_invalid_input(
+    category, fields, monkeypatch_module
+):
+    """A list field that is not a list is malformed (`ok: false`), not an exception that
+    Lambda would retry; nothing is called."""
+    client = NoCalls()
+    monkeypatch_module.setattr(aws_lambda, "_clients", {"ec2": client})
+    event = _kind("aws.health", "AWS Health Event", {"service": "EC2"})
+    event["detail"].update(eventTypeCategory=category, **fields.get("detail", {}))
+    event.update({k: v for k, v in fields.items() if k != "detail"})
+    result = aws_lambda.handler(event, _Context())
+    assert (result["ok"], result["error"]["type"]) == (False, "InvalidInput")
+    assert "expected a list" in result["error"]["message"]
+    assert client.calls == []
