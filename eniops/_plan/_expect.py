@@ -33,7 +33,7 @@ SETTLING = Seen("settling")
 ABSENT = Seen("absent")
 
 
-def _moved_away(what: str, now: str, subject: Subject, state: State, **details: Any) -> Conflict:
+def _moved_away(what: str, now: str, subject: Subject, state: State, **details: object) -> Conflict:
     return Conflict(
         "expect-mismatch",
         f"{what} was moved by someone else (now {now}); left where it is",
@@ -41,7 +41,7 @@ def _moved_away(what: str, now: str, subject: Subject, state: State, **details: 
     )
 
 
-def _address_taken(expect: Expectation, state: Address, **details: Any) -> Conflict:
+def _address_taken(expect: Expectation, state: Address, **details: object) -> Conflict:
     """An Elastic IP someone else holds now (or released: 'nothing')."""
     return _moved_away(
         state.public_ip or str(expect.resource),

@@ -10,11 +10,12 @@ from __future__ import annotations
 import ipaddress
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeVar
+from typing import ClassVar, TypeVar
 
 
-def tag_dict(raw: Any) -> dict[str, str]:
+def tag_dict(raw: Iterable[Mapping[str, object]] | None) -> dict[str, str]:
     """A describe's `Tags`/`TagSet` list as a dict."""
     return {str(tag["Key"]): str(tag.get("Value", "")) for tag in raw or ()}
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import Literal
 
 from .._core import _inputs
 from .._core._errors import InvalidInput
@@ -238,7 +238,7 @@ def alarm_trigger(alarm: Mapping[str, object], prefix: str) -> Trigger:
 
 
 #: (source, detail-type) -> what the event asks.
-_KINDS: dict[tuple[str, str], Any] = {
+_KINDS: dict[tuple[str, str], Callable[[Mapping[str, object]], Trigger]] = {
     ("aws.ec2", "EC2 Instance State-change Notification"): _state_change,
     SPOT_KIND: _spot,
     ("aws.ec2", "EC2 Instance Rebalance Recommendation"): lambda d: _readiness(

@@ -24,6 +24,10 @@ from ._parser import EXIT_USAGE, build_parser
 EXIT_NOT_READY = 3
 
 if TYPE_CHECKING:
+    from types import FrameType
+
+    #: What `signal.signal` sets and gives back.
+    Handler = Callable[[int, FrameType | None], object] | int | signal.Handlers | None
     from mypy_boto3_ec2 import EC2Client
 
     from .._imds import Imds
@@ -258,9 +262,9 @@ class _Signals:
         from .._core._settings import StopRequest  # noqa: PLC0415
 
         self.stop = StopRequest()
-        self._previous: dict[int, Any] = {}
+        self._previous: dict[int, Handler] = {}
 
-    def _handle(self, signum: int, _frame: Any) -> None:
+    def _handle(self, signum: int, _frame: FrameType | None) -> None:
         name = signal.Signals(signum).name
         if self.stop.requested:
             sys.stderr.write(f"\neniops: {name}: already stopping; finishing the call in flight\n")

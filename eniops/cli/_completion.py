@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Callable, Iterator
-from typing import Any
 
 from . import _aws_files
 
@@ -33,7 +32,7 @@ def answer(parser: argparse.ArgumentParser) -> None:
     # Lazy: argcomplete (5 ms) only when a shell asks for completions or their script.
     import argcomplete  # noqa: PLC0415
 
-    completers: dict[str, Callable[..., Any]] = {
+    completers: dict[str, Callable[..., list[str]]] = {
         "profile": _profiles,
         "region": _regions,
         "name": _scripts,
@@ -52,13 +51,13 @@ def _actions(parser: argparse.ArgumentParser) -> Iterator[argparse.Action]:
                 yield from _actions(sub)
 
 
-def _profiles(**_: Any) -> list[str]:
+def _profiles(**_: object) -> list[str]:
     """The profiles of the AWS config and credentials files."""
 
     return sorted({*_aws_files.CONFIG.profiles(), *_aws_files.CREDENTIALS.profiles()})
 
 
-def _regions(**_: Any) -> list[str]:
+def _regions(**_: object) -> list[str]:
     # Lazy: boto3, botocore and tenacity (16 ms) load only to complete --region; every TAB press
     # starts a process.
     from .._gateway import known_regions  # noqa: PLC0415
@@ -66,7 +65,7 @@ def _regions(**_: Any) -> list[str]:
     return sorted(known_regions())
 
 
-def _scripts(**_: Any) -> list[str]:
+def _scripts(**_: object) -> list[str]:
     # Lazy: importlib.resources (5 ms) loads only to complete a shipped file's name.
     from ._scripts import script_names  # noqa: PLC0415
 
