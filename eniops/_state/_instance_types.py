@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._model import Limits
+
+if TYPE_CHECKING:
+    from mypy_boto3_ec2.type_defs import InstanceTypeInfoTypeDef
 
 TABLE = Path(__file__).with_name("instance_types.json")
 
@@ -42,7 +45,7 @@ def _read(path: Path) -> dict[str, Limits]:
     }
 
 
-def table_of(instance_types: Iterable[Mapping[str, Any]], source: str) -> dict[str, Any]:
+def table_of(instance_types: Iterable[InstanceTypeInfoTypeDef], source: str) -> dict[str, Any]:
     """The table for DescribeInstanceTypes' `InstanceTypes` entries, each parsed as eniops
     parses a read of one (`Limits.from_api`), by type name; `source` says where they came
     from."""

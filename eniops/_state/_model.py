@@ -9,7 +9,18 @@ import dataclasses
 import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mypy_boto3_ec2.type_defs import (
+        AddressTypeDef,
+        InstanceNetworkInterfaceTypeDef,
+        InstanceStatusTypeDef,
+        InstanceTypeDef,
+        InstanceTypeInfoTypeDef,
+        NetworkInterfaceTypeDef,
+        SubnetTypeDef,
+    )
 
 from ._tags import HOLDER_TAG, IP_MOVE_TAG, MOVE_TAG, HolderTag, IpMoveIntent, MoveIntent, tag_dict
 
@@ -47,7 +58,9 @@ class Attachment:
         return self.device_index == 0 and self.network_card_index == 0
 
 
-def _ipv6_addresses(raw: Mapping[str, Any]) -> tuple[tuple[str, ...], str | None]:
+def _ipv6_addresses(
+    raw: NetworkInterfaceTypeDef | InstanceNetworkInterfaceTypeDef,
+) -> tuple[tuple[str, ...], str | None]:
     """An ENI's IPv6 addresses (canonical text) and its primary IPv6, if any."""
     found = [p for p in raw.get("Ipv6Addresses") or () if p.get("Ipv6Address")]
     addresses = tuple(str(ipaddress.IPv6Address(p["Ipv6Address"])) for p in found)
@@ -109,7 +122,11 @@ class Eni(_PlacedByEniops):
 
     @classmethod
     def from_api(
-        cls, raw: Mapping[str, Any], *, instance_id: str | None = None, az: str | None = None
+        cls,
+        raw: NetworkInterfaceTypeDef | InstanceNetworkInterfaceTypeDef,
+        *,
+        instance_id: str | None = None,
+        az: str | None = None,
     ) -> Eni:
         """Parse a `NetworkInterfaces` entry of DescribeNetworkInterfaces or DescribeInstances."""
         att = raw.get("Attachment") or None
@@ -117,7 +134,8 @@ class Eni(_PlacedByEniops):
         if att and att.get("AttachmentId") and att.get("Status") != "detached":
             attachment = Attachment(
                 attachment_id=att["AttachmentId"],
-                instance_id=att.get("InstanceId") or instance_id or "",
+                # DescribeInstances' entries name no instance: the one they are of.
+                instance_id=str(att.get("InstanceId") or instance_id or ""),
                 device_index=int(att.get("DeviceIndex", 0)),
                 network_card_index=int(att.get("NetworkCardIndex", 0)),
                 status=att.get("Status", ""),
@@ -139,7 +157,7 @@ class Eni(_PlacedByEniops):
             eni_id=raw["NetworkInterfaceId"],
             subnet_id=raw.get("SubnetId", ""),
             vpc_id=raw.get("VpcId", ""),
-            availability_zone=raw.get("AvailabilityZone") or az or "",
+            availability_zone=str(raw.get("AvailabilityZone") or az or ""),
             status=raw.get("Status", ""),
             interface_type=raw.get("InterfaceType") or "interface",
             requester_managed=bool(raw.get("RequesterManaged", False)),
@@ -216,7 +234,7 @@ class Instance:
         return primary.primary_ip if primary is not None else self.private_ip
 
     @classmethod
-    def from_api(cls, raw: Mapping[str, Any]) -> Instance:
+    def from_api(cls, raw: InstanceTypeDef) -> Instance:
         """Parse an `Instances` entry of DescribeInstances."""
         iid = raw["InstanceId"]
         az = (raw.get("Placement") or {}).get("AvailabilityZone", "")
@@ -260,7 +278,7 @@ class Address(_PlacedByEniops):
         return bool(self.association_id or self.eni_id or self.instance_id)
 
     @classmethod
-    def from_api(cls, raw: Mapping[str, Any]) -> Address:
+    def from_api(cls, raw: AddressTypeDef) -> Address:
         """Parse an `Addresses` entry of DescribeAddresses."""
         return cls(
             allocation_id=raw.get("AllocationId", ""),
@@ -300,7 +318,7 @@ class Limits:
         return self.max_enis_per_card.get(network_card_index, self.max_enis)
 
     @classmethod
-    def from_api(cls, raw: Mapping[str, Any]) -> Limits:
+    def from_api(cls, raw: InstanceTypeInfoTypeDef) -> Limits:
         """Parse an `InstanceTypes` entry of DescribeInstanceTypes."""
         net = raw.get("NetworkInfo") or {}
         cards = {
@@ -342,7 +360,7 @@ class Subnet:
         return ipaddress.IPv4Network(self.cidr)
 
     @classmethod
-    def from_api(cls, raw: Mapping[str, Any]) -> Subnet:
+    def from_api(cls, raw: SubnetTypeDef) -> Subnet:
         """Parse a `Subnets` entry of DescribeSubnets."""
         v6 = [
             a["Ipv6CidrBlock"]
@@ -380,7 +398,7 @@ class InstanceStatus:
         )
 
     @classmethod
-    def from_api(cls, raw: Mapping[str, Any]) -> InstanceStatus:
+    def from_api(cls, raw: InstanceStatusTypeDef) -> InstanceStatus:
         """Parse an `InstanceStatuses` entry of DescribeInstanceStatus."""
         return cls(
             instance_id=raw["InstanceId"],

@@ -5,13 +5,15 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from ._tags import tag_dict
 
-#: The keys of a DescribeRouteTables route that name its target, in the order EC2's own
-#: consoles read them (an instance route shows its ENI too: the ENI is what moves).
-ROUTE_TARGET_KEYS = (
+if TYPE_CHECKING:
+    from mypy_boto3_ec2.type_defs import RouteTableTypeDef, RouteTypeDef
+
+#: A key of a DescribeRouteTables route that names its target.
+RouteTargetKey = Literal[
     "NetworkInterfaceId",
     "InstanceId",
     "NatGatewayId",
@@ -23,7 +25,10 @@ ROUTE_TARGET_KEYS = (
     "CarrierGatewayId",
     "CoreNetworkArn",
     "OdbNetworkArn",
-)
+]
+#: Those keys in the order EC2's own consoles read them (an instance route shows its ENI
+#: too: the ENI is what moves).
+ROUTE_TARGET_KEYS: tuple[RouteTargetKey, ...] = get_args(RouteTargetKey)
 
 
 @dataclass(frozen=True)
@@ -70,7 +75,7 @@ class Route:
     origin: str
 
     @classmethod
-    def from_api(cls, raw: Mapping[str, Any]) -> Route | None:
+    def from_api(cls, raw: RouteTypeDef) -> Route | None:
         """Parse a `Routes` entry; None for a route to a prefix list."""
         destination = raw.get("DestinationCidrBlock") or raw.get("DestinationIpv6CidrBlock")
         if not destination:
@@ -107,7 +112,7 @@ class RouteTable:
         return next((r for r in self.routes if r.destination == destination), None)
 
     @classmethod
-    def from_api(cls, raw: Mapping[str, Any]) -> RouteTable:
+    def from_api(cls, raw: RouteTableTypeDef) -> RouteTable:
         """Parse a `RouteTables` entry of DescribeRouteTables."""
         routes = (Route.from_api(r) for r in raw.get("Routes") or ())
         return cls(

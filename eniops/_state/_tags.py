@@ -10,14 +10,20 @@ from __future__ import annotations
 import ipaddress
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar, TypeVar
 
 
-def tag_dict(raw: Iterable[Mapping[str, object]] | None) -> dict[str, str]:
-    """A describe's `Tags`/`TagSet` list as a dict."""
-    return {str(tag["Key"]): str(tag.get("Value", "")) for tag in raw or ()}
+def tag_dict(raw: object) -> dict[str, str]:
+    """A describe's `Tags`/`TagSet` list as a dict (none: empty)."""
+    if not isinstance(raw, (list, tuple)):
+        return {}
+    return {
+        str(tag["Key"]): str(tag.get("Value", ""))
+        for tag in raw
+        if isinstance(tag, Mapping) and "Key" in tag
+    }
 
 
 #: The tag a move writes on an ENI before its detach and removes after the verified attach.
