@@ -38,16 +38,20 @@ def from_env(text: str | None = None) -> dict[str, str] | None:
     return _inputs.pairs(mapping, STANDBY_ENV) or None
 
 
-def tagged(gateway: Gateway) -> tuple[list[tuple[str, str]], list[str]]:
-    """Every instance tagged with its standby (one read), terminated ones aside; and a
-    warning for each tag whose value is not an instance id."""
+def tagged(
+    gateway: Gateway, *, terminated: bool = False
+) -> tuple[list[tuple[str, str]], list[str]]:
+    """Every instance tagged with its standby (one read), terminated ones only when
+    `terminated` (an evacuation fails them over too: their failover finds what they held by
+    eniops' holder tags; a readiness check has nothing to check of them); and a warning for
+    each tag whose value is not an instance id."""
     found = gateway.call(
         "DescribeInstances", {"Filters": [{"Name": "tag-key", "Values": [STANDBY_TAG]}]}
     )
     pairs, warnings = [], []
     for reservation in found.get("Reservations") or []:
         for raw in reservation.get("Instances") or []:
-            if (raw.get("State") or {}).get("Name") == "terminated":
+            if not terminated and (raw.get("State") or {}).get("Name") == "terminated":
                 continue
             standby = tag_dict(raw.get("Tags")).get(STANDBY_TAG, "")
             try:

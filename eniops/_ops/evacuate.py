@@ -142,7 +142,7 @@ def read_evacuation(run_: Run, request: EvacuateRequest) -> EvacuationState:
     elif (named := _pairs.from_env()) is not None:
         pairs = sorted(named.items())
     else:
-        pairs, warnings = _pairs.tagged(gateway)
+        pairs, warnings = _pairs.tagged(gateway, terminated=True)
     placed = _zones_of(run_, sorted({i for pair in pairs for i in pair}))
     for active, _ in pairs:
         if active not in placed:

@@ -183,3 +183,27 @@ def test_a_pair_not_started_by_the_deadline_fails_and_nothing_of_it_is_sent(
     allocation = next(a for active, _, a in pairs if active == last_active)
     assert holder(world, allocation) == last_active
     assert evacuation.failed >= 1
+
+
+def test_a_tagged_pair_whose_active_is_terminated_is_evacuated_by_its_holder_tags(
+    world, pairs, monkeypatch
+):
+    """Pairs read from the tags: an active already terminated is one of them (its failover
+    finds its address by the holder tag eniops wrote, as a failover of a terminated instance
+    does); the other pairs move as well."""
+    monkeypatch.delenv("ENIOPS_STANDBY", raising=False)
+    (gone, standby, allocation), *others = pairs
+    with world.strict.internal() as client:
+        found = client.describe_instances(InstanceIds=[gone])["Reservations"][0]["Instances"][0]
+        written = f"{gone} ip={found['PrivateIpAddress']}"
+        client.create_tags(
+            Resources=[allocation], Tags=[{"Key": "eniops:holder", "Value": written}]
+        )
+    world.client.terminate_instances(InstanceIds=[gone])  # EC2's teardown: the address let go
+    assert holder(world, allocation) is None
+    world.strict.reset_calls()
+    evacuation = eniops.evacuate(world.lab.zone_a, ec2=world.client)
+    assert sorted((a, s) for a, s, _ in evacuation.pairs) == sorted(named(pairs).items())
+    assert (evacuation.moved, evacuation.failed, evacuation.refused) == (3, 0, 0)
+    assert holder(world, allocation) == standby
+    assert all(holder(world, a) == s for _, s, a in others)
