@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from typing import TYPE_CHECKING, TypeVar, overload
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ThreadPoolExecutor
@@ -69,7 +69,7 @@ def submit(fn: Callable[[], T]) -> Future[T]:
     return future
 
 
-def _ended(_: Future[Any]) -> None:
+def _ended(_: object) -> None:
     with _pool_lock:
         _running[0] -= 1
 
