@@ -457,16 +457,38 @@ def moto_server() -> Iterator[str]:
         server.wait(timeout=30)
 
 
-def _zone_run(
-    name: str, eip_pairs: int, route_pairs: int, run: Callable[..., Any]
-) -> tuple[float, float]:
-    """Pairs across two zones, moved out of us-east-1a by `run`, through EC2's buckets: the
-    figures beside their limits; returns the wall time and what the buckets allow."""
+def _zone_run(name: str, eip_pairs: int, route_pairs: int, runner: str) -> tuple[float, float]:
+    """`_zone_case` in a process of its own (each run a new process's, its heap and budget its
+    own, not the runs' before): its figures printed; returns the wall time and what the
+    buckets allow."""
+    import subprocess
+
+    args = [sys.executable, __file__, "--zone-case", name, str(eip_pairs), str(route_pairs)]
+    found = subprocess.run([*args, runner], capture_output=True, text=True, check=False)
+    *shown, last = found.stdout.splitlines() or ["?"]
+    print("\n".join(shown))
+    if found.returncode != 0 or not last.startswith("wall-least "):
+        raise RuntimeError(f"{name}: {found.stderr[-2000:] or last}")
+    wall, least = (float(x) for x in last.split()[1:])
+    return wall, least
+
+
+def _zone_case(name: str, eip_pairs: int, route_pairs: int, runner: str) -> None:
+    """Pairs across two zones, moved out of us-east-1a by `runner` (``evacuate``: one call;
+    ``threads``: a failover_instance per pair, each on a thread), through EC2's buckets: the
+    figures beside their limits, then ``wall-least WALL LEAST``."""
     import load
 
     from eniops.testing import ThrottlingProxy
 
-    reset_limiters()  # this run's budget starts full, as a new process's
+    load.quiet_server_logs()
+    for key, value in load.ENV.items():
+        os.environ[key] = value
+    runs: dict[str, Callable[..., Any]] = {
+        "evacuate": lambda proxy, pairs: load.run_evacuation(proxy, pairs, "us-east-1a"),
+        "threads": load.run_threads,
+    }
+    run = runs[runner]
     with moto_server() as url:
         pairs = load.build_zone(url, eip_pairs=eip_pairs, route_pairs=route_pairs)
         with ThrottlingProxy(url) as proxy:
@@ -496,24 +518,18 @@ def _zone_run(
         "0.2",
         verdict(throttled / through, 0.2) if whole else "NOT MET",
     )
-    return wall, least
+    print(f"wall-least {wall} {least}")
 
 
 def section_evacuate() -> None:
     """A zone evacuated: 60 pairs by one call, the same as 60 failovers in threads, and 200
     pairs for the slope, through EC2's buckets (an Elastic IP each; a third with an overlay
-    route too: an ENI cannot leave its zone)."""
-    import load
-
-    load.quiet_server_logs()
-    for key, value in load.ENV.items():
-        os.environ[key] = value
+    route too: an ENI cannot leave its zone), each run in a process of its own."""
     print("== evacuate: pairs out of us-east-1a, EC2's token buckets")
-    evacuation = lambda proxy, pairs: load.run_evacuation(proxy, pairs, "us-east-1a")  # noqa: E731
-    _zone_run("60 pairs, one evacuate", 40, 20, evacuation)
-    _zone_run("60 pairs, 60 failover_instance threads", 40, 20, load.run_threads)
-    small, small_least = _zone_run("100 pairs, one evacuate", 67, 33, evacuation)
-    large, large_least = _zone_run("200 pairs, one evacuate", 133, 67, evacuation)
+    _zone_run("60 pairs, one evacuate", 40, 20, "evacuate")
+    _zone_run("60 pairs, 60 failover_instance threads", 40, 20, "threads")
+    small, small_least = _zone_run("100 pairs, one evacuate", 67, 33, "evacuate")
+    large, large_least = _zone_run("200 pairs, one evacuate", 133, 67, "evacuate")
     slope, buckets = (large - small) / 100, (large_least - small_least) / 100
     print(f"  (from 100 to 200 pairs: {slope:.3f} s a pair; the buckets' own {buckets:.3f})")
     line(
@@ -918,5 +934,8 @@ SECTIONS = {
 if __name__ == "__main__":
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
+    if sys.argv[1:2] == ["--zone-case"]:
+        _zone_case(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5])
+        sys.exit(0)
     for name in sys.argv[1:] or list(SECTIONS):
         SECTIONS[name]()
