@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ._core._errors import InvalidInput
+from ._core._json import JsonDict
 from ._core._keywords import CHECK, COMMON, READ
 from ._core._permissions import policy_document
 
@@ -293,6 +294,6 @@ def self_option_group(spec: OperationSpec) -> tuple[str, ...] | None:
     return next((g for g in spec.one_of if spec.self_targets[0] in g), None)
 
 
-def iam_policy(operations: Iterable[str] = (), *, require_tag: str | None = None) -> dict[str, Any]:
+def iam_policy(operations: Iterable[str] = (), *, require_tag: str | None = None) -> JsonDict:
     """A least-privilege IAM policy document for the named operations (all if none)."""
     return policy_document(actions_for(operations), mutating_actions(), require_tag=require_tag)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from ._errors import OperationTimeout
+from ._json import JsonObject
 
 
 class Deadline:
@@ -28,7 +28,7 @@ class Deadline:
         """True once the deadline has passed."""
         return time.monotonic() >= self.ends
 
-    def timeout_error(self, doing: str, details: dict[str, Any] | None = None) -> OperationTimeout:
+    def timeout_error(self, doing: str, details: JsonObject | None = None) -> OperationTimeout:
         """An `OperationTimeout` saying what was being done and where things stand."""
         return OperationTimeout(
             f"timed out after {self.timeout_s:g}s while {doing}",

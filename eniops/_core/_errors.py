@@ -6,7 +6,9 @@ One root (`EniopsError`) and shallow families. Context lives in attributes (`rea
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import ClassVar, Literal, TypeVar
+
+from ._json import JsonDict, JsonObject
 
 Reason = Literal[
     "not-found",
@@ -49,17 +51,17 @@ E = TypeVar("E", bound="EniopsError")
 class EniopsError(Exception):
     """Root of every error eniops raises."""
 
-    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
+    def __init__(self, message: str, *, details: JsonObject | None = None) -> None:
         super().__init__(message)
         self.message = message
-        self.details: dict[str, Any] = dict(details or {})
+        self.details: JsonDict = dict(details or {})
 
     @property
     def reason(self) -> str | None:
         """The reason code, for errors that have one."""
         return None
 
-    def copy(self: E, details: dict[str, Any] | None = None) -> E:
+    def copy(self: E, details: JsonObject | None = None) -> E:
         """This error as a new object with `details` (or its own copy of them): an error is
         never changed once raised, since another thread may hold it."""
         mine = self.__class__.__new__(self.__class__)
@@ -68,7 +70,7 @@ class EniopsError(Exception):
         mine.details = dict(self.details if details is None else details)
         return mine
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonDict:
         """Plain data for JSON output: type, reason, message and details."""
         return {
             "type": type(self).__name__,
@@ -88,9 +90,7 @@ class PreconditionFailed(EniopsError):
     #: The reason codes this kind of error may carry.
     _reasons: ClassVar[frozenset[str]] = frozenset(REASONS)
 
-    def __init__(
-        self, reason: Reason, message: str, *, details: dict[str, Any] | None = None
-    ) -> None:
+    def __init__(self, reason: Reason, message: str, *, details: JsonObject | None = None) -> None:
         if reason not in self._reasons:
             raise ValueError(f"{reason!r} is not a reason code of {type(self).__name__}")
         super().__init__(message, details=details)
@@ -105,7 +105,7 @@ class PreconditionFailed(EniopsError):
 class NotFound(PreconditionFailed):
     """A named resource does not exist (reason ``not-found``)."""
 
-    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
+    def __init__(self, message: str, *, details: JsonObject | None = None) -> None:
         super().__init__("not-found", message, details=details)
 
 
@@ -125,14 +125,14 @@ class AwsError(EniopsError):
         code: str,
         operation: str,
         request_id: str | None = None,
-        details: dict[str, Any] | None = None,
+        details: JsonObject | None = None,
     ) -> None:
         super().__init__(message, details=details)
         self.code = code
         self.operation = operation
         self.request_id = request_id
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonDict:
         """Plain data, with the EC2 code, operation and request id in `details`."""
         data = super().to_dict()
         data["details"] = {
@@ -167,12 +167,12 @@ class PartialFailure(EniopsError):
     """
 
     def __init__(
-        self, message: str, *, rolled_back: bool, details: dict[str, Any] | None = None
+        self, message: str, *, rolled_back: bool, details: JsonObject | None = None
     ) -> None:
         super().__init__(message, details=details)
         self.rolled_back = rolled_back
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonDict:
         """Plain data, with `rolled_back` in `details`."""
         data = super().to_dict()
         data["details"] = {**self.details, "rolled_back": self.rolled_back}
@@ -185,7 +185,7 @@ class Interrupted(EniopsError):
     Re-running the same command completes an interrupted move."""
 
     def __init__(
-        self, message: str, *, signal: int | None = None, details: dict[str, Any] | None = None
+        self, message: str, *, signal: int | None = None, details: JsonObject | None = None
     ) -> None:
         super().__init__(message, details=details)
         self.signal = signal

@@ -17,7 +17,8 @@ import json
 import logging
 from collections.abc import Mapping
 from datetime import datetime, timezone
-from typing import Any
+
+from ._json import JsonDict, JsonObject
 
 logging.getLogger("eniops").addHandler(logging.NullHandler())
 
@@ -35,7 +36,7 @@ class JsonLines(logging.Formatter):
     the Lambda's lines and `--log-format json` share."""
 
     def format(self, record: logging.LogRecord) -> str:
-        data: dict[str, Any] = {
+        data: JsonDict = {
             "timestamp": datetime.fromtimestamp(record.created, timezone.utc).isoformat(
                 timespec="milliseconds"
             ),
@@ -71,7 +72,7 @@ _NAMING = (
 )
 
 
-def said(action: str, params: Mapping[str, Any]) -> str:
+def said(action: str, params: JsonObject) -> str:
     """A call in words: its action and what it names (``AssociateAddress
     AllocationId=eipalloc-… NetworkInterfaceId=eni-… PrivateIpAddress=10.0.1.5``)."""
     parts = [action]
@@ -85,12 +86,15 @@ def said(action: str, params: Mapping[str, Any]) -> str:
     tags = params.get("Tags")
     if isinstance(tags, list):
         parts.append("Tags=" + ",".join(str(t.get("Key")) for t in tags if isinstance(t, Mapping)))
-    if params.get("Filters"):
-        parts.append("Filters=" + ",".join(str(f.get("Name")) for f in params["Filters"]))
+    filters = params.get("Filters")
+    if isinstance(filters, (list, tuple)) and filters:
+        parts.append(
+            "Filters=" + ",".join(str(f.get("Name")) for f in filters if isinstance(f, Mapping))
+        )
     return " ".join(parts)
 
 
-def named(params: Mapping[str, Any]) -> list[str]:
+def named(params: JsonObject) -> list[str]:
     """The resource ids a call's parameters name (for a record's fields)."""
     found: list[str] = []
     for key in _NAMING:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from ._inputs import tag_guard
+from ._json import Json, JsonDict
 
 #: The tag actions: eniops writes and removes only its own tags (`eniops:move`,
 #: `eniops:holder`, `eniops:ip-move`), so the policy lets it touch no other key.
@@ -15,7 +15,7 @@ OWN_TAG_KEYS = {"ForAllValues:StringLike": {"aws:TagKeys": ["eniops:*"]}}
 
 def policy_document(
     actions: Iterable[str], mutating: frozenset[str], *, require_tag: str | None = None
-) -> dict[str, Any]:
+) -> JsonDict:
     """A policy allowing `actions`; the `mutating` ones are scoped by `require_tag`, and the
     tag actions to eniops' own keys (`aws:TagKeys`), as the Lambda's template grants them.
 
@@ -27,7 +27,7 @@ def policy_document(
     reads = [a for a in wanted if a not in mutating]
     writes = [a for a in wanted if a in mutating and a not in TAG_ACTIONS]
     tags = [a for a in wanted if a in TAG_ACTIONS]
-    scope: dict[str, Any] = {}
+    scope: JsonDict = {}
     if guard is not None:
         condition_key = f"aws:ResourceTag/{guard.key}"
         scope = (
@@ -35,7 +35,7 @@ def policy_document(
             if guard.value is not None
             else {"Null": {condition_key: "false"}}
         )
-    statements: list[dict[str, Any]] = []
+    statements: list[Json] = []
     for sid, allowed, condition in (
         ("EniopsRead", reads, {}),
         ("EniopsChange", writes, scope),

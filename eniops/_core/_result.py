@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 from ._errors import EniopsError, InvalidInput, PreconditionFailed, exit_code_for
+from ._json import Json, JsonDict, JsonObject
 
 StepStatus = Literal["planned", "done", "skipped", "rolled-back", "failed"]
 Mode = Literal["apply", "plan", "dry-run"]
@@ -17,13 +18,13 @@ class Step:
     """One EC2 call an operation made or would make."""
 
     action: str  # e.g. "ec2:AssociateAddress"
-    params: Mapping[str, Any]
+    params: JsonObject
     status: StepStatus
     note: str = ""
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonDict:
         """Plain JSON-serialisable data."""
-        data: dict[str, Any] = {
+        data: JsonDict = {
             "action": self.action,
             "params": _plain(self.params),
             "status": self.status,
@@ -46,13 +47,13 @@ class Result:
     mode: Mode
     changed: bool
     steps: tuple[Step, ...] = ()
-    before: Mapping[str, Any] = field(default_factory=dict)
-    after: Mapping[str, Any] = field(default_factory=dict)
+    before: JsonObject = field(default_factory=dict)
+    after: JsonObject = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     elapsed_s: float = 0.0
     children: tuple[Result, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonDict:
         """Plain JSON-serialisable data."""
         return {
             "operation": self.operation,
@@ -67,7 +68,7 @@ class Result:
         }
 
 
-def _plain(value: Any) -> Any:
+def _plain(value: Json) -> Json:
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
@@ -106,13 +107,45 @@ class Readiness:
     plan: Result | None = None
     elapsed_s: float = 0.0
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonDict:
         """Plain JSON-serialisable data, keyed by the field names."""
         return {
             "ready": self.ready,
             "problems": [p.to_dict() for p in self.problems],
             "warnings": list(self.warnings),
             "plan": self.plan.to_dict() if self.plan is not None else None,
+            "elapsed_s": round(self.elapsed_s, 3),
+        }
+
+
+#: One pair of a zone's check: its active instance, its standby, and whether its failover
+#: would work now.
+CheckedPair = tuple[str, str, Readiness]
+
+
+@dataclass(frozen=True)
+class ZoneReadiness:
+    """`check --zone`: the readiness of each pair whose active instance is in `zone`."""
+
+    zone: str
+    pairs: tuple[CheckedPair, ...] = ()
+    warnings: tuple[str, ...] = ()
+    elapsed_s: float = 0.0
+
+    @property
+    def ready(self) -> bool:
+        """True when every pair's failover would work now."""
+        return all(readiness.ready for _, _, readiness in self.pairs)
+
+    def to_dict(self) -> JsonDict:
+        """Plain JSON-serialisable data, keyed by the field names."""
+        return {
+            "zone": self.zone,
+            "pairs": [
+                {"instance": active, "standby": standby, "readiness": readiness.to_dict()}
+                for active, standby, readiness in self.pairs
+            ],
+            "warnings": list(self.warnings),
             "elapsed_s": round(self.elapsed_s, 3),
         }
 
@@ -178,7 +211,7 @@ class Evacuation:
         codes = [exit_code_for(o) for _, _, o in self.pairs if isinstance(o, EniopsError)]
         return max(codes, default=0)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonDict:
         """Plain JSON-serialisable data, keyed by the field names."""
         return {
             "zone": self.zone,

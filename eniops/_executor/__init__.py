@@ -18,12 +18,11 @@ How work runs at once, in five lines:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
 from .._core._errors import PermissionDenied
 from .._core._result import Result, Step
-from .._plan import Change, Plan, Wait, calls_of
+from .._plan import Change, Params, Plan, Wait, calls_of
 from . import _outcome
 from ._chain import ChainRun, undo
 from ._loop import Loop, Steps
@@ -80,9 +79,7 @@ def _dry_run(plan: Plan, run: Run) -> Result:
     return _outcome.planned(plan, run, steps, notes)
 
 
-def _try_dry_run(
-    run: Run, action: str, params: Mapping[str, Any], rider: bool, notes: list[str]
-) -> str:
+def _try_dry_run(run: Run, action: str, params: Params, rider: bool, notes: list[str]) -> str:
     """One DryRun. A refused rider (a bookkeeping tag beside a check) is a note: apply goes
     on without it; anything else refused is refused here too."""
     try:

@@ -7,14 +7,15 @@ it waits for EC2, and reads top to bottom as the chain runs."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from .._core import _codes
 from .._core._errors import Conflict, EniopsError, Interrupted, OperationTimeout
+from .._core._json import JsonObject
 from .._core._log import logger, named, said
 from .._core._result import Step, StepStatus
-from .._plan import Chain, Change, Wait
+from .._plan import Chain, Change, Param, Wait
 from .._plan._expect import Expectation
 from ._loop import Steps, beside, call, wait_for
 from ._send import Memory, Sender, resolve, shown
@@ -78,7 +79,7 @@ class ChainRun:
 
     def _apply(self, change: Change) -> Steps[None]:
         if in_place(change, self.memory):
-            self._record(change, change.params, "skipped", "already in place")
+            self._record(change, shown(change.params), "skipped", "already in place")
             answered = self.run.clock.now()
         else:
             # A change that fails sends none of its riders: an intent's removal rides beside
@@ -141,9 +142,7 @@ class ChainRun:
         at = answered + self.run.settings.policy.confirm_after_s if change.check == "confirm" else 0
         yield from self._wait(change.expect, at)
 
-    def _record(
-        self, change: Change, params: Mapping[str, Any], status: StepStatus, note: str
-    ) -> None:
+    def _record(self, change: Change, params: JsonObject, status: StepStatus, note: str) -> None:
         self.steps.append(Step(f"ec2:{change.action}", shown(params), status, note))
 
 
@@ -248,9 +247,15 @@ def _step_of(change: Change, status: StepStatus, note: str) -> Step:
 
 
 def _tag_keys(change: Change) -> str:
-    tags = change.params.get("Tags") or []
+    tags = _listed(change, "Tags")
     return ", ".join(str(t.get("Key")) for t in tags if isinstance(t, Mapping)) or "tag"
 
 
 def _resources(change: Change) -> str:
-    return ", ".join(str(r) for r in change.params.get("Resources") or [])
+    return ", ".join(str(r) for r in _listed(change, "Resources"))
+
+
+def _listed(change: Change, name: str) -> Sequence[Param]:
+    """A parameter of `change` that is a list (empty when it is not there)."""
+    value = change.params.get(name)
+    return value if isinstance(value, (list, tuple)) else []

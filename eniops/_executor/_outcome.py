@@ -4,9 +4,10 @@ resource of the plan is now (read once more, past the deadline if need be, but b
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .._core._errors import Conflict, EniopsError, Interrupted, OperationTimeout, PartialFailure
+from .._core._json import JsonDict
 from .._core._result import Result, Step
 from .._plan import Chain, Plan
 from .._state._views import Kind, Planned, State, Subject, in_words, resolved, view
@@ -90,7 +91,7 @@ def applied(plan: Plan, run: Run, runs: list[ChainRun]) -> Result:
     return result(plan, run, warnings=plan.warnings, children=children, changed=changed)
 
 
-def where_everything_is(plan: Plan, run: Run) -> dict[str, Any]:
+def where_everything_is(plan: Plan, run: Run) -> JsonDict:
     """One read of every resource of the plan (past the deadline if need be, bounded)."""
     reader = run.final_reader()
     wanted: dict[Kind, list[Subject]] = {}
@@ -98,7 +99,7 @@ def where_everything_is(plan: Plan, run: Run) -> dict[str, Any]:
         for subject in chain.subjects:
             if subject not in wanted.setdefault(subject[0], []):
                 wanted[subject[0]].append(subject)
-    resources: dict[str, Any] = {}
+    resources: JsonDict = {}
     for kind, subjects in sorted(wanted.items()):
         ids = [resource for _, resource in subjects]
         try:
@@ -112,8 +113,8 @@ def where_everything_is(plan: Plan, run: Run) -> dict[str, Any]:
     return resources
 
 
-def _chain_report(chain_run: ChainRun) -> dict[str, Any]:
-    report: dict[str, Any] = {"step": chain_run.chain.name, **chain_run.chain.context}
+def _chain_report(chain_run: ChainRun) -> JsonDict:
+    report: JsonDict = {"step": chain_run.chain.name, **chain_run.chain.context}
     report["steps"] = [s.to_dict() for s in chain_run.steps]
     if chain_run.error is not None:
         report["error"] = chain_run.error.to_dict()
@@ -129,7 +130,7 @@ def failure(plan: Plan, run: Run, runs: list[ChainRun], failed: list[ChainRun]) 
     first = failed[0]
     error = first.error
     assert error is not None
-    details: dict[str, Any] = {**error.details, **resolved(plan.before, {})}
+    details: JsonDict = {**error.details, **resolved(plan.before, {})}
     if len(runs) == 1:
         details.update(first.chain.context)
         details["steps"] = [s.to_dict() for s in first.steps]
@@ -165,7 +166,7 @@ def failure(plan: Plan, run: Run, runs: list[ChainRun], failed: list[ChainRun]) 
     return PartialFailure(message, rolled_back=not still, details=details)
 
 
-def _with_details(error: EniopsError, details: dict[str, Any]) -> EniopsError:
+def _with_details(error: EniopsError, details: JsonDict) -> EniopsError:
     return error.copy(details)
 
 

@@ -10,13 +10,15 @@ again. After a final error the real state is read before anything is decided.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .._core import _codes
 from .._core._errors import AwsError, Conflict, EniopsError, Interrupted, PermissionDenied
-from .._plan import Change, Ref
+from .._core._json import Json, JsonDict, JsonObject
+from .._plan import Change, Param, Params, Ref
+from .._plan._expect import Fact
 from .._state._views import State, Subject
 from ._loop import Steps, call, sleep
 
@@ -36,37 +38,38 @@ class _InPlace(Exception):
         self.error = error
 
 
-def resolve(value: Any, facts: Mapping[str, Any]) -> Any:
+def resolve(params: Params, facts: Mapping[str, Fact]) -> JsonDict:
     """Parameters with each `Ref` replaced by the fact an earlier change established."""
-    if isinstance(value, Ref):
-        return facts[value.fact]
-    if isinstance(value, Mapping):
-        return {k: resolve(v, facts) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [resolve(v, facts) for v in value]
-    return value
+    return {name: _each_ref(value, lambda ref: facts[ref.fact]) for name, value in params.items()}
 
 
-def shown(value: Any) -> Any:
+def shown(params: Params) -> JsonDict:
     """Parameters as results show them: a `Ref` as its description."""
-    if isinstance(value, Ref):
-        return str(value)
-    if isinstance(value, Mapping):
-        return {k: shown(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [shown(v) for v in value]
-    return value
+    return {name: _each_ref(value, str) for name, value in params.items()}
 
 
-def has_ref(value: Any) -> bool:
+def has_ref(params: Params) -> bool:
     """True when a parameter depends on an earlier change."""
+
+    def depends(value: Param) -> bool:
+        if isinstance(value, Ref):
+            return True
+        if isinstance(value, Mapping):
+            return any(map(depends, value.values()))
+        return isinstance(value, (list, tuple)) and any(map(depends, value))
+
+    return any(map(depends, params.values()))
+
+
+def _each_ref(value: Param, as_json: Callable[[Ref], Json]) -> Json:
+    """`value` as plain data, each `Ref` in it given by `as_json`."""
     if isinstance(value, Ref):
-        return True
+        return as_json(value)
+    if value is None or isinstance(value, (str, int, float)):
+        return value
     if isinstance(value, Mapping):
-        return any(has_ref(v) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return any(has_ref(v) for v in value)
-    return False
+        return {k: _each_ref(v, as_json) for k, v in value.items()}
+    return [_each_ref(v, as_json) for v in value]
 
 
 def _resendable(error: BaseException) -> bool:
@@ -91,7 +94,7 @@ class Memory:
     """What one chain has learnt: facts from its checks (a new attachment's id), the last
     state read of each resource, and its warnings."""
 
-    facts: dict[str, Any] = field(default_factory=dict)
+    facts: dict[str, Fact] = field(default_factory=dict)
     last: dict[Subject, State | None] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
@@ -103,7 +106,7 @@ class Sender:
         self.run = run
         self.memory = memory
 
-    def send(self, change: Change) -> Steps[tuple[Mapping[str, Any], str]]:
+    def send(self, change: Change) -> Steps[tuple[JsonObject, str]]:
         """Send `change`; return the parameters sent and the note for its step. Raises the
         error that ended it, unless a read shows it in place after all (a warning says so)."""
         params = resolve(change.params, self.memory.facts)
@@ -125,7 +128,7 @@ class Sender:
             self.memory.warnings.append(f"{change.action}: {note}")
         return params, note
 
-    def _with_resends(self, change: Change, params: Mapping[str, Any]) -> Steps[None]:
+    def _with_resends(self, change: Change, params: JsonObject) -> Steps[None]:
         """Sent, and sent again while tenacity says so; the loop sleeps in between."""
         run = self.run
         turns = run.gateway.resends(lambda e: _sent_again(change, e), change.action, params)
@@ -156,7 +159,7 @@ class Sender:
             ended = _ended(run, change, err)
             raise ended.copy({**ended.details, "attempts": turns.attempt_number}) from err
 
-    def _send_once(self, change: Change, params: Mapping[str, Any], attempt: int) -> Steps[None]:
+    def _send_once(self, change: Change, params: JsonObject, attempt: int) -> Steps[None]:
         gateway = self.run.gateway
         yield from call(
             lambda: gateway.send(change.action, params, attempt),
@@ -232,7 +235,8 @@ def settled(run: Run, memory: Memory, change: Change, err: EniopsError) -> Steps
     if not change.expect or isinstance(err, (PermissionDenied, Interrupted)):
         return False
     policy = run.settings.policy
-    clear = _codes.is_refusal(err) and int(err.details.get("attempts", 1)) <= 1
+    attempts = err.details.get("attempts", 1)
+    clear = _codes.is_refusal(err) and isinstance(attempts, int) and attempts <= 1
     reads = 1 if clear else policy.settle_reads
     reader = run.final_reader()
     for attempt in range(reads):

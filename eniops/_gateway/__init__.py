@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from .._core import _codes, _threads
 from .._core._deadline import Deadline
 from .._core._errors import AwsError, EniopsError, Interrupted
+from .._core._json import JsonDict
 from .._core._settings import Clock, RetryPolicy, StopRequest
 from . import _logs, _retries
 from ._clients import (
@@ -118,7 +119,7 @@ def _admitted(
         return limiter
     if wait > deadline.remaining():
         limiter.give_back(operation)
-        said = {"operation": operation, "sent": False}
+        said: JsonDict = {"operation": operation, "sent": False}
         why = f"waiting {wait:.1f} s for EC2's request budget to call {operation}"
         if limiter.slowed(operation):  # EC2 kept throttling: say so, as a retried read does
             said["last_code"] = _codes.REQUEST_LIMIT_EXCEEDED

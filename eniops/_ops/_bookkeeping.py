@@ -4,7 +4,7 @@ the check of every change that moves something."""
 
 from __future__ import annotations
 
-from .._plan import Change
+from .._plan import Change, Params
 from .._plan._expect import Tagged
 from .._state._tags import HOLDER_TAG, MOVE_TAG, IpMoveIntent, MoveIntent
 
@@ -21,7 +21,7 @@ def holder(resource_id: str, value: str | None, previous: str | None) -> Change:
     )
 
 
-def _holder_call(resource_id: str, value: str | None) -> tuple[str, dict[str, object]]:
+def _holder_call(resource_id: str, value: str | None) -> tuple[str, Params]:
     if value is None:
         return "DeleteTags", {"Resources": [resource_id], "Tags": [{"Key": HOLDER_TAG}]}
     return "CreateTags", {

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any
 
 from .._core import _inputs
 from .._core._codes import INVALID_IP_ADDRESS_IN_USE as IN_USE
-from .._plan import Chain, Change, Wait
+from .._core._json import Json, JsonDict, JsonObject
+from .._plan import Chain, Change, Role, Wait
 from .._plan._expect import IpHeldBy, IpsOn
 from .._state._model import Eni
 from .._state._tags import IP_MOVE_TAG, IpMoveIntent
@@ -25,9 +25,7 @@ from .._state._views import Planned, Subject
 from . import _bookkeeping
 
 
-def planned_ips(
-    eni: Eni, *, add: tuple[str, ...] = (), drop: tuple[str, ...] = ()
-) -> dict[str, Any]:
+def planned_ips(eni: Eni, *, add: tuple[str, ...] = (), drop: tuple[str, ...] = ()) -> JsonDict:
     """The ENI's summary with `add` assigned and `drop` unassigned, either family."""
     v4 = [ip for ip in [*eni.secondary_ips, *add] if not _inputs.is_ipv6(ip) and ip not in drop]
     v6 = [ip for ip in [*eni.ipv6_addresses, *add] if _inputs.is_ipv6(ip) and ip not in drop]
@@ -40,17 +38,29 @@ def planned_ips(
     }
 
 
-def _assign6(eni_id: str, ips: tuple[str, ...], *, add: bool, **more: Any) -> Change:
+def _assign6(
+    eni_id: str,
+    ips: tuple[str, ...],
+    *,
+    add: bool,
+    role: Role = "step",
+    undo: tuple[Change, ...] = (),
+    riders: tuple[Change, ...] = (),
+    note: str = "",
+) -> Change:
     return Change(
         "AssignIpv6Addresses" if add else "UnassignIpv6Addresses",
         {"NetworkInterfaceId": eni_id, "Ipv6Addresses": list(ips)},
         expect=(IpsOn(eni_id, ips=ips, present=add),),
-        **more,
+        role=role,
+        undo=undo,
+        riders=riders,
+        note=note,
     )
 
 
 def _chain(
-    eni: Eni, name: str, items: tuple[Change | Wait, ...], planned: dict[str, Any], **context: Any
+    eni: Eni, name: str, items: tuple[Change | Wait, ...], planned: JsonObject, **context: Json
 ) -> Chain:
     subject: Subject = ("eni", eni.eni_id)
     add = "removing" not in context

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
 
 from .._core import _inputs
-from .._plan import Chain, Change, Ref, Wait
+from .._plan import Chain, Change, Param, Ref, Wait
 from .._plan._expect import DeletesOnTermination, EniAttached, EniDetached
 from .._state import _rules as check
 from .._state._model import Attachment, Eni, Instance, Limits
@@ -287,7 +286,7 @@ def _chain(
 
 
 def _detach(eni: Eni, att: Attachment, target: str, force: bool, dot: bool) -> Change:
-    params: dict[str, Any] = {"AttachmentId": att.attachment_id}
+    params: dict[str, Param] = {"AttachmentId": att.attachment_id}
     if force:
         params["Force"] = True
     back: list[Change] = [

@@ -9,6 +9,7 @@ import itertools
 from collections.abc import Iterable
 
 from .._core._errors import PreconditionFailed
+from .._core._json import JsonDict
 from .._state._model import Attachment, Eni, Instance, Limits
 from .._state._tags import MoveIntent
 
@@ -70,7 +71,7 @@ def choose_device_indexes(
         if e.attachment and e.attachment.network_card_index == 0
     }
     maximum = limits.max_on_card(0)
-    details = {
+    details: JsonDict = {
         "instance": instance.instance_id,
         "instance_type": limits.instance_type,
         "max_enis": maximum,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 from .._core import _inputs
+from .._core._json import JsonDict
 from .._core._threads import at_once
 from .._state._model import Address, Eni, Instance, Limits
 from .._state._reads import Reader
@@ -129,7 +130,7 @@ def _instance_view(reader: Reader, instance: Instance) -> InstanceDescription:
     return cast("InstanceDescription", view)
 
 
-def _eni_line(eni: Eni, addresses: list[Address], limits: Limits | None) -> dict[str, Any]:
+def _eni_line(eni: Eni, addresses: list[Address], limits: Limits | None) -> JsonDict:
     eips = [
         {"public_ip": a.public_ip, "allocation_id": a.allocation_id, "private_ip": a.private_ip}
         for a in addresses
@@ -142,7 +143,7 @@ def _eni_line(eni: Eni, addresses: list[Address], limits: Limits | None) -> dict
     return view
 
 
-def _routes_to(eni_ids: list[str], tables: list[RouteTable]) -> list[dict[str, Any]]:
+def _routes_to(eni_ids: list[str], tables: list[RouteTable]) -> list[JsonDict]:
     """The routes (in the VPC's tables) whose target is one of these ENIs."""
     wanted = set(eni_ids)
     return [

@@ -12,15 +12,16 @@ attach puts the ENI back on its source, or the error says exactly where it is.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .._core import _inputs
 from .._core._errors import Conflict, PreconditionFailed
 from .._core._inputs import TagGuard
+from .._core._json import JsonDict
 from .._core._result import Result
 from .._core._threads import at_once
 from .._executor import Run
-from .._plan import Chain, Change, Plan, Wait
+from .._plan import Chain, Change, Param, Plan, Wait
 from .._plan._expect import EniDetached
 from .._state import _rules as check
 from .._state._model import Eni, Instance, Limits
@@ -342,7 +343,7 @@ def plan_detach_eni(request: DetachRequest, eni: Eni) -> Plan:
     if eni.detaching:
         item = Wait(gone, riders=riders)
     else:
-        params: dict[str, Any] = {"AttachmentId": att.attachment_id}
+        params: dict[str, Param] = {"AttachmentId": att.attachment_id}
         if request.force:
             params["Force"] = True
         item = Change("DetachNetworkInterface", params, expect=(gone,), role="goal", riders=riders)
@@ -361,7 +362,7 @@ def plan_detach_eni(request: DetachRequest, eni: Eni) -> Plan:
     return Plan("detach_eni", (chain,), before=before, after=after, warnings=chain.warnings)
 
 
-def _detached_view(eni: Eni) -> dict[str, Any]:
+def _detached_view(eni: Eni) -> JsonDict:
     return {
         **eni.summary(),
         "instance": None,

@@ -19,12 +19,19 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from .._core import _inputs, _settings
 from .._core._errors import EniopsError, InvalidInput, PreconditionFailed
 from .._core._keywords import CHECK
-from .._core._result import Evacuation, Problem, Readiness, Result, pair_end
+from .._core._result import (
+    Evacuation,
+    Problem,
+    Readiness,
+    Result,
+    ZoneReadiness,
+    pair_end,
+)
 from .._core._threads import at_once
 from .._executor import Run
 from . import _pairs
@@ -221,9 +228,9 @@ def _so_far(outcomes: list[object]) -> str:
 
 def check_zone(
     zone: str, *, pairs: Mapping[str, str] | None = None, **common: Unpack[CheckKeywords]
-) -> dict[str, Any]:
+) -> ZoneReadiness:
     """`check_failover` for every pair whose active instance is in `zone` (the command
-    line's `check --zone`): each pair's `Readiness.to_dict()`, a standby in the zone too a
+    line's `check --zone`): each pair's `Readiness`, a standby in the zone too a
     ``standby-in-zone`` problem. Changes nothing."""
     keywords = Common.of("check_failover", common, timeout_s=CHECK_TIMEOUT_S, allowed=CHECK)
     request = EvacuateRequest.of(zone=zone, pairs=pairs)
@@ -240,12 +247,9 @@ def check_zone(
         return assess(active, standby, (), given, ips_from_tag=True)
 
     checked = each_pair(state, one, started, "checking")
-    return {
-        "zone": state.zone,
-        "pairs": [{"instance": a, "standby": s, "readiness": r.to_dict()} for a, s, r in checked],
-        "warnings": list(state.warnings),
-        "elapsed_s": round(time.monotonic() - started, 3),
-    }
+    return ZoneReadiness(
+        state.zone, tuple(checked), state.warnings, elapsed_s=time.monotonic() - started
+    )
 
 
 def _one(

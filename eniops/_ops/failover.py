@@ -19,7 +19,7 @@ import dataclasses
 import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .._core import _inputs
 from .._core._errors import InvalidInput, PreconditionFailed
@@ -31,6 +31,7 @@ from .._plan import Chain, Plan
 from .._state import _rules as check
 from .._state._model import Address, Attachment, Eni, Instance, Limits, Subnet
 from .._state._tags import ENIOPS_TAGS, IP_MOVE_TAG, MOVE_TAG
+from .._state._views import Described
 from . import _floating as floating
 from . import _ip_rules as ip_rules
 from . import _picking as picking
@@ -244,7 +245,7 @@ def plan_failover(request: FailoverRequest, state: FailoverState, verdicts: chec
     )
 
 
-def _before(state: FailoverState, moves: picking.Moves) -> dict[str, Any]:
+def _before(state: FailoverState, moves: picking.Moves) -> Described:
     return {
         "from": state.source.instance_id,
         "to": state.target.instance_id,

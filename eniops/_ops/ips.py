@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from .._core import _inputs
 from .._core._inputs import UNASSOCIATED, TagGuard
@@ -21,7 +21,7 @@ from .._plan._expect import IpsOn
 from .._state import _rules as check
 from .._state._model import Address, Eni, Instance, Limits, Subnet
 from .._state._tags import IP_MOVE_TAG
-from .._state._views import Planned, Subject
+from .._state._views import Described, Planned, Subject
 from . import _ip_rules as ip_rules
 from ._ipv4 import Assignment
 from ._ipv6 import ipv6_chain, ipv6_chains, planned_ips
@@ -294,10 +294,10 @@ def plan_add_secondary_ips(request: IpsRequest, state: AddState) -> Plan:
             eni, to_add, request.allow_reassignment, following, taken if guarded else None
         ).chain()
         chains.insert(0, v4)
-    before: dict[str, Any] = {"eni": eni.summary()}
-    v6 = tuple(ip for c in v6_chains for ip in c.context["adding"])
+    before: Described = {"eni": eni.summary()}
+    v6 = tuple(ip for ip in request.ips if _inputs.is_ipv6(ip))
     planned = Planned(("eni", eni.eni_id), planned_ips(eni, add=(*to_add, *v6)))
-    after: dict[str, Any] = {"eni": planned} if chains else before
+    after: Described = {"eni": planned} if chains else before
     return Plan(
         "add_secondary_ips", tuple(chains), before=before, after=after, warnings=tuple(warnings)
     )

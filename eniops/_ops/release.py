@@ -11,7 +11,7 @@ names the released holder), so that a later failover of that holder does not pic
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .._core import _inputs
 from .._core._errors import InvalidInput, PreconditionFailed
@@ -22,7 +22,7 @@ from .._plan import Chain, Change, Plan
 from .._plan._expect import AddressFree
 from .._state import _rules as check
 from .._state._model import Address
-from .._state._views import Planned, Subject
+from .._state._views import Described, Planned, Subject
 from . import _bookkeeping
 from ._operation import Body, Common, check_rules, run
 from .remap import holder_instance_of
@@ -99,7 +99,7 @@ def read_release(run: Run, request: ReleaseRequest) -> ReleaseState:
 def plan_release_eip(request: ReleaseRequest, state: ReleaseState) -> Plan:
     """The disassociation, guarded by who holds the address; nothing when nobody does."""
     address = state.address
-    before: dict[str, Any] = {"address": address.summary()}
+    before: Described = {"address": address.summary()}
     if not address.associated:
         return Plan("release_eip", (), before=before, after=before)
     holders = [address.eni_id, address.instance_id or state.holder_instance]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .._core import _inputs
 from .._core._errors import PreconditionFailed
 from .._core._inputs import UNASSOCIATED, EipRef, TagGuard
+from .._core._json import JsonDict
 from .._core._result import Result
 from .._core._threads import at_once
 from .._executor import Run
@@ -17,7 +18,7 @@ from .._plan._expect import AddressHeldBy, AddressOn
 from .._state import _rules as check
 from .._state._model import Address, Eni, Instance
 from .._state._tags import address_holder
-from .._state._views import Planned, Subject
+from .._state._views import Planned, Shown, Subject
 from . import _bookkeeping
 from ._operation import Body, Common, Target, check_rules, run
 
@@ -161,7 +162,7 @@ def plan_remap_eip(request: RemapRequest, state: RemapState) -> Plan:
     address, eni, instance = state.address, state.eni, state.instance
     ip = request.private_ip or eni.primary_ip
     private_ip_on_eni(ip, eni)
-    before: dict[str, Any] = {"address": address.summary()}
+    before: dict[str, Shown] = {"address": address.summary()}
     if address.eni_id == eni.eni_id and (address.private_ip or eni.primary_ip) == ip:
         return Plan("remap_eip", (), before=before, after=before)  # already in place
     holders = [address.eni_id, address.instance_id or state.holder_instance]
@@ -190,7 +191,7 @@ def plan_remap_eip(request: RemapRequest, state: RemapState) -> Plan:
     )
 
 
-def _planned(address: Address, eni: Eni, ip: str) -> dict[str, Any]:
+def _planned(address: Address, eni: Eni, ip: str) -> JsonDict:
     return {
         **address.summary(),
         "association_id": None,

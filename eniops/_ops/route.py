@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .._core import _inputs
 from .._core._errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from .._core._inputs import UNASSOCIATED, TagGuard
+from .._core._json import JsonDict
 from .._core._result import Result
 from .._core._threads import at_once
 from .._executor import Run
@@ -24,7 +25,7 @@ from .._plan._expect import RouteTo
 from .._state import _rules as check
 from .._state._model import Eni, Instance
 from .._state._routes import Route, RouteTable, destination_key
-from .._state._views import Planned, RouteRef, Subject
+from .._state._views import Described, Planned, RouteRef, Shown, Subject
 from ._operation import Body, Common, Target, check_rules, run
 
 if TYPE_CHECKING:
@@ -180,10 +181,8 @@ def plan_move_route(request: RouteRequest, state: RouteState) -> Plan:
         "left alone (name the table and expect_current to replace it)"
         for t, r in left
     ]
-    before: dict[str, Any] = {
-        "destination": destination,
-        "routes": {t.route_table_id: t.summary(destination) for t, _ in moves},
-    }
+    routes: dict[str, Shown] = {t.route_table_id: t.summary(destination) for t, _ in moves}
+    before: Described = {"destination": destination, "routes": routes}
     pending = [(t, r) for t, r in moves if r is None or r.eni_id != eni.eni_id]
     if not pending:
         return Plan("move_route", (), before=before, after=before, warnings=tuple(warnings))
@@ -192,8 +191,8 @@ def plan_move_route(request: RouteRequest, state: RouteState) -> Plan:
         route_chain(table, destination, eni, route, rollback=request.rollback)
         for table, route in pending
     )
-    moved = {chain.context["route_table"]: chain.after["route"] for chain in chains}
-    after = {"destination": destination, "routes": {**before["routes"], **moved}}
+    moved = {t.route_table_id: c.after["route"] for (t, _), c in zip(pending, chains, strict=True)}
+    after: Described = {"destination": destination, "routes": {**routes, **moved}}
     return Plan(
         "move_route",
         chains,
@@ -221,7 +220,7 @@ def _guard(
     source_dest_check_off(eni)
 
 
-def _planned(table: RouteTable, destination: str, eni: Eni) -> dict[str, Any]:
+def _planned(table: RouteTable, destination: str, eni: Eni) -> JsonDict:
     return {
         "route_table": table.route_table_id,
         "destination": destination,

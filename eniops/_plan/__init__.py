@@ -13,11 +13,12 @@ the calls `apply` makes, in the order it makes them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal, TypeAlias
 
-from .._state._views import Subject
+from .._core._json import JsonObject
+from .._state._views import Described, Subject
 from ._expect import Expectation
 
 #: How a change is known to have taken effect once EC2 answered it:
@@ -55,13 +56,20 @@ class Ref:
         return f"<{self.fact.replace('_', ' ')} of the new attachment>"
 
 
+#: A parameter of an EC2 call as a plan holds it: plain data, in which a `Ref` stands for a
+#: fact an earlier change of the chain establishes (resolved by the executor when it sends).
+Param: TypeAlias = "Ref | bool | int | float | str | Sequence[Param] | Mapping[str, Param] | None"
+#: The parameters of one EC2 call, by name as boto3 takes them.
+Params: TypeAlias = "Mapping[str, Param]"
+
+
 @dataclass(frozen=True)
 class Change:
     """One mutating call: what it must show and how that is checked, how to put it back,
     and the bookkeeping calls that ride beside its check."""
 
     action: str  # EC2 operation, e.g. "AttachNetworkInterface"
-    params: Mapping[str, Any]
+    params: Params
     #: What the resources must show once it has taken effect (see `check`).
     expect: tuple[Expectation, ...] = ()
     check: Check = "wait"
@@ -125,10 +133,10 @@ class Chain:
     items: tuple[Change | Wait, ...]
     #: The resource the chain moves, then any other resource whose state its errors report.
     subjects: tuple[Subject, ...]
-    before: Mapping[str, Any] = field(default_factory=dict)
-    after: Mapping[str, Any] = field(default_factory=dict)
+    before: Described = field(default_factory=dict)
+    after: Described = field(default_factory=dict)
     #: Facts about the chain that errors repeat (ids, source, target, device index).
-    context: Mapping[str, Any] = field(default_factory=dict)
+    context: JsonObject = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     #: Undo the changes already made when a later one fails.
     rollback: bool = True
@@ -150,8 +158,8 @@ class Plan:
 
     operation: str
     chains: tuple[Chain, ...]
-    before: Mapping[str, Any] = field(default_factory=dict)
-    after: Mapping[str, Any] = field(default_factory=dict)
+    before: Described = field(default_factory=dict)
+    after: Described = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     #: A failed chain puts the others back too (the route tables of one destination).
     atomic: bool = False

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import ClassVar, Literal, TypeAlias, TypeVar
 
 from .._core._errors import Conflict
+from .._core._json import Json
 from .._state._model import Address, Eni
 from .._state._routes import RouteTable
 from .._state._views import Kind, PrivateIp, ResourceId, RouteRef, State, Subject, view
@@ -20,12 +21,17 @@ from .._state._views import Kind, PrivateIp, ResourceId, RouteRef, State, Subjec
 Progress = Literal["done", "settling", "absent"]
 
 
+#: What a check learns of a change in place (a new attachment's id and device index), which a
+#: later change of the chain names by a `Ref`.
+Fact: TypeAlias = "str | int | bool"
+
+
 @dataclass(frozen=True)
 class Seen:
     """What a re-read showed for an expectation, and facts learnt from it."""
 
     progress: Progress
-    facts: Mapping[str, Any] = field(default_factory=dict)
+    facts: Mapping[str, Fact] = field(default_factory=dict)
 
 
 DONE = Seen("done")
@@ -33,7 +39,7 @@ SETTLING = Seen("settling")
 ABSENT = Seen("absent")
 
 
-def _moved_away(what: str, now: str, subject: Subject, state: State, **details: object) -> Conflict:
+def _moved_away(what: str, now: str, subject: Subject, state: State, **details: Json) -> Conflict:
     return Conflict(
         "expect-mismatch",
         f"{what} was moved by someone else (now {now}); left where it is",
@@ -41,7 +47,7 @@ def _moved_away(what: str, now: str, subject: Subject, state: State, **details: 
     )
 
 
-def _address_taken(expect: Expectation, state: Address, **details: object) -> Conflict:
+def _address_taken(expect: Expectation, state: Address, **details: Json) -> Conflict:
     """An Elastic IP someone else holds now (or released: 'nothing')."""
     return _moved_away(
         state.public_ip or str(expect.resource),

@@ -11,8 +11,9 @@ import json
 import threading
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from .._core._json import JsonDict
 from ._model import Limits
 
 if TYPE_CHECKING:
@@ -45,11 +46,11 @@ def _read(path: Path) -> dict[str, Limits]:
     }
 
 
-def table_of(instance_types: Iterable[InstanceTypeInfoTypeDef], source: str) -> dict[str, Any]:
+def table_of(instance_types: Iterable[InstanceTypeInfoTypeDef], source: str) -> JsonDict:
     """The table for DescribeInstanceTypes' `InstanceTypes` entries, each parsed as eniops
     parses a read of one (`Limits.from_api`), by type name; `source` says where they came
     from."""
-    rows = {}
+    rows: JsonDict = {}
     for raw in instance_types:
         limits = Limits.from_api(raw)
         cards = {str(c): n for c, n in sorted(limits.max_enis_per_card.items())}

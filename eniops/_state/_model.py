@@ -9,7 +9,9 @@ import dataclasses
 import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._core._json import JsonDict
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2.type_defs import (
@@ -171,10 +173,10 @@ class Eni(_PlacedByEniops):
             primary_ipv6=primary_v6,
         )
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> JsonDict:
         """The state that matters for results and `show`."""
         att = self.attachment
-        view: dict[str, Any] = {
+        view: JsonDict = {
             "eni": self.eni_id,
             "status": self.status,
             "instance": att.instance_id if att else None,
@@ -251,7 +253,7 @@ class Instance:
             private_ip=raw.get("PrivateIpAddress") or None,
         )
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> JsonDict:
         """The state that matters for results."""
         return {
             "instance": self.instance_id,
@@ -290,7 +292,7 @@ class Address(_PlacedByEniops):
             tags=tag_dict(raw.get("Tags")),
         )
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> JsonDict:
         """The state that matters for results and `show`."""
         return {
             "allocation_id": self.allocation_id,

@@ -5,8 +5,9 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import TYPE_CHECKING, Literal, get_args
 
+from .._core._json import JsonDict
 from ._tags import tag_dict
 
 if TYPE_CHECKING:
@@ -122,7 +123,7 @@ class RouteTable:
             tags=tag_dict(raw.get("Tags")),
         )
 
-    def summary(self, destination: str) -> dict[str, Any]:
+    def summary(self, destination: str) -> JsonDict:
         """The table's route for `destination`, as results show it."""
         route = self.route(destination)
         return {

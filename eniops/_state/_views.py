@@ -7,10 +7,11 @@ few words an error message ends with.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, TypeAlias
+from typing import Literal, TypeAlias
 
+from .._core._json import Json, JsonDict, JsonObject
 from ._model import Address, Eni
 from ._routes import RouteTable
 
@@ -48,7 +49,7 @@ Subject: TypeAlias = "tuple[Kind, ResourceId]"
 State: TypeAlias = "Eni | Address | RouteTable"
 
 
-def view(subject: Subject, state: State | None) -> dict[str, Any] | None:
+def view(subject: Subject, state: State | None) -> JsonDict | None:
     """The state read for `subject` as results and errors show it (None: it does not exist)."""
     if state is None:
         return None
@@ -58,7 +59,7 @@ def view(subject: Subject, state: State | None) -> dict[str, Any] | None:
     return state.summary()
 
 
-def _eni_words(shown: Mapping[str, Any]) -> str:
+def _eni_words(shown: JsonObject) -> str:
     if shown.get("instance"):
         return (
             f"{shown['eni']} is {shown['attachment_status']} on {shown['instance']} "
@@ -67,18 +68,18 @@ def _eni_words(shown: Mapping[str, Any]) -> str:
     return f"{shown['eni']} is {shown.get('status')}, attached to nothing"
 
 
-def _address_words(shown: Mapping[str, Any]) -> str:
+def _address_words(shown: JsonObject) -> str:
     if shown.get("eni"):
         holder = shown.get("instance") or shown["eni"]
         return f"{shown['public_ip']} is on {holder} ({shown.get('private_ip')})"
     return f"{shown['public_ip']} is associated with nothing"
 
 
-def _route_words(shown: Mapping[str, Any]) -> str:
+def _route_words(shown: JsonObject) -> str:
     return f"{shown['route_table']}: {shown['destination']} -> {shown['target']}"
 
 
-_WORDS: dict[Kind, Callable[[Mapping[str, Any]], str]] = {
+_WORDS: dict[Kind, Callable[[JsonObject], str]] = {
     "eni": _eni_words,
     "address": _address_words,
     "route-table": _route_words,
@@ -99,22 +100,31 @@ class Planned:
     it was read (verified)."""
 
     subject: Subject
-    state: Mapping[str, Any]
+    state: JsonObject
 
 
-def resolved(data: Mapping[str, Any], seen: Mapping[Subject, State | None]) -> dict[str, Any]:
+#: A value of a plan's before or after: plain data in which a resource's state may still be
+#: `Planned`.
+Shown: TypeAlias = (
+    "Planned | bool | int | float | str | Sequence[Shown] | Mapping[str, Shown] | None"
+)
+#: A plan's before or after, by name (``address``, ``eni``, ``routes``...).
+Described: TypeAlias = "Mapping[str, Shown]"
+
+
+def resolved(data: Described, seen: Mapping[Subject, State | None]) -> JsonDict:
     """`data` (a plan's before or after) as plain data: each `Planned` state replaced by the
     view of what was read of its subject, or kept as planned when nothing was read."""
 
-    def one(value: Any) -> Any:
+    def one(value: Shown) -> Json:
         if isinstance(value, Planned):
             state = seen.get(value.subject)
             shown = view(value.subject, state) if state is not None else None
             return shown if shown is not None else dict(value.state)
+        if value is None or isinstance(value, (str, int, float)):
+            return value
         if isinstance(value, Mapping):
             return {k: one(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [one(v) for v in value]
-        return value
+        return [one(v) for v in value]
 
     return {k: one(v) for k, v in data.items()}

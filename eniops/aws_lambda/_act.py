@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -32,7 +32,8 @@ from ._lease import Lease, Leases
 from ._logs import Invocation
 
 if TYPE_CHECKING:
-    from .._core._result import Evacuation, Result
+    from .._core._json import Json
+    from .._core._result import CheckedPair, Evacuation, Result
     from .._gateway import Gateway
     from .._ops._operation import Common
     from .._ops.failover import FailoverRequest
@@ -261,16 +262,16 @@ def readiness(call: Call, pairs: list[tuple[str, str]]) -> list[dict[str, Any]]:
     # Lazy: the readiness check (80 ms with the operations' core) only for a check.
     from .._ops.readiness import assess  # noqa: PLC0415
 
-    def one(source: str, standby: str) -> dict[str, Any]:
+    def one(source: str, standby: str) -> CheckedPair:
         found = assess(source, standby, (), call.common("a readiness check"), ips_from_tag=True)
-        return found.to_dict()
+        return source, standby, found
 
-    done: list[dict[str, Any]] = []
+    done: list[CheckedPair] = []
     for first in range(0, len(pairs), 4):  # a few pairs at once: describes are rationed
         batch = pairs[first : first + 4]
         done.extend(at_once(*(lambda s=s, t=t: one(s, t) for s, t in batch)))
-    _logged(call, pairs, done)
-    return done
+    _logged(call, done)
+    return [found.to_dict() for _, _, found in done]
 
 
 def zone_readiness(call: Call, zone: str) -> dict[str, Any]:
@@ -281,27 +282,26 @@ def zone_readiness(call: Call, zone: str) -> dict[str, Any]:
     from .._ops.evacuate import check_zone  # noqa: PLC0415
 
     found = check_zone(zone, pairs=call.config.pairs, **call.common("the zone's check"))
-    pairs = [(p["instance"], p["standby"]) for p in found["pairs"]]
-    call.invocation.add(zone=found["zone"])
-    _logged(call, pairs, [p["readiness"] for p in found["pairs"]])
-    return {"ok": True, **found}
+    call.invocation.add(zone=found.zone)
+    _logged(call, found.pairs)
+    return {"ok": True, **found.to_dict()}
 
 
-def _logged(call: Call, pairs: list[tuple[str, str]], done: list[dict[str, Any]]) -> None:
+def _logged(call: Call, checked: Sequence[CheckedPair]) -> None:
     """Each pair's readiness on the invocation's log line (WARNING when one is not ready),
     and counted: `PairNotReady` 1 or 0 for each."""
-    for (source, _), found in zip(pairs, done, strict=True):
-        call.invocation.metric("PairNotReady", source, 0.0 if found["ready"] else 1.0)
-    summary = [
+    for source, _, found in checked:
+        call.invocation.metric("PairNotReady", source, 0.0 if found.ready else 1.0)
+    summary: list[Json] = [
         {
             "instance": source,
             "standby": standby,
-            "ready": found["ready"],
-            "problems": [f"{p['reason']} {p['resource']}".strip() for p in found["problems"]],
+            "ready": found.ready,
+            "problems": [f"{p.reason} {p.resource}".strip() for p in found.problems],
         }
-        for (source, standby), found in zip(pairs, done, strict=True)
+        for source, standby, found in checked
     ]
-    ready = all(found["ready"] for found in done)
+    ready = all(found.ready for _, _, found in checked)
     call.invocation.add(pairs=summary, outcome="ready" if ready else "not-ready")
     if not ready:
         call.invocation.raise_level(logging.WARNING)

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     Handler = Callable[[int, FrameType | None], object] | int | signal.Handlers | None
     from mypy_boto3_ec2 import EC2Client
 
+    from .._core._result import ZoneReadiness
     from .._imds import Imds
     from .._registry import OperationSpec
 
@@ -93,7 +94,7 @@ def _run_operation(args: argparse.Namespace, spec: OperationSpec) -> tuple[Any, 
     if spec.zone_form:
         _one_form(args, spec)
         if args.zone is not None:
-            return _check_zone(args, kwargs), "zone-readiness"
+            return _check_zone(args, kwargs).to_dict(), "zone-readiness"
     value = spec.function(getattr(args, spec.positional), ec2=_client(args), **kwargs)
     if spec.name == "evacuate":
         return value.to_dict(), "evacuation"
@@ -119,7 +120,7 @@ def _one_form(args: argparse.Namespace, spec: OperationSpec) -> None:
         )
 
 
-def _check_zone(args: argparse.Namespace, kwargs: dict[str, Any]) -> dict[str, Any]:
+def _check_zone(args: argparse.Namespace, kwargs: dict[str, Any]) -> ZoneReadiness:
     """`check --zone`: the readiness of every pair whose active instance is in the zone."""
     # Lazy: the operations' core (80 ms) only for a command that runs one.
     from .._ops.evacuate import check_zone  # noqa: PLC0415

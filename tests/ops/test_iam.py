@@ -124,7 +124,7 @@ def test_a_zones_check_calls_what_check_failover_declares(world):
         add_zone_pairs(client, world.lab, 1)
     world.strict.reset_calls()
     checked = check_zone(world.lab.zone_a, ec2=world.client)
-    assert len(checked["pairs"]) == 1
+    assert len(checked.pairs) == 1
     called = {f"ec2:{c.operation}" for c in world.strict.calls}
     assert "ec2:DescribeAvailabilityZones" in called
     assert called <= set(_registry.BY_NAME["check_failover"].actions), called
