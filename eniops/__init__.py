@@ -10,7 +10,7 @@ cold start); type checkers see them as they are.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ._core import _version
 from ._core._errors import (
@@ -115,7 +115,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     # The version is read from the package metadata, an operation or `describe`'s types
     # imported, when first asked.
     if name == "__version__":

@@ -12,12 +12,20 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal, TypeAlias
 
 from ._core._errors import InvalidInput
 from ._core._json import JsonDict
 from ._core._keywords import CHECK, COMMON, READ
 from ._core._permissions import policy_document
+
+if TYPE_CHECKING:
+    from ._core._result import Evacuation, Readiness, Result
+    from ._state._descriptions import Description
+
+#: What an operation returns: a change's `Result`, a check's `Readiness`, an evacuation's
+#: `Evacuation`, or `describe`'s description.
+Outcome: TypeAlias = "Result | Readiness | Evacuation | Description"
 
 TAGS = ("CreateTags", "DeleteTags")
 
@@ -68,7 +76,7 @@ class OperationSpec:
         return {"change": COMMON, "check": CHECK, "read": READ}[self.takes]
 
     @property
-    def function(self) -> Callable[..., Any]:
+    def function(self) -> Callable[..., Outcome]:
         """The public function (its module is imported now if it was not yet)."""
         return getattr(importlib.import_module(self.module), self.name)  # type: ignore[no-any-return]
 

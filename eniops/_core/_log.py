@@ -18,7 +18,7 @@ import logging
 from collections.abc import Mapping
 from datetime import datetime, timezone
 
-from ._json import JsonDict, JsonObject
+from ._json import JsonDict
 
 logging.getLogger("eniops").addHandler(logging.NullHandler())
 
@@ -72,7 +72,7 @@ _NAMING = (
 )
 
 
-def said(action: str, params: JsonObject) -> str:
+def said(action: str, params: Mapping[str, object]) -> str:
     """A call in words: its action and what it names (``AssociateAddress
     AllocationId=eipalloc-… NetworkInterfaceId=eni-… PrivateIpAddress=10.0.1.5``)."""
     parts = [action]
@@ -94,7 +94,7 @@ def said(action: str, params: JsonObject) -> str:
     return " ".join(parts)
 
 
-def named(params: JsonObject) -> list[str]:
+def named(params: Mapping[str, object]) -> list[str]:
     """The resource ids a call's parameters name (for a record's fields)."""
     found: list[str] = []
     for key in _NAMING:

@@ -14,7 +14,10 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 
 @dataclass(frozen=True)
@@ -147,8 +150,17 @@ def current() -> Settings:
     return _current.get(DEFAULT_SETTINGS)
 
 
+class SettingsChanges(TypedDict, total=False):
+    """The fields of `Settings` a `use_settings` block sets (the others stay as they are)."""
+
+    policy: RetryPolicy
+    progress: Callable[[str, float], None] | None
+    stop: StopRequest | None
+    clock: Clock | None
+
+
 @contextmanager
-def use_settings(**changes: Any) -> Iterator[Settings]:
+def use_settings(**changes: Unpack[SettingsChanges]) -> Iterator[Settings]:
     """Operations started inside the block use these settings (fields of `Settings`)."""
     settings = replace(current(), **changes)
     token = _current.set(settings)

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from .._core import _codes, _threads
 from .._core._deadline import Deadline
@@ -43,6 +43,9 @@ from ._translate import answered_by, error_code, translate
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
 
+#: A call's parameters as boto3 takes them (boto3 checks them against the service's model).
+Sent: TypeAlias = "Mapping[str, object]"
+
 __all__ = [
     "Gateway",
     "build_client",
@@ -50,6 +53,7 @@ __all__ = [
     "error_code",
     "imds_settings",
     "known_regions",
+    "pages",
     "translate",
 ]
 
@@ -58,9 +62,7 @@ class _Abandoned(Exception):
     """A call did not answer within its bound; it may still complete on EC2's side."""
 
 
-def _invoke(
-    method: Callable[..., Any], params: Mapping[str, Any], limit_s: float, endpoint: str = ""
-) -> Any:
+def _invoke(method: Callable[..., Any], params: Sent, limit_s: float, endpoint: str = "") -> Any:
     """Call `method(**params)` (a client's, at `endpoint`) on the pool; give up waiting after
     `limit_s` seconds. On the pool already (the executor's loop holds this call's future and
     its bound), call it in place."""
@@ -201,7 +203,7 @@ class Gateway:
             client, deadline, policy=self.policy, clock=self.clock, stop=self.stop, name=self.name
         )
 
-    def call(self, operation: str, params: Mapping[str, Any], *, first_read: bool = False) -> Any:
+    def call(self, operation: str, params: Sent, *, first_read: bool = False) -> Any:
         """A read: call EC2 `operation` with retries; raise the eniops error it stands for.
 
         A `first_read` answering NotFound is read again briefly (eventual consistency)."""
@@ -215,7 +217,7 @@ class Gateway:
         except BaseException as err:
             raise self._ended(operation, err, retried=True) from err
 
-    def send(self, operation: str, params: Mapping[str, Any], attempt: int = 1) -> Any:
+    def send(self, operation: str, params: Sent, attempt: int = 1) -> Any:
         """A change: one call, bounded by the deadline plus the allowance of a call in flight
         (`RetryPolicy.in_flight_s`); raise the eniops error it stands for."""
         if self.deadline.expired():
@@ -228,7 +230,10 @@ class Gateway:
             raise self._ended(operation, err, retried=False) from err
 
     def resends(
-        self, resendable: Callable[[BaseException], bool], operation: str, params: Any
+        self,
+        resendable: Callable[[BaseException], bool],
+        operation: str,
+        params: Sent,
     ) -> _retries.Turns:
         """The attempts at sending change `operation`, a decision at a time (`Turns`):
         again after an error `resendable` accepts, until the deadline or a stop."""
@@ -239,7 +244,7 @@ class Gateway:
             )
         )
 
-    def dry_run(self, operation: str, params: Mapping[str, Any]) -> None:
+    def dry_run(self, operation: str, params: Sent) -> None:
         """Ask EC2 whether `operation` would succeed (DryRun=True), changing nothing.
 
         Raises `PermissionDenied` (UnauthorizedOperation), the error EC2 answered, or an
@@ -258,9 +263,7 @@ class Gateway:
             operation=operation,
         )
 
-    def _attempt(
-        self, operation: str, params: Mapping[str, Any], allowance: float, attempt: int
-    ) -> Any:
+    def _attempt(self, operation: str, params: Sent, allowance: float, attempt: int) -> Any:
         if self.deadline.expired() and not allowance:
             raise self.deadline.timeout_error(f"reading {operation}", {"operation": operation})
         method = _method_of(self.client, operation)
@@ -304,3 +307,16 @@ class Gateway:
             )
         translated = translate(err, operation)
         return translated if translated is not None else err
+
+
+def pages(gateway: Gateway, operation: str, params: Sent, key: str) -> Iterator[Any]:
+    """A read of every page: the entries under `key` of each answer, the next page asked for
+    by the answer's `NextToken`."""
+    request = dict(params)
+    while True:
+        response = gateway.call(operation, request)
+        yield from response.get(key) or ()
+        token = response.get("NextToken")
+        if not token:
+            return
+        request["NextToken"] = token

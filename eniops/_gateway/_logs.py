@@ -19,7 +19,7 @@ _LOG = logger("eniops.gateway")
 def call_said(
     name: str,
     operation: str,
-    params: Mapping[str, Any],
+    params: Mapping[str, object],
     *,
     attempt: int,
     started: float,
@@ -55,7 +55,7 @@ def call_said(
     )
 
 
-def retries_said(name: str, operation: str, params: Mapping[str, Any]) -> Any:
+def retries_said(name: str, operation: str, params: Mapping[str, object]) -> Any:
     """tenacity's `before_sleep` for a call of operation `name`: None when INFO is not logged."""
     if not _LOG.isEnabledFor(logging.INFO):
         return None

@@ -67,7 +67,7 @@ class Common:
     def of(
         cls,
         name: str,
-        keywords: Mapping[str, Any],
+        keywords: Mapping[str, object],
         *,
         timeout_s: float,
         allowed: Iterable[str] = COMMON,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .._core._codes import DRY_RUN_IGNORED
 from .._core._errors import (
@@ -22,6 +22,7 @@ from .._core._errors import (
     PermissionDenied,
     PreconditionFailed,
 )
+from .._core._json import JsonObject
 from .._core._result import Problem, Readiness
 from .._core._threads import at_once
 from .._executor import DEPENDS, NO_DRY_RUN, Run, dry_run_calls, execute, resolve
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from typing_extensions import Unpack
 
     from .._core._keywords import CheckKeywords
+    from .._gateway import Gateway
 
 #: How long IAM's policy simulator (and the caller's identity) may take to answer.
 SIMULATOR_PATIENCE_S = 5.0
@@ -88,7 +90,7 @@ def assess(
     from_instance: object,
     to_instance: object,
     ips: object,
-    common: Mapping[str, Any],
+    common: Mapping[str, object],
     *,
     ips_from_tag: bool = False,
 ) -> Readiness:
@@ -147,7 +149,7 @@ def _problem(refusal: PreconditionFailed) -> Problem:
     return Problem(refusal.reason, _resource(refusal.details), refusal.message)
 
 
-def _resource(details: Mapping[str, Any]) -> str:
+def _resource(details: JsonObject) -> str:
     for key in _RESOURCE_KEYS:
         value = details.get(key)
         if isinstance(value, Mapping):
@@ -307,7 +309,7 @@ def _simulate(run: Run, unchecked: list[tuple[str, str]]) -> dict[tuple[str, str
     return decisions
 
 
-def _principal(iam: Any, caller: str, partition: str, account: str) -> str:
+def _principal(iam: Gateway, caller: str, partition: str, account: str) -> str:
     """The IAM principal an STS caller ARN stands for: a role's ARN (read: it has a path the
     caller's ARN leaves out) or a user's; any other caller (root, federated) cannot be
     simulated."""

@@ -10,29 +10,43 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypeVar
 
 from .._core._errors import NotFound
 from .._core._inputs import EipRef
-from .._gateway import Gateway
+from .._core._json import JsonDict
+from .._gateway import Gateway, pages
 from ._instance_types import shipped
 from ._model import Address, Eni, Instance, InstanceStatus, Limits, Subnet
 from ._routes import RouteTable
 from ._views import Kind, PrivateIp, ResourceId, RouteRef, State
 
+if TYPE_CHECKING:
+    from mypy_boto3_ec2 import EC2Client
+
 T = TypeVar("T")
 
-_caches: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+
+@dataclass
+class _Cache:
+    """What one client has read that never changes."""
+
+    limits: dict[str, Limits] = field(default_factory=dict)  # by instance type
+    subnets: dict[str, Subnet] = field(default_factory=dict)  # by subnet id
+
+
+_caches: weakref.WeakKeyDictionary[EC2Client, _Cache] = weakref.WeakKeyDictionary()
 _caches_lock = threading.Lock()
 
 
-def _cache_of(client: Any) -> dict[str, Any]:
+def _cache_of(client: EC2Client) -> _Cache:
     with _caches_lock:
         try:
-            return _caches.setdefault(client, {})
+            return _caches.setdefault(client, _Cache())
         except TypeError:  # a client that cannot be weakly referenced: no cache
-            return {}
+            return _Cache()
 
 
 def clear_caches() -> None:
@@ -48,16 +62,6 @@ class _Reads:
         self.gateway = gateway
         self._cache = _cache_of(gateway.client)
 
-    def _pages(self, operation: str, params: Mapping[str, Any], key: str) -> Iterator[Any]:
-        request = dict(params)
-        while True:
-            response = self.gateway.call(operation, request)
-            yield from response.get(key) or ()
-            token = response.get("NextToken")
-            if not token:
-                return
-            request["NextToken"] = token
-
 
 class _AddressReads(_Reads):
     """Elastic IPs."""
@@ -69,7 +73,7 @@ class _AddressReads(_Reads):
 
     def address(self, ref: EipRef) -> Address:
         """One Elastic IP by allocation id or public IP."""
-        params: dict[str, Any] = (
+        params: JsonDict = (
             {"AllocationIds": [ref.allocation_id]}
             if ref.allocation_id
             else {"PublicIps": [ref.public_ip]}
@@ -117,7 +121,7 @@ class _EniReads(_Reads):
         params = {"Filters": [{"Name": name, "Values": list(values)}]}
         return [
             Eni.from_api(n)
-            for n in self._pages("DescribeNetworkInterfaces", params, "NetworkInterfaces")
+            for n in pages(self.gateway, "DescribeNetworkInterfaces", params, "NetworkInterfaces")
         ]
 
     def used_device_indexes(self, instance_id: str, network_card_index: int = 0) -> set[int]:
@@ -180,10 +184,9 @@ class _InstanceReads(_Reads):
         known = shipped(instance_type)
         if known is not None:
             return known
-        key = f"limits:{instance_type}"
-        cached = self._cache.get(key)
+        cached = self._cache.limits.get(instance_type)
         if cached is not None:
-            return cached  # type: ignore[no-any-return]
+            return cached
         response = self.gateway.call("DescribeInstanceTypes", {"InstanceTypes": [instance_type]})
         types = response.get("InstanceTypes") or []
         if not types:
@@ -191,18 +194,17 @@ class _InstanceReads(_Reads):
                 f"instance type {instance_type} is unknown", details={"type": instance_type}
             )
         limits = Limits.from_api(types[0])
-        self._cache[key] = limits
+        self._cache.limits[instance_type] = limits
         return limits
 
     def subnet(self, subnet_id: str) -> Subnet:
         """A subnet's range (cached: it never changes)."""
-        key = f"subnet:{subnet_id}"
-        cached = self._cache.get(key)
+        cached = self._cache.subnets.get(subnet_id)
         if cached is not None:
-            return cached  # type: ignore[no-any-return]
+            return cached
         response = self.gateway.call("DescribeSubnets", {"SubnetIds": [subnet_id]}, first_read=True)
         subnet = Subnet.from_api(response["Subnets"][0])
-        self._cache[key] = subnet
+        self._cache.subnets[subnet_id] = subnet
         return subnet
 
 
@@ -241,10 +243,10 @@ class _RouteReads(_Reads):
                 else "route.destination-cidr-block"
             )
             filters.append({"Name": key, "Values": [destination]})
-        params: dict[str, Any] = {"Filters": filters} if filters else {}
+        params: JsonDict = {"Filters": filters} if filters else {}
         return [
             RouteTable.from_api(t)
-            for t in self._pages("DescribeRouteTables", params, "RouteTables")
+            for t in pages(self.gateway, "DescribeRouteTables", params, "RouteTables")
         ]
 
 
@@ -275,7 +277,7 @@ class Reader(_AddressReads, _EniReads, _InstanceReads, _RouteReads):
             t.route_table_id: t
             for t in (
                 RouteTable.from_api(raw)
-                for raw in self._pages("DescribeRouteTables", params, "RouteTables")
+                for raw in pages(self.gateway, "DescribeRouteTables", params, "RouteTables")
             )
         }
         return {r: found[r.route_table_id] for r in ids if r.route_table_id in found}

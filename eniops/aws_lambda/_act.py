@@ -32,7 +32,7 @@ from ._lease import Lease, Leases
 from ._logs import Invocation
 
 if TYPE_CHECKING:
-    from .._core._json import Json
+    from .._core._json import Json, JsonDict
     from .._core._result import CheckedPair, Evacuation, Result
     from .._gateway import Gateway
     from .._ops._operation import Common
@@ -113,7 +113,7 @@ def failover(call: Call, trigger: Trigger, source: str, standby: str) -> dict[st
     finally:
         if leases is not None and leases.unavailable is not None:
             _went_on_without(call, source, leases.unavailable)
-    return _report(call, trigger, source, result.to_dict())
+    return _report(call, trigger, source, result)
 
 
 def evacuate(call: Call, zone: object, kwargs: Mapping[str, object]) -> Evacuation:
@@ -223,9 +223,9 @@ def _alarm_state(call: Call, name: str) -> str | None:
     return str(alarms[0].get("StateValue")) if alarms else None
 
 
-def _report(call: Call, trigger: Trigger, source: str, result: dict[str, Any]) -> dict[str, Any]:
-    before = result["before"]
-    found = before["elastic_ips"] or before["enis"] or before["routes"] or before["ips"]
+def _report(call: Call, trigger: Trigger, source: str, result: Result) -> JsonDict:
+    before = result.before
+    found = any(before.get(k) for k in ("elastic_ips", "enis", "routes", "ips"))
     if trigger.state in GONE_STATES and not found:
         raise NotFound(
             f"{source} is {trigger.state} and nothing of it is left to fail over (no Elastic IP, "
@@ -233,20 +233,20 @@ def _report(call: Call, trigger: Trigger, source: str, result: dict[str, Any]) -
             details={"instance": source, "state": trigger.state},
         )
     call.invocation.add(moved=moved(result))
-    if result["changed"]:
+    if result.changed:
         call.invocation.metric("Failovers", source)
-        call.invocation.metric("FailoverSeconds", source, result["elapsed_s"])
-    call.invocation.add(outcome="changed" if result["changed"] else "unchanged")
-    return {"ok": True, **result}
+        call.invocation.metric("FailoverSeconds", source, result.elapsed_s)
+    call.invocation.add(outcome="changed" if result.changed else "unchanged")
+    return {"ok": True, **result.to_dict()}
 
 
-def moved(result: Mapping[str, Any]) -> list[str]:
+def moved(result: Result) -> list[str]:
     """The ids of the Elastic IPs, ENIs and route tables a result changed."""
     found: list[str] = []
-    for part in [result, *result.get("children", [])]:
-        if not part.get("changed"):
+    for part in [result, *result.children]:
+        if not part.changed:
             continue
-        before = part.get("before", {})
+        before = part.before
         for key, field in (("address", "allocation_id"), ("eni", "eni"), ("route", "route_table")):
             value = before.get(key)
             if isinstance(value, Mapping) and value.get(field):

@@ -10,12 +10,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .._core._errors import InvalidInput
+from .._core._result import Evacuation, Result
 from .._registry import BY_NAME
 from ._act import Call, evacuate, moved
 from ._config import REQUIRE_TAG_ENV
 
 if TYPE_CHECKING:
-    from .._registry import OperationSpec
+    from .._registry import OperationSpec, Outcome
 
 
 def direct(call: Call, event: Mapping[str, Any], forbidden: frozenset[str]) -> dict[str, Any]:
@@ -30,23 +31,23 @@ def direct(call: Call, event: Mapping[str, Any], forbidden: frozenset[str]) -> d
             f"{', '.join(sorted(BY_NAME))} and an object of arguments"
         )
     resource, kwargs = _arguments(call, spec, args, forbidden)
+    outcome: Outcome
     if spec.name == "evacuate":  # each pair under its lease, as an event's failover
         outcome = evacuate(call, resource, kwargs)
     else:
         outcome = spec.function(resource, ec2=call.client("ec2"), **kwargs)
-    data = outcome if isinstance(outcome, dict) else outcome.to_dict()
-    if spec.name == "evacuate":
+    if isinstance(outcome, Evacuation):
         call.invocation.add(
-            outcome=f"{data['moved']} moved, {data['unchanged']} unchanged, "
-            f"{data['refused']} refused, {data['failed']} failed"
+            outcome=f"{outcome.moved} moved, {outcome.unchanged} unchanged, "
+            f"{outcome.refused} refused, {outcome.failed} failed"
         )
-    elif spec.mutating:
+    elif isinstance(outcome, Result):
         call.invocation.add(
-            moved=moved(data), outcome="changed" if data["changed"] else "unchanged"
+            moved=moved(outcome), outcome="changed" if outcome.changed else "unchanged"
         )
     else:
         call.invocation.add(outcome="read")
-    return {"ok": True, **data}
+    return {"ok": True, **(outcome if isinstance(outcome, dict) else outcome.to_dict())}
 
 
 def _arguments(

@@ -96,13 +96,10 @@ def _run_operation(args: argparse.Namespace, spec: OperationSpec) -> tuple[Any, 
         if args.zone is not None:
             return _check_zone(args, kwargs).to_dict(), "zone-readiness"
     value = spec.function(getattr(args, spec.positional), ec2=_client(args), **kwargs)
-    if spec.name == "evacuate":
-        return value.to_dict(), "evacuation"
-    if spec.mutating:
-        return value.to_dict(), "result"
-    if spec.takes == "check":
-        return value.to_dict(), "readiness"
-    return value, "show"
+    if isinstance(value, dict):  # describe's description
+        return value, "show"
+    kind = "evacuation" if spec.name == "evacuate" else "result" if spec.mutating else "readiness"
+    return value.to_dict(), kind
 
 
 def _one_form(args: argparse.Namespace, spec: OperationSpec) -> None:

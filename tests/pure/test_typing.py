@@ -104,3 +104,23 @@ def test_the_description_types_are_what_describe_returns(world):
         fits(line, eniops.EniLine)
     fits(eniops.describe(lab.floating_eni, ec2=world.client), eniops.EniDescription)
     fits(eniops.describe(lab.eip, ec2=world.client), eniops.AddressDescription)
+
+
+def test_use_settings_takes_every_field_of_settings_and_no_other():
+    """`use_settings(**changes)` is typed by `SettingsChanges`: its keys are the fields of
+    `Settings`, so a field added to one and not the other fails here."""
+    import dataclasses
+    import typing
+
+    from eniops._core._settings import Settings, SettingsChanges, use_settings
+
+    fields = {f.name for f in dataclasses.fields(Settings)}
+    assert set(SettingsChanges.__optional_keys__) == fields
+    assert not SettingsChanges.__required_keys__
+    hints = typing.get_type_hints(SettingsChanges)
+    by_field = typing.get_type_hints(Settings)
+    assert {name: hints[name] for name in fields} == {name: by_field[name] for name in fields}
+    with use_settings(progress=None) as settings:
+        assert settings.progress is None
+    with pytest.raises(TypeError), use_settings(nope=1):  # type: ignore[call-arg]
+        pass
