@@ -12,8 +12,8 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from .._core import _inputs, _threads, _version
 from .._core._errors import EXIT_SIGINT, EXIT_SIGTERM, EniopsError, InvalidInput, exit_code_for
@@ -30,6 +30,12 @@ if TYPE_CHECKING:
     Handler = Callable[[int, FrameType | None], object] | int | signal.Handlers | None
     from mypy_boto3_ec2 import EC2Client
 
+    from .._core._json import Json
+    from .._state._descriptions import Description
+
+    #: What a command prints: JSON data, or `describe`'s description.
+    Printed: TypeAlias = "Json | Description"
+    from .._core._keywords import CheckKeywords
     from .._core._result import ZoneReadiness
     from .._imds import Imds
     from .._registry import OperationSpec
@@ -70,8 +76,8 @@ def _this_instance(args: argparse.Namespace) -> str:
     return str(args.self_instance)
 
 
-def _operation_kwargs(args: argparse.Namespace, spec: OperationSpec) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {}
+def _operation_kwargs(args: argparse.Namespace, spec: OperationSpec) -> dict[str, object]:
+    kwargs: dict[str, object] = {}
     for name in spec.keywords:
         value = getattr(args, name, None)
         if value is None:
@@ -82,7 +88,7 @@ def _operation_kwargs(args: argparse.Namespace, spec: OperationSpec) -> dict[str
     return kwargs
 
 
-def _run_operation(args: argparse.Namespace, spec: OperationSpec) -> tuple[Any, str]:
+def _run_operation(args: argparse.Namespace, spec: OperationSpec) -> tuple[Printed, str]:
     """Run one registered operation; return what it returned and its kind of view."""
     kwargs = _operation_kwargs(args, spec)
     if args.timeout is not None:
@@ -94,7 +100,7 @@ def _run_operation(args: argparse.Namespace, spec: OperationSpec) -> tuple[Any, 
     if spec.zone_form:
         _one_form(args, spec)
         if args.zone is not None:
-            return _check_zone(args, kwargs).to_dict(), "zone-readiness"
+            return _check_zone(args).to_dict(), "zone-readiness"
     value = spec.function(getattr(args, spec.positional), ec2=_client(args), **kwargs)
     if isinstance(value, dict):  # describe's description
         return value, "show"
@@ -117,16 +123,18 @@ def _one_form(args: argparse.Namespace, spec: OperationSpec) -> None:
         )
 
 
-def _check_zone(args: argparse.Namespace, kwargs: dict[str, Any]) -> ZoneReadiness:
+def _check_zone(args: argparse.Namespace) -> ZoneReadiness:
     """`check --zone`: the readiness of every pair whose active instance is in the zone."""
     # Lazy: the operations' core (80 ms) only for a command that runs one.
     from .._ops.evacuate import check_zone  # noqa: PLC0415
 
-    keywords = {k: v for k, v in kwargs.items() if k in ("timeout", "require_tag")}
-    return check_zone(args.zone, pairs=args.pairs, ec2=_client(args), **keywords)
+    keywords: CheckKeywords = {"ec2": _client(args), "require_tag": args.require_tag}
+    if args.timeout is not None:
+        keywords["timeout"] = args.timeout
+    return check_zone(args.zone, pairs=args.pairs, **keywords)
 
 
-def _run(args: argparse.Namespace) -> tuple[Any, str]:
+def _run(args: argparse.Namespace) -> tuple[Printed, str]:
     """Dispatch a parsed command; return what to print and how it reads as text."""
     # Lazy: the registry (3 ms) loads once a command runs, never for --help.
     from .. import _registry  # noqa: PLC0415
@@ -172,7 +180,7 @@ def _compiled(query: str | None) -> Any:
         raise InvalidInput(f"--query {query!r}: {' '.join(str(err).split())}") from err
 
 
-def _rendered(value: Any, view: str, args: argparse.Namespace) -> str:
+def _rendered(value: Printed, view: str, args: argparse.Namespace) -> str:
     # Lazy: rendering (1 ms) loads only once there is something to print.
     from . import _render as render  # noqa: PLC0415
 
@@ -396,15 +404,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _exit_code(value, view)
 
 
-def _exit_code(value: Any, view: str) -> int:
+def _exit_code(value: Printed, view: str) -> int:
     """0, but for a check not ready (3) and an evacuation whose pairs did not all move or
-    have nothing to move (the highest exit code among them)."""
+    have nothing to move (the highest exit code among them): as the printed data says."""
+    if not isinstance(value, Mapping):
+        return 0
     if view == "readiness":
-        return 0 if value["ready"] else EXIT_NOT_READY
+        return 0 if value.get("ready") is True else EXIT_NOT_READY
     if view == "zone-readiness":
-        return 0 if all(p["readiness"]["ready"] for p in value["pairs"]) else EXIT_NOT_READY
+        pairs = value.get("pairs")
+        checks = (
+            [p.get("readiness") for p in pairs if isinstance(p, Mapping)]
+            if isinstance(pairs, list)
+            else []
+        )
+        ready = all(isinstance(c, Mapping) and c.get("ready") is True for c in checks)
+        return 0 if ready else EXIT_NOT_READY
     if view == "evacuation":
-        return int(value["exit_code"])
+        code = value.get("exit_code")
+        return code if isinstance(code, int) else 1
     return 0
 
 

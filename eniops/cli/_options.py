@@ -7,13 +7,16 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TypeAlias
 
 from .._core import _inputs
 from .._core._errors import InvalidInput
 
+#: One of eniops' own parsers (`_inputs`): a value and the argument's name, to what it means.
+Parse: TypeAlias = "Callable[[object, str], object]"
 
-def checked(parse: Callable[[Any, str], Any], argument: str) -> Callable[[str], str]:
+
+def checked(parse: Parse, argument: str) -> Callable[[str], str]:
     """An argparse type that validates with eniops' own parser and keeps the text."""
 
     def check(text: str) -> str:
@@ -27,7 +30,7 @@ def checked(parse: Callable[[Any, str], Any], argument: str) -> Callable[[str], 
     return check
 
 
-def _whole(parse: Callable[[Any, str], Any], argument: str) -> Callable[[str], int]:
+def _whole(parse: Parse, argument: str) -> Callable[[str], int]:
     """An argparse type for a whole number eniops' own parser then checks (its range)."""
 
     def check(text: str) -> int:
@@ -45,7 +48,7 @@ def _whole(parse: Callable[[Any, str], Any], argument: str) -> Callable[[str], i
     return check
 
 
-def _parsed(parse: Callable[[Any, str], Any], text: str, argument: str) -> Any:
+def _parsed(parse: Parse, text: str, argument: str) -> object:
     """An argparse type whose value is what eniops' own parser makes of the text."""
     try:
         return parse(text, argument)
@@ -53,7 +56,7 @@ def _parsed(parse: Callable[[Any, str], Any], text: str, argument: str) -> Any:
         raise argparse.ArgumentTypeError(err.message) from err
 
 
-def _one_table(value: Any, argument: str) -> Any:
+def _one_table(value: object, argument: str) -> tuple[str, ...] | None:
     return _inputs.route_table_ids([value], argument)
 
 
@@ -63,14 +66,12 @@ class Option:
 
     flag: str
     help: str
-    type: Callable[[str], Any] | None = None
+    type: Callable[[str], object] | None = None
     action: str = "store"
     metavar: str | None = None
 
 
-def _valued(
-    flag: str, help: str, parse: Callable[[Any, str], Any], metavar: str, action: str = "store"
-) -> Option:
+def _valued(flag: str, help: str, parse: Parse, metavar: str, action: str = "store") -> Option:
     """An option with a value eniops' own parser checks (a whole number for `N`)."""
     kind = _whole if metavar == "N" else checked
     return Option(flag, help, kind(parse, flag), action, metavar)
@@ -141,7 +142,7 @@ OPTIONS: dict[str, Option] = {
         "append",
     ),
 }
-POSITIONALS: dict[str, Callable[[Any, str], Any]] = {
+POSITIONALS: dict[str, Parse] = {
     "eip": _inputs.eip,
     "eni": _inputs.eni_id,
     "target": _inputs.eni_or_instance,
@@ -169,11 +170,11 @@ class Global:
     help: str
     dest: str
     metavar: str | None = None
-    type: Callable[[str], Any] | None = None
+    type: Callable[[str], object] | None = None
     choices: tuple[str, ...] | None = None
     action: str = "store"
     #: Its value when not given (at the top level; under a command, "not given").
-    default: Any = None
+    default: str | float | None = None
     #: It configures the client: commands that call nothing do not take it.
     network: bool = True
 

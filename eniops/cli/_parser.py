@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, NoReturn
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, NoReturn, TypeAlias, TypedDict
 
 from .._core import _inputs
 from .._core._errors import EXIT_MEANINGS
-from ._options import GLOBALS, OPTIONS, POSITIONAL_HELP, POSITIONALS, checked
+from ._options import GLOBALS, OPTIONS, POSITIONAL_HELP, POSITIONALS, Option, checked
 
 if TYPE_CHECKING:
     from .._registry import OperationSpec
@@ -20,6 +20,24 @@ EXIT_USAGE = 2
 EXIT_CODES = "exit codes (docs/reference.md says more):\n" + "".join(
     f"  {code:<9} {meaning}\n" for code, meaning in EXIT_MEANINGS
 )
+
+
+#: Where the commands are added: the top level's subcommands, or a group's (``eip``, ``eni``).
+Commands: TypeAlias = "argparse._SubParsersAction[_Parser]"
+
+
+class _Argument(TypedDict, total=False):
+    """What `add_argument` is given for one option, besides its flags (an option that takes no
+    value is given no type, metavar or choices: argparse refuses them for it)."""
+
+    dest: str
+    help: str
+    action: str
+    default: object
+    metavar: str
+    type: Callable[[str], object]
+    choices: tuple[str, ...]
+    required: bool
 
 
 class _Parser(argparse.ArgumentParser):
@@ -35,7 +53,7 @@ def _add_globals(parser: argparse.ArgumentParser, *, top: bool, network: bool = 
     for option in GLOBALS:
         if option.network and not network:
             continue
-        kwargs: dict[str, Any] = {"dest": option.dest, "help": option.help, "action": option.action}
+        kwargs: _Argument = {"dest": option.dest, "help": option.help, "action": option.action}
         kwargs["default"] = option.default if top else argparse.SUPPRESS
         if option.metavar is not None:
             kwargs["metavar"] = option.metavar
@@ -47,27 +65,31 @@ def _add_globals(parser: argparse.ArgumentParser, *, top: bool, network: bool = 
 
 
 def _add_operation(
-    commands: Any, groups: dict[str, Any], spec: OperationSpec, *, whole: bool = True
+    commands: Commands, groups: dict[str, Commands | None], spec: OperationSpec, *, whole: bool
 ) -> None:
     """The operation's command; `whole=False`: its name and summary only (a command the
-    command line does not choose, listed by `--help` and never parsed)."""
+    command line does not choose, listed by `--help` and never parsed). `groups` holds each
+    group's commands (None: the group is listed by name only)."""
     *group_words, word = spec.command
-    holder = commands
+    holder: Commands | None = commands
     if group_words:
         group = group_words[0]
         if group not in groups:
-            groups[group] = commands.add_parser(
+            listed = commands.add_parser(
                 group,
                 help=f"{group} commands",
                 formatter_class=argparse.RawDescriptionHelpFormatter,
             )
-            if whole:
-                groups[group] = groups[group].add_subparsers(
+            groups[group] = (
+                listed.add_subparsers(
                     dest="action", required=True, parser_class=_Parser, metavar="ACTION"
                 )
-        if not whole:
-            return
+                if whole
+                else None
+            )
         holder = groups[group]
+    if holder is None:
+        return
     if not whole:
         commands.add_parser(word, help=spec.summary)
         return
@@ -101,7 +123,7 @@ def _add_keywords(parser: argparse.ArgumentParser, spec: OperationSpec) -> None:
     # Lazy: the registry (3 ms) loads only for the command the line names, never for --help.
     from .._registry import self_option_group  # noqa: PLC0415
 
-    exclusive: dict[str, Any] = {}
+    exclusive: dict[str, argparse._MutuallyExclusiveGroup] = {}
     for names in spec.one_of:
         group = parser.add_mutually_exclusive_group(required=not spec.zone_form)
         exclusive.update(dict.fromkeys(names, group))
@@ -111,11 +133,7 @@ def _add_keywords(parser: argparse.ArgumentParser, spec: OperationSpec) -> None:
     grouped = [n for names in spec.one_of for n in names if n in spec.keywords]
     for name in [*grouped, *(n for n in spec.keywords if n not in grouped)]:
         option = OPTIONS[name]
-        kwargs: dict[str, Any] = {"dest": name, "help": option.help, "action": option.action}
-        if option.type is not None:
-            kwargs["type"] = option.type
-        if option.metavar is not None:
-            kwargs["metavar"] = option.metavar
+        kwargs = _argument(option, name)
         if name in spec.required:
             kwargs["required"] = True
         exclusive.get(name, parser).add_argument(option.flag, **kwargs)
@@ -160,9 +178,18 @@ def _add_zone_form(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pairs", **_pairs_option())
 
 
-def _pairs_option() -> dict[str, Any]:
-    option = OPTIONS["pairs"]
-    return {"dest": "pairs", "help": option.help, "type": option.type, "metavar": option.metavar}
+def _pairs_option() -> _Argument:
+    return _argument(OPTIONS["pairs"], "pairs")
+
+
+def _argument(option: Option, dest: str) -> _Argument:
+    """What `add_argument` is given for an operation's option."""
+    kwargs: _Argument = {"dest": dest, "help": option.help, "action": option.action}
+    if option.type is not None:
+        kwargs["type"] = option.type
+    if option.metavar is not None:
+        kwargs["metavar"] = option.metavar
+    return kwargs
 
 
 def _last_of(spec: OperationSpec, member: str) -> str:
@@ -197,14 +224,14 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     _add_globals(parser, top=True)
     commands = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
-    groups: dict[str, Any] = {}
+    groups: dict[str, Commands | None] = {}
     for spec in OPERATIONS:
         _add_operation(commands, groups, spec, whole=words is None or spec.command[0] in words)
     _add_tools(commands)
     return parser
 
 
-def _add_tools(commands: Any) -> None:
+def _add_tools(commands: Commands) -> None:
     """The commands that are not operations: none calls EC2."""
     policy = commands.add_parser("iam-policy", help="least-privilege IAM policy for operations")
     policy.add_argument(
