@@ -13,20 +13,37 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal, TypedDict
 
 import eniops
 
 from ._core._errors import EniopsError
 from ._core._inputs import UNASSOCIATED
-from ._core._result import Readiness
+from ._core._keywords import ReadKeywords
+from ._core._result import Readiness, Result
 from ._gateway import build_client
 from ._state._tags import MOVE_TAG, MoveIntent
 from .cli._render import readiness_text, result_text
 
+if TYPE_CHECKING:
+    from mypy_boto3_ec2 import EC2Client
+
+    from .testing import StrictEc2
+    from .testing._lab import Lab
+
 Expect = Literal["done", "refused", "say", "ready", "not-ready"]
 #: The IPv6 overlay address of the dual-stack scenes.
 OVERLAY_V6 = "2001:db8::10/128"
+
+
+class Summary(TypedDict):
+    """What came of the story (for tests): the reason codes of the refusals in order, how
+    many moves changed something, each check's problems, and EC2 calls made."""
+
+    refused: list[str | None]
+    changed: int
+    checks: list[list[str]]
+    calls: int
 
 
 @dataclass(frozen=True)
@@ -34,37 +51,37 @@ class Scene:
     """One step of the story: what it shows, what to run, and what must come of it."""
 
     title: str
-    run: Callable[[], Any]
+    run: Callable[[], Result | Readiness | str]
     expect: Expect = "done"
 
 
-def _secondary_ip(eniops: Any, instance_id: str, ec2: dict[str, Any]) -> tuple[str, str]:
+def _secondary_ip(instance_id: str, ec2: ReadKeywords) -> tuple[str, str]:
     """An instance's primary ENI and its first secondary private IP."""
-    primary = eniops.describe(instance_id, **ec2)["enis"][0]
+    found = eniops.describe(instance_id, **ec2)
+    if found["kind"] != "instance":
+        raise AssertionError(f"{instance_id} is described as an {found['kind']}")
+    primary = found["enis"][0]
     return primary["eni"], primary["secondary_ips"][0]
 
 
-def _scenes(eniops: Any, lab: Any, ec2: dict[str, Any], extra: dict[str, str]) -> list[Scene]:
+def _scenes(lab: Lab, ec2: ReadKeywords, extra: dict[str, str]) -> list[Scene]:
     return [
-        *_check_scenes(eniops, lab, ec2),
-        *_eip_scenes(eniops, lab, ec2),
-        *_eni_scenes(eniops, lab, ec2, extra),
-        *_zone_scenes(eniops, lab, ec2),
+        *_check_scenes(lab, ec2),
+        *_eip_scenes(lab, ec2),
+        *_eni_scenes(lab, ec2, extra),
+        *_zone_scenes(lab, ec2),
         Scene(
             "After the failover: would failing over from active to standby work again?",
             lambda: eniops.check_failover(lab.active, to_instance=lab.standby, **ec2),
             "ready",
         ),
-        *_release_scenes(eniops, lab, ec2),
-        *_dual_stack_scenes(eniops, lab, ec2, extra),
+        *_release_scenes(lab, ec2),
+        *_dual_stack_scenes(lab, ec2, extra),
     ]
 
 
-def _dual_stack_scenes(
-    eniops: Any, lab: Any, ec2: dict[str, Any], extra: dict[str, str]
-) -> list[Scene]:
+def _dual_stack_scenes(lab: Lab, ec2: ReadKeywords, extra: dict[str, str]) -> list[Scene]:
     a, b, far, v6 = lab.active, lab.standby, lab.far, extra["ipv6"]
-    take = {"allow_reassignment": True, **ec2}
     return [
         Scene(
             "Dual stack: the IPv6 overlay address's /128 routes move to standby",
@@ -76,18 +93,22 @@ def _dual_stack_scenes(
         ),
         Scene(
             "Take it 'from far' for standby: refused, active holds it",
-            lambda: eniops.add_secondary_ips(b, ips=[v6], expect_current=far, **take),
+            lambda: eniops.add_secondary_ips(
+                b, ips=[v6], expect_current=far, allow_reassignment=True, **ec2
+            ),
             "refused",
         ),
         Scene(
             "Move it to standby: EC2 cannot reassign IPv6, so eniops tags its intent, "
             "unassigns, assigns and verifies (a killed run is finished by running it again)",
-            lambda: eniops.add_secondary_ips(b, ips=[v6], expect_current=a, **take),
+            lambda: eniops.add_secondary_ips(
+                b, ips=[v6], expect_current=a, allow_reassignment=True, **ec2
+            ),
         ),
     ]
 
 
-def _release_scenes(eniops: Any, lab: Any, ec2: dict[str, Any]) -> list[Scene]:
+def _release_scenes(lab: Lab, ec2: ReadKeywords) -> list[Scene]:
     a, b = lab.active, lab.standby
     return [
         Scene(
@@ -107,15 +128,17 @@ def _release_scenes(eniops: Any, lab: Any, ec2: dict[str, Any]) -> list[Scene]:
     ]
 
 
-def _check_scenes(eniops: Any, lab: Any, ec2: dict[str, Any]) -> list[Scene]:
+def _check_scenes(lab: Lab, ec2: ReadKeywords) -> list[Scene]:
     a, b = lab.active, lab.standby
 
-    def stopped_standby() -> Any:
-        ec2["ec2"].stop_instances(InstanceIds=[b])
+    def stopped_standby() -> Readiness:
+        client = ec2["ec2"]
+        assert client is not None  # the demo's own
+        client.stop_instances(InstanceIds=[b])
         try:
             return eniops.check_failover(a, to_instance=b, **ec2)
         finally:
-            ec2["ec2"].start_instances(InstanceIds=[b])
+            client.start_instances(InstanceIds=[b])
 
     return [
         Scene(
@@ -133,7 +156,7 @@ def _check_scenes(eniops: Any, lab: Any, ec2: dict[str, Any]) -> list[Scene]:
     ]
 
 
-def _eip_scenes(eniops: Any, lab: Any, ec2: dict[str, Any]) -> list[Scene]:
+def _eip_scenes(lab: Lab, ec2: ReadKeywords) -> list[Scene]:
     a, b, far = lab.active, lab.standby, lab.far
     return [
         Scene(
@@ -161,7 +184,7 @@ def _eip_scenes(eniops: Any, lab: Any, ec2: dict[str, Any]) -> list[Scene]:
     ]
 
 
-def _eni_scenes(eniops: Any, lab: Any, ec2: dict[str, Any], extra: dict[str, str]) -> list[Scene]:
+def _eni_scenes(lab: Lab, ec2: ReadKeywords, extra: dict[str, str]) -> list[Scene]:
     a, b, far = lab.active, lab.standby, lab.far
     return [
         Scene(
@@ -203,15 +226,15 @@ def _eni_scenes(eniops: Any, lab: Any, ec2: dict[str, Any], extra: dict[str, str
     ]
 
 
-def _zone_scenes(eniops: Any, lab: Any, ec2: dict[str, Any]) -> list[Scene]:
+def _zone_scenes(lab: Lab, ec2: ReadKeywords) -> list[Scene]:
     a, b, far = lab.active, lab.standby, lab.far
     return [
         Scene(
             "Put the Elastic IP on that secondary IP: it now moves with its private IP",
             lambda: eniops.remap_eip(
                 lab.eip,
-                to_eni=_secondary_ip(eniops, b, ec2)[0],
-                private_ip=_secondary_ip(eniops, b, ec2)[1],
+                to_eni=_secondary_ip(b, ec2)[0],
+                private_ip=_secondary_ip(b, ec2)[1],
                 expect_current=b,
                 **ec2,
             ),
@@ -237,7 +260,7 @@ def _zone_scenes(eniops: Any, lab: Any, ec2: dict[str, Any]) -> list[Scene]:
     ]
 
 
-def _interrupt(client: Any, lab: Any) -> None:
+def _interrupt(client: EC2Client, lab: Lab) -> None:
     """Leave the floating ENI as a killed move from standby would: detached, intent tagged."""
     eni = client.describe_network_interfaces(NetworkInterfaceIds=[lab.floating_eni])
     attachment = eni["NetworkInterfaces"][0]["Attachment"]
@@ -248,7 +271,9 @@ def _interrupt(client: Any, lab: Any) -> None:
     client.detach_network_interface(AttachmentId=attachment["AttachmentId"])
 
 
-def _play(scene: Scene, say: Callable[[str], None], output: str) -> Any:
+def _play(
+    scene: Scene, say: Callable[[str], None], output: str
+) -> Result | Readiness | str | EniopsError:
 
     try:
         outcome = scene.run()
@@ -273,7 +298,7 @@ def _play(scene: Scene, say: Callable[[str], None], output: str) -> Any:
     return outcome
 
 
-def run_demo(*, output: str = "text", say: Callable[[str], None] = print) -> dict[str, Any]:
+def run_demo(*, output: str = "text", say: Callable[[str], None] = print) -> Summary:
     """Play the story; return a summary of what happened (for tests)."""
     try:
         # Lazy: moto is optional (the `demo` extra): its absence is said, not a traceback.
@@ -288,7 +313,7 @@ def run_demo(*, output: str = "text", say: Callable[[str], None] = print) -> dic
 
     for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         os.environ[key] = "demo"
-    summary: dict[str, Any] = {"refused": [], "changed": 0, "checks": []}
+    summary: Summary = {"refused": [], "changed": 0, "checks": [], "calls": 0}
     with mock_aws():
         client = build_client(region="us-east-1")
         lab = build_lab(client)
@@ -297,7 +322,7 @@ def run_demo(*, output: str = "text", say: Callable[[str], None] = print) -> dic
         strict.hold("AttachNetworkInterface", polls=2)
         _introduce(lab, say)
         extra = _extra(lab, strict)
-        for number, scene in enumerate(_scenes(eniops, lab, {"ec2": client}, extra), start=1):
+        for number, scene in enumerate(_scenes(lab, ReadKeywords(ec2=client), extra), start=1):
             say(f"\n== {number}. {scene.title}")
             if "killed after its detach" in scene.title:
                 with strict.internal() as raw:
@@ -318,7 +343,7 @@ def run_demo(*, output: str = "text", say: Callable[[str], None] = print) -> dic
     return summary
 
 
-def _introduce(lab: Any, say: Callable[[str], None]) -> None:
+def _introduce(lab: Lab, say: Callable[[str], None]) -> None:
     say("A VPC with two zones: 'active' and 'standby' in zone a, 'far' in zone b.")
     say(f"Elastic IP {lab.public_ip} ({lab.eip}) is on active ({lab.active}).")
     say(f"Floating ENI {lab.floating_eni} (another subnet) is on active at device index 1.")
@@ -327,7 +352,7 @@ def _introduce(lab: Any, say: Callable[[str], None]) -> None:
     say("The strict layer holds each detach and attach for 2 polls, as EC2 takes time.")
 
 
-def _extra(lab: Any, strict: Any) -> dict[str, str]:
+def _extra(lab: Lab, strict: StrictEc2) -> dict[str, str]:
     """What some scenes act on: active's primary ENI, a spare ENI in standby's subnet, an
     IPv6 address of the (now dual-stack) subnet, the IPv6 overlay routed to active."""
     # Lazy: moto is optional (the `demo` extra); the demo imported it already.

@@ -1,12 +1,16 @@
 """What `describe` returns, as types a checker holds callers to (`mypy --strict`).
 
 `describe` returns one of three shapes, told apart by ``"kind"``: ``"instance"``, ``"eni"``
-or ``"eip"``. Nothing here runs: types only.
+or ``"eip"``. Types only, and `as_json`: a description is built as JSON data (`describe`
+reads a view and names its type), and handed on as that.
 """
 
 from __future__ import annotations
 
-from typing import Literal, TypedDict
+from typing import TYPE_CHECKING, Literal, TypedDict, cast
+
+if TYPE_CHECKING:
+    from .._core._json import JsonDict
 
 
 class Ipv6Address(TypedDict):
@@ -123,3 +127,8 @@ class AddressDescription(TypedDict):
 
 #: What `describe` returns: narrow it by ``description["kind"]``.
 Description = InstanceDescription | EniDescription | AddressDescription
+
+
+def as_json(description: Description) -> JsonDict:
+    """A description as the JSON data it is (its types hold nothing but JSON values)."""
+    return cast("JsonDict", description)

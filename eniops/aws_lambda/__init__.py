@@ -28,6 +28,7 @@ from typing import Any, Protocol
 
 from .._core import _inputs, _version
 from .._core._errors import EniopsError, InvalidInput, OperationTimeout, PreconditionFailed
+from .._core._json import JsonDict
 from .._ops._pairs import STANDBY_ENV, STANDBY_TAG
 from . import _act, _logs
 from ._config import (
@@ -120,7 +121,7 @@ class _Deadline:
         return left
 
 
-def handler(event: object, context: LambdaContext | None) -> dict[str, Any]:
+def handler(event: object, context: LambdaContext | None) -> JsonDict:
     """The Lambda entry point. See the module documentation."""
     global _cold_start  # noqa: PLW0603  (one flag per execution environment)
     _logs.configure()
@@ -145,7 +146,8 @@ def handler(event: object, context: LambdaContext | None) -> dict[str, Any]:
     except (PreconditionFailed, InvalidInput) as err:
         pair = "standby" in invocation.fields
         if pair:  # a failover of a pair was refused: someone must know
-            invocation.metric("FailoverRefused", invocation.fields.get("instance"))
+            instance = invocation.fields.get("instance")
+            invocation.metric("FailoverRefused", instance if isinstance(instance, str) else None)
         level = logging.ERROR if pair else logging.WARNING
         invocation.emit(level, "refused", outcome="refused", error=err.to_dict())
         return {"ok": False, "error": err.to_dict()}
@@ -160,9 +162,7 @@ def handler(event: object, context: LambdaContext | None) -> dict[str, Any]:
     return answer
 
 
-def _handle(
-    event: object, context: LambdaContext | None, invocation: _logs.Invocation
-) -> dict[str, Any]:
+def _handle(event: object, context: LambdaContext | None, invocation: _logs.Invocation) -> JsonDict:
 
     if not isinstance(event, Mapping):
         raise InvalidInput(f"the event is a {type(event).__name__}, not a JSON object")
@@ -200,7 +200,7 @@ def _handle(
     return _act.failover(call, trigger, source, standby)
 
 
-def _ignored(call: _act.Call, trigger: Trigger, why: str) -> dict[str, Any]:
+def _ignored(call: _act.Call, trigger: Trigger, why: str) -> JsonDict:
     call.invocation.metric("EventsIgnored", trigger.instance)
     call.invocation.add(outcome="ignored", why=why)
     return {"ok": True, "ignored": why}
@@ -225,7 +225,7 @@ def standby_for(call: _act.Call, instance_id: str) -> str | None:
 
 def sample_event(
     name: str, instance_id: str, *, group: str = "eniops-group", hook: str = "eniops-hook"
-) -> dict[str, Any]:
+) -> JsonDict:
     """A recorded event shipped with eniops (for trying the handler locally), naming
     `instance_id` (and, for Auto Scaling's, the group and its lifecycle hook), sent now (its
     `time`: a Spot warning is acted on only while it is fresh):
@@ -241,7 +241,7 @@ def sample_event(
     for placeholder, value in (("INSTANCE_ID", instance_id), ("GROUP_NAME", group)):
         text = text.replace(placeholder, value)
     text = text.replace("HOOK_NAME", hook)
-    event: dict[str, Any] = json.loads(text)
+    event: JsonDict = json.loads(text)
     if "time" in event:
         event["time"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     return event

@@ -33,6 +33,7 @@ from ._logs import Invocation
 
 if TYPE_CHECKING:
     from .._core._json import Json, JsonDict
+    from .._core._keywords import CheckKeywords
     from .._core._result import CheckedPair, Evacuation, Result
     from .._gateway import Gateway
     from .._ops._operation import Common
@@ -67,7 +68,7 @@ class Call:
 
         return gateway_for(self.client(service), self.deadline.left(doing))
 
-    def common(self, doing: str) -> dict[str, Any]:
+    def common(self, doing: str) -> CheckKeywords:
         """The common keywords of an operation run by the handler."""
         return {
             "ec2": self.client("ec2"),
@@ -80,7 +81,7 @@ class _Busy(Exception):
     """Another invocation holds the instance's lease: wait for it, then read again."""
 
 
-def failover(call: Call, trigger: Trigger, source: str, standby: str) -> dict[str, Any]:
+def failover(call: Call, trigger: Trigger, source: str, standby: str) -> JsonDict:
     """Fail `source` over to `standby`, if what set it off still holds; once at a time."""
     # Lazy: failover and the operations' core (101 ms) only for an event acted on.
     from .._ops._operation import Common  # noqa: PLC0415
@@ -257,7 +258,7 @@ def moved(result: Result) -> list[str]:
     return sorted(set(found))
 
 
-def readiness(call: Call, pairs: list[tuple[str, str]]) -> list[dict[str, Any]]:
+def readiness(call: Call, pairs: list[tuple[str, str]]) -> list[JsonDict]:
     """`check_failover` of each pair, a few at once; each logged and counted."""
     # Lazy: the readiness check (80 ms with the operations' core) only for a check.
     from .._ops.readiness import assess  # noqa: PLC0415
@@ -274,7 +275,7 @@ def readiness(call: Call, pairs: list[tuple[str, str]]) -> list[dict[str, Any]]:
     return [found.to_dict() for _, _, found in done]
 
 
-def zone_readiness(call: Call, zone: str) -> dict[str, Any]:
+def zone_readiness(call: Call, zone: str) -> JsonDict:
     """An EC2 issue in `zone`: `check_failover` of each pair whose active instance is in it
     (the zone checked against the Region's first), each logged and counted. Nothing moves:
     an evacuation is an operator's call (or a direct invocation's)."""
@@ -322,7 +323,7 @@ def complete(call: Call, trigger: Trigger, result: str, reason: str = "") -> Non
     """Answer the lifecycle action (`CONTINUE` or `ABANDON`), so the group goes on."""
     lifecycle = trigger.lifecycle
     assert lifecycle is not None
-    params: dict[str, Any] = {
+    params: dict[str, str] = {
         "LifecycleHookName": lifecycle.hook,
         "AutoScalingGroupName": lifecycle.group,
         "LifecycleActionResult": result,
@@ -336,7 +337,7 @@ def complete(call: Call, trigger: Trigger, result: str, reason: str = "") -> Non
     call.invocation.add(lifecycle_result=result, lifecycle_reason=reason or None)
 
 
-def terminate(call: Call, trigger: Trigger, standby: str | None) -> dict[str, Any]:
+def terminate(call: Call, trigger: Trigger, standby: str | None) -> JsonDict:
     """A terminating group member: fail it over to its standby first, then `CONTINUE`
     (a refusal is logged at ERROR and counted; termination goes on either way)."""
     source = trigger.lifecycle.instance if trigger.lifecycle else ""

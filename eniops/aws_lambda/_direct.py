@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .._core._errors import InvalidInput
+from .._core._json import JsonDict
 from .._core._result import Evacuation, Result
 from .._registry import BY_NAME
+from .._state._descriptions import as_json
 from ._act import Call, evacuate, moved
 from ._config import REQUIRE_TAG_ENV
 
@@ -19,7 +21,7 @@ if TYPE_CHECKING:
     from .._registry import OperationSpec, Outcome
 
 
-def direct(call: Call, event: Mapping[str, Any], forbidden: frozenset[str]) -> dict[str, Any]:
+def direct(call: Call, event: Mapping[str, object], forbidden: frozenset[str]) -> JsonDict:
     """Run the operation an event names; its Result (or Readiness, or view) as the answer."""
 
     name, args = event.get("operation"), event.get("args", {})
@@ -47,7 +49,7 @@ def direct(call: Call, event: Mapping[str, Any], forbidden: frozenset[str]) -> d
         )
     else:
         call.invocation.add(outcome="read")
-    return {"ok": True, **(outcome if isinstance(outcome, dict) else outcome.to_dict())}
+    return {"ok": True, **(as_json(outcome) if isinstance(outcome, dict) else outcome.to_dict())}
 
 
 def _arguments(

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
 
 from .._core import _inputs
 from .._core._errors import EniopsError, InvalidInput
 from .._core._inputs import UNASSOCIATED
+from .._core._json import JsonDict
 from .._core._threads import at_once
 from .._ops.eni import attach_eni, move_eni
 from .._ops.remap import remap_eip
@@ -47,7 +47,7 @@ class _Moves:
     there: list[str] = field(default_factory=list)
 
 
-def launch(call: Call, trigger: Trigger) -> dict[str, Any]:
+def launch(call: Call, trigger: Trigger) -> JsonDict:
     """Attach the group's ENIs and Elastic IP to the new instance, then `CONTINUE`; or
     `ABANDON` with the reason (logged at ERROR and counted)."""
     lifecycle = trigger.lifecycle

@@ -12,9 +12,9 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Literal
 
+from .._core._json import Json, JsonDict, JsonObject
 from .._core._log import JsonLines, logger
 
 #: CloudWatch namespace of eniops' metrics.
@@ -90,7 +90,7 @@ def trace_id() -> str | None:
 class Invocation:
     """One invocation's log fields and its one summary line."""
 
-    def __init__(self, fields: Mapping[str, Any]) -> None:
+    def __init__(self, fields: JsonObject) -> None:
         self.started = time.monotonic()
         self.fields = {k: v for k, v in fields.items() if v is not None}
         #: The summary line's level: INFO unless something raised it.
@@ -100,11 +100,11 @@ class Invocation:
         """The summary line is at least at `level`."""
         self.level = max(self.level, level)
 
-    def add(self, **fields: Any) -> None:
+    def add(self, **fields: Json) -> None:
         """Fields the summary line will carry."""
         self.fields.update({k: v for k, v in fields.items() if v is not None})
 
-    def emit(self, level: int, message: str, **more: Any) -> None:
+    def emit(self, level: int, message: str, **more: Json) -> None:
         """The invocation's summary line."""
         data = {**self.fields, **more, "elapsed_s": round(time.monotonic() - self.started, 3)}
         log.log(level, message, extra={"fields": data})
@@ -116,7 +116,7 @@ class Invocation:
         function = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "local")
         per_pair = name in PER_PAIR and instance
         dimensions = [["Instance"], ["Function"]] if per_pair else [["Function"]]
-        data: dict[str, Any] = {
+        data: JsonDict = {
             "_aws": {
                 "Timestamp": int(time.time() * 1000),
                 "CloudWatchMetrics": [

@@ -13,7 +13,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any
 
 from .._core import _inputs, _threads, _version
 from .._core._errors import EXIT_SIGINT, EXIT_SIGTERM, EniopsError, InvalidInput, exit_code_for
@@ -31,10 +31,6 @@ if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
 
     from .._core._json import Json
-    from .._state._descriptions import Description
-
-    #: What a command prints: JSON data, or `describe`'s description.
-    Printed: TypeAlias = "Json | Description"
     from .._core._keywords import CheckKeywords
     from .._core._result import ZoneReadiness
     from .._imds import Imds
@@ -88,7 +84,7 @@ def _operation_kwargs(args: argparse.Namespace, spec: OperationSpec) -> dict[str
     return kwargs
 
 
-def _run_operation(args: argparse.Namespace, spec: OperationSpec) -> tuple[Printed, str]:
+def _run_operation(args: argparse.Namespace, spec: OperationSpec) -> tuple[Json, str]:
     """Run one registered operation; return what it returned and its kind of view."""
     kwargs = _operation_kwargs(args, spec)
     if args.timeout is not None:
@@ -103,7 +99,10 @@ def _run_operation(args: argparse.Namespace, spec: OperationSpec) -> tuple[Print
             return _check_zone(args).to_dict(), "zone-readiness"
     value = spec.function(getattr(args, spec.positional), ec2=_client(args), **kwargs)
     if isinstance(value, dict):  # describe's description
-        return value, "show"
+        # Lazy: describe's types (2 ms), loaded by now with the operation; never for --help.
+        from .._state._descriptions import as_json  # noqa: PLC0415
+
+        return as_json(value), "show"
     kind = "evacuation" if spec.name == "evacuate" else "result" if spec.mutating else "readiness"
     return value.to_dict(), kind
 
@@ -134,7 +133,7 @@ def _check_zone(args: argparse.Namespace) -> ZoneReadiness:
     return check_zone(args.zone, pairs=args.pairs, **keywords)
 
 
-def _run(args: argparse.Namespace) -> tuple[Printed, str]:
+def _run(args: argparse.Namespace) -> tuple[Json, str]:
     """Dispatch a parsed command; return what to print and how it reads as text."""
     # Lazy: the registry (3 ms) loads once a command runs, never for --help.
     from .. import _registry  # noqa: PLC0415
@@ -180,7 +179,7 @@ def _compiled(query: str | None) -> Any:
         raise InvalidInput(f"--query {query!r}: {' '.join(str(err).split())}") from err
 
 
-def _rendered(value: Printed, view: str, args: argparse.Namespace) -> str:
+def _rendered(value: Json, view: str, args: argparse.Namespace) -> str:
     # Lazy: rendering (1 ms) loads only once there is something to print.
     from . import _render as render  # noqa: PLC0415
 
@@ -404,7 +403,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _exit_code(value, view)
 
 
-def _exit_code(value: Printed, view: str) -> int:
+def _exit_code(value: Json, view: str) -> int:
     """0, but for a check not ready (3) and an evacuation whose pairs did not all move or
     have nothing to move (the highest exit code among them): as the printed data says."""
     if not isinstance(value, Mapping):
