@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 from .._core._deadline import Deadline
 from .._core._errors import Interrupted
@@ -11,6 +12,9 @@ from .._core._result import Mode
 from .._core._settings import Clock, Settings
 from .._gateway import Gateway
 from .._state._reads import Reader
+
+if TYPE_CHECKING:
+    from mypy_boto3_ec2 import EC2Client
 
 
 @dataclass
@@ -23,6 +27,8 @@ class Run:
     reader: Reader
     settings: Settings
     deadline: Deadline
+    #: The EC2 client its gateway calls (an evacuation runs each pair's failover on it).
+    ec2: EC2Client
     #: When the state the plan was built from was read (monotonic and wall clock).
     read_at: float = 0.0
     read_at_wall: str = ""

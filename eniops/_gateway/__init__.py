@@ -41,7 +41,7 @@ from ._limiter import Limiter, limiter_for
 from ._translate import answered_by, error_code, translate
 
 if TYPE_CHECKING:
-    from mypy_boto3_ec2 import EC2Client
+    from botocore.client import BaseClient
 
 #: A call's parameters as boto3 takes them (boto3 checks them against the service's model).
 Sent: TypeAlias = "Mapping[str, object]"
@@ -169,7 +169,7 @@ class Gateway:
 
     def __init__(
         self,
-        client: EC2Client,
+        client: BaseClient,
         deadline: Deadline,
         *,
         policy: RetryPolicy,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from .. import _registry
 from .._core import _inputs, _settings
@@ -31,6 +31,7 @@ from .._state._reads import Reader
 
 if TYPE_CHECKING:
     from boto3.session import Session
+    from botocore.client import BaseClient
     from mypy_boto3_ec2 import EC2Client
 
 __all__ = [
@@ -192,7 +193,7 @@ def check_rules(name: str, **given: object) -> None:
             )
 
 
-def gateway_for(client: Any, timeout_s: float) -> Gateway:
+def gateway_for(client: BaseClient, timeout_s: float) -> Gateway:
     """A gateway on a client of any service (the Lambda's CloudWatch, Auto Scaling and
     DynamoDB calls), with eniops' retries and a deadline `timeout_s` from now."""
     settings = _settings.current()
@@ -232,4 +233,5 @@ def start(operation: str, keywords: Common) -> Run:
         reader=Reader(gateway),
         settings=settings,
         deadline=deadline,
+        ec2=client,
     )

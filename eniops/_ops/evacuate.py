@@ -96,7 +96,7 @@ def evacuation(request: EvacuateRequest, keywords: Common, each_one: FailOver) -
     # Every pair's failover on the evacuation's client (one set of credentials, one budget),
     # within what is left of the evacuation's deadline when it starts.
     each = dataclasses.replace(
-        keywords, ec2=current.gateway.client, session=None, role_arn=None, external_id=None
+        keywords, ec2=current.ec2, session=None, role_arn=None, external_id=None
     )
 
     def one(active: str, standby: str) -> Result | EniopsError:
@@ -238,7 +238,7 @@ def check_zone(
     current = start("check_failover", keywords)
     state = read_evacuation(current, request)
     given = {k: v for k, v in common.items() if k not in ("ec2", "session", "role_arn")}
-    given["ec2"] = current.gateway.client
+    given["ec2"] = current.ec2
 
     def one(active: str, standby: str) -> Readiness:
         if state.standby_zones.get(standby) == state.zone:

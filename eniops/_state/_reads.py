@@ -24,7 +24,7 @@ from ._routes import RouteTable
 from ._views import Kind, PrivateIp, ResourceId, RouteRef, State
 
 if TYPE_CHECKING:
-    from mypy_boto3_ec2 import EC2Client
+    from botocore.client import BaseClient
 
 T = TypeVar("T")
 
@@ -37,11 +37,11 @@ class _Cache:
     subnets: dict[str, Subnet] = field(default_factory=dict)  # by subnet id
 
 
-_caches: weakref.WeakKeyDictionary[EC2Client, _Cache] = weakref.WeakKeyDictionary()
+_caches: weakref.WeakKeyDictionary[BaseClient, _Cache] = weakref.WeakKeyDictionary()
 _caches_lock = threading.Lock()
 
 
-def _cache_of(client: EC2Client) -> _Cache:
+def _cache_of(client: BaseClient) -> _Cache:
     with _caches_lock:
         try:
             return _caches.setdefault(client, _Cache())
