@@ -168,15 +168,19 @@ def _health(event: Mapping[str, object], detail: Mapping[str, object]) -> Trigge
 
 def _zone_issue(event: Mapping[str, object], detail: Mapping[str, object]) -> Trigger:
     """An EC2 issue in one zone: that zone's pairs are checked. The zone is the event's
-    ``availabilityZone``, else the one zone its affected entities name; the handler checks it
-    against the Region's zones before reading a pair."""
+    ``availabilityZone`` when it has one (its entities are then not read: an entity that only
+    looks like a zone name cannot blur it), else the one zone its affected entities name; the
+    handler checks it against the Region's zones before reading a pair."""
     code = str(detail.get("eventTypeCode", "issue"))[:80]
     if detail.get("statusCode") == "closed":
         return _ignore(f"AWS Health {code} is closed")
     where, here = detail.get("eventRegion"), event.get("region")
     if isinstance(where, str) and isinstance(here, str) and where and here and where != here:
         return _ignore(f"AWS Health {code} is about {where[:40]}, not {here[:40]}")
-    named = [detail.get("availabilityZone"), *_entities(detail)]
+    stated = detail.get("availabilityZone")
+    if stated is not None and stated != "" and not _inputs.names_a_zone(stated):
+        return _ignore(f"AWS Health {code}'s availabilityZone {str(stated)[:40]!r} is not a zone")
+    named = [stated] if stated else _entities(detail)
     zones = tuple(dict.fromkeys(str(z) for z in named if _inputs.names_a_zone(z)))
     if not zones:
         return _ignore(f"AWS Health {code} names no availability zone")

@@ -554,6 +554,15 @@ def test_an_issue_in_a_zone_checks_that_zones_pairs_and_moves_nothing(lam, capsy
     assert sorted(metrics(emitted)) == sorted(("PairNotReady", i, v) for i, v in counted)
 
 
+def test_an_issues_own_zone_is_the_zone_whatever_its_entities_look_like(lam):
+    """`availabilityZone` names the zone: an affected entity that merely looks like a zone
+    (a host called `web-1`, another zone's name) does not make it two."""
+    entities = [{"entityValue": v} for v in ("web-1", "us-east-1b", lam.lab.active)]
+    result = aws_lambda.handler(_zone_issue(lam, affectedEntities=entities), FakeContext())
+    assert (result["ok"], result["zone"]) == (True, lam.lab.zone_a)
+    assert lam.lab.active in [p["instance"] for p in result["pairs"]]
+
+
 def test_an_issue_names_its_zone_by_id_among_its_entities(lam):
     zone_id = lam.client.describe_availability_zones(ZoneNames=[lam.lab.zone_a])[
         "AvailabilityZones"
@@ -572,9 +581,15 @@ def test_an_issue_names_its_zone_by_id_among_its_entities(lam):
         ({"eventRegion": "eu-west-1"}, "is about eu-west-1, not us-east-1"),
         ({"availabilityZone": None, "affectedEntities": []}, "names no availability zone"),
         (
-            {"affectedEntities": [{"entityValue": v} for v in ("i-01234567", "us-east-1b")]},
+            {
+                "availabilityZone": None,
+                "affectedEntities": [
+                    {"entityValue": v} for v in ("us-east-1a", "i-01234567", "us-east-1b")
+                ],
+            },
             "names 2 zones: us-east-1a, us-east-1b",
         ),
+        ({"availabilityZone": "somewhere!"}, "availabilityZone 'somewhere!' is not a zone"),
         (
             {"availabilityZone": None, "affectedEntities": [{"entityValue": "vol-01234567"}]},
             "names no availability zone",
