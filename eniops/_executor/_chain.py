@@ -12,10 +12,9 @@ from typing import TYPE_CHECKING
 
 from .._core import _codes
 from .._core._errors import Conflict, EniopsError, Interrupted, OperationTimeout
-from .._core._json import JsonObject
 from .._core._log import logger, named, said
 from .._core._result import Step, StepStatus
-from .._plan import Chain, Change, Param, Wait
+from .._plan import Chain, Change, Param, Params, Wait
 from .._plan._expect import Expectation
 from ._loop import Steps, beside, call, wait_for
 from ._send import Memory, Sender, resolve, shown
@@ -79,7 +78,7 @@ class ChainRun:
 
     def _apply(self, change: Change) -> Steps[None]:
         if in_place(change, self.memory):
-            self._record(change, shown(change.params), "skipped", "already in place")
+            self._record(change, change.params, "skipped", "already in place")
             answered = self.run.clock.now()
         else:
             # A change that fails sends none of its riders: an intent's removal rides beside
@@ -142,7 +141,7 @@ class ChainRun:
         at = answered + self.run.settings.policy.confirm_after_s if change.check == "confirm" else 0
         yield from self._wait(change.expect, at)
 
-    def _record(self, change: Change, params: JsonObject, status: StepStatus, note: str) -> None:
+    def _record(self, change: Change, params: Params, status: StepStatus, note: str) -> None:
         self.steps.append(Step(f"ec2:{change.action}", shown(params), status, note))
 
 
