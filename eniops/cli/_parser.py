@@ -64,30 +64,36 @@ def _add_globals(parser: argparse.ArgumentParser, *, top: bool, network: bool = 
         parser.add_argument(*option.flags, **kwargs)
 
 
+def _holder(
+    commands: Commands, groups: dict[str, Commands | None], spec: OperationSpec, *, whole: bool
+) -> Commands | None:
+    """Where the operation's command goes: the top level's commands, or its group's (`eip`,
+    `eni`...), the group added when first met; None when its group is listed by name only.
+    `groups` holds each group's commands (None: listed by name only)."""
+    if len(spec.command) == 1:
+        return commands
+    group = spec.command[0]
+    if group not in groups:
+        listed = commands.add_parser(
+            group, help=f"{group} commands", formatter_class=argparse.RawDescriptionHelpFormatter
+        )
+        groups[group] = (
+            listed.add_subparsers(
+                dest="action", required=True, parser_class=_Parser, metavar="ACTION"
+            )
+            if whole
+            else None
+        )
+    return groups[group]
+
+
 def _add_operation(
     commands: Commands, groups: dict[str, Commands | None], spec: OperationSpec, *, whole: bool
 ) -> None:
     """The operation's command; `whole=False`: its name and summary only (a command the
-    command line does not choose, listed by `--help` and never parsed). `groups` holds each
-    group's commands (None: the group is listed by name only)."""
-    *group_words, word = spec.command
-    holder: Commands | None = commands
-    if group_words:
-        group = group_words[0]
-        if group not in groups:
-            listed = commands.add_parser(
-                group,
-                help=f"{group} commands",
-                formatter_class=argparse.RawDescriptionHelpFormatter,
-            )
-            groups[group] = (
-                listed.add_subparsers(
-                    dest="action", required=True, parser_class=_Parser, metavar="ACTION"
-                )
-                if whole
-                else None
-            )
-        holder = groups[group]
+    command line does not choose, listed by `--help` and never parsed)."""
+    holder = _holder(commands, groups, spec, whole=whole)
+    word = spec.command[-1]
     if holder is None:
         return
     if not whole:
