@@ -140,9 +140,14 @@ def _admitted(
 
 def _heard(limiter: Limiter | None, operation: str, err: BaseException | None) -> None:
     """Tell the limiter what EC2 answered `operation` (a throttle lowers its refill); a call
-    that never answered tells it nothing."""
+    that never answered tells it nothing, and a throttle STS answered while the call's
+    credentials were fetched is not EC2's (the call never reached EC2)."""
     if limiter is not None and not isinstance(err, _Abandoned):
-        throttled = err is not None and error_code(err) in _codes.THROTTLING_CODES
+        throttled = (
+            err is not None
+            and error_code(err) in _codes.THROTTLING_CODES
+            and not answered_by(err, operation)
+        )
         limiter.answered(operation, throttled=throttled)
 
 

@@ -155,3 +155,20 @@ def test_a_refreshable_credential_is_not_refreshed_to_find_its_key():
     client._request_signer._credentials = Refreshable()
     assert limiter_for(client) is limiter_for(client)
     assert limiter_for(client) is not limiter_for(_client())
+
+
+def test_a_throttle_sts_answered_while_signing_is_not_ec2s():
+    """A call whose role credentials STS throttled never reached EC2: the budget of EC2's
+    calls is not lowered for it, as it is for EC2's own throttle."""
+    from botocore.exceptions import ClientError
+
+    from eniops._gateway import _heard
+
+    def throttle(by: str) -> ClientError:
+        return ClientError({"Error": {"Code": "Throttling", "Message": "slow down"}}, by)
+
+    limiter = Limiter(Now())
+    _heard(limiter, "DescribeInstances", throttle("AssumeRole"))
+    assert not limiter.slowed("DescribeInstances")
+    _heard(limiter, "DescribeInstances", throttle("DescribeInstances"))
+    assert limiter.slowed("DescribeInstances")
