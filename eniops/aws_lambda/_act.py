@@ -236,7 +236,7 @@ def _report(call: Call, trigger: Trigger, source: str, result: Result) -> JsonDi
     call.invocation.add(moved=moved(result))
     if result.changed:
         call.invocation.metric("Failovers", source)
-        call.invocation.metric("FailoverSeconds", source, result.elapsed_s)
+        call.invocation.metric("FailoverSeconds", source, round(result.elapsed_s, 3))
     call.invocation.add(outcome="changed" if result.changed else "unchanged")
     return {"ok": True, **result.to_dict()}
 
