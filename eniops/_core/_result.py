@@ -132,11 +132,6 @@ class ZoneReadiness:
     warnings: tuple[str, ...] = ()
     elapsed_s: float = 0.0
 
-    @property
-    def ready(self) -> bool:
-        """True when every pair's failover would work now."""
-        return all(readiness.ready for _, _, readiness in self.pairs)
-
     def to_dict(self) -> JsonDict:
         """Plain JSON-serialisable data, keyed by the field names."""
         return {
